@@ -1,0 +1,1 @@
+// dispatch.cpp: (being written)

@@ -1,0 +1,1 @@
+// help.cpp: (being written)

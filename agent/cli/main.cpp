@@ -1,0 +1,2 @@
+// main.cpp: the mgmt binary (being written).
+int main() { return 0; }

@@ -1,0 +1,1 @@
+// misuse.cpp: (being written)
