@@ -1,1 +1,225 @@
-// command_tree.cpp: (being written)
+// command_tree.cpp: declares every command and flag of mgmt; see command_tree.h.
+#include "agent/cli/command_tree.h"
+
+#include "agent/cli/misuse.h"
+
+namespace mgmt::agent::cli {
+namespace {
+
+// A list-valued flag: `--seeds=a,b`, `--seeds a --seeds b` and `--seeds=a --seeds=b` all give
+// [a, b]; each occurrence takes exactly one value, so the positional arguments that follow are
+// never swallowed (`--seeds URL lang x.mcl` keeps `lang x.mcl` as the command).
+CLI::Option* add_list_flag(CLI::App* app, const std::string& name,
+                           std::vector<std::string>* values, const std::string& help,
+                           const std::string& env) {
+  auto* opt = app->add_option(name, *values, help);
+  opt->delimiter(',');
+  opt->allow_extra_args(false);
+  opt->type_name("URL");
+  if (!env.empty()) opt->envname(env);
+  opt->check(CLI::Validator(
+      [](std::string& value) {
+        auto error = url_problem(value);
+        return error ? *error : std::string();
+      },
+      "", "URL"));
+  return opt;
+}
+
+// Rejects anything but a whole number >= min, naming the value and giving an example.
+CLI::Validator whole_number(long long min) {
+  return CLI::Validator(
+      [min](std::string& value) {
+        auto error = whole_number_problem(value, min);
+        return error ? *error : std::string();
+      },
+      "", "");
+}
+
+void add_frontend_flags(CLI::App* frontend, FrontendArgs* args, bool takes_code) {
+  const std::string& name = frontend->get_name();
+  if (name == "lang") {
+    frontend->add_option("code", args->input,
+                         "the mcl code: a .mcl file, or a directory holding main.mcl")
+        ->type_name("PATH");
+    frontend->add_flag("--skip-unify", args->skip_unify,
+                       "do not type-check the code before using it");
+    frontend->add_option("--module-path", args->module_path,
+                         "directory where imported modules are found")
+        ->envname("MGMT_MODULE_PATH")
+        ->type_name("DIR");
+  } else if (name == "yaml") {
+    frontend->add_option("code", args->input, "the YAML graph file")->type_name("FILE");
+  } else if (name == "puppet" || name == "langpuppet") {
+    frontend->add_option("code", args->input,
+                         "the puppet manifest (a .pp file, or inline code)")
+        ->type_name("CODE");
+    frontend->add_option("--puppet-conf", args->puppet_config, "the puppet.conf to use")
+        ->type_name("FILE");
+  }
+  (void)takes_code;
+}
+
+void add_frontends(CLI::App* parent, FrontendArgs* args, const std::string& verb) {
+  struct Entry {
+    const char* name;
+    const char* what;
+  };
+  static const Entry entries[] = {
+      {"empty", "an empty graph: removes everything the previous code managed"},
+      {"yaml", "a graph written in YAML (resources and edges)"},
+      {"lang", "code in mcl, mgmt's reactive configuration language"},
+      {"puppet", "a puppet manifest, translated into a graph"},
+      {"langpuppet", "mcl and puppet code merged into one graph"},
+  };
+  for (const auto& entry : entries) {
+    auto* sub = parent->add_subcommand(entry.name, verb + " " + entry.what);
+    sub->fallthrough();
+    sub->callback([args, sub] { args->name = sub->get_name(); });
+    add_frontend_flags(sub, args, std::string(entry.name) != "empty");
+  }
+}
+
+void add_seeds(CLI::App* app, std::vector<std::string>* seeds) {
+  add_list_flag(app, "--seeds", seeds,
+                "client URLs of the cluster's store (ours or etcd), comma separated or repeated",
+                "MGMT_SEEDS");
+}
+
+void add_run(CLI::App* root, RunOptions* o) {
+  auto* run = root->add_subcommand(
+      "run", "run the agent: host the cluster store, watch for deploys, converge this host");
+  run->fallthrough();
+  run->add_option("--hostname", o->hostname, "name of this host in the cluster (default: the "
+                                             "machine's hostname)")
+      ->envname("MGMT_HOSTNAME");
+  run->add_option("--prefix", o->prefix, "data directory for the store and the agent")
+      ->envname("MGMT_PREFIX")
+      ->capture_default_str()
+      ->type_name("DIR");
+  run->add_flag("--tmp-prefix", o->tmp_prefix,
+                "use a fresh temporary data directory, removed on exit");
+  add_seeds(run, &o->seeds);
+  add_list_flag(run, "--client-urls", &o->client_urls,
+                "URLs the store listens on for clients (default: http://127.0.0.1:2379)",
+                "MGMT_CLIENT_URLS");
+  add_list_flag(run, "--server-urls", &o->server_urls,
+                "URLs the store listens on for peers (default: http://127.0.0.1:2380)",
+                "MGMT_SERVER_URLS");
+  add_list_flag(run, "--advertise-client-urls", &o->advertise_client_urls,
+                "client URLs other hosts should use (default: the --client-urls)",
+                "MGMT_ADVERTISE_CLIENT_URLS");
+  add_list_flag(run, "--advertise-server-urls", &o->advertise_server_urls,
+                "peer URLs other hosts should use (default: the --server-urls)",
+                "MGMT_ADVERTISE_SERVER_URLS");
+  run->add_option("--ideal-cluster-size", o->ideal_cluster_size,
+                  "how many hosts should be voting members of the store")
+      ->envname("MGMT_IDEAL_CLUSTER_SIZE")
+      ->capture_default_str()
+      ->check(whole_number(1));
+  run->add_flag("--no-server", o->no_server,
+                "host no store; use the cluster at --seeds (ours or a real etcd)");
+  run->add_option("--converged-timeout", o->converged_timeout,
+                  "exit after this many seconds with everything in state (-1: never)")
+      ->envname("MGMT_CONVERGED_TIMEOUT")
+      ->capture_default_str()
+      ->check(whole_number(-1));
+  run->add_option("--max-runtime", o->max_runtime,
+                  "exit after about this many seconds (0: run until stopped)")
+      ->envname("MGMT_MAX_RUNTIME")
+      ->capture_default_str()
+      ->check(whole_number(0));
+  run->add_flag("--noop", o->noop, "change nothing: report what would be done");
+  run->add_flag("--no-watch", o->no_watch, "do not react to changes after the first graph");
+  run->add_flag("--no-deploy-watch", o->no_deploy_watch,
+                "keep the first deploy; ignore later ones");
+  run->add_flag("--no-autoedges", o->no_autoedges, "do not add automatic edges");
+  run->add_flag("--no-autogroup", o->no_autogroup, "do not group resources automatically");
+  add_frontends(run, &o->frontend, "run");
+  run->footer(
+      "Without a frontend, the agent waits for code from `mgmt deploy`. With one, it deploys\n"
+      "that code to itself through the store, exactly as `mgmt deploy` would.");
+}
+
+void add_deploy(CLI::App* root, DeployOptions* o) {
+  auto* deploy = root->add_subcommand(
+      "deploy", "ship code to every agent of the cluster through the store");
+  deploy->fallthrough();
+  add_seeds(deploy, &o->seeds);
+  deploy->add_flag("--no-git", o->no_git,
+                   "do not check the git commit chain of the code's repository");
+  deploy->add_flag("--force", o->force,
+                   "deploy even if the running deploy's commit is not an ancestor");
+  deploy->add_flag("--noop", o->noop, "agents change nothing: they report what they would do");
+  deploy->add_flag("--wait", o->wait,
+                   "wait until every live agent has loaded the deploy and converged");
+  deploy->add_option("--wait-timeout", o->wait_timeout, "give up waiting after this many seconds")
+      ->capture_default_str()
+      ->check(whole_number(1));
+  deploy->add_option("--retries", o->retries,
+                     "times to retry when another deploy lands first")
+      ->capture_default_str()
+      ->check(whole_number(0));
+  add_frontends(deploy, &o->frontend, "deploy");
+  deploy->footer(
+      "Inside a git repository (found from the code's own directory), the running deploy's\n"
+      "commit must be an ancestor of the new one; outside git no commit chain is checked.");
+}
+
+void add_get(CLI::App* root, GetOptions* o) {
+  auto* get = root->add_subcommand(
+      "get", "show keys of the cluster store; `get deploys` and `get hosts` summarise");
+  get->fallthrough();
+  add_seeds(get, &o->seeds);
+  get->add_flag("--prefix", o->prefix, "show every key that starts with KEY");
+  get->add_flag("--keys-only", o->keys_only, "show keys without their values");
+  get->add_option("--rev", o->rev, "read the store as it was at this revision (0: now)")
+      ->capture_default_str()
+      ->check(whole_number(0));
+  get->add_option("-o,--output", o->output, "output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "json"}));
+  get->add_option("key", o->key, "the key, or `deploys`, or `hosts`")->type_name("KEY");
+}
+
+void add_graph(CLI::App* root, GraphOptions* o) {
+  auto* graph = root->add_subcommand(
+      "graph", "print the resource graph some code produces, without running it");
+  graph->fallthrough();
+  add_frontends(graph, &o->frontend, "graph of");
+}
+
+}  // namespace
+
+std::unique_ptr<CommandTree> build_command_tree() {
+  auto tree = std::make_unique<CommandTree>();
+  auto& root = tree->root;
+  root = std::make_unique<CLI::App>(
+      "mgmt: a real-time, distributed configuration-management agent", "mgmt");
+  root->option_defaults()->always_capture_default(false);
+  root->add_flag("-v,--verbose", tree->options.global.verbose, "log more (debug level)");
+  root->add_flag("--debug", tree->options.global.debug, "log everything (trace level)");
+  root->add_flag("-q,--quiet", tree->options.global.quiet, "log only warnings and errors");
+  add_run(root.get(), &tree->options.run);
+  add_deploy(root.get(), &tree->options.deploy);
+  add_get(root.get(), &tree->options.get);
+  add_graph(root.get(), &tree->options.graph);
+  root->add_subcommand("help", "show the help of a command: `mgmt help deploy lang`");
+  root->add_subcommand("version", "print the version and the git commit it was built from");
+  root->footer("Every command has its help: `mgmt help COMMAND`, `mgmt COMMAND --help`.");
+  return tree;
+}
+
+std::string command_path(const CLI::App* command) {
+  std::string path;
+  for (const CLI::App* c = command; c != nullptr; c = c->get_parent()) {
+    path = path.empty() ? c->get_name() : c->get_name() + " " + path;
+  }
+  return path;
+}
+
+std::vector<CLI::App*> subcommands_of(CLI::App* command) {
+  return command->get_subcommands([](CLI::App*) { return true; });
+}
+
+}  // namespace mgmt::agent::cli
