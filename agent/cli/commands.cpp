@@ -2,6 +2,7 @@
 #include "agent/cli/commands.h"
 
 #include "agent/cli/misuse.h"
+#include "agent/run/daemon.h"
 #include "common/version.h"
 
 namespace mgmt::agent::cli {
@@ -20,7 +21,9 @@ int version_command(std::ostream& out) {
   return 0;
 }
 
-int run_command(const Options&, std::ostream& err) { return not_built(err, "run", 4); }
+int run_command(const Options& options, std::ostream&) {
+  return run::run_daemon(options.run);
+}
 
 int deploy_command(const Options&, std::ostream&, std::ostream& err) {
   return not_built(err, "deploy", 7);
