@@ -1,0 +1,126 @@
+// child_process.cpp: fork/exec with merged output collection; see child_process.h.
+#include "test/support/process/child_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace mgmt::test {
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& extra_env) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  // Build argv and envp before fork: only async-signal-safe calls in the child.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry = *e;
+    std::string key = entry.substr(0, entry.find('='));
+    if (extra_env.count(key) == 0) env_strings.push_back(entry);
+  }
+  for (const auto& [key, value] : extra_env) env_strings.push_back(key + "=" + value);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    // Unblock what a test runner may have blocked, so signals behave as in a shell.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(args[0], args.data(), envp.data());
+    const char msg[] = "exec failed\n";
+    [[maybe_unused]] auto n = ::write(2, msg, sizeof(msg) - 1);
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  output_fd_ = fds[0];
+  reader_ = std::thread([this] {
+    char buffer[4096];
+    for (;;) {
+      ssize_t n = ::read(output_fd_, buffer, sizeof(buffer));
+      if (n < 0 && errno == EINTR) continue;
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (n <= 0) {
+        eof_ = true;
+        changed_.notify_all();
+        return;
+      }
+      output_.append(buffer, static_cast<std::size_t>(n));
+      changed_.notify_all();
+    }
+  });
+}
+
+ChildProcess::~ChildProcess() {
+  if (!exit_code_) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  if (reader_.joinable()) reader_.join();
+  ::close(output_fd_);
+}
+
+bool ChildProcess::wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] {
+    return output_.find(text) != std::string::npos || eof_;
+  }) && output_.find(text) != std::string::npos;
+}
+
+std::string ChildProcess::output() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return output_;
+}
+
+void ChildProcess::send_signal(int signal_number) { ::kill(pid_, signal_number); }
+
+std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
+  if (exit_code_) return exit_code_;
+  // The output pipe closes when the process (and any child holding it) exits.
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!changed_.wait_for(lock, timeout, [&] { return eof_; })) return std::nullopt;
+  }
+  int status = 0;
+  if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+Completed run_to_completion(const std::vector<std::string>& argv,
+                            const std::map<std::string, std::string>& extra_env) {
+  ChildProcess child(argv, extra_env);
+  auto code = child.wait_exit(std::chrono::minutes(5));
+  return {code.value_or(-1), child.output()};
+}
+
+TempDir::TempDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/mgmt-test-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+}  // namespace mgmt::test
