@@ -1,0 +1,125 @@
+// storage.h: the one RocksDB database of a store member, with a column family per concern.
+//
+// On-disk layout (docs/formats/storage.md has the full description):
+//   default  unused (RocksDB requires it)
+//   raft     Raft log entries and hard state (see raft_log_store.h once the Raft core lands)
+//   kv       MVCC history: key = revision (8-byte big-endian main, '_', 8-byte big-endian sub,
+//            then 't' for a tombstone), value = encoded KeyValue (store/mvcc/kv_codec.h)
+//   leases   lease id (8-byte big-endian) -> encoded lease (store/lease/lessor.h)
+//   meta     named scalars: "format", "cluster_id", "member_id", "applied_index",
+//            "consistent_index", "mvcc_revision", "compacted_revision", "scheduled_compact"
+//
+// Atomicity and crash behaviour: every change is a Batch written by write(); RocksDB's WAL makes
+// a batch all-or-nothing. Applying a committed Raft entry puts its kv/lease changes AND the new
+// applied index into ONE batch, so after a crash the entry is either fully applied with its
+// index recorded or not applied at all (and will be applied again from the log). A batch written
+// with sync=true is on disk when write() returns; a sync=false batch may be lost by a power
+// failure (never torn), which is only allowed for state that Raft can reproduce.
+//
+// Opening: a LOCK file held with flock() for the life of the Storage (a second opener of the same
+// directory gets "... another mgmt agent is running ..."). A directory whose stored cluster id
+// differs from the expected one, an unknown format, or a damaged database is refused with a
+// one-line error; nothing is ever deleted or repaired.
+//
+// Thread-safety: all methods may be called from any thread (RocksDB is thread-safe); the caller
+// orders writes (one apply strand, one Raft strand).
+#pragma once
+
+#include "common/result.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rocksdb {
+class Env;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace mgmt::store::storage {
+
+enum class Column : int { raft = 0, kv = 1, leases = 2, meta = 3 };
+
+// Names of the scalars kept in Column::meta.
+namespace meta {
+inline constexpr const char* kFormat = "format";
+inline constexpr const char* kClusterId = "cluster_id";
+inline constexpr const char* kMemberId = "member_id";
+inline constexpr const char* kAppliedIndex = "applied_index";
+inline constexpr const char* kConsistentIndex = "consistent_index";
+inline constexpr const char* kMvccRevision = "mvcc_revision";
+inline constexpr const char* kCompactedRevision = "compacted_revision";
+}  // namespace meta
+
+// A set of changes written atomically by Storage::write().
+class Batch {
+ public:
+  Batch();
+  ~Batch();
+  Batch(Batch&&) noexcept;
+  Batch& operator=(Batch&&) noexcept;
+
+  void put(Column column, std::string_view key, std::string_view value);
+  void del(Column column, std::string_view key);
+  // Deletes [begin, end) in the column.
+  void del_range(Column column, std::string_view begin, std::string_view end);
+  void put_u64(std::string_view meta_name, uint64_t value);  // into Column::meta, big-endian
+  bool empty() const;
+  std::size_t count() const;
+
+ private:
+  friend class Storage;
+  struct Op;
+  std::unique_ptr<std::vector<Op>> ops_;
+};
+
+struct Options {
+  std::string dir;                     // the data directory (created if missing)
+  rocksdb::Env* env = nullptr;         // nullptr = the default Env; tests pass MemEnv/fault envs
+  std::optional<uint64_t> cluster_id;  // when set: refuse a dir recorded with another cluster id
+  bool create_if_missing = true;       // false: refuse a dir without a database
+};
+
+class Storage {
+ public:
+  // Opens or creates the database. Errors (one line, naming the dir): locked by another agent
+  // (Code::unavailable), another cluster (failed_precondition), damaged or unknown format
+  // (data_loss), I/O (internal).
+  [[nodiscard]] static Result<std::unique_ptr<Storage>> open(const Options& options);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  const std::string& dir() const;
+
+  // Writes the batch atomically; with sync the WAL is fsynced before returning. An error means
+  // the batch may or may not be durable; the caller must stop acknowledging (etcd panics here).
+  [[nodiscard]] Result<void> write(Batch& batch, bool sync);
+
+  [[nodiscard]] Result<std::optional<std::string>> get(Column column, std::string_view key) const;
+  [[nodiscard]] Result<std::optional<uint64_t>> get_u64(std::string_view meta_name) const;
+
+  // Calls visit(key, value) for keys in [begin, end) in order (end empty = to the last key),
+  // stopping early when visit returns false.
+  [[nodiscard]] Result<void> scan(
+      Column column, std::string_view begin, std::string_view end,
+      const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+
+  // Records the cluster and member id (first start) or checks them (later starts).
+  [[nodiscard]] Result<void> bind_cluster(uint64_t cluster_id, uint64_t member_id);
+
+ private:
+  struct Impl;
+  explicit Storage(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Big-endian encoding used by every column (keys sort numerically).
+std::string encode_u64(uint64_t v);
+std::optional<uint64_t> decode_u64(std::string_view bytes);
+
+}  // namespace mgmt::store::storage
