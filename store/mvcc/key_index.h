@@ -1,0 +1,58 @@
+// key_index.h: the in-memory index of the MVCC store: for every key, its history since the last
+// compaction as (revision, KeyValue or deletion), oldest first. Rebuilt from the kv column on
+// open. (etcd keeps only revisions in its btree index and reads values from bbolt; we keep the
+// values too, so reads never touch the disk.)
+// Invariants: each key's history is sorted by Revision, strictly increasing; no empty history is
+// kept; a history never starts with a deletion.
+// Thread-safety: none; guarded by the owning KvStore's lock.
+#pragma once
+
+#include "store/mvcc/kv_codec.h"
+#include "store/mvcc/types.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mgmt::store::mvcc {
+
+struct HistoryEntry {
+  Revision rev;
+  std::shared_ptr<const KeyValue> kv;  // null for a deletion
+};
+
+class KeyIndex {
+ public:
+  using History = std::vector<HistoryEntry>;
+
+  // Appends a change; rev must be newer than the key's last entry.
+  void append(const std::string& key, Revision rev, std::shared_ptr<const KeyValue> kv);
+
+  // The key's value visible at main revision `at` (null if absent then).
+  std::shared_ptr<const KeyValue> get(const std::string& key, int64_t at) const;
+
+  // Calls visit for each key in the range (empty end = single key; "\0" = to the end) that is
+  // live at `at`, in key order, until visit returns false.
+  void visit_live(const std::string& key, const std::string& range_end, int64_t at,
+                  const std::function<bool(const std::shared_ptr<const KeyValue>&)>& visit) const;
+
+  // Calls visit(key, history) for each key in the range (same range rules).
+  void visit_histories(const std::string& key, const std::string& range_end,
+                       const std::function<void(const std::string&, const History&)>& visit) const;
+
+  // Drops what no read at >= at can see; calls removed(rev, tombstone) for each dropped entry.
+  void compact(int64_t at, const std::function<void(Revision, bool)>& removed);
+
+  std::size_t key_count() const { return index_.size(); }
+
+ private:
+  std::map<std::string, History, std::less<>> index_;
+};
+
+// True if key is inside [begin, end) per etcd's range rules (end empty = key == begin,
+// end "\0" = key >= begin).
+bool in_range(const std::string& key, const std::string& begin, const std::string& end);
+
+}  // namespace mgmt::store::mvcc

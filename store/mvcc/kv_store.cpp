@@ -1,0 +1,580 @@
+// kv_store.cpp: see kv_store.h. The request semantics follow etcd 3.4's etcdserver/apply.go
+// (Range filters/sort/limit, Put flags, Txn compare paths) and mvcc/kvstore*.go (revisions).
+#include "store/mvcc/kv_store.h"
+
+#include "common/assert.h"
+#include "store/mvcc/errors.h"
+#include "store/mvcc/key_index.h"
+#include "store/mvcc/kv_codec.h"
+#include "store/mvcc/watch_hub.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+
+namespace mgmt::store::mvcc {
+namespace {
+
+using KvPtr = std::shared_ptr<const KeyValue>;
+
+int compare_int(int64_t a, int64_t b) { return a < b ? -1 : (a > b ? 1 : 0); }
+
+bool compare_kv(const Compare& c, const KeyValue& kv) {
+  int result = 0;
+  switch (c.target) {
+    case Compare::Target::value: {
+      int r = kv.value.compare(c.value);
+      result = r < 0 ? -1 : (r > 0 ? 1 : 0);
+      break;
+    }
+    case Compare::Target::create:
+      result = compare_int(kv.create_revision, c.create_revision);
+      break;
+    case Compare::Target::mod:
+      result = compare_int(kv.mod_revision, c.mod_revision);
+      break;
+    case Compare::Target::version:
+      result = compare_int(kv.version, c.version);
+      break;
+    case Compare::Target::lease:
+      result = compare_int(kv.lease, c.lease);
+      break;
+  }
+  switch (c.result) {
+    case Compare::Result::equal:
+      return result == 0;
+    case Compare::Result::not_equal:
+      return result != 0;
+    case Compare::Result::greater:
+      return result > 0;
+    case Compare::Result::less:
+      return result < 0;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct KvStore::Impl {
+  storage::Storage& storage;
+  LeaseHook* leases = nullptr;
+  mutable std::shared_mutex mu;
+  KeyIndex index;         // guarded by mu
+  int64_t current = 1;    // guarded by mu
+  int64_t compacted = 0;  // guarded by mu
+  WatchHub hub;
+
+  explicit Impl(storage::Storage& s) : storage(s) {}
+
+  // One write request in progress: every change gets (main, sub++).
+  struct Write {
+    storage::Batch& batch;
+    int64_t main;
+    int64_t sub = 0;
+    std::vector<Event> events;
+    int64_t read_revision() const { return sub > 0 ? main : main - 1; }
+  };
+
+  Result<RangeResponse> range_at(const RangeRequest& r, int64_t cur) const;
+  bool apply_compare(const Compare& c, int64_t cur) const;
+  void compare_path(const TxnRequest& r, int64_t cur, std::vector<bool>* path) const;
+  Result<void> check_txn(const TxnRequest& r, const std::vector<bool>& path, std::size_t* pos,
+                         bool check_puts) const;
+  Result<void> check_put(const PutRequest& r, int64_t cur, bool lease_first) const;
+
+  PutResponse put_locked(Write& w, const PutRequest& r);
+  DeleteRangeResponse delete_locked(Write& w, const std::string& key, const std::string& end,
+                                    bool want_prev);
+  void delete_one(Write& w, const KvPtr& kv);
+  TxnResponse txn_locked(Write& w, const TxnRequest& r, const std::vector<bool>& path,
+                         std::size_t* pos);
+  void finish(Write& w);
+};
+
+// ---- reads ----
+
+Result<RangeResponse> KvStore::Impl::range_at(const RangeRequest& r, int64_t cur) const {
+  if (r.revision > cur) return fail(err_future_rev());
+  int64_t at = r.revision > 0 ? r.revision : cur;
+  if (at < compacted) return fail(err_compacted());
+
+  std::vector<KvPtr> found;
+  index.visit_live(r.key, r.range_end, at, [&](const KvPtr& kv) {
+    found.push_back(kv);
+    return true;
+  });
+  RangeResponse resp;
+  resp.revision = cur;
+  resp.count = static_cast<int64_t>(found.size());
+  if (r.count_only) return resp;
+
+  auto drop = [&](auto pred) {
+    found.erase(std::remove_if(found.begin(), found.end(), [&](const KvPtr& kv) { return pred(*kv); }),
+                found.end());
+  };
+  if (r.max_mod_revision != 0) drop([&](const KeyValue& kv) { return kv.mod_revision > r.max_mod_revision; });
+  if (r.min_mod_revision != 0) drop([&](const KeyValue& kv) { return kv.mod_revision < r.min_mod_revision; });
+  if (r.max_create_revision != 0) {
+    drop([&](const KeyValue& kv) { return kv.create_revision > r.max_create_revision; });
+  }
+  if (r.min_create_revision != 0) {
+    drop([&](const KeyValue& kv) { return kv.create_revision < r.min_create_revision; });
+  }
+
+  auto order = r.sort_order;
+  if (r.sort_target != RangeRequest::SortTarget::key && order == RangeRequest::SortOrder::none) {
+    order = RangeRequest::SortOrder::ascend;  // etcd: only KEY order comes for free
+  }
+  if (order != RangeRequest::SortOrder::none) {
+    auto less = [&](const KvPtr& a, const KvPtr& b) {
+      switch (r.sort_target) {
+        case RangeRequest::SortTarget::key:
+          return a->key < b->key;
+        case RangeRequest::SortTarget::version:
+          return a->version < b->version;
+        case RangeRequest::SortTarget::create:
+          return a->create_revision < b->create_revision;
+        case RangeRequest::SortTarget::mod:
+          return a->mod_revision < b->mod_revision;
+        case RangeRequest::SortTarget::value:
+          return a->value < b->value;
+      }
+      return false;
+    };
+    if (order == RangeRequest::SortOrder::ascend) {
+      std::stable_sort(found.begin(), found.end(), less);
+    } else {
+      std::stable_sort(found.begin(), found.end(),
+                       [&](const KvPtr& a, const KvPtr& b) { return less(b, a); });
+    }
+  }
+  std::size_t n = found.size();
+  if (r.limit > 0 && n > static_cast<std::size_t>(r.limit)) {
+    n = static_cast<std::size_t>(r.limit);
+    resp.more = true;
+  }
+  resp.kvs.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    resp.kvs.push_back(*found[i]);
+    if (r.keys_only) resp.kvs.back().value.clear();
+  }
+  return resp;
+}
+
+bool KvStore::Impl::apply_compare(const Compare& c, int64_t cur) const {
+  bool any = false;
+  bool all = true;
+  index.visit_live(c.key, c.range_end, cur, [&](const KvPtr& kv) {
+    any = true;
+    if (!compare_kv(c, *kv)) {
+      all = false;
+      return false;
+    }
+    return true;
+  });
+  if (!any) {
+    // etcd: a missing key has version/create/mod/lease 0 but no value to compare.
+    if (c.target == Compare::Target::value) return false;
+    return compare_kv(c, KeyValue{});
+  }
+  return all;
+}
+
+// etcd's compareToPath: every compare on the taken path, nested ones included, is decided
+// against the state before the txn writes anything.
+void KvStore::Impl::compare_path(const TxnRequest& r, int64_t cur, std::vector<bool>* path) const {
+  bool ok = true;
+  for (const auto& c : r.compare) {
+    if (!apply_compare(c, cur)) {
+      ok = false;
+      break;
+    }
+  }
+  path->push_back(ok);
+  for (const auto& op : ok ? r.success : r.failure) {
+    if (op.kind == RequestOp::Kind::txn && op.txn) compare_path(*op.txn, cur, path);
+  }
+}
+
+Result<void> KvStore::Impl::check_put(const PutRequest& r, int64_t cur, bool lease_first) const {
+  auto check_lease = [&]() -> Result<void> {
+    if (r.lease != kNoLease && (!leases || !leases->lease_exists(r.lease))) {
+      return fail(err_lease_not_found());
+    }
+    return ok();
+  };
+  if (lease_first) {
+    if (auto v = check_lease(); !v) return v;
+  }
+  if ((r.ignore_value || r.ignore_lease) && !index.get(r.key, cur)) {
+    return fail(err_key_not_found());
+  }
+  if (!lease_first) {
+    if (auto v = check_lease(); !v) return v;
+  }
+  return ok();
+}
+
+Result<void> KvStore::Impl::check_txn(const TxnRequest& r, const std::vector<bool>& path,
+                                      std::size_t* pos, bool check_puts) const {
+  bool ok_branch = path[(*pos)++];
+  for (const auto& op : ok_branch ? r.success : r.failure) {
+    switch (op.kind) {
+      case RequestOp::Kind::put:
+        if (check_puts) {
+          if (auto v = check_put(op.put, current, false); !v) return v;
+        }
+        break;
+      case RequestOp::Kind::range:
+        if (!check_puts) {
+          if (op.range.revision > current) return fail(err_future_rev());
+          if (op.range.revision > 0 && op.range.revision < compacted) return fail(err_compacted());
+        }
+        break;
+      case RequestOp::Kind::txn:
+        if (op.txn) {
+          if (auto v = check_txn(*op.txn, path, pos, check_puts); !v) return v;
+        }
+        break;
+      case RequestOp::Kind::delete_range:
+        break;
+    }
+  }
+  return ok();
+}
+
+// ---- writes ----
+
+PutResponse KvStore::Impl::put_locked(Write& w, const PutRequest& r) {
+  KvPtr prev = index.get(r.key, w.read_revision());
+  auto kv = std::make_shared<KeyValue>();
+  kv->key = r.key;
+  kv->value = r.ignore_value && prev ? prev->value : r.value;
+  kv->lease = r.ignore_lease && prev ? prev->lease : r.lease;
+  kv->mod_revision = w.main;
+  kv->create_revision = prev ? prev->create_revision : w.main;
+  kv->version = prev ? prev->version + 1 : 1;
+
+  Revision rev{w.main, w.sub++};
+  w.batch.put(storage::Column::kv, encode_revision_key(rev, false), encode_key_value(*kv));
+  index.append(r.key, rev, kv);
+  if (leases) {
+    if (prev && prev->lease != kNoLease && prev->lease != kv->lease) {
+      leases->detach(prev->lease, r.key);
+    }
+    if (kv->lease != kNoLease) leases->attach(kv->lease, r.key);
+  }
+  Event e;
+  e.type = Event::Type::put;
+  e.kv = *kv;
+  if (prev) e.prev_kv = *prev;
+  w.events.push_back(std::move(e));
+
+  PutResponse resp;
+  resp.revision = w.main;
+  if (r.prev_kv && prev) resp.prev_kv = *prev;
+  return resp;
+}
+
+void KvStore::Impl::delete_one(Write& w, const KvPtr& kv) {
+  Revision rev{w.main, w.sub++};
+  KeyValue tomb;
+  tomb.key = kv->key;
+  tomb.mod_revision = w.main;
+  w.batch.put(storage::Column::kv, encode_revision_key(rev, true), encode_key_value(tomb));
+  index.append(kv->key, rev, nullptr);
+  if (leases && kv->lease != kNoLease) leases->detach(kv->lease, kv->key);
+  Event e;
+  e.type = Event::Type::del;
+  e.kv = std::move(tomb);
+  e.prev_kv = *kv;
+  w.events.push_back(std::move(e));
+}
+
+DeleteRangeResponse KvStore::Impl::delete_locked(Write& w, const std::string& key,
+                                                 const std::string& end, bool want_prev) {
+  std::vector<KvPtr> live;
+  index.visit_live(key, end, w.read_revision(), [&](const KvPtr& kv) {
+    live.push_back(kv);
+    return true;
+  });
+  DeleteRangeResponse resp;
+  for (const auto& kv : live) {
+    delete_one(w, kv);
+    if (want_prev) resp.prev_kvs.push_back(*kv);
+  }
+  resp.deleted = static_cast<int64_t>(live.size());
+  resp.revision = w.read_revision();
+  return resp;
+}
+
+TxnResponse KvStore::Impl::txn_locked(Write& w, const TxnRequest& r, const std::vector<bool>& path,
+                                      std::size_t* pos) {
+  TxnResponse resp;
+  resp.succeeded = path[(*pos)++];
+  for (const auto& op : resp.succeeded ? r.success : r.failure) {
+    ResponseOp out;
+    out.kind = op.kind;
+    switch (op.kind) {
+      case RequestOp::Kind::range: {
+        auto rr = range_at(op.range, w.read_revision());
+        MGMT_ASSERT(rr.has_value());  // checked by check_txn before any write
+        out.range = std::move(*rr);
+        break;
+      }
+      case RequestOp::Kind::put:
+        out.put = put_locked(w, op.put);
+        break;
+      case RequestOp::Kind::delete_range:
+        out.delete_range = delete_locked(w, op.delete_range.key, op.delete_range.range_end,
+                                         op.delete_range.prev_kv);
+        break;
+      case RequestOp::Kind::txn:
+        out.txn = std::make_shared<TxnResponse>(
+            op.txn ? txn_locked(w, *op.txn, path, pos) : TxnResponse{});
+        out.txn->revision = w.read_revision();
+        break;
+    }
+    resp.responses.push_back(std::move(out));
+  }
+  resp.revision = w.read_revision();
+  return resp;
+}
+
+void KvStore::Impl::finish(Write& w) {
+  if (w.sub == 0) return;
+  current = w.main;
+  w.batch.put_u64(storage::meta::kMvccRevision, static_cast<uint64_t>(current));
+  hub.notify(w.main, w.events);
+}
+
+// ---- KvStore ----
+
+KvStore::KvStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KvStore::~KvStore() = default;
+
+Result<std::unique_ptr<KvStore>> KvStore::open(storage::Storage& storage, LeaseHook* leases) {
+  auto impl = std::make_unique<Impl>(storage);
+  impl->leases = leases;
+  auto rev = storage.get_u64(storage::meta::kMvccRevision);
+  if (!rev) return fail(rev.error());
+  auto compacted = storage.get_u64(storage::meta::kCompactedRevision);
+  if (!compacted) return fail(compacted.error());
+  if (rev->has_value()) impl->current = std::max<int64_t>(1, static_cast<int64_t>(**rev));
+  if (compacted->has_value()) impl->compacted = static_cast<int64_t>(**compacted);
+
+  std::optional<Error> bad;
+  int64_t last_main = 0;
+  auto scanned = storage.scan(storage::Column::kv, "", "", [&](std::string_view k, std::string_view v) {
+    Revision r;
+    bool tomb = false;
+    auto kv = decode_key_value(v);
+    if (!decode_revision_key(k, &r, &tomb) || !kv || kv->mod_revision != r.main) {
+      bad = Error(Code::data_loss, "store data dir " + storage.dir() +
+                                       " is damaged: unreadable kv record after revision " +
+                                       std::to_string(last_main) +
+                                       "; restore a backup or re-add this member with an empty dir");
+      return false;
+    }
+    last_main = r.main;
+    std::string key = kv->key;
+    impl->index.append(key, r, tomb ? nullptr : std::make_shared<const KeyValue>(std::move(*kv)));
+    return true;
+  });
+  if (!scanned) return fail(scanned.error());
+  if (bad) return fail(*bad);
+  impl->current = std::max(impl->current, last_main);
+  return std::unique_ptr<KvStore>(new KvStore(std::move(impl)));
+}
+
+void KvStore::set_lease_hook(LeaseHook* leases) {
+  std::unique_lock lock(impl_->mu);
+  impl_->leases = leases;
+}
+
+int64_t KvStore::current_revision() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->current;
+}
+
+int64_t KvStore::compacted_revision() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->compacted;
+}
+
+Result<RangeResponse> KvStore::range(const RangeRequest& r) const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->range_at(r, impl_->current);
+}
+
+Result<PutResponse> KvStore::put(const PutRequest& r, storage::Batch& batch) {
+  std::unique_lock lock(impl_->mu);
+  if (auto v = impl_->check_put(r, impl_->current, true); !v) return fail(v.error());
+  Impl::Write w{batch, impl_->current + 1};
+  PutResponse resp = impl_->put_locked(w, r);
+  impl_->finish(w);
+  return resp;
+}
+
+Result<DeleteRangeResponse> KvStore::delete_range(const DeleteRangeRequest& r,
+                                                  storage::Batch& batch) {
+  std::unique_lock lock(impl_->mu);
+  Impl::Write w{batch, impl_->current + 1};
+  DeleteRangeResponse resp = impl_->delete_locked(w, r.key, r.range_end, r.prev_kv);
+  impl_->finish(w);
+  return resp;
+}
+
+Result<TxnResponse> KvStore::txn(const TxnRequest& r, storage::Batch& batch) {
+  std::unique_lock lock(impl_->mu);
+  std::vector<bool> path;
+  impl_->compare_path(r, impl_->current, &path);
+  std::size_t pos = 0;
+  if (auto v = impl_->check_txn(r, path, &pos, true); !v) return fail(v.error());
+  pos = 0;
+  if (auto v = impl_->check_txn(r, path, &pos, false); !v) return fail(v.error());
+  Impl::Write w{batch, impl_->current + 1};
+  pos = 0;
+  TxnResponse resp = impl_->txn_locked(w, r, path, &pos);
+  impl_->finish(w);
+  resp.revision = impl_->current;
+  return resp;
+}
+
+Result<CompactResponse> KvStore::compact(int64_t revision, storage::Batch& batch) {
+  std::unique_lock lock(impl_->mu);
+  if (revision <= impl_->compacted) return fail(err_compacted());
+  if (revision > impl_->current) return fail(err_future_rev());
+  impl_->index.compact(revision, [&](Revision rev, bool tomb) {
+    batch.del(storage::Column::kv, encode_revision_key(rev, tomb));
+  });
+  impl_->compacted = revision;
+  batch.put_u64(storage::meta::kCompactedRevision, static_cast<uint64_t>(revision));
+  return CompactResponse{impl_->current};
+}
+
+namespace {
+template <typename T>
+Result<T> write_own(storage::Storage& storage, storage::Batch& batch, Result<T> result) {
+  if (!result) return result;
+  if (!batch.empty()) {
+    if (auto w = storage.write(batch, false); !w) return fail(w.error());
+  }
+  return result;
+}
+}  // namespace
+
+Result<PutResponse> KvStore::put(const PutRequest& r) {
+  storage::Batch batch;
+  return write_own(impl_->storage, batch, put(r, batch));
+}
+Result<DeleteRangeResponse> KvStore::delete_range(const DeleteRangeRequest& r) {
+  storage::Batch batch;
+  return write_own(impl_->storage, batch, delete_range(r, batch));
+}
+Result<TxnResponse> KvStore::txn(const TxnRequest& r) {
+  storage::Batch batch;
+  return write_own(impl_->storage, batch, txn(r, batch));
+}
+Result<CompactResponse> KvStore::compact(int64_t revision) {
+  storage::Batch batch;
+  return write_own(impl_->storage, batch, compact(revision, batch));
+}
+
+int64_t KvStore::delete_keys(const std::vector<std::string>& keys, storage::Batch& batch) {
+  std::unique_lock lock(impl_->mu);
+  Impl::Write w{batch, impl_->current + 1};
+  for (const auto& key : keys) {
+    KvPtr kv = impl_->index.get(key, w.read_revision());
+    if (kv) impl_->delete_one(w, kv);
+  }
+  impl_->finish(w);
+  return impl_->current;
+}
+
+std::vector<std::pair<std::string, LeaseId>> KvStore::leased_keys() const {
+  std::shared_lock lock(impl_->mu);
+  std::vector<std::pair<std::string, LeaseId>> out;
+  impl_->index.visit_live("", std::string(1, '\0'), impl_->current, [&](const KvPtr& kv) {
+    if (kv->lease != kNoLease) out.emplace_back(kv->key, kv->lease);
+    return true;
+  });
+  return out;
+}
+
+WatcherId KvStore::watch(const WatchRequest& w, WatchSink sink) {
+  std::shared_lock lock(impl_->mu);
+  int64_t cur = impl_->current;
+  int64_t start = w.start_revision > 0 ? w.start_revision : cur + 1;
+  WatcherId id = impl_->hub.add(w, std::move(sink), start);
+  if (w.start_revision > 0 && start < impl_->compacted) {
+    impl_->hub.send_compacted(id, impl_->compacted);
+    return id;
+  }
+  if (start > cur) return id;
+  // History replay: every change in range with main revision in [start, cur], by revision.
+  std::map<Revision, Event> history;
+  impl_->index.visit_histories(w.key, w.range_end, [&](const std::string&, const KeyIndex::History& h) {
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      if (h[i].rev.main < start) continue;
+      Event e;
+      const KvPtr prev = i > 0 ? h[i - 1].kv : nullptr;
+      if (h[i].kv) {
+        e.type = Event::Type::put;
+        e.kv = *h[i].kv;
+      } else {
+        e.type = Event::Type::del;
+        e.kv.key = prev ? prev->key : std::string();
+        e.kv.mod_revision = h[i].rev.main;
+      }
+      if (prev) e.prev_kv = *prev;
+      history.emplace(h[i].rev, std::move(e));
+    }
+  });
+  std::vector<Event> batch;
+  int64_t batch_rev = 0;
+  for (auto& [rev, e] : history) {
+    if (rev.main != batch_rev && !batch.empty()) {
+      impl_->hub.deliver_to(id, batch_rev, batch);
+      batch.clear();
+    }
+    batch_rev = rev.main;
+    batch.push_back(std::move(e));
+  }
+  if (!batch.empty()) impl_->hub.deliver_to(id, batch_rev, batch);
+  return id;
+}
+
+bool KvStore::cancel_watch(WatcherId id) { return impl_->hub.remove(id); }
+
+void KvStore::progress(WatcherId id) {
+  std::shared_lock lock(impl_->mu);
+  impl_->hub.progress(id, impl_->current);
+}
+
+std::size_t KvStore::watcher_count() const { return impl_->hub.size(); }
+
+uint32_t KvStore::hash_kv(int64_t revision) const {
+  std::shared_lock lock(impl_->mu);
+  int64_t at = revision > 0 ? revision : impl_->current;
+  uint32_t h = 2166136261u;
+  auto mix = [&](const std::string& bytes) {
+    for (char c : bytes) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 16777619u;
+    }
+  };
+  impl_->index.visit_histories("", std::string(1, '\0'), [&](const std::string& key,
+                                                              const KeyIndex::History& hist) {
+    for (const auto& e : hist) {
+      if (e.rev.main > at) break;
+      mix(key);
+      mix(encode_revision_key(e.rev, !e.kv));
+      if (e.kv) mix(encode_key_value(*e.kv));
+    }
+  });
+  return h;
+}
+
+}  // namespace mgmt::store::mvcc

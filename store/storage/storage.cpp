@@ -1,0 +1,325 @@
+// storage.cpp: Storage on RocksDB. Layout and crash behaviour: storage.h and
+// docs/formats/storage.md.
+#include "store/storage/storage.h"
+
+#include "common/log.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace mgmt::store::storage {
+namespace {
+
+constexpr uint64_t kFormatVersion = 1;
+constexpr const char* kLockFile = "mgmt.lock";
+const char* const kColumnNames[] = {"raft", "kv", "leases", "meta"};
+
+// The error for a RocksDB status, one line, naming the dir and what to do.
+Error status_error(const std::string& dir, const std::string& what, const rocksdb::Status& s) {
+  std::string text = s.ToString();
+  for (char& c : text) {
+    if (c == '\n') c = ' ';
+  }
+  if (s.IsCorruption()) {
+    return Error(Code::data_loss, "store data dir " + dir + " is damaged (" + what + ": " + text +
+                                      "); restore it from a backup or remove the member and "
+                                      "re-add it with an empty dir");
+  }
+  return Error(Code::internal, "store data dir " + dir + ": " + what + " failed: " + text);
+}
+
+}  // namespace
+
+std::string encode_u64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+std::optional<uint64_t> decode_u64(std::string_view bytes) {
+  if (bytes.size() != 8) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : bytes) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+// ---- Batch ----
+
+struct Batch::Op {
+  enum class Kind { put, del, del_range };
+  Kind kind;
+  Column column;
+  std::string key;
+  std::string value;  // put: the value; del_range: the end key
+};
+
+Batch::Batch() : ops_(std::make_unique<std::vector<Op>>()) {}
+Batch::~Batch() = default;
+Batch::Batch(Batch&&) noexcept = default;
+Batch& Batch::operator=(Batch&&) noexcept = default;
+
+void Batch::put(Column column, std::string_view key, std::string_view value) {
+  ops_->push_back(Op{Op::Kind::put, column, std::string(key), std::string(value)});
+}
+void Batch::del(Column column, std::string_view key) {
+  ops_->push_back(Op{Op::Kind::del, column, std::string(key), {}});
+}
+void Batch::del_range(Column column, std::string_view begin, std::string_view end) {
+  ops_->push_back(Op{Op::Kind::del_range, column, std::string(begin), std::string(end)});
+}
+void Batch::put_u64(std::string_view meta_name, uint64_t value) {
+  put(Column::meta, meta_name, encode_u64(value));
+}
+bool Batch::empty() const { return ops_->empty(); }
+std::size_t Batch::count() const { return ops_->size(); }
+
+// ---- Storage ----
+
+struct Storage::Impl {
+  std::string dir;
+  int lock_fd = -1;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // index 0 = default, then Column + 1
+
+  rocksdb::ColumnFamilyHandle* cf(Column c) const {
+    return handles[static_cast<std::size_t>(c) + 1];
+  }
+
+  ~Impl() {
+    if (db) {
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+      handles.clear();
+      db->Close().PermitUncheckedError();
+      db.reset();
+    }
+    if (lock_fd >= 0) {
+      ::flock(lock_fd, LOCK_UN);
+      ::close(lock_fd);
+    }
+  }
+};
+
+Storage::Storage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Storage::~Storage() = default;
+
+const std::string& Storage::dir() const { return impl_->dir; }
+
+Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = options.dir;
+  const std::string& dir = options.dir;
+  bool exists = false;
+
+  if (options.env == nullptr) {
+    // Real disk: create the dir, take the lock, check what is there.
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return fail(Code::internal, "cannot create store data dir " + dir + ": " + ec.message() +
+                                      "; check the path and its permissions");
+    }
+    std::string lock_path = dir + "/" + kLockFile;
+    impl->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (impl->lock_fd < 0) {
+      return fail(Code::internal, "cannot open lock file " + lock_path + ": " +
+                                      std::strerror(errno) + "; check permissions");
+    }
+    if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      return fail(Code::unavailable, "store data dir " + dir +
+                                         " is locked: another mgmt agent is running with it; stop "
+                                         "it or choose another --prefix");
+    }
+    exists = std::filesystem::exists(dir + "/CURRENT");
+    if (!exists) {
+      for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.path().filename() != kLockFile) {
+          return fail(Code::failed_precondition,
+                      "store data dir " + dir + " holds files but no store database (" +
+                          entry.path().filename().string() +
+                          "); choose an empty or an mgmt store dir");
+        }
+      }
+    }
+  } else {
+    exists = options.env->FileExists(dir + "/CURRENT").ok();
+  }
+
+  if (!exists && !options.create_if_missing) {
+    return fail(Code::not_found, "store data dir " + dir + " has no store database");
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !exists;
+  db_options.create_missing_column_families = !exists;
+  db_options.paranoid_checks = true;
+  // A torn last record (a crash during an unsynced write) is dropped; damage anywhere else is an
+  // error rather than a silent truncation.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 2;
+  if (options.env != nullptr) db_options.env = options.env;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (const char* name : kColumnNames) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  if (exists) {
+    std::vector<std::string> names;
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, dir, &names);
+    if (!s.ok()) return fail(status_error(dir, "reading the column families", s));
+    for (const char* name : kColumnNames) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) {
+        return fail(Code::data_loss, "store data dir " + dir + " lacks column family " + name +
+                                         ": not an mgmt store or damaged; nothing was changed");
+      }
+    }
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &impl->handles, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return fail(Code::unavailable, "store data dir " + dir +
+                                         " is locked: another mgmt agent is running with it; stop "
+                                         "it or choose another --prefix");
+    }
+    return fail(status_error(dir, "opening the database", s));
+  }
+  impl->db.reset(raw);
+  auto storage = std::unique_ptr<Storage>(new Storage(std::move(impl)));
+
+  auto format = storage->get_u64(meta::kFormat);
+  if (!format) return fail(format.error());
+  if (!format->has_value()) {
+    if (exists) {
+      return fail(Code::data_loss, "store data dir " + dir +
+                                       " has no format record: not an mgmt store or damaged; "
+                                       "nothing was changed");
+    }
+    Batch batch;
+    batch.put_u64(meta::kFormat, kFormatVersion);
+    if (options.cluster_id) batch.put_u64(meta::kClusterId, *options.cluster_id);
+    auto w = storage->write(batch, true);
+    if (!w) return fail(w.error());
+  } else if (**format != kFormatVersion) {
+    return fail(Code::failed_precondition,
+                "store data dir " + dir + " has format " + std::to_string(**format) +
+                    ", this mgmt understands " + std::to_string(kFormatVersion) +
+                    "; use a matching mgmt version");
+  } else if (options.cluster_id) {
+    auto cluster = storage->get_u64(meta::kClusterId);
+    if (!cluster) return fail(cluster.error());
+    if (cluster->has_value() && **cluster != *options.cluster_id) {
+      return fail(Code::failed_precondition,
+                  "store data dir " + dir + " belongs to another cluster (id " +
+                      std::to_string(**cluster) + ", expected " +
+                      std::to_string(*options.cluster_id) +
+                      "); choose another --prefix or remove that dir yourself");
+    }
+  }
+  return storage;
+}
+
+Result<void> Storage::write(Batch& batch, bool sync) {
+  rocksdb::WriteBatch wb;
+  for (const auto& op : *batch.ops_) {
+    rocksdb::Status s;
+    switch (op.kind) {
+      case Batch::Op::Kind::put:
+        s = wb.Put(impl_->cf(op.column), op.key, op.value);
+        break;
+      case Batch::Op::Kind::del:
+        s = wb.Delete(impl_->cf(op.column), op.key);
+        break;
+      case Batch::Op::Kind::del_range:
+        s = wb.DeleteRange(impl_->cf(op.column), op.key, op.value);
+        break;
+    }
+    if (!s.ok()) return fail(status_error(impl_->dir, "building a write batch", s));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  rocksdb::Status s = impl_->db->Write(wo, &wb);
+  if (!s.ok()) return fail(status_error(impl_->dir, sync ? "a synced write" : "a write", s));
+  return ok();
+}
+
+Result<std::optional<std::string>> Storage::get(Column column, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(column), rocksdb::Slice(key.data(), key.size()),
+                     &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return fail(status_error(impl_->dir, "a read", s));
+  return std::optional<std::string>(std::move(value));
+}
+
+Result<std::optional<uint64_t>> Storage::get_u64(std::string_view meta_name) const {
+  auto v = get(Column::meta, meta_name);
+  if (!v) return fail(v.error());
+  if (!v->has_value()) return std::optional<uint64_t>();
+  auto decoded = decode_u64(**v);
+  if (!decoded) {
+    return fail(Code::data_loss, "store data dir " + impl_->dir + " is damaged: meta record " +
+                                     std::string(meta_name) + " has " +
+                                     std::to_string((*v)->size()) + " bytes, expected 8");
+  }
+  return std::optional<uint64_t>(*decoded);
+}
+
+Result<void> Storage::scan(
+    Column column, std::string_view begin, std::string_view end,
+    const std::function<bool(std::string_view key, std::string_view value)>& visit) const {
+  rocksdb::ReadOptions ro;
+  ro.verify_checksums = true;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(column)));
+  for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    std::string_view key(k.data(), k.size());
+    if (!end.empty() && key >= end) break;
+    rocksdb::Slice v = it->value();
+    if (!visit(key, std::string_view(v.data(), v.size()))) break;
+  }
+  if (!it->status().ok()) return fail(status_error(impl_->dir, "a scan", it->status()));
+  return ok();
+}
+
+Result<void> Storage::bind_cluster(uint64_t cluster_id, uint64_t member_id) {
+  auto cluster = get_u64(meta::kClusterId);
+  if (!cluster) return fail(cluster.error());
+  auto member = get_u64(meta::kMemberId);
+  if (!member) return fail(member.error());
+  if (cluster->has_value() && **cluster != cluster_id) {
+    return fail(Code::failed_precondition,
+                "store data dir " + impl_->dir + " belongs to another cluster (id " +
+                    std::to_string(**cluster) + ", expected " + std::to_string(cluster_id) +
+                    "); choose another --prefix or remove that dir yourself");
+  }
+  if (member->has_value() && **member != member_id) {
+    return fail(Code::failed_precondition,
+                "store data dir " + impl_->dir + " belongs to member " +
+                    std::to_string(**member) + ", not " + std::to_string(member_id) +
+                    "; choose another --prefix or remove that dir yourself");
+  }
+  if (cluster->has_value() && member->has_value()) return ok();
+  Batch batch;
+  batch.put_u64(meta::kClusterId, cluster_id);
+  batch.put_u64(meta::kMemberId, member_id);
+  return write(batch, true);
+}
+
+}  // namespace mgmt::store::storage
