@@ -124,7 +124,7 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
   const std::string& dir = options.dir;
   bool exists = false;
 
-  if (options.env == nullptr) {
+  if (options.local_dir) {
     // Real disk: create the dir, take the lock, check what is there.
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -155,7 +155,8 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
       }
     }
   } else {
-    exists = options.env->FileExists(dir + "/CURRENT").ok();
+    rocksdb::Env* env = options.env ? options.env : rocksdb::Env::Default();
+    exists = env->FileExists(dir + "/CURRENT").ok();
   }
 
   if (!exists && !options.create_if_missing) {
@@ -189,6 +190,19 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
       }
     }
   }
+  // An existing database is first checked through a read-only open, so a dir of another
+  // cluster or a damaged one is refused before RocksDB writes anything into it.
+  if (exists) {
+    auto probe_impl = std::make_unique<Impl>();
+    probe_impl->dir = dir;
+    rocksdb::DB* probe_raw = nullptr;
+    rocksdb::Status ps = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors,
+                                                      &probe_impl->handles, &probe_raw);
+    if (!ps.ok()) return fail(status_error(dir, "opening the database", ps));
+    probe_impl->db.reset(probe_raw);
+    Storage probe(std::move(probe_impl));
+    if (auto v = probe.verify(options, true); !v) return fail(v.error());
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &impl->handles, &raw);
   if (!s.ok()) {
@@ -201,11 +215,16 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
   }
   impl->db.reset(raw);
   auto storage = std::unique_ptr<Storage>(new Storage(std::move(impl)));
+  if (auto v = storage->verify(options, exists); !v) return fail(v.error());
+  return storage;
+}
 
-  auto format = storage->get_u64(meta::kFormat);
+Result<void> Storage::verify(const Options& options, bool existed) {
+  const std::string& dir = impl_->dir;
+  auto format = get_u64(meta::kFormat);
   if (!format) return fail(format.error());
   if (!format->has_value()) {
-    if (exists) {
+    if (existed) {
       return fail(Code::data_loss, "store data dir " + dir +
                                        " has no format record: not an mgmt store or damaged; "
                                        "nothing was changed");
@@ -213,15 +232,16 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
     Batch batch;
     batch.put_u64(meta::kFormat, kFormatVersion);
     if (options.cluster_id) batch.put_u64(meta::kClusterId, *options.cluster_id);
-    auto w = storage->write(batch, true);
-    if (!w) return fail(w.error());
-  } else if (**format != kFormatVersion) {
+    return write(batch, true);
+  }
+  if (**format != kFormatVersion) {
     return fail(Code::failed_precondition,
                 "store data dir " + dir + " has format " + std::to_string(**format) +
                     ", this mgmt understands " + std::to_string(kFormatVersion) +
                     "; use a matching mgmt version");
-  } else if (options.cluster_id) {
-    auto cluster = storage->get_u64(meta::kClusterId);
+  }
+  if (options.cluster_id) {
+    auto cluster = get_u64(meta::kClusterId);
     if (!cluster) return fail(cluster.error());
     if (cluster->has_value() && **cluster != *options.cluster_id) {
       return fail(Code::failed_precondition,
@@ -231,7 +251,7 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
                       "); choose another --prefix or remove that dir yourself");
     }
   }
-  return storage;
+  return ok();
 }
 
 Result<void> Storage::write(Batch& batch, bool sync) {
@@ -255,6 +275,15 @@ Result<void> Storage::write(Batch& batch, bool sync) {
   wo.sync = sync;
   rocksdb::Status s = impl_->db->Write(wo, &wb);
   if (!s.ok()) return fail(status_error(impl_->dir, sync ? "a synced write" : "a write", s));
+  return ok();
+}
+
+Result<void> Storage::flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(impl_->handles.begin() + 1, impl_->handles.end());
+  rocksdb::Status s = impl_->db->Flush(fo, cfs);
+  if (!s.ok()) return fail(status_error(impl_->dir, "a flush", s));
   return ok();
 }
 

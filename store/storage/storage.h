@@ -80,6 +80,9 @@ class Batch {
 struct Options {
   std::string dir;                     // the data directory (created if missing)
   rocksdb::Env* env = nullptr;         // nullptr = the default Env; tests pass MemEnv/fault envs
+  // true: `dir` is a real directory (created, locked with flock, checked for foreign files);
+  // false only for an in-memory Env (rocksdb::NewMemEnv), where there is nothing to lock.
+  bool local_dir = true;
   std::optional<uint64_t> cluster_id;  // when set: refuse a dir recorded with another cluster id
   bool create_if_missing = true;       // false: refuse a dir without a database
 };
@@ -100,6 +103,9 @@ class Storage {
   // the batch may or may not be durable; the caller must stop acknowledging (etcd panics here).
   [[nodiscard]] Result<void> write(Batch& batch, bool sync);
 
+  // Flushes memtables to SST files (checkpoints, tests). Durability does not depend on it.
+  [[nodiscard]] Result<void> flush();
+
   [[nodiscard]] Result<std::optional<std::string>> get(Column column, std::string_view key) const;
   [[nodiscard]] Result<std::optional<uint64_t>> get_u64(std::string_view meta_name) const;
 
@@ -115,6 +121,8 @@ class Storage {
  private:
   struct Impl;
   explicit Storage(std::unique_ptr<Impl> impl);
+  // Checks (or, for a new database, writes) the format record and the cluster id.
+  Result<void> verify(const Options& options, bool existed);
   std::unique_ptr<Impl> impl_;
 };
 

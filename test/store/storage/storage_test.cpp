@@ -1,0 +1,250 @@
+// storage_test.cpp: the member database: atomic batches, the data dir lock, refusing another
+// cluster's or a foreign or damaged dir without touching it, failed syncs and full disks refusing
+// writes, and byte flips giving a clear error. Real RocksDB in temp dirs; MemEnv where it is
+// only about the API.
+#include "store/storage/storage.h"
+#include "test/store/mvcc/temp_store.h"
+
+#include <catch2/catch.hpp>
+
+#include <rocksdb/env.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+using namespace mgmt::store;
+using namespace mgmt::store::storage;
+
+namespace {
+
+// Writable files whose Sync/Append fail on demand (LevelDB's SpecialEnv, in RocksDB 7's Env).
+class FaultEnv : public rocksdb::EnvWrapper {
+ public:
+  explicit FaultEnv(rocksdb::Env* base) : rocksdb::EnvWrapper(base) {}
+  std::atomic<bool> fail_sync{false};
+  std::atomic<bool> no_space{false};
+
+  const char* Name() const override { return "MgmtFaultEnv"; }
+
+  rocksdb::Status NewWritableFile(const std::string& name, std::unique_ptr<rocksdb::WritableFile>* out,
+                                  const rocksdb::EnvOptions& options) override {
+    std::unique_ptr<rocksdb::WritableFile> file;
+    rocksdb::Status s = target()->NewWritableFile(name, &file, options);
+    if (s.ok()) *out = std::make_unique<File>(this, std::move(file));
+    return s;
+  }
+
+ private:
+  class File : public rocksdb::WritableFileWrapper {
+   public:
+    File(FaultEnv* env, std::unique_ptr<rocksdb::WritableFile> file)
+        : rocksdb::WritableFileWrapper(file.get()), env_(env), file_(std::move(file)) {}
+    rocksdb::Status Append(const rocksdb::Slice& data) override {
+      if (env_->no_space) return rocksdb::Status::NoSpace("injected: disk full");
+      return rocksdb::WritableFileWrapper::Append(data);
+    }
+    rocksdb::Status Sync() override {
+      if (env_->fail_sync) return rocksdb::Status::IOError("injected: fsync failed");
+      return rocksdb::WritableFileWrapper::Sync();
+    }
+    rocksdb::Status Fsync() override { return Sync(); }
+
+   private:
+    FaultEnv* env_;
+    std::unique_ptr<rocksdb::WritableFile> file_;
+  };
+};
+
+std::map<std::string, std::string> snapshot_dir(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(e.path(), std::ios::binary);
+    out[e.path().filename().string()] =
+        std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+Options at(const std::string& dir) {
+  Options o;
+  o.dir = dir;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("storage: batches are atomic across column families and survive reopen", "[storage]") {
+  test::TempDir dir;
+  {
+    auto s = Storage::open(at(dir.path())).value();
+    Batch b;
+    b.put(Column::kv, "k1", "v1");
+    b.put(Column::leases, "l", "x");
+    b.put_u64(meta::kAppliedIndex, 42);
+    REQUIRE(s->write(b, true));
+    Batch d;
+    d.del(Column::leases, "l");
+    REQUIRE(s->write(d, true));
+  }
+  auto s = Storage::open(at(dir.path())).value();
+  CHECK(s->get(Column::kv, "k1").value() == std::optional<std::string>("v1"));
+  CHECK_FALSE(s->get(Column::leases, "l").value().has_value());
+  CHECK(s->get_u64(meta::kAppliedIndex).value() == std::optional<uint64_t>(42));
+  CHECK_FALSE(s->get(Column::raft, "k1").value().has_value());  // columns are separate
+}
+
+TEST_CASE("storage: scan visits a key range in order", "[storage]") {
+  std::unique_ptr<rocksdb::Env> env(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+  Options o = at("/mem/db");
+  o.env = env.get();
+  o.local_dir = false;
+  auto s = Storage::open(o).value();
+  Batch b;
+  for (uint64_t i = 0; i < 10; ++i) b.put(Column::raft, encode_u64(i), std::to_string(i));
+  REQUIRE(s->write(b, false));
+  std::vector<std::string> seen;
+  REQUIRE(s->scan(Column::raft, encode_u64(3), encode_u64(6), [&](auto, auto v) {
+    seen.emplace_back(v);
+    return true;
+  }));
+  CHECK(seen == std::vector<std::string>{"3", "4", "5"});
+}
+
+TEST_CASE("storage: a second opener of the same dir is refused with one line", "[storage]") {
+  test::TempDir dir;
+  auto first = Storage::open(at(dir.path()));
+  REQUIRE(first);
+  auto second = Storage::open(at(dir.path()));
+  REQUIRE_FALSE(second);
+  const std::string& m = second.error().message();
+  CHECK(m.find(dir.path()) != std::string::npos);
+  CHECK(m.find("another mgmt agent is running") != std::string::npos);
+  CHECK(m.find('\n') == std::string::npos);
+  CHECK(second.error().code() == mgmt::Code::unavailable);
+  first->reset();
+  CHECK(Storage::open(at(dir.path())));
+}
+
+TEST_CASE("storage: a dir of another cluster is refused and left untouched", "[storage]") {
+  test::TempDir dir;
+  Options o = at(dir.path());
+  o.cluster_id = 111;
+  { REQUIRE(Storage::open(o)); }
+  auto before = snapshot_dir(dir.path());
+  o.cluster_id = 222;
+  auto other = Storage::open(o);
+  REQUIRE_FALSE(other);
+  CHECK(other.error().message().find("another cluster") != std::string::npos);
+  CHECK(other.error().code() == mgmt::Code::failed_precondition);
+  before.erase("mgmt.lock");
+  auto after = snapshot_dir(dir.path());
+  after.erase("mgmt.lock");
+  CHECK(after.size() == before.size());
+  o.cluster_id = 111;
+  auto same = Storage::open(o);
+  REQUIRE(same);
+  CHECK((*same)->bind_cluster(111, 5));
+  CHECK_FALSE((*same)->bind_cluster(111, 6));
+  CHECK_FALSE((*same)->bind_cluster(112, 5));
+}
+
+TEST_CASE("storage: a dir holding other files is refused and left untouched", "[storage]") {
+  test::TempDir dir;
+  { std::ofstream(dir.path() + "/precious.txt") << "keep me"; }
+  auto s = Storage::open(at(dir.path()));
+  REQUIRE_FALSE(s);
+  CHECK(s.error().message().find("holds files but no store database") != std::string::npos);
+  std::ifstream in(dir.path() + "/precious.txt");
+  std::string text;
+  std::getline(in, text);
+  CHECK(text == "keep me");
+}
+
+TEST_CASE("storage: a failed sync refuses the write and the ones after it", "[storage][fault]") {
+  test::TempDir dir;
+  FaultEnv env(rocksdb::Env::Default());
+  Options o = at(dir.path());
+  o.env = &env;
+  auto s = Storage::open(o).value();
+  Batch good;
+  good.put(Column::raft, "a", "1");
+  REQUIRE(s->write(good, true));
+  env.fail_sync = true;
+  Batch bad;
+  bad.put(Column::raft, "b", "2");
+  auto w = s->write(bad, true);
+  REQUIRE_FALSE(w);
+  CHECK(w.error().message().find("synced write failed") != std::string::npos);
+  env.fail_sync = false;
+  Batch after;
+  after.put(Column::raft, "c", "3");
+  // RocksDB stops accepting writes after a failed WAL sync: nothing more is acknowledged.
+  CHECK_FALSE(s->write(after, true));
+  s.reset();
+  auto reopened = Storage::open(at(dir.path())).value();
+  CHECK(reopened->get(Column::raft, "a").value() == std::optional<std::string>("1"));
+}
+
+TEST_CASE("storage: a full disk refuses the write", "[storage][fault]") {
+  test::TempDir dir;
+  FaultEnv env(rocksdb::Env::Default());
+  Options o = at(dir.path());
+  o.env = &env;
+  auto s = Storage::open(o).value();
+  env.no_space = true;
+  Batch b;
+  b.put(Column::kv, "k", std::string(4096, 'x'));
+  CHECK_FALSE(s->write(b, true));
+}
+
+TEST_CASE("storage: flipped bytes give a clear error and the dir is left as it was",
+          "[storage][corruption]") {
+  test::TempDir dir;
+  {
+    auto s = Storage::open(at(dir.path())).value();
+    for (int i = 0; i < 200; ++i) {
+      Batch b;
+      b.put(Column::kv, encode_u64(static_cast<uint64_t>(i)), std::string(100, 'v'));
+      REQUIRE(s->write(b, false));
+    }
+    const bool flushed = GENERATE(false, true);
+    if (flushed) REQUIRE(s->flush());
+  }
+  // Flip bytes in the middle of the largest data file (the WAL, or the kv SST after a flush).
+  std::filesystem::path victim;
+  uintmax_t biggest = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    auto name = e.path().filename().string();
+    bool data = name.ends_with(".log") || name.ends_with(".sst");
+    if (data && e.file_size() > biggest) {
+      biggest = e.file_size();
+      victim = e.path();
+    }
+  }
+  REQUIRE(biggest > 1000);
+  {
+    std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(biggest / 2));
+    f.write("\xde\xad\xbe\xef\xde\xad\xbe\xef", 8);
+  }
+  auto before = snapshot_dir(dir.path());
+  // The error shows at open or, for an SST block, at the first full read (KvStore::open scans).
+  auto s = Storage::open(at(dir.path()));
+  std::string message;
+  if (!s) {
+    message = s.error().message();
+  } else {
+    auto scanned = (*s)->scan(Column::kv, "", "", [](auto, auto) { return true; });
+    REQUIRE_FALSE(scanned);
+    message = scanned.error().message();
+    s->reset();
+  }
+  INFO(message);
+  CHECK(message.find("is damaged") != std::string::npos);
+  CHECK(message.find(dir.path()) != std::string::npos);
+  CHECK(message.find('\n') == std::string::npos);
+  auto after = snapshot_dir(dir.path());
+  CHECK(after.at(victim.filename().string()) == before.at(victim.filename().string()));
+}
