@@ -4,6 +4,7 @@
 // only about the API.
 #include "store/storage/storage.h"
 #include "test/store/mvcc/temp_store.h"
+#include "test/store/storage/fault_env.h"
 
 #include <catch2/catch.hpp>
 
@@ -18,44 +19,6 @@ using namespace mgmt::store;
 using namespace mgmt::store::storage;
 
 namespace {
-
-// Writable files whose Sync/Append fail on demand (LevelDB's SpecialEnv, in RocksDB 7's Env).
-class FaultEnv : public rocksdb::EnvWrapper {
- public:
-  explicit FaultEnv(rocksdb::Env* base) : rocksdb::EnvWrapper(base) {}
-  std::atomic<bool> fail_sync{false};
-  std::atomic<bool> no_space{false};
-
-  const char* Name() const override { return "MgmtFaultEnv"; }
-
-  rocksdb::Status NewWritableFile(const std::string& name, std::unique_ptr<rocksdb::WritableFile>* out,
-                                  const rocksdb::EnvOptions& options) override {
-    std::unique_ptr<rocksdb::WritableFile> file;
-    rocksdb::Status s = target()->NewWritableFile(name, &file, options);
-    if (s.ok()) *out = std::make_unique<File>(this, std::move(file));
-    return s;
-  }
-
- private:
-  class File : public rocksdb::WritableFileWrapper {
-   public:
-    File(FaultEnv* env, std::unique_ptr<rocksdb::WritableFile> file)
-        : rocksdb::WritableFileWrapper(file.get()), env_(env), file_(std::move(file)) {}
-    rocksdb::Status Append(const rocksdb::Slice& data) override {
-      if (env_->no_space) return rocksdb::Status::NoSpace("injected: disk full");
-      return rocksdb::WritableFileWrapper::Append(data);
-    }
-    rocksdb::Status Sync() override {
-      if (env_->fail_sync) return rocksdb::Status::IOError("injected: fsync failed");
-      return rocksdb::WritableFileWrapper::Sync();
-    }
-    rocksdb::Status Fsync() override { return Sync(); }
-
-   private:
-    FaultEnv* env_;
-    std::unique_ptr<rocksdb::WritableFile> file_;
-  };
-};
 
 std::map<std::string, std::string> snapshot_dir(const std::string& dir) {
   std::map<std::string, std::string> out;
@@ -164,7 +127,7 @@ TEST_CASE("storage: a dir holding other files is refused and left untouched", "[
 
 TEST_CASE("storage: a failed sync refuses the write and the ones after it", "[storage][fault]") {
   test::TempDir dir;
-  FaultEnv env(rocksdb::Env::Default());
+  test::FaultEnv env(rocksdb::Env::Default());
   Options o = at(dir.path());
   o.env = &env;
   auto s = Storage::open(o).value();
@@ -189,7 +152,7 @@ TEST_CASE("storage: a failed sync refuses the write and the ones after it", "[st
 
 TEST_CASE("storage: a full disk refuses the write", "[storage][fault]") {
   test::TempDir dir;
-  FaultEnv env(rocksdb::Env::Default());
+  test::FaultEnv env(rocksdb::Env::Default());
   Options o = at(dir.path());
   o.env = &env;
   auto s = Storage::open(o).value();
