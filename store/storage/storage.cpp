@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -56,6 +57,40 @@ std::optional<uint64_t> decode_u64(std::string_view bytes) {
   for (char c : bytes) v = (v << 8) | static_cast<unsigned char>(c);
   return v;
 }
+
+uint32_t crc32(std::string_view bytes) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xffffffffu;
+  for (char ch : bytes) c = table[(c ^ static_cast<unsigned char>(ch)) & 0xff] ^ (c >> 8);
+  return c ^ 0xffffffffu;
+}
+
+namespace {
+constexpr std::string_view kStateMagic = "MGMTSTATE1";
+
+bool is_identity(std::string_view meta_name) {
+  return meta_name == meta::kFormat || meta_name == meta::kClusterId ||
+         meta_name == meta::kMemberId;
+}
+
+void put_u32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+uint32_t get_u32(std::string_view in) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(in[static_cast<std::size_t>(i)]);
+  return v;
+}
+}  // namespace
 
 // ---- Batch ----
 
@@ -325,6 +360,78 @@ Result<void> Storage::scan(
   }
   if (!it->status().ok()) return fail(status_error(impl_->dir, "a scan", it->status()));
   return ok();
+}
+
+Result<std::string> Storage::dump_state() const {
+  const rocksdb::Snapshot* snap = impl_->db->GetSnapshot();
+  std::string out(kStateMagic);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  ro.verify_checksums = true;
+  rocksdb::Status status;
+  for (Column c : {Column::kv, Column::leases, Column::meta}) {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(c)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view k(it->key().data(), it->key().size());
+      if (c == Column::meta && is_identity(k)) continue;
+      out.push_back(static_cast<char>(c));
+      put_u32(out, static_cast<uint32_t>(k.size()));
+      out += k;
+      put_u32(out, static_cast<uint32_t>(it->value().size()));
+      out.append(it->value().data(), it->value().size());
+    }
+    if (!it->status().ok()) {
+      status = it->status();
+      break;
+    }
+  }
+  impl_->db->ReleaseSnapshot(snap);
+  if (!status.ok()) return fail(status_error(impl_->dir, "reading the state for a snapshot", status));
+  put_u32(out, crc32(out));
+  return out;
+}
+
+Result<void> Storage::load_state(std::string_view state) {
+  auto bad = [&](const std::string& why) {
+    return fail(Code::data_loss, "store snapshot is damaged (" + why +
+                                     "); nothing was changed; fetch the snapshot again");
+  };
+  if (state.size() < kStateMagic.size() + 4 || state.substr(0, kStateMagic.size()) != kStateMagic) {
+    return bad("no MGMTSTATE1 header");
+  }
+  std::string_view body = state.substr(0, state.size() - 4);
+  if (get_u32(state.substr(state.size() - 4)) != crc32(body)) return bad("checksum mismatch");
+  Batch batch;
+  std::string last(64, '\xff');
+  batch.del_range(Column::kv, "", last);
+  batch.del_range(Column::leases, "", last);
+  // Meta: drop everything but the member's identity (rewritten below from the snapshot).
+  auto cleared = scan(Column::meta, "", "", [&](std::string_view k, std::string_view) {
+    if (!is_identity(k)) batch.del(Column::meta, k);
+    return true;
+  });
+  if (!cleared) return cleared;
+  std::string_view in = body.substr(kStateMagic.size());
+  while (!in.empty()) {
+    if (in.size() < 5) return bad("truncated record");
+    int column = static_cast<unsigned char>(in[0]);
+    uint32_t klen = get_u32(in.substr(1));
+    in.remove_prefix(5);
+    if (in.size() < klen + 4u) return bad("truncated key");
+    std::string_view key = in.substr(0, klen);
+    uint32_t vlen = get_u32(in.substr(klen));
+    in.remove_prefix(klen + 4u);
+    if (in.size() < vlen) return bad("truncated value");
+    std::string_view value = in.substr(0, vlen);
+    in.remove_prefix(vlen);
+    if (column != static_cast<int>(Column::kv) && column != static_cast<int>(Column::leases) &&
+        column != static_cast<int>(Column::meta)) {
+      return bad("unknown column " + std::to_string(column));
+    }
+    if (column == static_cast<int>(Column::meta) && is_identity(key)) continue;
+    batch.put(static_cast<Column>(column), key, value);
+  }
+  return write(batch, true);
 }
 
 Result<void> Storage::bind_cluster(uint64_t cluster_id, uint64_t member_id) {
