@@ -80,6 +80,8 @@ class Lessor : public mvcc::LeaseHook {
   bool contains(LeaseId id) const;
 
   // Leader only: leases whose deadline is <= now_ms, oldest deadline first, at most `max`.
+  // A lease is listed again on every call until its revoke is applied (or it is renewed); the
+  // caller rate-limits its revoke proposals (etcd checks every 500 ms).
   std::vector<LeaseId> expired(int64_t now_ms, std::size_t max = 1000) const;
 
   void promote(int64_t now_ms);

@@ -5,6 +5,8 @@
 
 #include "common/result.h"
 
+#include <string>
+
 namespace mgmt::store::mvcc {
 
 // mvcc.ErrCompacted, gRPC OutOfRange.
@@ -21,6 +23,19 @@ inline constexpr const char* kErrValueProvided = "etcdserver: value is provided"
 inline constexpr const char* kErrLeaseProvided = "etcdserver: lease is provided";
 inline constexpr const char* kErrTooManyOps = "etcdserver: too many operations in txn request";
 inline constexpr const char* kErrDuplicateKey = "etcdserver: duplicate key given in txn request";
+
+// On the gRPC wire etcd prefixes the two mvcc errors (rpctypes.ErrGRPCCompacted/FutureRev); every
+// other message above goes out unchanged. store/server should send wire_message(error).
+inline constexpr const char* kWireErrCompacted =
+    "etcdserver: mvcc: required revision has been compacted";
+inline constexpr const char* kWireErrFutureRev =
+    "etcdserver: mvcc: required revision is a future revision";
+
+inline std::string wire_message(const Error& e) {
+  if (e.message() == kErrCompacted) return kWireErrCompacted;
+  if (e.message() == kErrFutureRev) return kWireErrFutureRev;
+  return e.message();
+}
 
 inline Error err_compacted() { return Error(Code::out_of_range, kErrCompacted); }
 inline Error err_future_rev() { return Error(Code::out_of_range, kErrFutureRev); }

@@ -1,4 +1,5 @@
 // validate_test.cpp: request validation with etcd 3.4's messages.
+#include "store/mvcc/errors.h"
 #include "store/mvcc/validate.h"
 
 #include <catch2/catch.hpp>
@@ -60,4 +61,12 @@ TEST_CASE("validate: duplicate keys in one branch", "[mvcc][validate]") {
   // Reads never conflict.
   t.success = {put("a"), RequestOp::make_range(RangeRequest{"a"})};
   CHECK(message(validate_txn(t)) == "ok");
+}
+
+TEST_CASE("validate: the two mvcc errors get etcd's wire prefix, others go out as they are",
+          "[mvcc][validate]") {
+  CHECK(wire_message(err_compacted()) == "etcdserver: mvcc: required revision has been compacted");
+  CHECK(wire_message(err_future_rev()) ==
+        "etcdserver: mvcc: required revision is a future revision");
+  CHECK(wire_message(err_lease_not_found()) == "etcdserver: requested lease not found");
 }
