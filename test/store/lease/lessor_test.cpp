@@ -167,3 +167,22 @@ TEST_CASE("lease: a put naming a missing lease fails; a revoked lease's keys are
   REQUIRE(f.kv->put(p));
   CHECK(f.kv->range(mvcc::RangeRequest{"k"}).value().kvs.at(0).lease == 12);
 }
+
+TEST_CASE("lease: a watcher sees a revoke's deletes together at one revision", "[lease]") {
+  Fixture f;
+  f.grant(9, 30);
+  f.put("s/a", 9);
+  f.put("s/b", 9);
+  std::vector<mvcc::WatchEvents> got;
+  mvcc::WatchRequest w;
+  w.key = "s/";
+  w.range_end = "s0";
+  f.kv->watch(w, [&](const mvcc::WatchEvents& e) { got.push_back(e); });
+  int64_t rev = f.revoke(9);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].revision == rev);
+  REQUIRE(got[0].events.size() == 2);
+  CHECK(got[0].events[0].type == mvcc::Event::Type::del);
+  CHECK(got[0].events[0].kv.key == "s/a");
+  CHECK(got[0].events[1].kv.key == "s/b");
+}

@@ -452,3 +452,24 @@ TEST_CASE("mvcc: a store rebuilt from another member's state dump answers the sa
   CHECK(b.kv->hash_kv(0) == a.kv->hash_kv(0));
   CHECK(b.keys(b.get(range(kAll, kAll))) == std::vector<std::string>{"y"});
 }
+
+TEST_CASE("mvcc: txn delete_range returns prev_kvs and a txn deleting nothing keeps the revision",
+          "[mvcc]") {
+  Fixture f;
+  f.put("d/1", "a");
+  f.put("d/2", "b");
+  TxnRequest t;
+  t.success.push_back(RequestOp::make_delete(DeleteRangeRequest{"d/", "d0", true}));
+  auto r = f.kv->txn(t);
+  REQUIRE(r);
+  CHECK(r->revision == 4);
+  const auto& del = r->responses.at(0).delete_range;
+  CHECK(del.deleted == 2);
+  REQUIRE(del.prev_kvs.size() == 2);
+  CHECK(del.prev_kvs[1].value == "b");
+  r = f.kv->txn(t);
+  REQUIRE(r);
+  CHECK(r->responses.at(0).delete_range.deleted == 0);
+  CHECK(r->revision == 4);
+  CHECK(f.kv->current_revision() == 4);
+}
