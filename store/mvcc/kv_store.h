@@ -28,8 +28,8 @@
 // Thread-safety: all public methods are thread-safe. Reads share a lock; writes are exclusive.
 // Watch sinks are called with internal locks held, in revision order: a sink must be quick
 // (enqueue and return) and must not call back into the KvStore or the LeaseHook.
-// Lock order: KvStore -> watch hub -> LeaseHook; a LeaseHook must never call the KvStore while
-// holding its own lock.
+// Lock order: KvStore, then the watch hub or the LeaseHook (never both); a LeaseHook must never
+// call the KvStore while holding its own lock.
 #pragma once
 
 #include "common/result.h"
