@@ -249,3 +249,55 @@ TEST_CASE("storage: a state dump loads into another member, keeping that member'
     CHECK_FALSE(target->get(Column::raft, "not-in-the-dump").value().has_value());
   }
 }
+
+TEST_CASE("storage: a torn last WAL record is dropped and every earlier batch is kept",
+          "[storage][crash]") {
+  test::TempDir dir;
+  constexpr int kBatches = 20;
+  {
+    auto s = Storage::open(at(dir.path())).value();
+    for (int i = 0; i < kBatches; ++i) {
+      Batch b;
+      b.put(Column::raft, encode_u64(static_cast<uint64_t>(i)), std::string(200, 'x'));
+      b.put_u64(meta::kAppliedIndex, static_cast<uint64_t>(i));
+      REQUIRE(s->write(b, true));
+    }
+  }
+  std::filesystem::path wal;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    if (e.path().extension() == ".log" && e.file_size() > 0) wal = e.path();
+  }
+  REQUIRE_FALSE(wal.empty());
+  // A crash in the middle of appending the last record: its tail never reached the disk.
+  std::filesystem::resize_file(wal, std::filesystem::file_size(wal) - 50);
+  auto s = Storage::open(at(dir.path()));
+  if (!s) FAIL(s.error().message());
+  auto applied = (*s)->get_u64(meta::kAppliedIndex).value();
+  REQUIRE(applied.has_value());
+  CHECK(*applied == kBatches - 2);  // the torn batch is gone as a whole
+  CHECK((*s)->get(Column::raft, encode_u64(kBatches - 2)).value().has_value());
+  CHECK_FALSE((*s)->get(Column::raft, encode_u64(kBatches - 1)).value().has_value());
+}
+
+TEST_CASE("storage: a batch whose write fails leaves none of its changes", "[storage][fault]") {
+  test::TempDir dir;
+  test::FaultEnv env(rocksdb::Env::Default());
+  Options o = at(dir.path());
+  o.env = &env;
+  {
+    auto s = Storage::open(o).value();
+    Batch first;
+    first.put(Column::kv, "k1", "v");
+    first.put_u64(meta::kAppliedIndex, 1);
+    REQUIRE(s->write(first, true));
+    env.no_space = true;
+    Batch second;
+    second.put(Column::kv, "k2", "v");
+    second.put_u64(meta::kAppliedIndex, 2);
+    REQUIRE_FALSE(s->write(second, true));
+  }
+  env.no_space = false;
+  auto s = Storage::open(at(dir.path())).value();
+  CHECK(s->get_u64(meta::kAppliedIndex).value() == std::optional<uint64_t>(1));
+  CHECK_FALSE(s->get(Column::kv, "k2").value().has_value());
+}
