@@ -515,7 +515,8 @@ WatcherId KvStore::watch(const WatchRequest& w, WatchSink sink) {
   if (start > cur) return id;
   // History replay: every change in range with main revision in [start, cur], by revision.
   std::map<Revision, Event> history;
-  impl_->index.visit_histories(w.key, w.range_end, [&](const std::string&, const KeyIndex::History& h) {
+  impl_->index.visit_histories(w.key, w.range_end, [&](const std::string& key,
+                                                      const KeyIndex::History& h) {
     for (std::size_t i = 0; i < h.size(); ++i) {
       if (h[i].rev.main < start) continue;
       Event e;
@@ -525,7 +526,7 @@ WatcherId KvStore::watch(const WatchRequest& w, WatchSink sink) {
         e.kv = *h[i].kv;
       } else {
         e.type = Event::Type::del;
-        e.kv.key = prev ? prev->key : std::string();
+        e.kv.key = key;
         e.kv.mod_revision = h[i].rev.main;
       }
       if (prev) e.prev_kv = *prev;
