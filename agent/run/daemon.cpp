@@ -6,12 +6,16 @@
 #include "agent/run/systemd_notify.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "store/server/store_server.h"
 
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <iostream>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace mgmt::agent::run {
 namespace {
@@ -38,6 +42,41 @@ int run_daemon(const cli::RunOptions& options) {
   log->info("mgmt {} (commit {}) starting as {}, data in {}", version(), build_commit(),
             hostname, (*data_dir)->path().string());
 
+  // The store: embedded (the default), or the cluster at --seeds with --no-server.
+  std::unique_ptr<store::server::StoreServer> store;
+  std::vector<std::string> endpoints = options.seeds;
+  if (options.no_server) {
+    if (options.seeds.empty()) {
+      std::cerr << "mgmt run: --no-server needs a store to use; give its URLs with --seeds "
+                   "(or MGMT_SEEDS)\n";
+      return kExitStore;
+    }
+    log->info("using the store at {} (no embedded server)", fmt::join(options.seeds, ", "));
+  } else {
+    if (!options.seeds.empty()) {
+      std::cerr << "mgmt run: joining a cluster with --seeds needs the Raft-replicated store, "
+                   "which is not built yet; run with --no-server to use that cluster as a "
+                   "client\n";
+      return kExitStore;
+    }
+    store::server::StoreConfig config;
+    config.data_dir = ((*data_dir)->path() / "store").string();
+    config.member_name = hostname;
+    if (!options.client_urls.empty()) config.client_urls = options.client_urls;
+    if (!options.server_urls.empty()) config.peer_urls = options.server_urls;
+    auto opened = store::server::StoreServer::open(config);
+    if (!opened) {
+      std::cerr << "mgmt run: " << opened.error().message() << "\n";
+      return kExitDataDir;
+    }
+    store = std::move(*opened);
+    if (auto started = store->start(); !started) {
+      std::cerr << "mgmt run: " << started.error().message() << "\n";
+      return kExitStore;
+    }
+    endpoints = store->client_endpoints();
+  }
+
   std::optional<std::chrono::steady_clock::time_point> deadline;
   if (options.max_runtime > 0) {
     deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.max_runtime);
@@ -46,6 +85,7 @@ int run_daemon(const cli::RunOptions& options) {
   std::string reason = stop.wait(deadline);
   log->info("stopping: {}", reason);
   systemd.stopping();
+  if (store) store->stop();
   return kExitOk;
 }
 

@@ -1,0 +1,30 @@
+// etcd_errors.h: the gRPC statuses etcd 3.4 answers with, byte for byte, because Go clients
+// match on the message text (rpctypes). Errors from the MVCC store and the lessor already carry
+// etcd's message and a canonical code; to_status() sends them unchanged (with the
+// "etcdserver: mvcc: ..." form for compaction errors), and the constants here cover what only
+// the server decides.
+// Thread-safety: pure functions.
+#pragma once
+
+#include "common/result.h"
+
+#include <grpcpp/support/status.h>
+
+#include <cstddef>
+
+namespace mgmt::store::server {
+
+inline constexpr const char* kErrRequestTooLarge = "etcdserver: request is too large";
+inline constexpr const char* kErrAuthNotEnabled = "etcdserver: authentication is not enabled";
+inline constexpr const char* kErrBadLeaderTransferee = "etcdserver: bad leader transferee";
+inline constexpr const char* kErrMemberNotFound = "etcdserver: member not found";
+
+// etcd's default --max-request-bytes.
+inline constexpr std::size_t kMaxRequestBytes = 1536 * 1024;
+// What gRPC itself may receive: the request limit plus etcd's allowance for gRPC overhead.
+inline constexpr int kMaxReceiveMessageBytes = static_cast<int>(kMaxRequestBytes) + 512 * 1024;
+
+grpc::Status to_status(const Error& error);
+grpc::Status request_too_large();
+
+}  // namespace mgmt::store::server

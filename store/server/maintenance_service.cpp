@@ -1,0 +1,121 @@
+// maintenance_service.cpp: etcd's Maintenance service: Status, Alarm (none raised), Defragment
+// (a flush; RocksDB compacts on its own), Hash/HashKV (our digest, stable across members, not
+// byte-compatible with etcd's bolt hash), Snapshot (the state dump of storage.h, streamed in
+// chunks; docs/formats/storage.md describes it) and MoveLeader (only to itself, while alone).
+#include "store/server/etcd_errors.h"
+#include "store/server/services.h"
+
+#include <filesystem>
+
+namespace mgmt::store::server {
+namespace {
+
+constexpr const char* kApiVersion = "3.4.0";
+constexpr std::size_t kSnapshotChunkBytes = 32 * 1024;
+
+int64_t directory_bytes(const std::string& dir) {
+  std::error_code ec;
+  int64_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += static_cast<int64_t>(it->file_size(ec));
+  }
+  return total;
+}
+
+class MaintenanceService final : public etcdserverpb::Maintenance::Service {
+ public:
+  explicit MaintenanceService(ServiceContext& context) : context_(context) {}
+
+  grpc::Status Status(grpc::ServerContext*, const etcdserverpb::StatusRequest*,
+                      etcdserverpb::StatusResponse* response) override {
+    auto& b = context_.backend;
+    context_.fill(response->mutable_header());
+    response->set_version(kApiVersion);
+    int64_t size = directory_bytes(b.storage().dir());
+    response->set_dbsize(size);
+    response->set_dbsizeinuse(size);
+    response->set_leader(b.member_id());
+    response->set_raftindex(b.applied_index());
+    response->set_raftterm(b.raft_term());
+    response->set_raftappliedindex(b.applied_index());
+    response->set_islearner(false);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Alarm(grpc::ServerContext*, const etcdserverpb::AlarmRequest*,
+                     etcdserverpb::AlarmResponse* response) override {
+    context_.fill(response->mutable_header());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Defragment(grpc::ServerContext*, const etcdserverpb::DefragmentRequest*,
+                          etcdserverpb::DefragmentResponse* response) override {
+    if (auto f = context_.backend.storage().flush(); !f) return to_status(f.error());
+    context_.fill(response->mutable_header());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Hash(grpc::ServerContext*, const etcdserverpb::HashRequest*,
+                    etcdserverpb::HashResponse* response) override {
+    context_.fill(response->mutable_header());
+    response->set_hash(context_.backend.kv().hash_kv(0));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status HashKV(grpc::ServerContext*, const etcdserverpb::HashKVRequest* request,
+                      etcdserverpb::HashKVResponse* response) override {
+    auto& kv = context_.backend.kv();
+    int64_t revision = request->revision();
+    if (revision > 0 && revision <= kv.compacted_revision()) {
+      return grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
+                          "etcdserver: mvcc: required revision has been compacted");
+    }
+    if (revision > kv.current_revision()) {
+      return grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
+                          "etcdserver: mvcc: required revision is a future revision");
+    }
+    context_.fill(response->mutable_header());
+    response->set_hash(kv.hash_kv(revision));
+    response->set_compact_revision(kv.compacted_revision());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Snapshot(grpc::ServerContext*, const etcdserverpb::SnapshotRequest*,
+                        grpc::ServerWriter<etcdserverpb::SnapshotResponse>* writer) override {
+    auto state = context_.backend.storage().dump_state();
+    if (!state) return to_status(state.error());
+    std::size_t sent = 0;
+    do {
+      std::size_t n = std::min(kSnapshotChunkBytes, state->size() - sent);
+      etcdserverpb::SnapshotResponse chunk;
+      context_.fill(chunk.mutable_header());
+      chunk.set_blob(state->substr(sent, n));
+      sent += n;
+      chunk.set_remaining_bytes(state->size() - sent);
+      if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "client left");
+    } while (sent < state->size());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status MoveLeader(grpc::ServerContext*, const etcdserverpb::MoveLeaderRequest* request,
+                          etcdserverpb::MoveLeaderResponse* response) override {
+    if (request->targetid() != context_.backend.member_id()) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kErrBadLeaderTransferee);
+    }
+    context_.fill(response->mutable_header());
+    return grpc::Status::OK;
+  }
+
+ private:
+  ServiceContext& context_;
+};
+
+}  // namespace
+
+std::unique_ptr<etcdserverpb::Maintenance::Service> make_maintenance_service(
+    ServiceContext& context) {
+  return std::make_unique<MaintenanceService>(context);
+}
+
+}  // namespace mgmt::store::server

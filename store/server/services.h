@@ -1,0 +1,46 @@
+// services.h: the etcd v3 gRPC services of one member (KV, Watch, Lease, Cluster, Maintenance,
+// Auth), each a thin adapter from wire messages to the Backend. Every response carries etcd's
+// header (cluster_id, member_id, revision, raft_term).
+// Streams (Watch, LeaseKeepAlive, Snapshot) use gRPC's synchronous API: each open stream holds
+// one server thread for reading and, for Watch, one writer thread that drains a queue, so that
+// MVCC watch sinks (called under the store's locks) only enqueue.
+// Thread-safety: the services are called concurrently by gRPC's threads; the Backend is
+// thread-safe; stop() ends every open stream.
+#pragma once
+
+#include "store/server/backend.h"
+
+#include "etcd/rpc.grpc.pb.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mgmt::store::server {
+
+struct MemberInfo {
+  std::string name;
+  std::vector<std::string> peer_urls;
+  std::vector<std::string> client_urls;
+};
+
+// What every service shares.
+struct ServiceContext {
+  Backend& backend;
+  MemberInfo member;
+  std::atomic<bool> stopping{false};
+
+  void fill(etcdserverpb::ResponseHeader* header) const;
+  void fill(etcdserverpb::ResponseHeader* header, int64_t revision) const;
+};
+
+std::unique_ptr<etcdserverpb::KV::Service> make_kv_service(ServiceContext& context);
+std::unique_ptr<etcdserverpb::Watch::Service> make_watch_service(ServiceContext& context);
+std::unique_ptr<etcdserverpb::Lease::Service> make_lease_service(ServiceContext& context);
+std::unique_ptr<etcdserverpb::Cluster::Service> make_cluster_service(ServiceContext& context);
+std::unique_ptr<etcdserverpb::Maintenance::Service> make_maintenance_service(
+    ServiceContext& context);
+std::unique_ptr<etcdserverpb::Auth::Service> make_auth_service(ServiceContext& context);
+
+}  // namespace mgmt::store::server

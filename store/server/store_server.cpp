@@ -1,0 +1,157 @@
+// store_server.cpp: serving a member over gRPC; see store_server.h.
+#include "store/server/store_server.h"
+
+#include "common/log.h"
+#include "store/server/backend.h"
+#include "store/server/etcd_errors.h"
+#include "store/server/services.h"
+
+#include <fmt/ranges.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+
+namespace mgmt::store::server {
+
+// Owns one generated service object for the life of the server.
+class ServiceHolder {
+ public:
+  explicit ServiceHolder(std::unique_ptr<grpc::Service> service) : service_(std::move(service)) {}
+  grpc::Service* get() { return service_.get(); }
+
+ private:
+  std::unique_ptr<grpc::Service> service_;
+};
+
+void ServiceContext::fill(etcdserverpb::ResponseHeader* header) const {
+  fill(header, backend.revision());
+}
+
+void ServiceContext::fill(etcdserverpb::ResponseHeader* header, int64_t revision) const {
+  header->set_cluster_id(backend.cluster_id());
+  header->set_member_id(backend.member_id());
+  header->set_revision(revision);
+  header->set_raft_term(backend.raft_term());
+}
+
+Result<std::string> listen_address(const std::string& url) {
+  auto bad = [&](const std::string& why) {
+    return fail(Code::invalid_argument, "client URL \"" + url + "\" cannot be served (" + why +
+                                            "); use one like http://127.0.0.1:2379");
+  };
+  std::string rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    return bad("TLS is not supported yet");
+  } else {
+    return bad("the scheme must be http");
+  }
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos || (rest.front() == '[' && rest.back() == ']')) {
+    return bad("no port");
+  }
+  return rest;
+}
+
+Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config) {
+  std::unique_ptr<StoreServer> s(new StoreServer());
+  s->config_ = config;
+  for (const auto& url : config.client_urls) {
+    if (auto a = listen_address(url); !a) return fail(a.error());
+  }
+  BackendConfig backend_config{config.data_dir, config.member_name, config.peer_urls};
+  auto backend = Backend::open(backend_config);
+  if (!backend) return fail(backend.error());
+  s->backend_ = std::move(*backend);
+  s->context_.reset(new ServiceContext{*s->backend_, MemberInfo{config.member_name,
+                                                                 config.peer_urls, {}}});
+  return s;
+}
+
+StoreServer::~StoreServer() { stop(); }
+
+Result<void> StoreServer::start() {
+  grpc::ServerBuilder builder;
+  // Clients ping long watches every 10 s or so (clientv3's default keepalive); accept that
+  // without data flowing instead of answering with GOAWAY (gRPC C++'s default policy).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
+  builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
+  ports_.assign(config_.client_urls.size(), 0);
+  for (std::size_t i = 0; i < config_.client_urls.size(); ++i) {
+    builder.AddListeningPort(*listen_address(config_.client_urls[i]),
+                             grpc::InsecureServerCredentials(), &ports_[i]);
+  }
+  services_.push_back(std::make_unique<ServiceHolder>(make_kv_service(*context_)));
+  services_.push_back(std::make_unique<ServiceHolder>(make_watch_service(*context_)));
+  services_.push_back(std::make_unique<ServiceHolder>(make_lease_service(*context_)));
+  services_.push_back(std::make_unique<ServiceHolder>(make_cluster_service(*context_)));
+  services_.push_back(std::make_unique<ServiceHolder>(make_maintenance_service(*context_)));
+  services_.push_back(std::make_unique<ServiceHolder>(make_auth_service(*context_)));
+  for (auto& s : services_) builder.RegisterService(s->get());
+  server_ = builder.BuildAndStart();
+  for (std::size_t i = 0; i < ports_.size(); ++i) {
+    if (server_ == nullptr || ports_[i] == 0) {
+      server_.reset();
+      return fail(Code::unavailable,
+                  "cannot listen on " + config_.client_urls[i] +
+                      ": the address is in use or not local; stop what uses it or choose "
+                      "another with --client-urls");
+    }
+  }
+  context_->member.client_urls = client_endpoints();
+  lease_timer_ = std::thread([this] { expire_leases_loop(); });
+  log::get("etcd")->info("serving etcd v3 clients on {} (member {:x}, cluster {:x})",
+                         fmt::join(client_endpoints(), ", "), member_id(), cluster_id());
+  return ok();
+}
+
+void StoreServer::expire_leases_loop() {
+  std::unique_lock lock(mutex_);
+  // Expiry is checked twice a second; a lease lives at least its TTL and at most 0.5 s more.
+  while (!wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopped_; })) {
+    lock.unlock();
+    if (std::size_t n = backend_->expire_leases(); n > 0) {
+      log::get("etcd")->debug("revoked {} expired lease(s)", n);
+    }
+    lock.lock();
+  }
+}
+
+void StoreServer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  wake_.notify_all();
+  if (context_) context_->stopping = true;
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+    server_->Wait();
+  }
+  if (lease_timer_.joinable()) lease_timer_.join();
+  server_.reset();
+  backend_.reset();
+}
+
+std::vector<std::string> StoreServer::client_endpoints() const {
+  std::vector<std::string> urls;
+  for (std::size_t i = 0; i < config_.client_urls.size(); ++i) {
+    std::string address = *listen_address(config_.client_urls[i]);
+    std::string host = address.substr(0, address.rfind(':'));
+    if (host == "0.0.0.0") host = "127.0.0.1";
+    int port = i < ports_.size() ? ports_[i] : 0;
+    urls.push_back("http://" + host + ":" + std::to_string(port));
+  }
+  return urls;
+}
+
+uint64_t StoreServer::member_id() const { return backend_ ? backend_->member_id() : 0; }
+uint64_t StoreServer::cluster_id() const { return backend_ ? backend_->cluster_id() : 0; }
+
+}  // namespace mgmt::store::server

@@ -1,0 +1,75 @@
+// store_server.h: one member of the coordination store, as `mgmt run` embeds it: the Backend
+// (RocksDB, MVCC, leases) served over gRPC with etcd v3's API on the client URLs, so etcdctl
+// and any etcd v3 client can use it.
+// Today a member serves alone (see backend.h for the write path the Raft driver will take over);
+// the peer URLs are recorded and reported, not yet listened on.
+// Life: open() opens the data dir (refusing a locked, foreign or damaged one with one line and
+// deleting nothing), start() binds the client ports and serves, stop() (idempotent, also
+// from the destructor) ends open streams, stops the lease timer and closes the database.
+// Thread-safety: open/start/stop from one thread; the accessors from any.
+#pragma once
+
+#include "common/result.h"
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace grpc {
+class Server;
+}
+
+namespace mgmt::store::server {
+
+class Backend;
+struct ServiceContext;
+
+struct StoreConfig {
+  std::string data_dir;
+  std::string member_name = "default";
+  std::vector<std::string> client_urls = {"http://127.0.0.1:2379"};  // port 0: pick a free one
+  std::vector<std::string> peer_urls = {"http://127.0.0.1:2380"};
+};
+
+// "http://127.0.0.1:2379" -> "127.0.0.1:2379" (gRPC's listen address), or an error naming it.
+Result<std::string> listen_address(const std::string& url);
+
+class StoreServer {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<StoreServer>> open(const StoreConfig& config);
+  ~StoreServer();
+  StoreServer(const StoreServer&) = delete;
+  StoreServer& operator=(const StoreServer&) = delete;
+
+  // Binds every client URL; an address in use is an error naming it and the remedy.
+  [[nodiscard]] Result<void> start();
+  void stop();
+
+  // The ports actually bound, in the order of the client URLs (after start()).
+  const std::vector<int>& client_ports() const { return ports_; }
+  // URLs clients can use, with the bound ports filled in.
+  std::vector<std::string> client_endpoints() const;
+  uint64_t member_id() const;
+  uint64_t cluster_id() const;
+
+ private:
+  StoreServer() = default;
+  void expire_leases_loop();
+
+  StoreConfig config_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<ServiceContext> context_;
+  std::vector<std::unique_ptr<class ServiceHolder>> services_;
+  std::unique_ptr<grpc::Server> server_;
+  std::vector<int> ports_;
+  std::thread lease_timer_;
+  std::mutex mutex_;  // guards stopped_
+  std::condition_variable wake_;
+  bool stopped_ = false;
+};
+
+}  // namespace mgmt::store::server
