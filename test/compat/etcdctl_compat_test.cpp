@@ -1,0 +1,237 @@
+// etcdctl_compat_test.cpp: the same etcdctl 3.4 commands run against Debian's etcd 3.4 and
+// against our store (served in this process on loopback); after normalising what must differ
+// (cluster, member and lease ids, ports, timings), the outputs must be identical. A difference
+// is a compatibility bug.
+#include "store/server/store_server.h"
+#include "test/support/process/child_process.h"
+
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+using mgmt::test::ChildProcess;
+using mgmt::test::TempDir;
+
+namespace {
+
+// A port that was free a moment ago (the kernel picks it; the race is accepted for tests).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  int port = ntohs(address.sin_port);
+  ::close(fd);
+  return port;
+}
+
+bool have(const std::string& program) {
+  return mgmt::test::run_to_completion({"/bin/sh", "-c", "command -v " + program}).exit_code == 0;
+}
+
+// Debian's etcd on loopback with a fresh data dir, ready when it says so.
+class RealEtcd {
+ public:
+  RealEtcd() : client_port_(free_port()), peer_port_(free_port()) {
+    std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
+    std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+    process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        "/usr/bin/etcd", "--name", "default", "--data-dir", dir_.path() + "/etcd",
+        "--listen-client-urls", client, "--advertise-client-urls", client,
+        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster",
+        "default=" + peer});
+    REQUIRE(process_->wait_for_output("ready to serve client requests"));
+  }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
+
+ private:
+  TempDir dir_;
+  int client_port_;
+  int peer_port_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// Our store, in this process.
+class OurStore {
+ public:
+  OurStore() {
+    mgmt::store::server::StoreConfig config;
+    config.data_dir = dir_.path() + "/store";
+    config.member_name = "default";
+    config.client_urls = {"http://127.0.0.1:0"};
+    config.peer_urls = {"http://127.0.0.1:2380"};
+    auto opened = mgmt::store::server::StoreServer::open(config);
+    REQUIRE(opened);
+    server_ = std::move(*opened);
+    REQUIRE(server_->start());
+  }
+  std::string endpoint() const { return server_->client_endpoints().front(); }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<mgmt::store::server::StoreServer> server_;
+};
+
+std::string etcdctl(const std::string& endpoint, const std::string& args,
+                    const std::string& stdin_text = "") {
+  std::string command = "ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=" + endpoint + " " + args;
+  if (!stdin_text.empty()) command = "printf '%s' '" + stdin_text + "' | " + command;
+  auto done = mgmt::test::run_to_completion({"/bin/sh", "-c", command + " 2>&1"});
+  return "exit " + std::to_string(done.exit_code) + "\n" + done.output;
+}
+
+// What may differ between two correct servers.
+std::string normalise(std::string text, const std::string& endpoint) {
+  auto replace_all = [&](const std::string& from, const std::string& to) {
+    for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+      text.replace(at, from.size(), to);
+      at += to.size();
+    }
+  };
+  replace_all(endpoint, "ENDPOINT");
+  text = std::regex_replace(text, std::regex("http://127\\.0\\.0\\.1:[0-9]+"), "URL");
+  text = std::regex_replace(text, std::regex("\"(cluster_id|member_id|raft_term|ID)\":[0-9]+"),
+                            "\"$1\":N");
+  text = std::regex_replace(text, std::regex("\\b[0-9a-f]{16}\\b"), "HEXID");
+  text = std::regex_replace(text, std::regex("\\b[0-9a-f]{13,15}\\b"), "HEXID");
+  text = std::regex_replace(text, std::regex("took = [0-9.]+[µm]?s"), "took = T");
+  text = std::regex_replace(text, std::regex("\\{\"level\":\"warn\".*\\n"), "");
+  text = std::regex_replace(text, std::regex("remaining\\(([0-9]+)s\\)"), "remaining(Ns)");
+  return text;
+}
+
+struct Step {
+  std::string args;
+  std::string stdin_text;
+};
+
+// The script both servers run, in order. `LEASE` is replaced by the id the server granted.
+const std::vector<Step> kScript = {
+    {"put foo bar", ""},
+    {"put foo baz --prev-kv", ""},
+    {"put fop 1", ""},
+    {"put zoo 2", ""},
+    {"get foo", ""},
+    {"get foo -w json", ""},
+    {"get f --prefix", ""},
+    {"get f --prefix --keys-only", ""},
+    {"get f --prefix --print-value-only", ""},
+    {"get f --prefix --limit 1 -w json", ""},
+    {"get a --from-key", ""},
+    {"get f --prefix --sort-by=MODIFY --order=DESCEND", ""},
+    {"get foo --rev 2", ""},
+    {"get foo --rev 99", ""},
+    {"get nothing", ""},
+    {"get '' --prefix --count-only -w json", ""},
+    {"del nothing", ""},
+    {"del fop --prev-kv", ""},
+    {"txn", "value(\"foo\") = \"baz\"\n\nput t1 yes\nget foo\n\nput t2 no\n\n"},
+    {"txn", "mod(\"foo\") > \"100\"\n\nput t1 yes\n\nput t2 no\n\n"},
+    {"get t --prefix -w json", ""},
+    {"compaction 3", ""},
+    {"get foo --rev 2", ""},
+    {"compaction 2", ""},
+    {"lease grant 600", ""},
+    {"put leased v --lease=LEASE", ""},
+    {"lease timetolive LEASE --keys", ""},
+    {"lease list", ""},
+    {"lease revoke LEASE", ""},
+    {"lease timetolive LEASE", ""},
+    {"get leased", ""},
+    {"lease revoke LEASE", ""},
+    {"put leased v --lease=1234", ""},
+    {"del '' --prefix", ""},
+    {"get '' --prefix -w json", ""},
+    {"member list", ""},
+    {"endpoint health", ""},
+    {"alarm list", ""},
+    {"auth disable", ""},
+    {"put '' empty", ""},
+};
+
+std::vector<std::string> run_script(const std::string& endpoint) {
+  std::vector<std::string> outputs;
+  std::string lease;
+  for (const auto& step : kScript) {
+    std::string args = step.args;
+    if (auto at = args.find("LEASE"); at != std::string::npos) args.replace(at, 5, lease);
+    std::string out = etcdctl(endpoint, args, step.stdin_text);
+    std::smatch m;
+    if (step.args == "lease grant 600" &&
+        std::regex_search(out, m, std::regex("lease ([0-9a-f]+) granted"))) {
+      lease = m[1];
+    }
+    outputs.push_back(normalise(out, endpoint));
+  }
+  return outputs;
+}
+
+}  // namespace
+
+TEST_CASE("compat: etcdctl sees the same answers from our store as from etcd 3.4",
+          "[compat][etcdctl]") {
+  if (!have("etcd") || !have("etcdctl")) {
+    FAIL("Debian's etcd-server and etcd-client are needed: apt-get install etcd-server "
+         "etcd-client (tools/setup.sh does)");
+  }
+  RealEtcd etcd;
+  OurStore ours;
+  auto expected = run_script(etcd.endpoint());
+  auto actual = run_script(ours.endpoint());
+  REQUIRE(expected.size() == actual.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("etcdctl " << kScript[i].args);
+    CHECK(actual[i] == expected[i]);
+  }
+}
+
+TEST_CASE("compat: etcdctl watch replays history and sees live events from our store",
+          "[compat][etcdctl]") {
+  OurStore ours;
+  etcdctl(ours.endpoint(), "put a 1");
+  etcdctl(ours.endpoint(), "put b 2");
+  ChildProcess watch({"/usr/bin/etcdctl", "--endpoints=" + ours.endpoint(), "watch", "--rev=1",
+                      "--prefix", "", "--prev-kv"},
+                     {{"ETCDCTL_API", "3"}});
+  REQUIRE(watch.wait_for_output("PUT\nb\n2\n"));
+  etcdctl(ours.endpoint(), "put a 3");
+  REQUIRE(watch.wait_for_output("PUT\na\n1\na\n3\n"));
+  etcdctl(ours.endpoint(), "del b");
+  REQUIRE(watch.wait_for_output("DELETE\nb\n2\nb\n\n"));
+  // With --prev-kv, etcdctl prints the previous version before the new one.
+  CHECK(watch.output() == "PUT\na\n1\nPUT\nb\n2\nPUT\na\n1\na\n3\nDELETE\nb\n2\nb\n\n");
+}
+
+TEST_CASE("compat: our store keeps every acknowledged write across a restart",
+          "[compat][restart]") {
+  TempDir dir;
+  mgmt::store::server::StoreConfig config;
+  config.data_dir = dir.path() + "/store";
+  config.client_urls = {"http://127.0.0.1:0"};
+  std::string before;
+  {
+    auto server = mgmt::store::server::StoreServer::open(config);
+    REQUIRE(server);
+    REQUIRE((*server)->start());
+    std::string ep = (*server)->client_endpoints().front();
+    for (int i = 0; i < 20; ++i) etcdctl(ep, "put k" + std::to_string(i) + " v" + std::to_string(i));
+    etcdctl(ep, "del k3");
+    before = normalise(etcdctl(ep, "get '' --prefix -w json"), ep);
+  }
+  auto server = mgmt::store::server::StoreServer::open(config);
+  REQUIRE(server);
+  REQUIRE((*server)->start());
+  std::string ep = (*server)->client_endpoints().front();
+  CHECK(normalise(etcdctl(ep, "get '' --prefix -w json"), ep) == before);
+  CHECK(before.find("\"count\":19") != std::string::npos);
+}
