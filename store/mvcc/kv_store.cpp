@@ -509,7 +509,7 @@ WatcherId KvStore::watch(const WatchRequest& w, WatchSink sink) {
   int64_t start = w.start_revision > 0 ? w.start_revision : cur + 1;
   WatcherId id = impl_->hub.add(w, std::move(sink), start);
   if (w.start_revision > 0 && start < impl_->compacted) {
-    impl_->hub.send_compacted(id, impl_->compacted);
+    impl_->hub.send_compacted(id, impl_->compacted, cur);
     return id;
   }
   if (start > cur) return id;
@@ -533,17 +533,24 @@ WatcherId KvStore::watch(const WatchRequest& w, WatchSink sink) {
       history.emplace(h[i].rev, std::move(e));
     }
   });
+  // Responses of at most kWatchBatchMaxRevisions revisions, header revision = current.
+  constexpr std::size_t kWatchBatchMaxRevisions = 1000;
   std::vector<Event> batch;
   int64_t batch_rev = 0;
+  std::size_t revisions = 0;
   for (auto& [rev, e] : history) {
-    if (rev.main != batch_rev && !batch.empty()) {
-      impl_->hub.deliver_to(id, batch_rev, batch);
-      batch.clear();
+    if (rev.main != batch_rev) {
+      if (revisions == kWatchBatchMaxRevisions) {
+        impl_->hub.deliver_to(id, batch_rev, cur, batch);
+        batch.clear();
+        revisions = 0;
+      }
+      ++revisions;
+      batch_rev = rev.main;
     }
-    batch_rev = rev.main;
     batch.push_back(std::move(e));
   }
-  if (!batch.empty()) impl_->hub.deliver_to(id, batch_rev, batch);
+  if (!batch.empty()) impl_->hub.deliver_to(id, batch_rev, cur, batch);
   return id;
 }
 

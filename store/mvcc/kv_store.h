@@ -20,8 +20,9 @@
 // overloads without a batch write their own (unsynced) batch, for tests and tools.
 //
 // Watches: watch() registers a watcher on a key or range from a start revision; history from
-// start_revision up to the current revision is delivered first, then every later event, each
-// exactly once and in revision order (events of one revision in one response). A start revision
+// start_revision up to the current revision is delivered first (in responses of up to 1000
+// revisions, etcd's watchBatchMaxRevs), then every later event, each exactly once and in revision
+// order (the events of one revision never split across responses). A start revision
 // below the compacted revision gets one response with compact_revision set, then the watcher is
 // gone (etcd cancels it).
 //
@@ -68,7 +69,9 @@ struct WatchRequest {
 // One delivery to a watcher.
 struct WatchEvents {
   WatcherId watcher = 0;
-  int64_t revision = 0;          // the revision of these events (or current, for progress)
+  // The revision for the response header, as etcd sets it: the events' revision for live events;
+  // the store's current revision for history replay, progress and compacted responses.
+  int64_t revision = 0;
   int64_t compact_revision = 0;  // non-zero: start was compacted; no events; watcher removed
   std::vector<Event> events;     // empty for a progress notification
 };

@@ -22,14 +22,16 @@ std::size_t WatchHub::size() const {
   return watchers_.size();
 }
 
-void WatchHub::deliver_locked(WatcherId id, Watcher& w, int64_t revision,
-                              const std::vector<Event>& events) {
-  if (revision < w.next_revision) return;
-  w.next_revision = revision + 1;
+void WatchHub::deliver_locked(WatcherId id, Watcher& w, int64_t last_revision,
+                              int64_t header_revision, const std::vector<Event>& events) {
+  if (last_revision < w.next_revision) return;
+  int64_t first_wanted = w.next_revision;
+  w.next_revision = last_revision + 1;
   WatchEvents out;
   out.watcher = id;
-  out.revision = revision;
+  out.revision = header_revision;
   for (const auto& e : events) {
+    if (e.kv.mod_revision < first_wanted) continue;
     if (e.type == Event::Type::put && w.request.no_put) continue;
     if (e.type == Event::Type::del && w.request.no_delete) continue;
     if (!in_range(e.kv.key, w.request.key, w.request.range_end)) continue;
@@ -41,21 +43,23 @@ void WatchHub::deliver_locked(WatcherId id, Watcher& w, int64_t revision,
 
 void WatchHub::notify(int64_t revision, const std::vector<Event>& events) {
   std::lock_guard lock(mu_);
-  for (auto& [id, w] : watchers_) deliver_locked(id, w, revision, events);
+  for (auto& [id, w] : watchers_) deliver_locked(id, w, revision, revision, events);
 }
 
-void WatchHub::deliver_to(WatcherId id, int64_t revision, const std::vector<Event>& events) {
+void WatchHub::deliver_to(WatcherId id, int64_t last_revision, int64_t header_revision,
+                          const std::vector<Event>& events) {
   std::lock_guard lock(mu_);
   auto it = watchers_.find(id);
-  if (it != watchers_.end()) deliver_locked(id, it->second, revision, events);
+  if (it != watchers_.end()) deliver_locked(id, it->second, last_revision, header_revision, events);
 }
 
-void WatchHub::send_compacted(WatcherId id, int64_t compact_revision) {
+void WatchHub::send_compacted(WatcherId id, int64_t compact_revision, int64_t current_revision) {
   std::lock_guard lock(mu_);
   auto it = watchers_.find(id);
   if (it == watchers_.end()) return;
   WatchEvents out;
   out.watcher = id;
+  out.revision = current_revision;
   out.compact_revision = compact_revision;
   it->second.sink(out);
   watchers_.erase(it);

@@ -130,6 +130,7 @@ TEST_CASE("watch: a compacted start revision reports the compact revision", "[mv
     std::lock_guard lock(rec.mu);
     REQUIRE(rec.got.size() == 1);
     CHECK(rec.got[0].compact_revision == 4);
+    CHECK(rec.got[0].revision == 6);  // header: the current revision, as etcd
     CHECK(rec.got[0].events.empty());
   }
   CHECK(f.kv->watcher_count() == 0);
@@ -184,4 +185,23 @@ TEST_CASE("watch: concurrent writers and watcher creation deliver each event exa
       CHECK(ev[i].kv.mod_revision == static_cast<int64_t>(i) + 2);
     }
   }
+}
+
+TEST_CASE("watch: history comes in responses of up to 1000 revisions at the current revision",
+          "[mvcc][watch]") {
+  Fixture f;
+  for (int i = 0; i < 2500; ++i) f.put("k", std::to_string(i));  // revisions 2..2501
+  Recorder rec;
+  f.kv->watch(watch_range("k", "", 2), rec.sink());
+  f.put("k", "live");  // 2502
+  std::lock_guard lock(rec.mu);
+  REQUIRE(rec.got.size() == 4);
+  CHECK(rec.got[0].events.size() == 1000);
+  CHECK(rec.got[1].events.size() == 1000);
+  CHECK(rec.got[2].events.size() == 500);
+  for (int i = 0; i < 3; ++i) CHECK(rec.got[static_cast<std::size_t>(i)].revision == 2501);
+  CHECK(rec.got[2].events.back().kv.mod_revision == 2501);
+  CHECK(rec.got[3].revision == 2502);
+  REQUIRE(rec.got[3].events.size() == 1);
+  CHECK(rec.got[3].events[0].kv.value == "live");
 }
