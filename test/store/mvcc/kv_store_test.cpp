@@ -6,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 using namespace mgmt::store;
 using namespace mgmt::store::mvcc;
@@ -472,4 +474,37 @@ TEST_CASE("mvcc: txn delete_range returns prev_kvs and a txn deleting nothing ke
   CHECK(r->responses.at(0).delete_range.deleted == 0);
   CHECK(r->revision == 4);
   CHECK(f.kv->current_revision() == 4);
+}
+
+TEST_CASE("mvcc: readers running beside a writer see whole revisions, never going back",
+          "[mvcc][threads]") {
+  Fixture f;
+  constexpr int kWrites = 300;
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  auto reader = [&] {
+    int64_t last = 0;
+    while (!done) {
+      auto r = f.kv->range(range(kAll, kAll));
+      if (!r || r->revision < last) ++bad;
+      if (r) {
+        last = r->revision;
+        // Each txn writes a and b together: a reader sees both at the same value or neither.
+        if (r->kvs.size() == 2 && r->kvs[0].value != r->kvs[1].value) ++bad;
+        if (r->kvs.size() == 1) ++bad;
+      }
+    }
+  };
+  std::thread r1(reader), r2(reader);
+  for (int i = 0; i < kWrites; ++i) {
+    TxnRequest t;
+    t.success.push_back(RequestOp::make_put(PutRequest{"a", std::to_string(i)}));
+    t.success.push_back(RequestOp::make_put(PutRequest{"b", std::to_string(i)}));
+    REQUIRE(f.kv->txn(t));
+  }
+  done = true;
+  r1.join();
+  r2.join();
+  CHECK(bad == 0);
+  CHECK(f.kv->current_revision() == kWrites + 1);
 }
