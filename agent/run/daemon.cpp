@@ -7,6 +7,8 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "store/server/store_server.h"
+#include "agent/engine/engine.h"
+#include "frontends/yaml/yaml_graph.h"
 
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -77,6 +79,35 @@ int run_daemon(const cli::RunOptions& options) {
     endpoints = store->client_endpoints();
   }
 
+  // The engine, and the code given on the command line, if any.
+  engine::EngineOptions engine_options;
+  engine_options.noop = options.noop;
+  engine_options.autoedges = !options.no_autoedges;
+  engine_options.converged_timeout = options.converged_timeout;
+  engine_options.on_converged = [&stop, &options] {
+    stop.request_stop("converged for " + std::to_string(options.converged_timeout) + "s");
+  };
+  auto engine = engine::Engine::create(engine_options);
+  const auto& frontend = options.frontend;
+  if (frontend.name == "yaml" || frontend.name == "empty") {
+    auto graph = frontend.name == "yaml" ? frontends::yaml::load_graph_file(frontend.input)
+                                         : Result<frontends::GraphSpec>(frontends::GraphSpec{});
+    if (!graph) {
+      std::cerr << "mgmt run " << frontend.name << ": " << graph.error().message() << "\n";
+      return kExitCode;
+    }
+    if (auto swapped = engine->swap(*graph); !swapped) {
+      std::cerr << "mgmt run " << frontend.name << ": " << swapped.error().message() << "\n";
+      return kExitCode;
+    }
+  } else if (!frontend.name.empty()) {
+    std::cerr << "mgmt run " << frontend.name << ": the " << frontend.name
+              << " frontend is not built yet; use yaml or empty\n";
+    return kExitCode;
+  } else {
+    log->info("no code given: waiting (deploys through the store are not built yet)");
+  }
+
   std::optional<std::chrono::steady_clock::time_point> deadline;
   if (options.max_runtime > 0) {
     deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.max_runtime);
@@ -85,6 +116,7 @@ int run_daemon(const cli::RunOptions& options) {
   std::string reason = stop.wait(deadline);
   log->info("stopping: {}", reason);
   systemd.stopping();
+  engine->stop();
   if (store) store->stop();
   return kExitOk;
 }

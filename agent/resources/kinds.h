@@ -1,0 +1,17 @@
+// kinds.h: the constructors of the kinds whose behaviour is built, one file each.
+#pragma once
+
+#include "agent/resources/resource.h"
+
+#include <memory>
+
+namespace mgmt::agent::resources {
+
+std::unique_ptr<Resource> make_print();
+std::unique_ptr<Resource> make_noop();
+std::unique_ptr<Resource> make_test();
+std::unique_ptr<Resource> make_file();
+std::unique_ptr<Resource> make_exec();
+std::unique_ptr<Resource> make_timer();
+
+}  // namespace mgmt::agent::resources

@@ -1,0 +1,71 @@
+// engine_harness.h: an Engine whose convergence a test can wait for (an event: the engine's
+// converged callback with a timeout of 0 s), with helpers to build GraphSpecs.
+#pragma once
+
+#include "agent/engine/engine.h"
+
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+
+namespace mgmt::test {
+
+class EngineHarness {
+ public:
+  explicit EngineHarness(bool noop = false) {
+    agent::engine::EngineOptions options;
+    options.noop = noop;
+    options.converged_timeout = 0;
+    options.on_converged = [this] {
+      std::lock_guard lock(mutex_);
+      ++converged_;
+      changed_.notify_all();
+    };
+    engine = agent::engine::Engine::create(options);
+  }
+  // Waits until the engine has converged more than `count` times; returns the new count.
+  int wait_converged(int count) {
+    std::unique_lock lock(mutex_);
+    bool ok = changed_.wait_for(lock, std::chrono::seconds(30),
+                                [&] { return converged_ > count; });
+    return ok ? converged_ : -1;
+  }
+  int converged() {
+    std::lock_guard lock(mutex_);
+    return converged_;
+  }
+  std::unique_ptr<agent::engine::Engine> engine;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int converged_ = 0;
+};
+
+inline frontends::ResourceSpec resource(const std::string& kind, const std::string& name,
+                                        nlohmann::json params = nlohmann::json::object(),
+                                        nlohmann::json meta = nlohmann::json::object()) {
+  frontends::ResourceSpec r;
+  r.kind = kind;
+  r.name = name;
+  r.params = std::move(params);
+  r.meta = std::move(meta);
+  return r;
+}
+
+inline frontends::EdgeSpec edge(const std::string& fk, const std::string& fn,
+                                const std::string& tk, const std::string& tn,
+                                bool notify = false) {
+  return frontends::EdgeSpec{fk, fn, tk, tn, notify};
+}
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+}  // namespace mgmt::test
