@@ -3,6 +3,7 @@
 
 #include "agent/cli/misuse.h"
 #include "agent/run/daemon.h"
+#include "agent/deploy/commands.h"
 #include "common/version.h"
 #include "frontends/yaml/yaml_graph.h"
 
@@ -30,12 +31,12 @@ int run_command(const Options& options, std::ostream&) {
   return run::run_daemon(options.run);
 }
 
-int deploy_command(const Options&, std::ostream&, std::ostream& err) {
-  return not_built(err, "deploy", 7);
+int deploy_command(const Options& options, std::ostream& out, std::ostream& err) {
+  return deploy::deploy_main(options.deploy, out, err);
 }
 
-int get_command(const Options&, std::ostream&, std::ostream& err) {
-  return not_built(err, "get", 7);
+int get_command(const Options& options, std::ostream& out, std::ostream& err) {
+  return deploy::get_main(options.get, out, err);
 }
 
 int graph_command(const Options& options, std::ostream& out, std::ostream& err) {

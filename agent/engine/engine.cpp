@@ -83,6 +83,7 @@ struct Engine::Impl {
   std::condition_variable changed;  // a vertex stopped running
   std::map<std::string, std::shared_ptr<Vertex>> vertices;
   uint64_t activity = 0;  // bumps on every event and completion (converged detection)
+  uint64_t reported = ~uint64_t{0};  // the activity count last reported as converged
   bool stopped = false;
   TimerQueue timers;
   std::unique_ptr<ThreadPool> pool;
@@ -192,7 +193,8 @@ struct Engine::Impl {
       std::function<void()> callback;
       {
         std::lock_guard lock(mutex);
-        if (stopped || activity != seen || !all_idle()) return;
+        if (stopped || activity != seen || reported == seen || !all_idle()) return;
+        reported = seen;
         callback = options.on_converged;
       }
       log::get("engine")->info("converged: everything in state for {}s",

@@ -9,11 +9,18 @@
 #include "store/server/store_server.h"
 #include "agent/engine/engine.h"
 #include "frontends/yaml/yaml_graph.h"
+#include "agent/deploy/deployer.h"
+#include "agent/deploy/deploy_watcher.h"
+#include "agent/deploy/status_publisher.h"
+#include "store/client/etcd_client.h"
 
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -79,33 +86,85 @@ int run_daemon(const cli::RunOptions& options) {
     endpoints = store->client_endpoints();
   }
 
-  // The engine, and the code given on the command line, if any.
+  // The engine. Graphs reach it only through deploys in the store, also the code given on
+  // this command line (deployed to the store first, exactly as `mgmt deploy` would).
   engine::EngineOptions engine_options;
   engine_options.noop = options.noop;
   engine_options.autoedges = !options.no_autoedges;
   engine_options.converged_timeout = options.converged_timeout;
-  engine_options.on_converged = [&stop, &options] {
-    stop.request_stop("converged for " + std::to_string(options.converged_timeout) + "s");
+  std::atomic<bool> converged{false};
+  std::function<void()> poke_status;
+  std::mutex poke_mutex;  // guards poke_status
+  engine_options.on_converged = [&] {
+    converged = true;
+    {
+      std::lock_guard lock(poke_mutex);
+      if (poke_status) poke_status();
+    }
+    if (options.converged_timeout >= 0) {
+      stop.request_stop("converged for " + std::to_string(options.converged_timeout) + "s");
+    }
   };
+  // Without --converged-timeout, converged still reports to the status key after a quiet 1 s.
+  if (engine_options.converged_timeout < 0) engine_options.converged_timeout = 1;
   auto engine = engine::Engine::create(engine_options);
+
+  auto client = store::client::EtcdClient::open(endpoints);
+  if (!client) {
+    std::cerr << "mgmt run: " << client.error().message() << "\n";
+    return kExitStore;
+  }
   const auto& frontend = options.frontend;
-  if (frontend.name == "yaml" || frontend.name == "empty") {
-    auto graph = frontend.name == "yaml" ? frontends::yaml::load_graph_file(frontend.input)
-                                         : Result<frontends::GraphSpec>(frontends::GraphSpec{});
-    if (!graph) {
-      std::cerr << "mgmt run " << frontend.name << ": " << graph.error().message() << "\n";
+  if (!frontend.name.empty()) {
+    deploy::DeployRequest request;
+    request.frontend = frontend.name;
+    request.code = frontend.input;
+    request.force = true;  // code given to `mgmt run` replaces whatever ran before
+    request.noop = options.noop;
+    request.deployer = hostname;
+    auto landed = deploy::deploy(**client, request, [&](const std::string& note) {
+      log::get("deploy")->info("{}", note);
+    });
+    if (!landed) {
+      std::cerr << "mgmt run " << frontend.name << ": " << landed.error().message() << "\n";
       return kExitCode;
     }
-    if (auto swapped = engine->swap(*graph); !swapped) {
-      std::cerr << "mgmt run " << frontend.name << ": " << swapped.error().message() << "\n";
-      return kExitCode;
-    }
-  } else if (!frontend.name.empty()) {
-    std::cerr << "mgmt run " << frontend.name << ": the " << frontend.name
-              << " frontend is not built yet; use yaml or empty\n";
-    return kExitCode;
-  } else {
-    log->info("no code given: waiting (deploys through the store are not built yet)");
+  }
+  std::string work_dir = ((*data_dir)->path() / "deploys").string();
+  auto watcher = deploy::DeployWatcher::start(
+      **client, work_dir,
+      [&](const deploy::Payload& payload, const std::string& dir) -> Result<void> {
+        Result<frontends::GraphSpec> graph = frontends::GraphSpec{};
+        if (payload.frontend == "yaml") {
+          graph = frontends::yaml::load_graph_file(dir + "/" + payload.entry);
+        } else if (payload.frontend != "empty") {
+          return fail(Code::unimplemented, "the " + payload.frontend +
+                                               " frontend is not built yet on this agent");
+        }
+        if (!graph) return fail(graph.error());
+        converged = false;
+        return engine->swap(*graph);
+      });
+  if (!watcher) {
+    std::cerr << "mgmt run: " << watcher.error().message() << "\n";
+    return kExitStore;
+  }
+  if ((*watcher)->loaded() == 0 && frontend.name.empty()) {
+    log->info("no deploy yet: waiting for `mgmt deploy`");
+  }
+  auto status = std::make_unique<deploy::StatusPublisher>(**client, [&] {
+    deploy::HostStatus s;
+    s.host = hostname;
+    s.deploy = (*watcher)->loaded();
+    s.converged = converged && engine->idle() && engine->errors().empty();
+    s.error = (*watcher)->last_error();
+    if (s.error.empty() && !engine->errors().empty()) s.error = engine->errors().front();
+    s.role = store ? "voter" : "client";
+    return s;
+  });
+  {
+    std::lock_guard lock(poke_mutex);
+    poke_status = [&status] { status->poke(); };
   }
 
   std::optional<std::chrono::steady_clock::time_point> deadline;
@@ -116,6 +175,12 @@ int run_daemon(const cli::RunOptions& options) {
   std::string reason = stop.wait(deadline);
   log->info("stopping: {}", reason);
   systemd.stopping();
+  {
+    std::lock_guard lock(poke_mutex);
+    poke_status = nullptr;
+  }
+  status.reset();  // revokes the status lease while the store still serves
+  watcher->reset();
   engine->stop();
   if (store) store->stop();
   return kExitOk;

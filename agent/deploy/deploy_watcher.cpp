@@ -1,0 +1,112 @@
+// deploy_watcher.cpp: see deploy_watcher.h.
+#include "agent/deploy/deploy_watcher.h"
+
+#include "common/log.h"
+
+#include <filesystem>
+#include <fstream>
+
+namespace mgmt::agent::deploy {
+
+DeployWatcher::DeployWatcher(store::client::EtcdClient& client, std::string work_dir,
+                             Apply apply)
+    : client_(client), work_dir_(std::move(work_dir)), apply_(std::move(apply)) {}
+
+DeployWatcher::~DeployWatcher() { watch_.reset(); }
+
+Result<std::unique_ptr<DeployWatcher>> DeployWatcher::start(store::client::EtcdClient& client,
+                                                            std::string work_dir, Apply apply) {
+  std::unique_ptr<DeployWatcher> w(new DeployWatcher(client, std::move(work_dir),
+                                                     std::move(apply)));
+  auto current = client.get(kLatestKey);
+  if (!current) return fail(current.error());
+  if (!current->kvs.empty()) {
+    try {
+      w->consider(std::stoll(current->kvs.front().value));
+    } catch (const std::exception&) {
+      log::get("deploy")->error("{} holds \"{}\", not a deploy id", kLatestKey,
+                                current->kvs.front().value);
+    }
+  }
+  DeployWatcher* self = w.get();
+  auto watch = client.watch(
+      kLatestKey, false, current->revision + 1,
+      [self](const std::vector<store::client::WatchEvent>& events) {
+        for (const auto& e : events) {
+          if (e.is_delete) continue;
+          try {
+            self->consider(std::stoll(e.kv.value));
+          } catch (const std::exception&) {
+            log::get("deploy")->error("{} holds \"{}\", not a deploy id", kLatestKey,
+                                      e.kv.value);
+          }
+        }
+      },
+      [](const Error& e) {
+        log::get("deploy")->error("{}; new deploys are not seen until the agent restarts",
+                                  e.message());
+      });
+  if (!watch) return fail(watch.error());
+  w->watch_ = std::move(*watch);
+  return w;
+}
+
+int64_t DeployWatcher::loaded() const {
+  std::lock_guard lock(mutex_);
+  return loaded_;
+}
+
+std::string DeployWatcher::last_error() const {
+  std::lock_guard lock(mutex_);
+  return last_error_;
+}
+
+void DeployWatcher::consider(int64_t id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (id <= attempted_) return;  // never go back, never retry a broken one by itself
+    attempted_ = id;
+  }
+  auto loaded = load(id);
+  std::lock_guard lock(mutex_);
+  if (loaded) {
+    loaded_ = id;
+    last_error_.clear();
+  } else {
+    last_error_ = loaded.error().message();
+    log::get("deploy")->error("deploy {} not loaded: {}; still running deploy {}", id,
+                              last_error_, loaded_);
+  }
+}
+
+Result<void> DeployWatcher::load(int64_t id) {
+  auto got = client_.get(payload_key(id));
+  if (!got) return fail(got.error());
+  if (got->kvs.empty()) return fail(Code::not_found, "its payload is missing from the store");
+  auto payload = decode_payload(got->kvs.front().value);
+  if (!payload) return fail(payload.error());
+  std::string commit = payload->commit.empty() ? "no commit" : "commit " +
+                                                                   payload->commit.substr(0, 7);
+  log::get("deploy")->info("loading deploy {} ({}, {}{})", id, payload->frontend, commit,
+                           payload->dirty ? ", dirty" : "");
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(work_dir_) / std::to_string(id);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail(Code::internal, "cannot create " + dir.string() + ": " + ec.message());
+  auto files = client_.get(fs_prefix(id), store::client::GetOptions{true, false, 0, 0});
+  if (!files) return fail(files.error());
+  for (const auto& kv : files->kvs) {
+    fs::path relative = fs::path(kv.key.substr(fs_prefix(id).size())).lexically_normal();
+    if (relative.empty() || relative.is_absolute() || *relative.begin() == "..") {
+      return fail(Code::invalid_argument, "it names a file outside its directory: " + kv.key);
+    }
+    fs::create_directories((dir / relative).parent_path(), ec);
+    std::ofstream out(dir / relative, std::ios::binary | std::ios::trunc);
+    out << kv.value;
+    if (!out) return fail(Code::internal, "cannot write " + (dir / relative).string());
+  }
+  return apply_(*payload, dir.string());
+}
+
+}  // namespace mgmt::agent::deploy

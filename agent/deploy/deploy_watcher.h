@@ -1,0 +1,47 @@
+// deploy_watcher.h: the agent's side of deploys. It loads the newest deploy at start, then
+// watches /_mgmt/deploy/latest and loads each newer one: payload and files are copied from the
+// store into <work_dir>/<id>/, and handed to `apply` (which turns them into a graph and swaps
+// it into the engine). An older deploy is never loaded after a newer one; a deploy that fails
+// to load is logged and leaves the running graph as it was.
+// Thread-safety: apply runs on the watch's thread, one deploy at a time; loaded() and
+// last_error() may be called from any thread.
+#pragma once
+
+#include "agent/deploy/layout.h"
+#include "common/result.h"
+#include "store/client/etcd_client.h"
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace mgmt::agent::deploy {
+
+class DeployWatcher {
+ public:
+  using Apply = std::function<Result<void>(const Payload& payload, const std::string& dir)>;
+
+  [[nodiscard]] static Result<std::unique_ptr<DeployWatcher>> start(
+      store::client::EtcdClient& client, std::string work_dir, Apply apply);
+  ~DeployWatcher();
+
+  int64_t loaded() const;
+  std::string last_error() const;
+
+ private:
+  DeployWatcher(store::client::EtcdClient& client, std::string work_dir, Apply apply);
+  void consider(int64_t id);
+  Result<void> load(int64_t id);
+
+  store::client::EtcdClient& client_;
+  std::string work_dir_;
+  Apply apply_;
+  mutable std::mutex mutex_;  // guards loaded_, attempted_, last_error_
+  int64_t loaded_ = 0;
+  int64_t attempted_ = 0;
+  std::string last_error_;
+  std::unique_ptr<store::client::Watch> watch_;
+};
+
+}  // namespace mgmt::agent::deploy

@@ -1,0 +1,193 @@
+// deployer.cpp: see deployer.h.
+#include "agent/deploy/deployer.h"
+
+#include "agent/deploy/git_chain.h"
+#include "frontends/yaml/yaml_graph.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace mgmt::agent::deploy {
+namespace {
+
+namespace fs = std::filesystem;
+
+// What one transaction may carry: etcd's request limit, less room for the keys.
+constexpr std::size_t kMaxCodeBytes = 1400 * 1024;
+
+struct CodeFiles {
+  std::string entry;
+  std::vector<std::pair<std::string, std::string>> files;  // relative path, content
+};
+
+Result<std::string> read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(Code::not_found, "cannot read " + path.string() + "; check the path");
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+Result<CodeFiles> collect(const DeployRequest& r) {
+  CodeFiles code;
+  if (r.frontend == "empty") return code;
+  std::error_code ec;
+  fs::path path(r.code);
+  if (!fs::exists(path, ec)) {
+    return fail(Code::not_found, "cannot read " + r.code + ": no such file or directory; "
+                                 "check the path");
+  }
+  std::size_t total = 0;
+  auto add = [&](const fs::path& file, const std::string& relative) -> Result<void> {
+    auto content = read_all(file);
+    if (!content) return fail(content.error());
+    total += content->size();
+    if (total > kMaxCodeBytes) {
+      return fail(Code::resource_exhausted,
+                  "the code is too large to deploy (over " + std::to_string(kMaxCodeBytes) +
+                      " bytes; the store takes 1.5 MiB per request); keep large files out of "
+                      "the code's directory");
+    }
+    code.files.emplace_back(relative, std::move(*content));
+    return ok();
+  };
+  if (fs::is_directory(path, ec)) {
+    if (r.frontend == "yaml") {
+      return fail(Code::invalid_argument,
+                  r.code + " is a directory; the yaml frontend takes one YAML file");
+    }
+    code.entry = "main.mcl";
+    if (!fs::exists(path / code.entry, ec)) {
+      return fail(Code::not_found, r.code + " has no main.mcl; give the .mcl file itself or a "
+                                            "directory that holds main.mcl");
+    }
+    for (auto it = fs::recursive_directory_iterator(path, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().filename() == ".git") {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (!it->is_regular_file(ec)) continue;
+      if (auto a = add(it->path(), fs::relative(it->path(), path).string()); !a) return fail(a.error());
+    }
+  } else {
+    code.entry = path.filename().string();
+    if (auto a = add(path, code.entry); !a) return fail(a.error());
+  }
+  return code;
+}
+
+std::string utc_now() {
+  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string short_commit(const std::string& commit) { return commit.substr(0, 7); }
+
+}  // namespace
+
+Result<int64_t> latest_deploy(store::client::EtcdClient& client) {
+  auto got = client.get(kLatestKey);
+  if (!got) return fail(got.error());
+  if (got->kvs.empty()) return int64_t{0};
+  try {
+    return static_cast<int64_t>(std::stoll(got->kvs.front().value));
+  } catch (const std::exception&) {
+    return fail(Code::data_loss, kLatestKey + " holds \"" + got->kvs.front().value +
+                                     "\", not a deploy id; fix it with `etcdctl put " +
+                                     kLatestKey + " N`");
+  }
+}
+
+Result<Payload> deploy(store::client::EtcdClient& client, const DeployRequest& request,
+                       const std::function<void(const std::string&)>& note) {
+  auto code = collect(request);
+  if (!code) return fail(code.error());
+  // Refuse code the frontend cannot read before shipping it.
+  if (request.frontend == "yaml") {
+    auto graph = frontends::yaml::parse_graph(code->files.front().second, request.code);
+    if (!graph) return fail(graph.error());
+  } else if (request.frontend != "empty") {
+    return fail(Code::unimplemented, "the " + request.frontend +
+                                         " frontend is not built yet; deploy yaml or empty");
+  }
+  std::optional<GitState> git;
+  if (request.no_git) {
+    note("--no-git: the commit chain is not checked");
+  } else if (request.frontend != "empty") {
+    auto state = git_state(request.code);
+    if (!state) return fail(state.error());
+    git = *state;
+    if (!git) note(request.code + " is not in a git repository: no commit chain is checked");
+  }
+  for (int attempt = 0;; ++attempt) {
+    auto previous = latest_deploy(client);
+    if (!previous) return fail(previous.error());
+    if (git && !git->commit.empty() && *previous > 0 && !request.force) {
+      auto old = client.get(hash_key(*previous));
+      if (!old) return fail(old.error());
+      std::string old_commit = old->kvs.empty() ? "" : old->kvs.front().value;
+      if (!old_commit.empty()) {
+        auto ok_chain = is_ancestor_or_same(git->repository, old_commit, git->commit);
+        if (!ok_chain) return fail(ok_chain.error());
+        if (!*ok_chain) {
+          return fail(Code::failed_precondition,
+                      "deploy refused: the running deploy " + std::to_string(*previous) +
+                          " has commit " + short_commit(old_commit) +
+                          ", which is not an ancestor of this code's commit " +
+                          short_commit(git->commit) +
+                          " (not a fast-forward); deploy a commit that contains it, or pass "
+                          "--force to replace it anyway, or --no-git to skip the check");
+        }
+      }
+    }
+    Payload payload;
+    payload.id = *previous + 1;
+    payload.frontend = request.frontend;
+    payload.entry = code->entry;
+    if (git) {
+      payload.commit = git->commit;
+      payload.dirty = git->dirty;
+    }
+    payload.time = utc_now();
+    payload.deployer = request.deployer;
+    payload.noop = request.noop;
+    for (const auto& [path, content] : code->files) payload.files.push_back(path);
+
+    std::vector<store::client::Compare> compares;
+    if (*previous == 0) {
+      compares.push_back({kLatestKey, store::client::Compare::Target::version, 0, ""});
+    } else {
+      compares.push_back(
+          {kLatestKey, store::client::Compare::Target::value, 0, std::to_string(*previous)});
+    }
+    std::vector<store::client::Put> puts = {
+        {kLatestKey, std::to_string(payload.id), 0},
+        {payload_key(payload.id), encode_payload(payload), 0},
+        {hash_key(payload.id), payload.commit, 0}};
+    for (const auto& [path, content] : code->files) {
+      puts.push_back({fs_prefix(payload.id) + path, content, 0});
+    }
+    auto landed = client.txn(compares, puts);
+    if (!landed) return fail(landed.error());
+    if (*landed) return payload;
+    auto winner = latest_deploy(client);
+    std::string who = winner ? std::to_string(*winner) : "another";
+    if (attempt >= request.retries) {
+      return fail(Code::aborted, "deploy " + std::to_string(payload.id) +
+                                     " lost a race: deploy " + who +
+                                     " landed first from another deployer; run again to deploy "
+                                     "on top of it, or pass --retries N");
+    }
+    note("deploy " + who + " landed first from another deployer; retrying on top of it");
+  }
+}
+
+}  // namespace mgmt::agent::deploy

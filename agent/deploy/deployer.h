@@ -1,0 +1,38 @@
+// deployer.h: `mgmt deploy` without the command line: collect the code's files, check the git
+// chain, and land the deploy in one transaction (layout.h).
+// The chain, with least surprise: the repository is found from the code's directory; outside
+// git the deploy goes ahead and one note says no commit chain is checked; inside git the running
+// deploy's commit must be the new commit or its ancestor, unless --force or --no-git; the same
+// commit may be deployed again; a dirty tree is recorded. Losing a race to another deployer is
+// reported with the id that landed first, and retried `retries` times.
+// Thread-safety: one call at a time per client is not required; calls are independent.
+#pragma once
+
+#include "agent/deploy/layout.h"
+#include "common/result.h"
+#include "store/client/etcd_client.h"
+
+#include <functional>
+#include <string>
+
+namespace mgmt::agent::deploy {
+
+struct DeployRequest {
+  std::string frontend;  // empty, yaml, lang, ...
+  std::string code;      // a file or directory; unused for `empty`
+  bool no_git = false;
+  bool force = false;
+  bool noop = false;
+  int retries = 0;
+  std::string deployer;  // this host's name, recorded in the payload
+};
+
+// `note` receives one-line remarks for the user (e.g. that no commit chain is checked).
+[[nodiscard]] Result<Payload> deploy(store::client::EtcdClient& client,
+                                     const DeployRequest& request,
+                                     const std::function<void(const std::string&)>& note);
+
+// The newest deploy id in the store, or 0 if there is none.
+[[nodiscard]] Result<int64_t> latest_deploy(store::client::EtcdClient& client);
+
+}  // namespace mgmt::agent::deploy

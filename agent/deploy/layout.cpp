@@ -1,0 +1,56 @@
+// layout.cpp: keys and JSON encodings of deploys and host status; see layout.h.
+#include "agent/deploy/layout.h"
+
+#include <nlohmann/json.hpp>
+
+namespace mgmt::agent::deploy {
+
+std::string payload_key(int64_t id) { return kDeployPrefix + std::to_string(id) + "/payload"; }
+std::string hash_key(int64_t id) { return kDeployPrefix + std::to_string(id) + "/hash"; }
+std::string fs_prefix(int64_t id) { return kFsPrefix + std::to_string(id) + "/"; }
+
+std::string encode_payload(const Payload& p) {
+  nlohmann::json j = {{"id", p.id},         {"frontend", p.frontend}, {"entry", p.entry},
+                      {"commit", p.commit}, {"dirty", p.dirty},       {"time", p.time},
+                      {"deployer", p.deployer}, {"noop", p.noop},     {"files", p.files}};
+  return j.dump();
+}
+
+Result<Payload> decode_payload(const std::string& text) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    Payload p;
+    p.id = j.at("id").get<int64_t>();
+    p.frontend = j.at("frontend").get<std::string>();
+    p.entry = j.value("entry", "");
+    p.commit = j.value("commit", "");
+    p.dirty = j.value("dirty", false);
+    p.time = j.value("time", "");
+    p.deployer = j.value("deployer", "");
+    p.noop = j.value("noop", false);
+    p.files = j.value("files", std::vector<std::string>());
+    return p;
+  } catch (const std::exception& e) {
+    return fail(Code::data_loss, std::string("a deploy payload in the store is damaged (") +
+                                     e.what() + "); deploy again to replace it");
+  }
+}
+
+std::string encode_status(const HostStatus& s) {
+  nlohmann::json j = {{"host", s.host},   {"deploy", s.deploy}, {"converged", s.converged},
+                      {"error", s.error}, {"role", s.role}};
+  return j.dump();
+}
+
+Result<HostStatus> decode_status(const std::string& text) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    return HostStatus{j.value("host", ""), j.value("deploy", int64_t{0}),
+                      j.value("converged", false), j.value("error", ""), j.value("role", "")};
+  } catch (const std::exception& e) {
+    return fail(Code::data_loss, std::string("a host status in the store is damaged (") +
+                                     e.what() + ")");
+  }
+}
+
+}  // namespace mgmt::agent::deploy

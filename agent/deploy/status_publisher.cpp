@@ -1,0 +1,62 @@
+// status_publisher.cpp: see status_publisher.h.
+#include "agent/deploy/status_publisher.h"
+
+#include "common/log.h"
+
+#include <chrono>
+
+namespace mgmt::agent::deploy {
+namespace {
+constexpr int64_t kLeaseTtlSeconds = 10;
+constexpr auto kBeat = std::chrono::seconds(3);
+}  // namespace
+
+StatusPublisher::StatusPublisher(store::client::EtcdClient& client,
+                                 std::function<HostStatus()> read)
+    : client_(client), read_(std::move(read)) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+StatusPublisher::~StatusPublisher() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void StatusPublisher::poke() {
+  {
+    std::lock_guard lock(mutex_);
+    poked_ = true;
+  }
+  wake_.notify_all();
+}
+
+void StatusPublisher::loop() {
+  int64_t lease = 0;
+  std::string published;
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    lock.unlock();
+    if (lease != 0 && !client_.lease_keep_alive_once(lease)) lease = 0;
+    if (lease == 0) {
+      auto granted = client_.lease_grant(kLeaseTtlSeconds);
+      if (granted) lease = *granted;
+      published.clear();
+    }
+    HostStatus status = read_();
+    std::string text = encode_status(status);
+    if (lease != 0 && text != published) {
+      if (client_.put(kStatusPrefix + status.host, text, lease)) published = text;
+    }
+    lock.lock();
+    wake_.wait_for(lock, kBeat, [this] { return stop_ || poked_; });
+    poked_ = false;
+  }
+  lock.unlock();
+  if (lease != 0) (void)client_.lease_revoke(lease);
+}
+
+}  // namespace mgmt::agent::deploy

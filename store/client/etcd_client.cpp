@@ -1,0 +1,336 @@
+// etcd_client.cpp: unary calls with failover over the endpoints, and watches on a thread; see
+// etcd_client.h.
+#include "store/client/etcd_client.h"
+
+#include "etcd/rpc.grpc.pb.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+namespace mgmt::store::client {
+namespace {
+
+std::string target_of(const std::string& url) {
+  std::string rest = url;
+  for (const char* scheme : {"http://", "https://"}) {
+    if (rest.rfind(scheme, 0) == 0) rest = rest.substr(std::string(scheme).size());
+  }
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  return rest;
+}
+
+KeyValue from_pb(const mvccpb::KeyValue& kv) {
+  return KeyValue{kv.key(), kv.value(), kv.create_revision(), kv.mod_revision(), kv.version(),
+                  kv.lease()};
+}
+
+}  // namespace
+
+std::string prefix_end(const std::string& key) {
+  std::string end = key;
+  while (!end.empty()) {
+    auto last = static_cast<unsigned char>(end.back());
+    if (last < 0xff) {
+      end.back() = static_cast<char>(last + 1);
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');  // every key
+}
+
+struct EtcdClient::Impl {
+  struct Endpoint {
+    std::string url;
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<etcdserverpb::KV::Stub> kv;
+    std::unique_ptr<etcdserverpb::Lease::Stub> lease;
+    std::unique_ptr<etcdserverpb::Watch::Stub> watch;
+  };
+  std::vector<Endpoint> endpoints;
+  std::chrono::milliseconds timeout{5000};
+  std::atomic<std::size_t> preferred{0};  // the last endpoint that answered
+
+  // Calls `call` on each endpoint, starting with the one that answered last, until one gives
+  // an answer other than UNAVAILABLE. Returns the last status.
+  template <typename Call>
+  grpc::Status with_failover(Call call, std::string* answered_by) {
+    grpc::Status status;
+    std::size_t first = preferred.load();
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+      std::size_t at = (first + i) % endpoints.size();
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + timeout);
+      status = call(endpoints[at], context);
+      if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+          status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+        preferred = at;
+        if (answered_by) *answered_by = endpoints[at].url;
+        return status;
+      }
+    }
+    return status;
+  }
+
+  Error error_of(const grpc::Status& status) const {
+    std::string urls;
+    for (const auto& e : endpoints) urls += (urls.empty() ? "" : ", ") + e.url;
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return Error(Code::unavailable,
+                   "cannot reach the store at " + urls + " (" + status.error_message() +
+                       "); is `mgmt run` or etcd running there? Point --seeds at it");
+    }
+    return Error(static_cast<Code>(status.error_code()),
+                 "the store at " + urls + " refused: " + status.error_message());
+  }
+};
+
+EtcdClient::EtcdClient(std::vector<std::string> endpoints, std::chrono::milliseconds timeout)
+    : endpoints_(std::move(endpoints)), impl_(std::make_unique<Impl>()) {
+  impl_->timeout = timeout;
+  for (const auto& url : endpoints_) {
+    Impl::Endpoint e;
+    e.url = url;
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    args.SetMaxReceiveMessageSize(-1);
+    e.channel = grpc::CreateCustomChannel(target_of(url), grpc::InsecureChannelCredentials(), args);
+    e.kv = etcdserverpb::KV::NewStub(e.channel);
+    e.lease = etcdserverpb::Lease::NewStub(e.channel);
+    e.watch = etcdserverpb::Watch::NewStub(e.channel);
+    impl_->endpoints.push_back(std::move(e));
+  }
+}
+
+EtcdClient::~EtcdClient() = default;
+
+Result<std::unique_ptr<EtcdClient>> EtcdClient::open(const std::vector<std::string>& endpoints,
+                                                     std::chrono::milliseconds timeout) {
+  if (endpoints.empty()) {
+    return fail(Code::invalid_argument,
+                "no store to talk to; give its URLs with --seeds (or MGMT_SEEDS)");
+  }
+  for (const auto& url : endpoints) {
+    if (url.rfind("http://", 0) != 0) {
+      return fail(Code::invalid_argument, "store URL \"" + url +
+                                              "\" is not supported; use http://HOST:PORT");
+    }
+  }
+  return std::unique_ptr<EtcdClient>(new EtcdClient(endpoints, timeout));
+}
+
+Result<GetResult> EtcdClient::get(const std::string& key, const GetOptions& options) {
+  etcdserverpb::RangeRequest request;
+  request.set_key(key);
+  if (options.prefix) request.set_range_end(prefix_end(key));
+  request.set_keys_only(options.keys_only);
+  request.set_revision(options.revision);
+  request.set_limit(options.limit);
+  etcdserverpb::RangeResponse response;
+  auto status = impl_->with_failover(
+      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
+        return e.kv->Range(&c, request, &response);
+      },
+      nullptr);
+  if (!status.ok()) return fail(impl_->error_of(status));
+  GetResult result;
+  result.revision = response.header().revision();
+  for (const auto& kv : response.kvs()) result.kvs.push_back(from_pb(kv));
+  return result;
+}
+
+Result<int64_t> EtcdClient::put(const std::string& key, const std::string& value,
+                                int64_t lease) {
+  etcdserverpb::PutRequest request;
+  request.set_key(key);
+  request.set_value(value);
+  request.set_lease(lease);
+  etcdserverpb::PutResponse response;
+  auto status = impl_->with_failover(
+      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
+        return e.kv->Put(&c, request, &response);
+      },
+      nullptr);
+  if (!status.ok()) return fail(impl_->error_of(status));
+  return response.header().revision();
+}
+
+Result<int64_t> EtcdClient::del(const std::string& key, bool prefix) {
+  etcdserverpb::DeleteRangeRequest request;
+  request.set_key(key);
+  if (prefix) request.set_range_end(prefix_end(key));
+  etcdserverpb::DeleteRangeResponse response;
+  auto status = impl_->with_failover(
+      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
+        return e.kv->DeleteRange(&c, request, &response);
+      },
+      nullptr);
+  if (!status.ok()) return fail(impl_->error_of(status));
+  return response.deleted();
+}
+
+Result<bool> EtcdClient::txn(const std::vector<Compare>& compares, const std::vector<Put>& then) {
+  etcdserverpb::TxnRequest request;
+  for (const auto& c : compares) {
+    auto* pb = request.add_compare();
+    pb->set_key(c.key);
+    pb->set_result(etcdserverpb::Compare::EQUAL);
+    switch (c.target) {
+      case Compare::Target::version:
+        pb->set_target(etcdserverpb::Compare::VERSION);
+        pb->set_version(c.number);
+        break;
+      case Compare::Target::mod_revision:
+        pb->set_target(etcdserverpb::Compare::MOD);
+        pb->set_mod_revision(c.number);
+        break;
+      case Compare::Target::value:
+        pb->set_target(etcdserverpb::Compare::VALUE);
+        pb->set_value(c.value);
+        break;
+    }
+  }
+  for (const auto& p : then) {
+    auto* put = request.add_success()->mutable_request_put();
+    put->set_key(p.key);
+    put->set_value(p.value);
+    put->set_lease(p.lease);
+  }
+  etcdserverpb::TxnResponse response;
+  auto status = impl_->with_failover(
+      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
+        return e.kv->Txn(&c, request, &response);
+      },
+      nullptr);
+  if (!status.ok()) return fail(impl_->error_of(status));
+  return response.succeeded();
+}
+
+Result<int64_t> EtcdClient::lease_grant(int64_t ttl_seconds) {
+  etcdserverpb::LeaseGrantRequest request;
+  request.set_ttl(ttl_seconds);
+  etcdserverpb::LeaseGrantResponse response;
+  auto status = impl_->with_failover(
+      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
+        return e.lease->LeaseGrant(&c, request, &response);
+      },
+      nullptr);
+  if (!status.ok()) return fail(impl_->error_of(status));
+  return response.id();
+}
+
+Result<void> EtcdClient::lease_keep_alive_once(int64_t lease) {
+  auto status = impl_->with_failover(
+      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
+        auto stream = e.lease->LeaseKeepAlive(&c);
+        etcdserverpb::LeaseKeepAliveRequest request;
+        request.set_id(lease);
+        etcdserverpb::LeaseKeepAliveResponse response;
+        if (!stream->Write(request) || !stream->Read(&response)) {
+          stream->WritesDone();
+          return stream->Finish();
+        }
+        stream->WritesDone();
+        auto finished = stream->Finish();
+        if (finished.ok() && response.ttl() <= 0) {
+          return grpc::Status(grpc::StatusCode::NOT_FOUND, "lease expired or revoked");
+        }
+        return finished;
+      },
+      nullptr);
+  if (!status.ok()) return fail(impl_->error_of(status));
+  return ok();
+}
+
+Result<void> EtcdClient::lease_revoke(int64_t lease) {
+  etcdserverpb::LeaseRevokeRequest request;
+  request.set_id(lease);
+  etcdserverpb::LeaseRevokeResponse response;
+  auto status = impl_->with_failover(
+      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
+        return e.lease->LeaseRevoke(&c, request, &response);
+      },
+      nullptr);
+  if (!status.ok()) return fail(impl_->error_of(status));
+  return ok();
+}
+
+namespace {
+
+class StreamWatch final : public Watch {
+ public:
+  StreamWatch(etcdserverpb::Watch::Stub* stub, etcdserverpb::WatchRequest create,
+              std::function<void(const std::vector<WatchEvent>&)> on_events,
+              std::function<void(const Error&)> on_error, std::string url) {
+    stream_ = stub->Watch(&context_);
+    stream_->Write(create);
+    thread_ = std::thread([this, on_events = std::move(on_events),
+                           on_error = std::move(on_error), url] {
+      etcdserverpb::WatchResponse response;
+      while (stream_->Read(&response)) {
+        if (response.compact_revision() != 0) {
+          on_error(Error(Code::out_of_range,
+                         "the watch on " + url + " started before the store's compaction at "
+                         "revision " + std::to_string(response.compact_revision())));
+          return;
+        }
+        if (response.canceled()) {
+          on_error(Error(Code::cancelled, "the store at " + url + " canceled the watch: " +
+                                              response.cancel_reason()));
+          return;
+        }
+        if (response.events_size() == 0) continue;
+        std::vector<WatchEvent> events;
+        for (const auto& e : response.events()) {
+          events.push_back(WatchEvent{e.type() == mvccpb::Event::DELETE, from_pb(e.kv())});
+        }
+        on_events(events);
+      }
+      if (!stopping_) {
+        on_error(Error(Code::unavailable, "lost the watch on the store at " + url));
+      }
+    });
+  }
+  ~StreamWatch() override {
+    stopping_ = true;
+    context_.TryCancel();
+    thread_.join();
+    stream_->Finish();
+  }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest,
+                                           etcdserverpb::WatchResponse>>
+      stream_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Watch>> EtcdClient::watch(
+    const std::string& key, bool prefix, int64_t start_revision,
+    std::function<void(const std::vector<WatchEvent>&)> on_events,
+    std::function<void(const Error&)> on_error) {
+  // Find an endpoint that answers, then open the stream there.
+  auto probe = get(key, GetOptions{false, true, 0, 1});
+  if (!probe) return fail(probe.error());
+  auto& endpoint = impl_->endpoints[impl_->preferred.load()];
+  etcdserverpb::WatchRequest create;
+  auto* c = create.mutable_create_request();
+  c->set_key(key);
+  if (prefix) c->set_range_end(prefix_end(key));
+  c->set_start_revision(start_revision);
+  return std::unique_ptr<Watch>(new StreamWatch(endpoint.watch.get(), create,
+                                                std::move(on_events), std::move(on_error),
+                                                endpoint.url));
+}
+
+}  // namespace mgmt::store::client

@@ -1,0 +1,110 @@
+// etcd_client.h: mgmt's client of the etcd v3 API, used by `mgmt deploy`, `mgmt get` and the
+// agent. It speaks to our store and to a real etcd alike. Calls are synchronous, with a
+// deadline; each one tries the endpoints in order until one answers, so a cluster keeps
+// working while one member is down.
+// Errors are one line naming the endpoint(s) and a remedy, e.g.
+//   cannot reach the store at http://127.0.0.1:2379 (connection refused); is `mgmt run` or etcd
+//   running there? Point --seeds at it
+// Thread-safety: all methods are thread-safe (gRPC stubs are); a Watch delivers on its own
+// thread until it is destroyed.
+#pragma once
+
+#include "common/result.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mgmt::store::client {
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+  int64_t create_revision = 0;
+  int64_t mod_revision = 0;
+  int64_t version = 0;
+  int64_t lease = 0;
+};
+
+struct GetOptions {
+  bool prefix = false;
+  bool keys_only = false;
+  int64_t revision = 0;
+  int64_t limit = 0;
+};
+
+struct GetResult {
+  int64_t revision = 0;  // the store revision the read saw
+  std::vector<KeyValue> kvs;
+};
+
+// One operation of a transaction (etcd's Txn: if every compare holds, `then`, else `otherwise`).
+struct Compare {
+  enum class Target { version, value, mod_revision };
+  std::string key;
+  Target target = Target::version;
+  int64_t number = 0;  // for version / mod_revision: equal to this
+  std::string value;   // for value: equal to this
+};
+struct Put {
+  std::string key;
+  std::string value;
+  int64_t lease = 0;
+};
+
+struct WatchEvent {
+  bool is_delete = false;
+  KeyValue kv;
+};
+
+// Ends the watch (and joins its thread) when destroyed.
+class Watch {
+ public:
+  virtual ~Watch() = default;
+};
+
+class EtcdClient {
+ public:
+  // Checks the URLs; does not connect yet (the first call does).
+  [[nodiscard]] static Result<std::unique_ptr<EtcdClient>> open(
+      const std::vector<std::string>& endpoints,
+      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  ~EtcdClient();
+  EtcdClient(const EtcdClient&) = delete;
+  EtcdClient& operator=(const EtcdClient&) = delete;
+
+  [[nodiscard]] Result<GetResult> get(const std::string& key, const GetOptions& options = {});
+  [[nodiscard]] Result<int64_t> put(const std::string& key, const std::string& value,
+                                    int64_t lease = 0);
+  [[nodiscard]] Result<int64_t> del(const std::string& key, bool prefix = false);
+  // Returns whether the compares held (and `then` was applied).
+  [[nodiscard]] Result<bool> txn(const std::vector<Compare>& compares,
+                                 const std::vector<Put>& then);
+  [[nodiscard]] Result<int64_t> lease_grant(int64_t ttl_seconds);
+  [[nodiscard]] Result<void> lease_keep_alive_once(int64_t lease);
+  [[nodiscard]] Result<void> lease_revoke(int64_t lease);
+
+  // Watches `key` (or every key under it with prefix) from `start_revision` (0: from now).
+  // on_events gets each response's events in order; on_error once if the watch ends badly.
+  [[nodiscard]] Result<std::unique_ptr<Watch>> watch(
+      const std::string& key, bool prefix, int64_t start_revision,
+      std::function<void(const std::vector<WatchEvent>&)> on_events,
+      std::function<void(const Error&)> on_error);
+
+  const std::vector<std::string>& endpoints() const { return endpoints_; }
+
+ private:
+  struct Impl;
+  EtcdClient(std::vector<std::string> endpoints, std::chrono::milliseconds timeout);
+  std::vector<std::string> endpoints_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The range_end that makes `key` a prefix query.
+std::string prefix_end(const std::string& key);
+
+}  // namespace mgmt::store::client
