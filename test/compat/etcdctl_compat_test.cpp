@@ -4,62 +4,22 @@
 // is a compatibility bug.
 #include "store/server/store_server.h"
 #include "test/support/process/child_process.h"
+#include "test/support/process/real_etcd.h"
 
 #include <catch2/catch.hpp>
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <regex>
 #include <string>
 #include <vector>
 
 using mgmt::test::ChildProcess;
+using mgmt::test::have_program;
+using mgmt::test::RealEtcd;
 using mgmt::test::TempDir;
 
 namespace {
-
-// A port that was free a moment ago (the kernel picks it; the race is accepted for tests).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  int port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
-}
-
-bool have(const std::string& program) {
-  return mgmt::test::run_to_completion({"/bin/sh", "-c", "command -v " + program}).exit_code == 0;
-}
-
-// Debian's etcd on loopback with a fresh data dir, ready when it says so.
-class RealEtcd {
- public:
-  RealEtcd() : client_port_(free_port()), peer_port_(free_port()) {
-    std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
-    std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
-    process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        "/usr/bin/etcd", "--name", "default", "--data-dir", dir_.path() + "/etcd",
-        "--listen-client-urls", client, "--advertise-client-urls", client,
-        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster",
-        "default=" + peer});
-    REQUIRE(process_->wait_for_output("ready to serve client requests"));
-  }
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
-
- private:
-  TempDir dir_;
-  int client_port_;
-  int peer_port_;
-  std::unique_ptr<ChildProcess> process_;
-};
 
 // Our store, in this process.
 class OurStore {
@@ -180,11 +140,12 @@ std::vector<std::string> run_script(const std::string& endpoint) {
 
 TEST_CASE("compat: etcdctl sees the same answers from our store as from etcd 3.4",
           "[compat][etcdctl]") {
-  if (!have("etcd") || !have("etcdctl")) {
+  if (!have_program("etcd") || !have_program("etcdctl")) {
     FAIL("Debian's etcd-server and etcd-client are needed: apt-get install etcd-server "
          "etcd-client (tools/setup.sh does)");
   }
   RealEtcd etcd;
+  REQUIRE(etcd.ready());
   OurStore ours;
   auto expected = run_script(etcd.endpoint());
   auto actual = run_script(ours.endpoint());

@@ -1,0 +1,212 @@
+// deploy_story_test.cpp: the user story this project starts from, with real `mgmt` processes
+// on loopback. Agents run; code is deployed from outside; every agent converges on it; a second
+// deploy of changed code from the same uncommitted work tree lands, and so does a redeploy of
+// the same commit; a non-fast-forward deploy is refused in one line; --force lands it. Also:
+// concurrent deployers never both win, an agent on Debian's etcd behaves the same, and an agent
+// killed and restarted comes back on the newest deploy.
+#include "test/support/process/child_process.h"
+#include "test/support/process/free_port.h"
+#include "test/support/process/real_etcd.h"
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <fstream>
+#include <set>
+
+using mgmt::test::ChildProcess;
+using mgmt::test::Completed;
+using mgmt::test::free_port;
+using mgmt::test::run_to_completion;
+using mgmt::test::TempDir;
+
+namespace {
+
+std::string mgmt_binary() {
+  const char* binary = std::getenv("MGMT_BINARY");
+  REQUIRE(binary != nullptr);
+  return binary;
+}
+
+std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
+
+// A YAML graph whose print resource says `message`.
+std::string graph_saying(const std::string& message) {
+  return "graph: story\nresources:\n  print:\n  - name: p\n    msg: \"" + message + "\"\n";
+}
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+Completed sh(const std::string& command) { return run_to_completion({"/bin/sh", "-c", command}); }
+
+Completed deploy(const std::string& seeds, const std::string& args) {
+  return sh(mgmt_binary() + " deploy --seeds=" + seeds + " " + args + " 2>&1");
+}
+
+std::string say(const std::string& message) {
+  return "engine: print[p]: resource: Msg: " + message;
+}
+
+// One agent hosting the store, started and ready.
+struct Agent {
+  Agent(const std::vector<std::string>& extra, const std::string& name) {
+    std::vector<std::string> argv = {mgmt_binary(), "run", "--hostname", name};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process = std::make_unique<ChildProcess>(argv);
+  }
+  std::unique_ptr<ChildProcess> process;
+};
+
+}  // namespace
+
+TEST_CASE("deploy: three agents converge on each deploy, and the git chain is kept without "
+          "surprises",
+          "[deploy][cluster]") {
+  TempDir dir;
+  int port = free_port();
+  std::string seeds = url(port);
+  Agent a({"--tmp-prefix", "--client-urls", seeds}, "h1");
+  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+  Agent b({"--tmp-prefix", "--no-server", "--seeds", seeds}, "h2");
+  Agent c({"--tmp-prefix", "--no-server", "--seeds", seeds}, "h3");
+  REQUIRE(b.process->wait_for_output("waiting for `mgmt deploy`"));
+  REQUIRE(c.process->wait_for_output("waiting for `mgmt deploy`"));
+
+  // A git repository with uncommitted work.
+  std::string repo = dir.path() + "/code";
+  std::string code = repo + "/graph.yaml";
+  REQUIRE(sh("mkdir -p " + repo + " && cd " + repo + " && git init -q").exit_code == 0);
+  write(code, graph_saying("first"));
+  std::string git = "cd " + repo + " && git -c user.name=t -c user.email=t@t ";
+  REQUIRE(sh(git + "add -A && " + git + "commit -qm one").exit_code == 0);
+  write(code, graph_saying("second"));  // uncommitted change on top
+
+  auto first = deploy(seeds, "yaml " + code);
+  CHECK(first.exit_code == 0);
+  CHECK(first.output.find("deploy 1 landed (yaml, commit") != std::string::npos);
+  CHECK(first.output.find("dirty tree") != std::string::npos);
+  for (auto* agent : {&a, &b, &c}) CHECK(agent->process->wait_for_output(say("second")));
+
+  write(code, graph_saying("third"));  // changed again, same work tree, same commit
+  auto second = deploy(seeds, "--wait yaml " + code);
+  CHECK(second.exit_code == 0);
+  CHECK(second.output.find("deploy 2 landed") != std::string::npos);
+  for (const char* host : {"h1", "h2", "h3"}) {
+    CAPTURE(host);
+    CHECK(second.output.find(std::string("deploy: ") + host + " loaded deploy 2 and converged") !=
+          std::string::npos);
+  }
+  for (auto* agent : {&a, &b, &c}) CHECK(agent->process->wait_for_output(say("third")));
+
+  // Commit it, deploy, then deploy the same commit again.
+  REQUIRE(sh(git + "commit -qam two").exit_code == 0);
+  CHECK(deploy(seeds, "yaml " + code).exit_code == 0);
+  auto again = deploy(seeds, "yaml " + code);
+  CHECK(again.exit_code == 0);
+  CHECK(again.output.find("deploy 4 landed") != std::string::npos);
+
+  // Going back to the first commit is not a fast-forward: refused in one line.
+  REQUIRE(sh(git + "checkout -q HEAD~1").exit_code == 0);
+  auto refused = deploy(seeds, "yaml " + code);
+  CHECK(refused.exit_code == 1);
+  CHECK(std::count(refused.output.begin(), refused.output.end(), '\n') == 1);
+  CHECK(refused.output.find("deploy refused: the running deploy 4 has commit") !=
+        std::string::npos);
+  CHECK(refused.output.find("not a fast-forward") != std::string::npos);
+  CHECK(refused.output.find("--force") != std::string::npos);
+  CHECK(refused.output.find("--no-git") != std::string::npos);
+  auto forced = deploy(seeds, "--force yaml " + code);
+  CHECK(forced.exit_code == 0);
+  CHECK(forced.output.find("deploy 5 landed") != std::string::npos);
+  for (auto* agent : {&a, &b, &c}) CHECK(agent->process->wait_for_output(say("first")));
+
+  // `mgmt get` shows the deploys and the hosts.
+  auto deploys = sh(mgmt_binary() + " get --seeds=" + seeds + " deploys");
+  CHECK(deploys.exit_code == 0);
+  CHECK(deploys.output.find("5     yaml") != std::string::npos);
+  auto hosts = sh(mgmt_binary() + " get --seeds=" + seeds + " hosts");
+  for (const char* host : {"h1", "h2", "h3"}) CHECK(hosts.output.find(host) != std::string::npos);
+}
+
+TEST_CASE("deploy: outside git a deploy lands and says that no commit chain is checked",
+          "[deploy][cluster]") {
+  TempDir dir;
+  int port = free_port();
+  Agent a({"--tmp-prefix", "--client-urls", url(port)}, "solo");
+  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+  std::string code = dir.path() + "/g.yaml";
+  write(code, graph_saying("no git"));
+  auto landed = deploy(url(port), "yaml " + code);
+  CHECK(landed.exit_code == 0);
+  CHECK(landed.output.find("is not in a git repository: no commit chain is checked") !=
+        std::string::npos);
+  CHECK(a.process->wait_for_output(say("no git")));
+  // Broken code is refused before it ships; the running graph stays.
+  write(code, "resources:\n  print:\n  - name: p\n    mgs: typo\n");
+  auto refused = deploy(url(port), "yaml " + code);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.output.find("field \"mgs\" does not exist; did you mean \"msg\"?") !=
+        std::string::npos);
+  auto deploys = sh(mgmt_binary() + " get --seeds=" + url(port) + " -o json deploys");
+  CHECK(deploys.output.find("\"id\": 1") != std::string::npos);
+  CHECK(deploys.output.find("\"id\": 2") == std::string::npos);
+}
+
+TEST_CASE("deploy: concurrent deployers never both win", "[deploy][cluster]") {
+  TempDir dir;
+  int port = free_port();
+  Agent a({"--tmp-prefix", "--client-urls", url(port)}, "race");
+  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+  std::string code = dir.path() + "/g.yaml";
+  write(code, graph_saying("race"));
+  constexpr int kDeployers = 6;
+  std::vector<std::unique_ptr<ChildProcess>> deployers;
+  for (int i = 0; i < kDeployers; ++i) {
+    deployers.push_back(std::make_unique<ChildProcess>(std::vector<std::string>{
+        mgmt_binary(), "deploy", "--seeds=" + url(port), "yaml", code}));
+  }
+  std::set<std::string> landed;
+  int lost = 0;
+  for (auto& d : deployers) {
+    auto code_exit = d->wait_exit();
+    REQUIRE(code_exit);
+    std::string out = d->output();
+    auto at = out.find("deploy: deploy ");
+    if (*code_exit == 0 && at != std::string::npos) {
+      std::string id = out.substr(at + 15, out.find(' ', at + 15) - at - 15);
+      CHECK(landed.insert(id).second);  // no id landed twice
+    } else {
+      CHECK(out.find("lost a race: deploy") != std::string::npos);
+      ++lost;
+    }
+  }
+  CHECK(static_cast<int>(landed.size()) + lost == kDeployers);
+  auto latest = sh(mgmt_binary() + " get --seeds=" + url(port) + " /_mgmt/deploy/latest");
+  CHECK(latest.output == "/_mgmt/deploy/latest = " + std::to_string(landed.size()) + "\n");
+}
+
+TEST_CASE("deploy: an agent on Debian's etcd loads deploys, and after kill -9 and restart it "
+          "comes back on the newest",
+          "[deploy][cluster][etcd]") {
+  REQUIRE(mgmt::test::have_program("etcd"));
+  mgmt::test::RealEtcd etcd;
+  REQUIRE(etcd.ready());
+  TempDir dir;
+  std::string code = dir.path() + "/g.yaml";
+  write(code, graph_saying("on etcd"));
+  std::string prefix = dir.path() + "/agent";
+  {
+    Agent a({"--prefix", prefix, "--no-server", "--seeds", etcd.endpoint()}, "e1");
+    REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+    CHECK(deploy(etcd.endpoint(), "yaml " + code).exit_code == 0);
+    CHECK(a.process->wait_for_output(say("on etcd")));
+    a.process->send_signal(SIGKILL);
+    CHECK(a.process->wait_exit() == 128 + SIGKILL);
+  }
+  write(code, graph_saying("while it was down"));
+  CHECK(deploy(etcd.endpoint(), "yaml " + code).exit_code == 0);
+  Agent again({"--prefix", prefix, "--no-server", "--seeds", etcd.endpoint()}, "e1");
+  CHECK(again.process->wait_for_output("loading deploy 2"));
+  CHECK(again.process->wait_for_output(say("while it was down")));
+}

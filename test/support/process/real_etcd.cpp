@@ -1,0 +1,26 @@
+// real_etcd.cpp: see real_etcd.h.
+#include "test/support/process/real_etcd.h"
+
+#include "test/support/process/free_port.h"
+
+namespace mgmt::test {
+
+RealEtcd::RealEtcd() : client_port_(free_port()), peer_port_(free_port()) {
+  std::string client = endpoint();
+  std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+  process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+      "/usr/bin/etcd", "--name", "default", "--data-dir", dir_.path() + "/etcd",
+      "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
+      peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=" + peer});
+  ready_ = process_->wait_for_output("ready to serve client requests");
+}
+
+std::string RealEtcd::endpoint() const {
+  return "http://127.0.0.1:" + std::to_string(client_port_);
+}
+
+bool have_program(const std::string& program) {
+  return run_to_completion({"/bin/sh", "-c", "command -v " + program}).exit_code == 0;
+}
+
+}  // namespace mgmt::test

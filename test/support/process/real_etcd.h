@@ -1,0 +1,29 @@
+// real_etcd.h: Debian's etcd 3.4 on free loopback ports with a fresh data dir, for tests that
+// compare with it or use it as an external store. Ready when etcd says so in its output.
+#pragma once
+
+#include "test/support/process/child_process.h"
+
+#include <memory>
+#include <string>
+
+namespace mgmt::test {
+
+class RealEtcd {
+ public:
+  RealEtcd();
+  std::string endpoint() const;
+  bool ready() const { return ready_; }
+
+ private:
+  TempDir dir_;
+  int client_port_;
+  int peer_port_;
+  std::unique_ptr<ChildProcess> process_;
+  bool ready_ = false;
+};
+
+// Whether a program is on PATH.
+bool have_program(const std::string& program);
+
+}  // namespace mgmt::test
