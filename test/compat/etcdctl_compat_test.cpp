@@ -64,7 +64,7 @@ std::string normalise(std::string text, const std::string& endpoint) {
                             "\"$1\":N");
   text = std::regex_replace(text, std::regex("\\b[0-9a-f]{16}\\b"), "HEXID");
   text = std::regex_replace(text, std::regex("\\b[0-9a-f]{13,15}\\b"), "HEXID");
-  text = std::regex_replace(text, std::regex("took = [0-9.]+[µm]?s"), "took = T");
+  text = std::regex_replace(text, std::regex("took = [^\\n]+"), "took = T");
   text = std::regex_replace(text, std::regex("\\{\"level\":\"warn\".*\\n"), "");
   text = std::regex_replace(text, std::regex("remaining\\(([0-9]+)s\\)"), "remaining(Ns)");
   return text;
