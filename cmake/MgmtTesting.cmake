@@ -17,5 +17,6 @@ function(mgmt_add_test)
   catch_discover_tests(${T_NAME}
     TEST_PREFIX "${T_NAME}: "
     PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
-               ENVIRONMENT "MGMT_BINARY=${CMAKE_BINARY_DIR}/mgmt;MGMT_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+               ENVIRONMENT "MGMT_BINARY=${CMAKE_BINARY_DIR}/mgmt"
+               ENVIRONMENT_MODIFICATION "MGMT_SOURCE_DIR=set:${PROJECT_SOURCE_DIR}")
 endfunction()

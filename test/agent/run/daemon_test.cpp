@@ -92,3 +92,23 @@ TEST_CASE("run: a data dir that is a file is refused in one line and left alone"
   in >> content;
   CHECK(content == "precious");
 }
+
+TEST_CASE("run: the systemd unit passes systemd-analyze verify", "[run][systemd]") {
+  if (mgmt::test::run_to_completion({"/bin/sh", "-c", "command -v systemd-analyze"}).exit_code !=
+      0) {
+    FAIL("systemd-analyze is needed: apt-get install systemd (tools/setup.sh does)");
+  }
+  const char* source = std::getenv("MGMT_SOURCE_DIR");
+  REQUIRE(source != nullptr);
+  TempDir dir;
+  // The unit names the installed binary; point a copy at the one just built.
+  std::string unit = dir.path() + "/mgmt.service";
+  auto copied = mgmt::test::run_to_completion(
+      {"/bin/sh", "-c",
+       "sed 's|/usr/local/bin/mgmt|" + mgmt_binary() + "|' " + std::string(source) +
+           "/agent/run/systemd/mgmt.service > " + unit});
+  REQUIRE(copied.exit_code == 0);
+  auto verified = mgmt::test::run_to_completion({"/usr/bin/systemd-analyze", "verify", unit});
+  INFO(verified.output);
+  CHECK(verified.exit_code == 0);
+}
