@@ -5,6 +5,7 @@
 #include "agent/run/daemon.h"
 #include "agent/deploy/commands.h"
 #include "common/version.h"
+#include "frontends/lang/lang_frontend.h"
 #include "frontends/yaml/yaml_graph.h"
 
 #include <algorithm>
@@ -12,16 +13,6 @@
 #include <vector>
 
 namespace mgmt::agent::cli {
-namespace {
-
-int not_built(std::ostream& err, const std::string& what, int issue) {
-  err << "mgmt " << what << ": not built yet (issue " << issue
-      << " brings it); nothing was done\n";
-  return kExitUnavailable;
-}
-
-}  // namespace
-
 int version_command(std::ostream& out) {
   out << "mgmt " << version() << " (commit " << build_commit() << ")\n";
   return 0;
@@ -41,7 +32,11 @@ int get_command(const Options& options, std::ostream& out, std::ostream& err) {
 
 int graph_command(const Options& options, std::ostream& out, std::ostream& err) {
   const FrontendArgs& f = options.graph.frontend;
-  if (f.name == "lang") return not_built(err, "graph lang", 6);
+  if (f.name == "lang") {
+    auto graph = frontends::lang::compile_graph(f.input);
+    out << frontends::lang::render_graph_output(graph);
+    return graph ? 0 : 1;
+  }
   if (f.name == "puppet" || f.name == "langpuppet") {
     err << "mgmt graph " << f.name << ": the " << f.name
         << " frontend is not built yet; nothing was done\n";

@@ -100,6 +100,7 @@ int deploy_main(const cli::DeployOptions& options, std::ostream& out, std::ostre
   request.force = options.force;
   request.noop = options.noop;
   request.retries = options.retries;
+  request.skip_unify = options.frontend.skip_unify;
   request.deployer = this_host();
   auto landed = deploy(**client, request, [&](const std::string& note) {
     out << "deploy: " << note << "\n";

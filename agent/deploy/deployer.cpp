@@ -2,6 +2,7 @@
 #include "agent/deploy/deployer.h"
 
 #include "agent/deploy/git_chain.h"
+#include "frontends/lang/lang_frontend.h"
 #include "frontends/yaml/yaml_graph.h"
 
 #include <chrono>
@@ -114,9 +115,15 @@ Result<Payload> deploy(store::client::EtcdClient& client, const DeployRequest& r
   if (request.frontend == "yaml") {
     auto graph = frontends::yaml::parse_graph(code->files.front().second, request.code);
     if (!graph) return fail(graph.error());
+  } else if (request.frontend == "lang") {
+    if (!request.skip_unify) {
+      auto graph = frontends::lang::compile_graph(request.code);
+      if (!graph) return fail(graph.error());
+    }
   } else if (request.frontend != "empty") {
     return fail(Code::unimplemented, "the " + request.frontend +
-                                         " frontend is not built yet; deploy yaml or empty");
+                                         " frontend is not built yet; deploy lang, yaml or "
+                                         "empty");
   }
   std::optional<GitState> git;
   if (request.no_git) {

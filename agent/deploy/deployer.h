@@ -24,6 +24,7 @@ struct DeployRequest {
   bool force = false;
   bool noop = false;
   int retries = 0;
+  bool skip_unify = false;  // lang: ship without compiling first
   std::string deployer;  // this host's name, recorded in the payload
 };
 

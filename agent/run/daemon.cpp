@@ -8,6 +8,7 @@
 #include "common/version.h"
 #include "store/server/store_server.h"
 #include "agent/engine/engine.h"
+#include "frontends/lang/lang_frontend.h"
 #include "frontends/yaml/yaml_graph.h"
 #include "agent/deploy/deployer.h"
 #include "agent/deploy/deploy_watcher.h"
@@ -119,7 +120,8 @@ int run_daemon(const cli::RunOptions& options) {
     deploy::DeployRequest request;
     request.frontend = frontend.name;
     request.code = frontend.input;
-    request.force = true;  // code given to `mgmt run` replaces whatever ran before
+    request.force = true;
+    request.skip_unify = frontend.skip_unify;  // code given to `mgmt run` replaces whatever ran before
     request.noop = options.noop;
     request.deployer = hostname;
     auto landed = deploy::deploy(**client, request, [&](const std::string& note) {
@@ -137,6 +139,8 @@ int run_daemon(const cli::RunOptions& options) {
         Result<frontends::GraphSpec> graph = frontends::GraphSpec{};
         if (payload.frontend == "yaml") {
           graph = frontends::yaml::load_graph_file(dir + "/" + payload.entry);
+        } else if (payload.frontend == "lang") {
+          graph = frontends::lang::compile_graph(dir + "/" + payload.entry);
         } else if (payload.frontend != "empty") {
           return fail(Code::unimplemented, "the " + payload.frontend +
                                                " frontend is not built yet on this agent");

@@ -1,0 +1,283 @@
+// builtins.cpp: the builtin function table; see builtins.h.
+#include "frontends/lang/builtins.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace mgmt::frontends::lang {
+namespace {
+
+tl::unexpected<Error> type_error(const std::string& fn, const std::string& what) {
+  return fail(Code::invalid_argument, "errUnify: " + fn + ": " + what);
+}
+
+Result<void> arity(const std::string& fn, const std::vector<Value>& a, std::size_t n) {
+  if (a.size() != n) {
+    return type_error(fn, "takes " + std::to_string(n) + " argument(s), got " +
+                              std::to_string(a.size()));
+  }
+  return ok();
+}
+
+#define MGMT_ARITY(n) \
+  if (auto checked = arity(name, a, n); !checked) return fail(checked.error())
+
+Result<Value> printf_impl(const std::vector<Value>& a) {
+  const std::string name = "fmt.printf";
+  if (a.empty() || !a[0].is_str()) return type_error(name, "the format must be a str");
+  const std::string& f = a[0].as_str();
+  std::string out;
+  std::size_t next = 1;
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    if (f[i] != '%') {
+      out += f[i];
+      continue;
+    }
+    if (++i >= f.size()) return type_error(name, "the format ends with a lone %");
+    if (f[i] == '%') {
+      out += '%';
+      continue;
+    }
+    std::string spec = "%";
+    while (i < f.size() && (std::isdigit(static_cast<unsigned char>(f[i])) || f[i] == '.' ||
+                            f[i] == '-')) {
+      spec += f[i++];
+    }
+    if (i >= f.size()) return type_error(name, "the format ends inside a verb");
+    char verb = f[i];
+    if (next >= a.size()) return type_error(name, "the format needs more arguments");
+    const Value& v = a[next++];
+    char buffer[256];
+    switch (verb) {
+      case 'd':
+        if (!v.is_int()) return type_error(name, "%d needs an int, got " + v.type_name());
+        std::snprintf(buffer, sizeof(buffer), (spec + "lld").c_str(),
+                      static_cast<long long>(v.as_int()));
+        out += buffer;
+        break;
+      case 'f':
+        if (!v.is_float()) return type_error(name, "%f needs a float, got " + v.type_name());
+        std::snprintf(buffer, sizeof(buffer), (spec + "f").c_str(), v.as_float());
+        out += buffer;
+        break;
+      case 's':
+        if (!v.is_str()) return type_error(name, "%s needs a str, got " + v.type_name());
+        out += v.as_str();
+        break;
+      case 't':
+        if (!v.is_bool()) return type_error(name, "%t needs a bool, got " + v.type_name());
+        out += v.as_bool() ? "true" : "false";
+        break;
+      case 'q':
+        if (!v.is_str()) return type_error(name, "%q needs a str, got " + v.type_name());
+        out += "\"" + v.as_str() + "\"";
+        break;
+      case 'v':
+        out += v.str();
+        break;
+      default:
+        return type_error(name, std::string("unknown verb %") + verb);
+    }
+  }
+  if (next != a.size()) return type_error(name, "too many arguments for the format");
+  return Value::of(out);
+}
+
+const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64(const std::string& in) {
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t n = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += kBase64[(n >> s) & 63];
+  }
+  if (i < in.size()) {
+    uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += kBase64[(n >> 18) & 63];
+    out += kBase64[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kBase64[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::map<std::string, Func> build() {
+  std::map<std::string, Func> t;
+  t["fmt.printf"] = printf_impl;
+  t["len"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "len";
+    MGMT_ARITY(1);
+    if (a[0].is_str()) return Value::of(static_cast<int64_t>(a[0].as_str().size()));
+    if (a[0].is_list()) return Value::of(static_cast<int64_t>(a[0].as_list().size()));
+    if (a[0].is_map()) return Value::of(static_cast<int64_t>(a[0].as_map().size()));
+    return type_error(name, "needs a str, list or map, got " + a[0].type_name());
+  };
+  t["contains"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "contains";
+    MGMT_ARITY(2);
+    if (!a[1].is_list()) return type_error(name, "needs a list second, got " + a[1].type_name());
+    const auto& l = a[1].as_list();
+    return Value::of(std::find(l.begin(), l.end(), a[0]) != l.end());
+  };
+  auto str_fn = [&t](const std::string& name, std::function<std::string(const std::string&)> f) {
+    t[name] = [name, f](const std::vector<Value>& a) -> Result<Value> {
+      MGMT_ARITY(1);
+      if (!a[0].is_str()) return type_error(name, "needs a str, got " + a[0].type_name());
+      return Value::of(f(a[0].as_str()));
+    };
+  };
+  str_fn("strings.to_lower", [](const std::string& s) {
+    std::string r = s;
+    std::transform(r.begin(), r.end(), r.begin(), [](unsigned char c) { return std::tolower(c); });
+    return r;
+  });
+  str_fn("strings.to_upper", [](const std::string& s) {
+    std::string r = s;
+    std::transform(r.begin(), r.end(), r.begin(), [](unsigned char c) { return std::toupper(c); });
+    return r;
+  });
+  str_fn("encoding.base64_encode", base64);
+  auto str2_bool = [&t](const std::string& name,
+                        std::function<bool(const std::string&, const std::string&)> f) {
+    t[name] = [name, f](const std::vector<Value>& a) -> Result<Value> {
+      MGMT_ARITY(2);
+      if (!a[0].is_str() || !a[1].is_str()) return type_error(name, "needs two str");
+      return Value::of(f(a[0].as_str(), a[1].as_str()));
+    };
+  };
+  str2_bool("strings.has_prefix", [](const std::string& s, const std::string& p) {
+    return s.rfind(p, 0) == 0;
+  });
+  str2_bool("strings.has_suffix", [](const std::string& s, const std::string& p) {
+    return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+  });
+  str2_bool("strings.contains", [](const std::string& s, const std::string& p) {
+    return s.find(p) != std::string::npos;
+  });
+  t["strings.split"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "strings.split";
+    MGMT_ARITY(2);
+    if (!a[0].is_str() || !a[1].is_str()) return type_error(name, "needs two str");
+    List out;
+    const std::string& s = a[0].as_str();
+    const std::string& sep = a[1].as_str();
+    if (sep.empty()) {
+      for (char c : s) out.push_back(Value::of(std::string(1, c)));
+      return Value::list(out);
+    }
+    std::size_t start = 0;
+    for (std::size_t at; (at = s.find(sep, start)) != std::string::npos; start = at + sep.size()) {
+      out.push_back(Value::of(s.substr(start, at - start)));
+    }
+    out.push_back(Value::of(s.substr(start)));
+    return Value::list(out);
+  };
+  t["strings.join"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "strings.join";
+    MGMT_ARITY(2);
+    if (!a[0].is_list() || !a[1].is_str()) return type_error(name, "needs a []str and a str");
+    std::string out;
+    for (std::size_t i = 0; i < a[0].as_list().size(); ++i) {
+      const auto& v = a[0].as_list()[i];
+      if (!v.is_str()) return type_error(name, "needs a []str");
+      out += (i ? a[1].as_str() : "") + v.as_str();
+    }
+    return Value::of(out);
+  };
+  t["convert.int_to_str"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "convert.int_to_str";
+    MGMT_ARITY(1);
+    if (!a[0].is_int()) return type_error(name, "needs an int, got " + a[0].type_name());
+    return Value::of(std::to_string(a[0].as_int()));
+  };
+  t["convert.format_bool"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "convert.format_bool";
+    MGMT_ARITY(1);
+    if (!a[0].is_bool()) return type_error(name, "needs a bool, got " + a[0].type_name());
+    return Value::of(std::string(a[0].as_bool() ? "true" : "false"));
+  };
+  t["convert.int_to_float"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "convert.int_to_float";
+    MGMT_ARITY(1);
+    if (!a[0].is_int()) return type_error(name, "needs an int, got " + a[0].type_name());
+    return Value::of(static_cast<double>(a[0].as_int()));
+  };
+  t["math.sqrt"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "math.sqrt";
+    MGMT_ARITY(1);
+    if (!a[0].is_float()) return type_error(name, "needs a float, got " + a[0].type_name());
+    if (a[0].as_float() < 0) {
+      return fail(Code::invalid_argument, "errStream: math.sqrt: the argument is negative");
+    }
+    return Value::of(std::sqrt(a[0].as_float()));
+  };
+  t["sys.getenv"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "sys.getenv";
+    MGMT_ARITY(1);
+    if (!a[0].is_str()) return type_error(name, "needs a str, got " + a[0].type_name());
+    const char* v = std::getenv(a[0].as_str().c_str());
+    return Value::of(std::string(v ? v : ""));
+  };
+  t["sys.hostname"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "sys.hostname";
+    MGMT_ARITY(0);
+    char host[256] = {};
+    ::gethostname(host, sizeof(host) - 1);
+    return Value::of(std::string(host));
+  };
+  t["os.readfile"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "os.readfile";
+    MGMT_ARITY(1);
+    if (!a[0].is_str()) return type_error(name, "needs a str, got " + a[0].type_name());
+    std::ifstream in(a[0].as_str(), std::ios::binary);
+    if (!in) return fail(Code::not_found, "errStream: os.readfile: cannot read " + a[0].as_str());
+    std::ostringstream out;
+    out << in.rdbuf();
+    return Value::of(out.str());
+  };
+  t["iter.map"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "iter.map";
+    MGMT_ARITY(2);
+    if (!a[0].is_list() || !a[1].is_func()) return type_error(name, "needs a list and a func");
+    List out;
+    for (const auto& v : a[0].as_list()) {
+      auto r = a[1].as_func()({v});
+      if (!r) return fail(r.error());
+      out.push_back(*r);
+    }
+    return Value::list(out);
+  };
+  t["iter.filter"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "iter.filter";
+    MGMT_ARITY(2);
+    if (!a[0].is_list() || !a[1].is_func()) return type_error(name, "needs a list and a func");
+    List out;
+    for (const auto& v : a[0].as_list()) {
+      auto r = a[1].as_func()({v});
+      if (!r) return fail(r.error());
+      if (!r->is_bool()) return type_error(name, "the func must return a bool");
+      if (r->as_bool()) out.push_back(v);
+    }
+    return Value::list(out);
+  };
+  return t;
+}
+
+}  // namespace
+
+const Func* find_builtin(const std::string& name) {
+  static const std::map<std::string, Func> table = build();
+  auto it = table.find(name);
+  return it == table.end() ? nullptr : &it->second;
+}
+
+}  // namespace mgmt::frontends::lang

@@ -1,0 +1,551 @@
+// interpret.cpp: scopes, lazy binds, expression evaluation and graph building; see
+// interpret.h.
+#include "frontends/lang/interpret.h"
+
+#include "agent/resources/registry.h"
+#include "frontends/lang/builtins.h"
+
+#include <map>
+#include <set>
+
+namespace mgmt::frontends::lang {
+namespace {
+
+struct Scope;
+using ScopePtr = std::shared_ptr<Scope>;
+
+struct Binding {
+  ExprPtr expr;
+  ScopePtr scope;  // where expr is evaluated (weak use: the owning scope)
+  std::optional<Value> value;
+  bool evaluating = false;
+};
+
+struct Scope {
+  ScopePtr parent;
+  std::map<std::string, std::shared_ptr<Binding>> vars;
+  std::map<std::string, StmtPtr> funcs;
+  std::map<std::string, std::pair<StmtPtr, ScopePtr>> classes;
+  std::map<std::string, std::string> imports;  // alias -> module
+
+  std::shared_ptr<Binding> find_var(const std::string& n) {
+    for (Scope* s = this; s; s = s->parent.get()) {
+      if (auto it = s->vars.find(n); it != s->vars.end()) return it->second;
+    }
+    return nullptr;
+  }
+  StmtPtr find_func(const std::string& n) {
+    for (Scope* s = this; s; s = s->parent.get()) {
+      if (auto it = s->funcs.find(n); it != s->funcs.end()) return it->second;
+    }
+    return nullptr;
+  }
+  const std::pair<StmtPtr, ScopePtr>* find_class(const std::string& n) {
+    for (Scope* s = this; s; s = s->parent.get()) {
+      if (auto it = s->classes.find(n); it != s->classes.end()) return &it->second;
+    }
+    return nullptr;
+  }
+  std::optional<std::string> module_of(const std::string& alias) {
+    for (Scope* s = this; s; s = s->parent.get()) {
+      if (auto it = s->imports.find(alias); it != s->imports.end()) return it->second;
+    }
+    return std::nullopt;
+  }
+};
+
+class Interpreter {
+ public:
+  explicit Interpreter(std::string file) : file_(std::move(file)) {}
+
+  Result<GraphSpec> run(const std::vector<StmtPtr>& program) {
+    auto root = std::make_shared<Scope>();
+    if (auto r = block(program, root); !r) return fail(r.error());
+    return graph_;
+  }
+
+ private:
+  tl::unexpected<Error> error(const std::string& cls, const std::string& what, Position p) {
+    return fail(Code::invalid_argument, cls + ": " + what + " (" + file_ + " @ " +
+                                            std::to_string(p.row) + ":" + std::to_string(p.col) +
+                                            ")");
+  }
+  // A builtin's error gets the position of its call.
+  tl::unexpected<Error> located(const Error& e, Position p) {
+    if (e.message().find(" @ ") != std::string::npos) return fail(e);
+    return fail(Code::invalid_argument, e.message() + " (" + file_ + " @ " +
+                                            std::to_string(p.row) + ":" +
+                                            std::to_string(p.col) + ")");
+  }
+
+  // Declarations first (binds, funcs, classes, imports), then the statements that build.
+  Result<void> block(const std::vector<StmtPtr>& stmts, const ScopePtr& scope) {
+    for (const auto& s : stmts) {
+      switch (s->kind) {
+        case Stmt::Kind::bind:
+          if (scope->vars.count(s->name)) {
+            return error("errSetScope", "$" + s->name + " is defined twice", s->position);
+          }
+          scope->vars[s->name] = std::make_shared<Binding>(Binding{s->value, scope, {}, false});
+          break;
+        case Stmt::Kind::func_def:
+          if (scope->funcs.count(s->name)) {
+            return error("errSetScope", "func " + s->name + " is defined twice", s->position);
+          }
+          scope->funcs[s->name] = s;
+          break;
+        case Stmt::Kind::class_def:
+          if (scope->classes.count(s->name)) {
+            return error("errSetScope", "class " + s->name + " is defined twice", s->position);
+          }
+          scope->classes[s->name] = {s, scope};
+          break;
+        case Stmt::Kind::import: {
+          std::string module = s->name;
+          std::string alias = s->alias.empty() ? module.substr(module.rfind('/') + 1) : s->alias;
+          static const std::set<std::string> kModules = {
+              "fmt", "strings", "encoding", "convert", "math", "sys", "os", "iter"};
+          if (!kModules.count(module)) {
+            return error("errSetScope", "import \"" + module + "\": no such core module (" +
+                                            "this frontend has fmt, strings, encoding, convert, "
+                                            "math, sys, os, iter)",
+                         s->position);
+          }
+          scope->imports[alias] = module;
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    for (const auto& s : stmts) {
+      if (auto r = build(s, scope); !r) return r;
+    }
+    return ok();
+  }
+
+  Result<void> build(const StmtPtr& s, const ScopePtr& scope) {
+    switch (s->kind) {
+      case Stmt::Kind::resource: return resource(*s, scope);
+      case Stmt::Kind::edge: return edge(*s, scope);
+      case Stmt::Kind::if_stmt: {
+        auto c = eval(s->value, scope);
+        if (!c) return fail(c.error());
+        if (!c->is_bool()) {
+          return error("errUnify", "an if condition must be bool, not " + c->type_name(),
+                       s->value->position);
+        }
+        auto child = std::make_shared<Scope>();
+        child->parent = scope;
+        return block(c->as_bool() ? s->body : s->otherwise, child);
+      }
+      case Stmt::Kind::include: {
+        auto* cls = scope->find_class(s->name);
+        if (!cls) return error("errSetScope", "class " + s->name + " is not defined", s->position);
+        const Stmt& def = *cls->first;
+        if (def.params.size() != s->args.size()) {
+          return error("errUnify", "class " + s->name + " takes " +
+                                       std::to_string(def.params.size()) + " argument(s), got " +
+                                       std::to_string(s->args.size()),
+                       s->position);
+        }
+        auto child = std::make_shared<Scope>();
+        child->parent = cls->second;
+        for (std::size_t i = 0; i < def.params.size(); ++i) {
+          auto v = eval(s->args[i], scope);
+          if (!v) return fail(v.error());
+          child->vars[def.params[i]] = std::make_shared<Binding>(Binding{nullptr, child, *v, false});
+        }
+        return block(def.body, child);
+      }
+      default:
+        return ok();
+    }
+  }
+
+  Result<std::vector<std::string>> names_of(const ExprPtr& e, const ScopePtr& scope) {
+    auto v = eval(e, scope);
+    if (!v) return fail(v.error());
+    if (v->is_str()) return std::vector<std::string>{v->as_str()};
+    if (v->is_list()) {
+      std::vector<std::string> out;
+      for (const auto& item : v->as_list()) {
+        if (!item.is_str()) break;
+        out.push_back(item.as_str());
+      }
+      if (out.size() == v->as_list().size()) return out;
+    }
+    return error("errUnify", "a resource name must be str or []str, not " + v->type_name(),
+                 e->position);
+  }
+
+  Result<void> resource(const Stmt& s, const ScopePtr& scope) {
+    auto names = names_of(s.value, scope);
+    if (!names) return fail(names.error());
+    const auto* kind = agent::resources::find_kind(s.name);
+    if (!kind) {
+      return error("errInterpret", "resource kind \"" + s.name + "\" does not exist",
+                   s.position);
+    }
+    ResourceSpec base;
+    base.kind = s.name;
+    for (const auto& f : s.fields) {
+      if (f.condition) {
+        auto c = eval(f.condition, scope);
+        if (!c) return fail(c.error());
+        if (!c->is_bool()) {
+          return error("errUnify", "the condition of field " + f.name + " must be bool",
+                       f.position);
+        }
+        if (!c->as_bool()) continue;
+      }
+      auto v = eval(f.value, scope);
+      if (!v) return fail(v.error());
+      if (f.name == "Meta") {
+        if (!v->is_struct()) return error("errUnify", "Meta must be a struct", f.position);
+        for (const auto& [k, mv] : v->as_struct()) base.meta[k] = mv.to_json();
+        continue;
+      }
+      if (f.name.rfind("Meta:", 0) == 0) {
+        base.meta[f.name.substr(5)] = v->to_json();
+        continue;
+      }
+      const auto* field = kind->field(f.name);
+      if (!field) {
+        return error("errUnify", s.name + " has no field \"" + f.name + "\"", f.position);
+      }
+      if (base.params.contains(f.name)) {
+        return error("errInterpret", "field \"" + f.name + "\" is set twice", f.position);
+      }
+      auto json = v->to_json();
+      if (!agent::resources::value_fits(json, field->type)) {
+        return error("errUnify", s.name + " field \"" + f.name + "\" must be " + field->type +
+                                     ", not " + v->type_name(),
+                     f.position);
+      }
+      base.params[f.name] = json;
+    }
+    for (const auto& name : *names) {
+      std::string id = s.name + "[" + name + "]";
+      if (!seen_.insert(id).second) {
+        return error("errInterpret", "duplicate resource " + id, s.position);
+      }
+      ResourceSpec r = base;
+      r.name = name;
+      r.origin = file_ + " @ " + std::to_string(s.position.row) + ":" +
+                 std::to_string(s.position.col);
+      graph_.resources.push_back(std::move(r));
+    }
+    return ok();
+  }
+
+  Result<void> edge(const Stmt& s, const ScopePtr& scope) {
+    std::vector<std::vector<std::string>> names;
+    for (const auto& end : s.chain) {
+      auto n = names_of(end.name, scope);
+      if (!n) return fail(n.error());
+      names.push_back(*n);
+    }
+    for (std::size_t i = 0; i + 1 < s.chain.size(); ++i) {
+      for (const auto& a : names[i]) {
+        for (const auto& b : names[i + 1]) {
+          graph_.edges.push_back(EdgeSpec{s.chain[i].kind, a, s.chain[i + 1].kind, b, false});
+        }
+      }
+    }
+    return ok();
+  }
+
+  Value make_lambda(const std::vector<std::string>& params, const ExprPtr& body,
+                    const ScopePtr& scope, const std::string& name, Position p) {
+    return Value::func([this, params, body, scope, name, p](const std::vector<Value>& args)
+                           -> Result<Value> {
+      if (args.size() != params.size()) {
+        return error("errUnify", name + " takes " + std::to_string(params.size()) +
+                                     " argument(s), got " + std::to_string(args.size()),
+                     p);
+      }
+      if (++depth_ > 1000) {
+        --depth_;
+        return error("errStream", name + " recurses too deeply", p);
+      }
+      auto child = std::make_shared<Scope>();
+      child->parent = scope;
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        child->vars[params[i]] = std::make_shared<Binding>(Binding{nullptr, child, args[i], false});
+      }
+      auto r = eval(body, child);
+      --depth_;
+      return r;
+    });
+  }
+
+  Result<Value> eval(const ExprPtr& e, const ScopePtr& scope) {
+    switch (e->kind) {
+      case Expr::Kind::boolean: return Value::of(e->boolean);
+      case Expr::Kind::integer: return Value::of(e->integer);
+      case Expr::Kind::floating: return Value::of(e->floating);
+      case Expr::Kind::string: return Value::of(e->text);
+      case Expr::Kind::variable: {
+        auto b = scope->find_var(e->text);
+        if (!b) return error("errSetScope", "variable $" + e->text + " is not defined", e->position);
+        if (b->value) return *b->value;
+        if (b->evaluating) {
+          return error("errSetScope", "$" + e->text + " depends on itself", e->position);
+        }
+        b->evaluating = true;
+        auto v = eval(b->expr, b->scope);
+        b->evaluating = false;
+        if (!v) return v;
+        b->value = *v;
+        return *v;
+      }
+      case Expr::Kind::list: {
+        List out;
+        for (const auto& item : e->items) {
+          auto v = eval(item, scope);
+          if (!v) return v;
+          if (!out.empty() && out.front().type_name() != v->type_name()) {
+            return error("errUnify", "a list holds one type: " + out.front().type_name() +
+                                         " and " + v->type_name() + " differ",
+                         item->position);
+          }
+          out.push_back(*v);
+        }
+        return Value::list(out);
+      }
+      case Expr::Kind::map: {
+        Map out;
+        for (std::size_t i = 0; i + 1 < e->items.size(); i += 2) {
+          auto k = eval(e->items[i], scope);
+          if (!k) return k;
+          auto v = eval(e->items[i + 1], scope);
+          if (!v) return v;
+          out.emplace_back(*k, *v);
+        }
+        return Value::map(out);
+      }
+      case Expr::Kind::structure: {
+        Struct out;
+        for (std::size_t i = 0; i < e->items.size(); ++i) {
+          auto v = eval(e->items[i], scope);
+          if (!v) return v;
+          out.emplace_back(e->names[i], *v);
+        }
+        return Value::structure(out);
+      }
+      case Expr::Kind::lambda:
+        return make_lambda(e->names, e->items.front(), scope, "func", e->position);
+      case Expr::Kind::if_expr: {
+        auto c = eval(e->items[0], scope);
+        if (!c) return c;
+        if (!c->is_bool()) {
+          return error("errUnify", "an if condition must be bool, not " + c->type_name(),
+                       e->items[0]->position);
+        }
+        return eval(c->as_bool() ? e->items[1] : e->items[2], scope);
+      }
+      case Expr::Kind::call_value: {
+        auto f = eval(e->items[0], scope);
+        if (!f) return f;
+        if (!f->is_func()) {
+          return error("errUnify", "$" + e->items[0]->text + " is a " + f->type_name() +
+                                       ", not a func",
+                       e->position);
+        }
+        std::vector<Value> args;
+        for (std::size_t i = 1; i < e->items.size(); ++i) {
+          auto v = eval(e->items[i], scope);
+          if (!v) return v;
+          args.push_back(*v);
+        }
+        auto r = f->as_func()(args);
+        if (!r) return located(r.error(), e->position);
+        return r;
+      }
+      case Expr::Kind::call: return call(*e, scope);
+      case Expr::Kind::unary: {
+        auto v = eval(e->items[0], scope);
+        if (!v) return v;
+        if (e->text == "not") {
+          if (!v->is_bool()) return error("errUnify", "not needs a bool", e->position);
+          return Value::of(!v->as_bool());
+        }
+        if (v->is_int()) return Value::of(-v->as_int());
+        if (v->is_float()) return Value::of(-v->as_float());
+        return error("errUnify", "- needs a number, not " + v->type_name(), e->position);
+      }
+      case Expr::Kind::binary: return binary(*e, scope);
+      case Expr::Kind::index: {
+        auto c = eval(e->items[0], scope);
+        if (!c) return c;
+        auto i = eval(e->items[1], scope);
+        if (!i) return i;
+        if (c->is_list() && i->is_int()) {
+          auto n = i->as_int();
+          if (n < 0 || n >= static_cast<int64_t>(c->as_list().size())) {
+            return error("errStream", "index " + std::to_string(n) + " is out of range",
+                         e->position);
+          }
+          return c->as_list()[static_cast<std::size_t>(n)];
+        }
+        if (c->is_map()) {
+          for (const auto& [k, v] : c->as_map()) {
+            if (k == *i) return v;
+          }
+          return error("errStream", "key " + i->str() + " is not in the map", e->position);
+        }
+        return error("errUnify", "cannot index a " + c->type_name() + " with a " +
+                                     i->type_name(),
+                     e->position);
+      }
+      case Expr::Kind::field: {
+        auto s = eval(e->items[0], scope);
+        if (!s) return s;
+        if (!s->is_struct()) {
+          return error("errUnify", "-> needs a struct, not " + s->type_name(), e->position);
+        }
+        for (const auto& [k, v] : s->as_struct()) {
+          if (k == e->text) return v;
+        }
+        return error("errUnify", "the struct has no field " + e->text, e->position);
+      }
+    }
+    return error("errInterpret", "unknown expression", e->position);
+  }
+
+  Result<Value> call(const Expr& e, const ScopePtr& scope) {
+    std::vector<Value> args;
+    for (const auto& a : e.items) {
+      auto v = eval(a, scope);
+      if (!v) return v;
+      args.push_back(*v);
+    }
+    if (e.text == "__interpolate") {
+      if (!args[0].is_str()) {
+        return error("errUnify", "only a str can be interpolated, not " + args[0].type_name(),
+                     e.position);
+      }
+      return args[0];
+    }
+    if (e.text == "panic") {
+      if (args.size() == 1 && ((args[0].is_bool() && args[0].as_bool()) ||
+                               (args[0].is_str() && !args[0].as_str().empty()))) {
+        return error("errStream", "panic: " + args[0].str(), e.position);
+      }
+      return Value::of(false);
+    }
+    if (auto def = scope->find_func(e.text)) {
+      auto f = make_lambda(def->params, def->value, scope, e.text, e.position);
+      auto r = f.as_func()(args);
+      if (!r) return located(r.error(), e.position);
+      return r;
+    }
+    std::string name = e.text;
+    if (auto dot = name.find('.'); dot != std::string::npos) {
+      auto module = scope->module_of(name.substr(0, dot));
+      if (!module) {
+        return error("errSetScope", name + ": module " + name.substr(0, dot) +
+                                        " is not imported; add `import \"" +
+                                        name.substr(0, dot) + "\"`",
+                     e.position);
+      }
+      name = *module + name.substr(dot);
+    }
+    const Func* f = find_builtin(name);
+    if (!f) return error("errSetScope", "func " + e.text + " is not defined", e.position);
+    auto r = (*f)(args);
+    if (!r) return located(r.error(), e.position);
+    return r;
+  }
+
+  Result<Value> binary(const Expr& e, const ScopePtr& scope) {
+    const std::string& op = e.text;
+    auto a = eval(e.items[0], scope);
+    if (!a) return a;
+    if (op == "and" || op == "or") {
+      if (!a->is_bool()) return error("errUnify", op + " needs bools", e.position);
+      auto b = eval(e.items[1], scope);
+      if (!b) return b;
+      if (!b->is_bool()) return error("errUnify", op + " needs bools", e.position);
+      return Value::of(op == "and" ? a->as_bool() && b->as_bool() : a->as_bool() || b->as_bool());
+    }
+    auto b = eval(e.items[1], scope);
+    if (!b) return b;
+    if (op == "in") {
+      if (b->is_list()) {
+        for (const auto& v : b->as_list()) {
+          if (v == *a) return Value::of(true);
+        }
+        return Value::of(false);
+      }
+      if (b->is_map()) {
+        for (const auto& [k, v] : b->as_map()) {
+          if (k == *a) return Value::of(true);
+        }
+        return Value::of(false);
+      }
+      if (b->is_str() && a->is_str()) {
+        return Value::of(b->as_str().find(a->as_str()) != std::string::npos);
+      }
+      return error("errUnify", "in needs a list, map or str on the right", e.position);
+    }
+    if (a->type_name() != b->type_name()) {
+      return error("errUnify", "cannot " + op + " a " + a->type_name() + " and a " +
+                                   b->type_name(),
+                   e.position);
+    }
+    if (op == "==") return Value::of(*a == *b);
+    if (op == "!=") return Value::of(!(*a == *b));
+    if (op == "+" && a->is_str()) return Value::of(a->as_str() + b->as_str());
+    if (op == "+" && a->is_list()) {
+      List l = a->as_list();
+      l.insert(l.end(), b->as_list().begin(), b->as_list().end());
+      return Value::list(l);
+    }
+    if (a->is_int()) {
+      int64_t x = a->as_int(), y = b->as_int();
+      if (op == "+") return Value::of(x + y);
+      if (op == "-") return Value::of(x - y);
+      if (op == "*") return Value::of(x * y);
+      if (op == "/") {
+        if (y == 0) return error("errStream", "division by zero", e.position);
+        return Value::of(x / y);
+      }
+      if (op == "<") return Value::of(x < y);
+      if (op == ">") return Value::of(x > y);
+      if (op == "<=") return Value::of(x <= y);
+      if (op == ">=") return Value::of(x >= y);
+    }
+    if (a->is_float()) {
+      double x = a->as_float(), y = b->as_float();
+      if (op == "+") return Value::of(x + y);
+      if (op == "-") return Value::of(x - y);
+      if (op == "*") return Value::of(x * y);
+      if (op == "/") return Value::of(x / y);
+      if (op == "<") return Value::of(x < y);
+      if (op == ">") return Value::of(x > y);
+      if (op == "<=") return Value::of(x <= y);
+      if (op == ">=") return Value::of(x >= y);
+    }
+    if (a->is_str() && (op == "<" || op == ">" || op == "<=" || op == ">=")) {
+      int c = a->as_str().compare(b->as_str());
+      return Value::of(op == "<" ? c < 0 : op == ">" ? c > 0 : op == "<=" ? c <= 0 : c >= 0);
+    }
+    return error("errUnify", "cannot " + op + " a " + a->type_name(), e.position);
+  }
+
+  std::string file_;
+  GraphSpec graph_;
+  std::set<std::string> seen_;
+  int depth_ = 0;
+};
+
+}  // namespace
+
+Result<GraphSpec> interpret(const std::vector<StmtPtr>& program, const std::string& file) {
+  Interpreter interpreter(file);
+  return interpreter.run(program);
+}
+
+}  // namespace mgmt::frontends::lang

@@ -1,0 +1,18 @@
+// interpret.h: runs a parsed mcl program and collects its resources and edges into a
+// GraphSpec. Binds are declarative (order does not matter) and evaluated on first use; a bind
+// that needs itself is an error. Errors name their class first, as the reference's do:
+// errSetScope (unknown or duplicate names, missing imports), errUnify (a value of the wrong
+// type), errStream (a function failed while running), errInterpret (resources and edges that
+// cannot be built, e.g. a duplicate resource).
+// Thread-safety: one interpretation per call; nothing is shared.
+#pragma once
+
+#include "frontends/graph_spec.h"
+#include "frontends/lang/ast.h"
+
+namespace mgmt::frontends::lang {
+
+[[nodiscard]] Result<GraphSpec> interpret(const std::vector<StmtPtr>& program,
+                                          const std::string& file);
+
+}  // namespace mgmt::frontends::lang

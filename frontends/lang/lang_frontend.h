@@ -1,0 +1,23 @@
+// lang_frontend.h: the lang frontend's entry points: compile mcl code (a .mcl file, or a
+// directory holding main.mcl) into a GraphSpec, and render a result the way `mgmt graph lang`
+// prints it (and the reference's interpreter tests compare it):
+//   Vertex: kind[name]                                   one per resource, sorted
+//   Edge: k1[n1] -> k2[n2] # k1[n1] -> k2[n2]            one per edge, sorted
+//   # err: <class>: <message>                            on failure
+// This frontend evaluates a program once (no streams yet; docs/lang.md says what is built).
+// Thread-safety: pure functions.
+#pragma once
+
+#include "common/result.h"
+#include "frontends/graph_spec.h"
+
+#include <string>
+
+namespace mgmt::frontends::lang {
+
+[[nodiscard]] Result<GraphSpec> compile_graph(const std::string& path);
+[[nodiscard]] Result<GraphSpec> compile_source(const std::string& source,
+                                               const std::string& file);
+std::string render_graph_output(const Result<GraphSpec>& result);
+
+}  // namespace mgmt::frontends::lang
