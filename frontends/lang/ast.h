@@ -45,7 +45,7 @@ struct EdgeEnd {
 };
 
 struct Stmt {
-  enum class Kind { bind, resource, edge, if_stmt, func_def, class_def, include, import };
+  enum class Kind { bind, resource, edge, if_stmt, func_def, class_def, include, import, for_loop, forkv_loop, panic };
   Kind kind = Kind::bind;
   Position position;
   std::string name;   // bind variable, func/class name, resource kind, import path, include
@@ -54,7 +54,7 @@ struct Stmt {
   std::vector<Field> fields;
   std::vector<EdgeEnd> chain;  // edge: two or more ends
   bool notify = false;
-  std::vector<std::string> params;  // func/class parameters
+  std::vector<std::string> params;  // func/class parameters; for/forkv loop variables
   std::vector<ExprPtr> args;        // include arguments
   std::vector<StmtPtr> body;        // if-then, class body
   std::vector<StmtPtr> otherwise;   // if-else

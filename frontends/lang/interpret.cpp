@@ -4,6 +4,10 @@
 
 #include "agent/resources/registry.h"
 #include "frontends/lang/builtins.h"
+#include "frontends/lang/parser.h"
+
+#include <fstream>
+#include <sstream>
 
 #include <map>
 #include <set>
@@ -27,16 +31,34 @@ struct Scope {
   std::map<std::string, StmtPtr> funcs;
   std::map<std::string, std::pair<StmtPtr, ScopePtr>> classes;
   std::map<std::string, std::string> imports;  // alias -> module
+  std::map<std::string, ScopePtr> namespaces;  // `include c as x`, `import "x.mcl"`: their binds
+
+  ScopePtr find_namespace(const std::string& n) {
+    for (Scope* s = this; s; s = s->parent.get()) {
+      if (auto it = s->namespaces.find(n); it != s->namespaces.end()) return it->second;
+    }
+    return nullptr;
+  }
 
   std::shared_ptr<Binding> find_var(const std::string& n) {
     for (Scope* s = this; s; s = s->parent.get()) {
       if (auto it = s->vars.find(n); it != s->vars.end()) return it->second;
     }
+    // $ns.name: a bind of an included class or an imported file.
+    if (auto dot = n.find('.'); dot != std::string::npos) {
+      if (auto ns = find_namespace(n.substr(0, dot))) return ns->find_var(n.substr(dot + 1));
+    }
     return nullptr;
   }
-  StmtPtr find_func(const std::string& n) {
+  StmtPtr find_func(const std::string& n, ScopePtr* owner = nullptr) {
     for (Scope* s = this; s; s = s->parent.get()) {
       if (auto it = s->funcs.find(n); it != s->funcs.end()) return it->second;
+    }
+    if (auto dot = n.find('.'); dot != std::string::npos) {
+      if (auto ns = find_namespace(n.substr(0, dot))) {
+        if (owner) *owner = ns;
+        return ns->find_func(n.substr(dot + 1), owner);
+      }
     }
     return nullptr;
   }
@@ -56,7 +78,7 @@ struct Scope {
 
 class Interpreter {
  public:
-  explicit Interpreter(std::string file) : file_(std::move(file)) {}
+  Interpreter(std::string file, std::string dir) : file_(std::move(file)), dir_(std::move(dir)) {}
 
   Result<GraphSpec> run(const std::vector<StmtPtr>& program) {
     auto root = std::make_shared<Scope>();
@@ -102,9 +124,13 @@ class Interpreter {
           break;
         case Stmt::Kind::import: {
           std::string module = s->name;
+          if (module.size() > 4 && module.compare(module.size() - 4, 4, ".mcl") == 0) {
+            if (auto r = import_file(*s, scope); !r) return r;
+            break;
+          }
           std::string alias = s->alias.empty() ? module.substr(module.rfind('/') + 1) : s->alias;
           static const std::set<std::string> kModules = {
-              "fmt", "strings", "encoding", "convert", "math", "sys", "os", "iter"};
+              "fmt", "strings", "encoding", "convert", "math", "sys", "os", "iter", "golang"};
           if (!kModules.count(module)) {
             return error("errSetScope", "import \"" + module + "\": no such core module (" +
                                             "this frontend has fmt, strings, encoding, convert, "
@@ -139,6 +165,40 @@ class Interpreter {
         child->parent = scope;
         return block(c->as_bool() ? s->body : s->otherwise, child);
       }
+      case Stmt::Kind::panic: {
+        auto v = eval(s->value, scope);
+        if (!v) return fail(v.error());
+        if ((v->is_bool() && v->as_bool()) || (v->is_str() && !v->as_str().empty())) {
+          return error("errStream", "panic: " + v->str(), s->position);
+        }
+        if (!v->is_bool() && !v->is_str()) {
+          return error("errUnify", "panic needs a bool or a str, not " + v->type_name(),
+                       s->value->position);
+        }
+        return ok();
+      }
+      case Stmt::Kind::for_loop:
+      case Stmt::Kind::forkv_loop: {
+        auto c = eval(s->value, scope);
+        if (!c) return fail(c.error());
+        bool kv = s->kind == Stmt::Kind::forkv_loop;
+        if (kv ? !c->is_map() : !c->is_list()) {
+          return error("errUnify", std::string(kv ? "forkv" : "for") + " needs a " +
+                                       (kv ? "map" : "list") + ", not " + c->type_name(),
+                       s->value->position);
+        }
+        std::size_t n = kv ? c->as_map().size() : c->as_list().size();
+        for (std::size_t i = 0; i < n; ++i) {
+          auto child = std::make_shared<Scope>();
+          child->parent = scope;
+          Value first = kv ? c->as_map()[i].first : Value::of(static_cast<int64_t>(i));
+          Value second = kv ? c->as_map()[i].second : c->as_list()[i];
+          child->vars[s->params[0]] = std::make_shared<Binding>(Binding{nullptr, child, first, false});
+          child->vars[s->params[1]] = std::make_shared<Binding>(Binding{nullptr, child, second, false});
+          if (auto r = block(s->body, child); !r) return r;
+        }
+        return ok();
+      }
       case Stmt::Kind::include: {
         auto* cls = scope->find_class(s->name);
         if (!cls) return error("errSetScope", "class " + s->name + " is not defined", s->position);
@@ -156,11 +216,32 @@ class Interpreter {
           if (!v) return fail(v.error());
           child->vars[def.params[i]] = std::make_shared<Binding>(Binding{nullptr, child, *v, false});
         }
+        if (!s->alias.empty()) scope->namespaces[s->alias] = child;
         return block(def.body, child);
       }
       default:
         return ok();
     }
+  }
+
+  // `import "thing.mcl"`: its binds, funcs and classes under `thing.`, its resources built.
+  Result<void> import_file(const Stmt& s, const ScopePtr& scope) {
+    std::string path = dir_.empty() ? s.name : dir_ + "/" + s.name;
+    std::ifstream in(path);
+    if (!in) return error("errSetScope", "import \"" + s.name + "\": cannot read " + path, s.position);
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto program = parse(text.str(), s.name);
+    if (!program) return fail(program.error());
+    auto child = std::make_shared<Scope>();
+    std::string alias = s.alias.empty() ? s.name.substr(0, s.name.size() - 4) : s.alias;
+    alias = alias.substr(alias.rfind('/') + 1);
+    scope->namespaces[alias] = child;
+    std::string saved = file_;
+    file_ = s.name;
+    auto r = block(*program, child);
+    file_ = saved;
+    return r;
   }
 
   Result<std::vector<std::string>> names_of(const ExprPtr& e, const ScopePtr& scope) {
@@ -435,8 +516,9 @@ class Interpreter {
       }
       return Value::of(false);
     }
-    if (auto def = scope->find_func(e.text)) {
-      auto f = make_lambda(def->params, def->value, scope, e.text, e.position);
+    ScopePtr owner = scope;
+    if (auto def = scope->find_func(e.text, &owner)) {
+      auto f = make_lambda(def->params, def->value, owner, e.text, e.position);
       auto r = f.as_func()(args);
       if (!r) return located(r.error(), e.position);
       return r;
@@ -462,6 +544,11 @@ class Interpreter {
   Result<Value> binary(const Expr& e, const ScopePtr& scope) {
     const std::string& op = e.text;
     auto a = eval(e.items[0], scope);
+    if (op == "<|>") {
+      // The left side, unless it failed while running (an index or key that is not there).
+      if (a || a.error().message().rfind("errStream", 0) != 0) return a;
+      return eval(e.items[1], scope);
+    }
     if (!a) return a;
     if (op == "and" || op == "or") {
       if (!a->is_bool()) return error("errUnify", op + " needs bools", e.position);
@@ -536,6 +623,7 @@ class Interpreter {
   }
 
   std::string file_;
+  std::string dir_;
   GraphSpec graph_;
   std::set<std::string> seen_;
   int depth_ = 0;
@@ -543,8 +631,9 @@ class Interpreter {
 
 }  // namespace
 
-Result<GraphSpec> interpret(const std::vector<StmtPtr>& program, const std::string& file) {
-  Interpreter interpreter(file);
+Result<GraphSpec> interpret(const std::vector<StmtPtr>& program, const std::string& file,
+                            const std::string& dir) {
+  Interpreter interpreter(file, dir);
   return interpreter.run(program);
 }
 

@@ -12,7 +12,8 @@
 
 namespace mgmt::frontends::lang {
 
+// `dir` is where `import "x.mcl"` looks for files (the main file's directory).
 [[nodiscard]] Result<GraphSpec> interpret(const std::vector<StmtPtr>& program,
-                                          const std::string& file);
+                                          const std::string& file, const std::string& dir = "");
 
 }  // namespace mgmt::frontends::lang

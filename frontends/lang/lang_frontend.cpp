@@ -12,10 +12,11 @@
 
 namespace mgmt::frontends::lang {
 
-Result<GraphSpec> compile_source(const std::string& source, const std::string& file) {
+Result<GraphSpec> compile_source(const std::string& source, const std::string& file,
+                                 const std::string& dir) {
   auto program = parse(source, file);
   if (!program) return fail(program.error());
-  return interpret(*program, file);
+  return interpret(*program, file, dir);
 }
 
 Result<GraphSpec> compile_graph(const std::string& path) {
@@ -29,7 +30,7 @@ Result<GraphSpec> compile_graph(const std::string& path) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return compile_source(text.str(), file.filename().string());
+  return compile_source(text.str(), file.filename().string(), file.parent_path().string());
 }
 
 std::string render_graph_output(const Result<GraphSpec>& result) {

@@ -16,8 +16,10 @@
 namespace mgmt::frontends::lang {
 
 [[nodiscard]] Result<GraphSpec> compile_graph(const std::string& path);
+// `dir`: where imported files are found.
 [[nodiscard]] Result<GraphSpec> compile_source(const std::string& source,
-                                               const std::string& file);
+                                               const std::string& file,
+                                               const std::string& dir = "");
 std::string render_graph_output(const Result<GraphSpec>& result);
 
 }  // namespace mgmt::frontends::lang

@@ -135,7 +135,7 @@ Result<std::vector<Token>> lex(const std::string& src, const std::string& file) 
                         0, 0, start});
       continue;
     }
-    static const char* kSymbols[] = {"=>", "->", "==", "!=", "<=", ">=", "&&", "||", "?:",
+    static const char* kSymbols[] = {"<|>", "=>", "->", "==", "!=", "<=", ">=", "&&", "||", "?:",
                                      "{", "}", "[", "]", "(", ")", ",", "=", "+", "-", "*",
                                      "/", "<", ">", ":", ";", "!", "."};
     bool matched = false;

@@ -161,12 +161,54 @@ class Parser {
       if (accept("as")) s->alias = take().text;
       return s;
     }
+    if (first.kind == TokenKind::keyword && (first.text == "for" || first.text == "forkv")) {
+      take();
+      s->kind = first.text == "for" ? Stmt::Kind::for_loop : Stmt::Kind::forkv_loop;
+      for (int i = 0; i < 2; ++i) {
+        if (peek().kind != TokenKind::variable) {
+          return fail_at(peek(), "expected a loop variable like $x, found " + describe(peek())),
+                 nullptr;
+        }
+        s->params.push_back(take().text);
+        if (i == 0 && !expect(",")) return nullptr;
+      }
+      if (!expect("in")) return nullptr;
+      s->value = expression();
+      if (!s->value || !expect("{") || !statements(s->body, true) || !expect("}")) return nullptr;
+      return s;
+    }
+    if (first.kind == TokenKind::keyword && first.text == "panic") {
+      take();
+      s->kind = Stmt::Kind::panic;
+      if (!expect("(")) return nullptr;
+      s->value = expression();
+      if (!s->value || !expect(")")) return nullptr;
+      return s;
+    }
     if (first.kind == TokenKind::identifier) {
-      if (peek(1).kind == TokenKind::symbol && peek(1).text == "[") return edge(s);
+      if (peek(1).kind == TokenKind::symbol && peek(1).text == "[" && is_edge()) return edge(s);
       return resource(s);
     }
     fail_at(first, "expected a statement, found " + describe(first));
     return nullptr;
+  }
+
+  // `kind[...]` starts an edge when the matching ']' is followed by '->' or '.', and a
+  // resource with a computed name (`test ["a", "b"] {}`) when it is followed by '{'.
+  bool is_edge() const {
+    int depth = 0;
+    for (std::size_t k = at_ + 1; k < tokens_.size(); ++k) {
+      const Token& t = tokens_[k];
+      if (t.kind == TokenKind::end) return false;
+      if (t.kind == TokenKind::symbol && (t.text == "[" || t.text == "(" || t.text == "{")) ++depth;
+      if (t.kind == TokenKind::symbol && (t.text == "]" || t.text == ")" || t.text == "}")) {
+        if (--depth == 0) {
+          const Token& next = tokens_[std::min(k + 1, tokens_.size() - 1)];
+          return next.kind == TokenKind::symbol && (next.text == "->" || next.text == ".");
+        }
+      }
+    }
+    return false;
   }
 
   // Types are checked at run time by this frontend; their syntax is skipped here.
@@ -265,6 +307,7 @@ class Parser {
   static int precedence(const Token& t) {
     if (t.kind != TokenKind::symbol && t.kind != TokenKind::keyword) return -1;
     const std::string& o = t.text;
+    if (o == "<|>") return 0;
     if (o == "or" || o == "||") return 1;
     if (o == "and" || o == "&&") return 2;
     if (o == "==" || o == "!=" || o == "<" || o == ">" || o == "<=" || o == ">=" || o == "in") {
