@@ -308,9 +308,15 @@ class Interpreter {
     }
     for (const auto& name : *names) {
       std::string id = s.name + "[" + name + "]";
-      if (!seen_.insert(id).second) {
-        return error("errInterpret", "duplicate resource " + id, s.position);
+      if (auto it = seen_.find(id); it != seen_.end()) {
+        // The same resource twice is one resource (the reference merges compatible
+        // duplicates); two different ones under one name are an error.
+        const ResourceSpec& other = graph_.resources[it->second];
+        if (other.params == base.params && other.meta == base.meta) continue;
+        return error("errInterpret", "duplicate resource " + id + " with different fields",
+                     s.position);
       }
+      seen_[id] = graph_.resources.size();
       ResourceSpec r = base;
       r.name = name;
       r.origin = file_ + " @ " + std::to_string(s.position.row) + ":" +
@@ -625,7 +631,7 @@ class Interpreter {
   std::string file_;
   std::string dir_;
   GraphSpec graph_;
-  std::set<std::string> seen_;
+  std::map<std::string, std::size_t> seen_;  // resource id -> index in graph_.resources
   int depth_ = 0;
 };
 
