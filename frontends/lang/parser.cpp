@@ -32,9 +32,9 @@ class Parser {
   void skip_newlines() {
     while (peek().kind == TokenKind::newline) take();
   }
-  bool fail_at(const Token& t, const std::string& what) {
+  bool fail_at(const Token& t, const std::string& what, const std::string& cls = "errLexParse") {
     if (!error_) {
-      error_ = Error(Code::invalid_argument, "errLexParse: " + what + " (" + file_ + " @ " +
+      error_ = Error(Code::invalid_argument, cls + ": " + what + " (" + file_ + " @ " +
                                                  std::to_string(t.position.row) + ":" +
                                                  std::to_string(t.position.col) + ")");
     }
@@ -433,13 +433,13 @@ class Parser {
       if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{') {
         auto close = s.find('}', i);
         if (close == std::string::npos) {
-          fail_at(t, "errInterpolate: \"${\" is not closed in a string");
+          fail_at(t, "\"${\" is not closed in a string", "errInterpolate");
           return nullptr;
         }
         std::string name = s.substr(i + 2, close - i - 2);
         if (!name.empty() && name[0] == '$') name = name.substr(1);
         if (name.empty()) {
-          fail_at(t, "an empty ${} in a string");
+          fail_at(t, "an empty ${} in a string", "errInterpolate");
           return nullptr;
         }
         if (!literal.empty()) parts.push_back(string_literal(literal, t.position));
