@@ -151,6 +151,15 @@ TEST_CASE("deploy: outside git a deploy lands and says that no commit chain is c
   auto deploys = sh(mgmt_binary() + " get --seeds=" + url(port) + " -o json deploys");
   CHECK(deploys.output.find("\"id\": 1") != std::string::npos);
   CHECK(deploys.output.find("\"id\": 2") == std::string::npos);
+  // mcl code ships the same way; code that does not compile is refused before it ships.
+  std::string mcl = dir.path() + "/main.mcl";
+  write(mcl, "import \"fmt\"\nprint \"p\" {\n\tmsg => fmt.printf(\"from %s\", \"mcl\"),\n}\n");
+  CHECK(deploy(url(port), "lang " + mcl).exit_code == 0);
+  CHECK(a.process->wait_for_output(say("from mcl")));
+  write(mcl, "print \"p\" {\n\tmsg => $undefined,\n}\n");
+  auto bad_mcl = deploy(url(port), "lang " + mcl);
+  CHECK(bad_mcl.exit_code == 1);
+  CHECK(bad_mcl.output.find("errSetScope: variable $undefined is not defined") != std::string::npos);
 }
 
 TEST_CASE("deploy: concurrent deployers never both win", "[deploy][cluster]") {
