@@ -25,7 +25,6 @@ done
 puts() {  # 500 sequential puts through one etcdctl process reading stdin (a txn each)
   local ep=$1 start end
   start=$(date +%s%N)
-  for i in $(seq 1 500); do printf 'put k%s v%s\n\n\n' "$i" "$i"; done >"$work/txns"
   for i in $(seq 1 500); do etcdctl --endpoints="$ep" put "bench-$i" "v$i" >/dev/null; done
   end=$(date +%s%N)
   echo "$(( (end - start) / 1000000 ))"

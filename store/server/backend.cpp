@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <functional>
-#include <random>
 
 namespace mgmt::store::server {
 namespace {
@@ -68,7 +67,9 @@ Result<std::unique_ptr<Backend>> Backend::open(const BackendConfig& config) {
   if (!kv) return fail(kv.error());
   b->kv_ = std::move(*kv);
   b->lessor_->attach_existing(*b->kv_);
-  b->lessor_->promote(now_ms());  // the only member is the leader: leases start counting now
+  b->lessor_->promote(now_ms());
+  b->lease_id_state_ = b->member_id_ ^ static_cast<uint64_t>(
+      std::chrono::system_clock::now().time_since_epoch().count());  // the only member is the leader: leases start counting now
   return b;
 }
 
@@ -90,12 +91,21 @@ Result<void> Backend::commit(storage::Batch& batch) {
   return ok();
 }
 
-#define MGMT_BACKEND_REFUSE_IF_FAILED()                                                  \
-  if (failed_) {                                                                         \
-    return fail(Code::unavailable,                                                       \
-                "etcdserver: this member stopped accepting writes after a disk failure; " \
-                "restart it once the disk is healthy");                                  \
+// One write: refuse after a disk failure, let `make` fill a batch, commit it synced.
+// Requires: write_mutex_ held.
+template <typename F>
+auto Backend::apply_write(F&& make) -> decltype(make(std::declval<storage::Batch&>())) {
+  if (failed_) {
+    return fail(Code::unavailable,
+                "etcdserver: this member stopped accepting writes after a disk failure; "
+                "restart it once the disk is healthy");
   }
+  storage::Batch batch;
+  auto response = make(batch);
+  if (!response) return response;
+  if (auto c = commit(batch); !c) return fail(c.error());
+  return response;
+}
 
 Result<mvcc::RangeResponse> Backend::range(const mvcc::RangeRequest& r) const {
   if (auto v = mvcc::validate_range(r); !v) return fail(v.error());
@@ -105,72 +115,45 @@ Result<mvcc::RangeResponse> Backend::range(const mvcc::RangeRequest& r) const {
 Result<mvcc::PutResponse> Backend::put(const mvcc::PutRequest& r) {
   if (auto v = mvcc::validate_put(r); !v) return fail(v.error());
   std::lock_guard lock(write_mutex_);
-  MGMT_BACKEND_REFUSE_IF_FAILED();
-  storage::Batch batch;
-  auto response = kv_->put(r, batch);
-  if (!response) return response;
-  if (auto c = commit(batch); !c) return fail(c.error());
-  return response;
+  return apply_write([&](storage::Batch& batch) { return kv_->put(r, batch); });
 }
 
 Result<mvcc::DeleteRangeResponse> Backend::delete_range(const mvcc::DeleteRangeRequest& r) {
   if (auto v = mvcc::validate_delete_range(r); !v) return fail(v.error());
   std::lock_guard lock(write_mutex_);
-  MGMT_BACKEND_REFUSE_IF_FAILED();
-  storage::Batch batch;
-  auto response = kv_->delete_range(r, batch);
-  if (!response) return response;
-  if (auto c = commit(batch); !c) return fail(c.error());
-  return response;
+  return apply_write([&](storage::Batch& batch) { return kv_->delete_range(r, batch); });
 }
 
 Result<mvcc::TxnResponse> Backend::txn(const mvcc::TxnRequest& r) {
   if (auto v = mvcc::validate_txn(r); !v) return fail(v.error());
   std::lock_guard lock(write_mutex_);
-  MGMT_BACKEND_REFUSE_IF_FAILED();
-  storage::Batch batch;
-  auto response = kv_->txn(r, batch);
-  if (!response) return response;
-  if (auto c = commit(batch); !c) return fail(c.error());
-  return response;
+  return apply_write([&](storage::Batch& batch) { return kv_->txn(r, batch); });
 }
 
 Result<mvcc::CompactResponse> Backend::compact(int64_t revision) {
   std::lock_guard lock(write_mutex_);
-  MGMT_BACKEND_REFUSE_IF_FAILED();
-  storage::Batch batch;
-  auto response = kv_->compact(revision, batch);
-  if (!response) return response;
-  if (auto c = commit(batch); !c) return fail(c.error());
-  return response;
+  return apply_write([&](storage::Batch& batch) { return kv_->compact(revision, batch); });
 }
 
 Result<lease::LeaseInfo> Backend::lease_grant(lease::LeaseId id, int64_t ttl_seconds) {
   std::lock_guard lock(write_mutex_);
-  MGMT_BACKEND_REFUSE_IF_FAILED();
-  if (id == 0) {
-    // etcd picks ids from a member-specific generator; ours: random positive ids, never reused
-    // while the lease exists.
-    static thread_local std::mt19937_64 engine(std::random_device{}());
-    do {
-      id = static_cast<lease::LeaseId>(engine() >> 1);
-    } while (id == 0 || lessor_->contains(id));
+  // etcd picks ids from a member-specific generator; ours: splitmix64 seeded at open, positive,
+  // never an id that is in use.
+  while (id == 0) {
+    lease_id_state_ += 0x9e3779b97f4a7c15ULL;
+    uint64_t z = lease_id_state_;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    id = static_cast<lease::LeaseId>((z ^ (z >> 31)) >> 1);
+    if (lessor_->contains(id)) id = 0;
   }
-  storage::Batch batch;
-  auto info = lessor_->grant(id, ttl_seconds, now_ms(), batch);
-  if (!info) return info;
-  if (auto c = commit(batch); !c) return fail(c.error());
-  return info;
+  return apply_write(
+      [&](storage::Batch& batch) { return lessor_->grant(id, ttl_seconds, now_ms(), batch); });
 }
 
 Result<int64_t> Backend::lease_revoke(lease::LeaseId id) {
   std::lock_guard lock(write_mutex_);
-  MGMT_BACKEND_REFUSE_IF_FAILED();
-  storage::Batch batch;
-  auto revision = lessor_->revoke(id, *kv_, batch);
-  if (!revision) return revision;
-  if (auto c = commit(batch); !c) return fail(c.error());
-  return revision;
+  return apply_write([&](storage::Batch& batch) { return lessor_->revoke(id, *kv_, batch); });
 }
 
 Result<int64_t> Backend::lease_renew(lease::LeaseId id) { return lessor_->renew(id, now_ms()); }

@@ -67,6 +67,8 @@ class Backend {
   Backend() = default;
   // Writes `batch` (with the next applied index) synced; a failure stops acknowledgements.
   Result<void> commit(storage::Batch& batch);
+  template <typename F>
+  auto apply_write(F&& make) -> decltype(make(std::declval<storage::Batch&>()));
 
   std::unique_ptr<storage::Storage> storage_;
   std::unique_ptr<lease::Lessor> lessor_;
@@ -75,6 +77,7 @@ class Backend {
   uint64_t member_id_ = 0;
   mutable std::mutex write_mutex_;  // guards every write and applied_index_
   uint64_t applied_index_ = 0;
+  uint64_t lease_id_state_ = 0;  // lease id generator (GUARDED_BY write_mutex_)
   bool failed_ = false;  // a batch write failed: refuse every later write (GUARDED_BY write_mutex_)
 };
 

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test/support/fuzz/mutator.h"
+
 #include <cstdint>
 
 using mgmt::frontends::yaml::parse_graph;
@@ -77,26 +79,10 @@ TEST_CASE("yaml: random and mutated input never crashes the parser", "[yaml][fuz
   const std::string seed_text =
       "graph: g\nresources:\n  file:\n  - name: f\n    content: x\nedges:\n- from: {kind: "
       "file, name: f}\n  to: {kind: file, name: f}\n";
-  uint64_t state = 0x9e3779b97f4a7c15ULL;
-  auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  mgmt::test::Mutator mutator(0x9e3779b97f4a7c15ULL);
   const std::string alphabet = "ab:-[]{}\n '\"|>&*!%@`#,?0123456789";
   for (int i = 0; i < 3000; ++i) {
-    std::string text = seed_text;
-    int edits = 1 + static_cast<int>(next() % 8);
-    for (int e = 0; e < edits; ++e) {
-      std::size_t at = next() % (text.size() + 1);
-      char c = alphabet[next() % alphabet.size()];
-      switch (next() % 3) {
-        case 0: text.insert(text.begin() + static_cast<long>(at), c); break;
-        case 1: if (at < text.size()) text.erase(at, 1); break;
-        default: if (at < text.size()) text[at] = c; break;
-      }
-    }
+    std::string text = mutator.mutate(seed_text, alphabet, 8);
     auto result = parse_graph(text, "fuzz.yaml");  // must return, with a graph or an error
     if (!result) CHECK(result.error().message().find('\n') == std::string::npos);
   }
