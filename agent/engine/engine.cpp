@@ -125,11 +125,12 @@ struct Engine::Impl {
     changed.notify_all();
     if (!result) {
       v->in_state = false;
+      // Resources name themselves in their errors; add the name only where one does not.
       v->last_error = result.error().message();
+      if (v->last_error.rfind(v->id + ": ", 0) != 0) v->last_error = v->id + ": " + v->last_error;
       if (v->retries_left != 0 && !stopped) {
         if (v->retries_left > 0) --v->retries_left;
-        log::get("engine")->warn("{}: {}; retrying in {} ms", v->id, v->last_error,
-                                 v->meta.delay_ms);
+        log::get("engine")->warn("{}; retrying in {} ms", v->last_error, v->meta.delay_ms);
         std::weak_ptr<Vertex> weak = v->shared_from_this();
         v->waiting_retry = true;
         timers.after(std::chrono::milliseconds(v->meta.delay_ms), [this, weak] {
@@ -142,7 +143,7 @@ struct Engine::Impl {
         });
       } else {
         v->failed = true;
-        log::get("engine")->error("{}: {}", v->id, v->last_error);
+        log::get("engine")->error("{}", v->last_error);
       }
       note_activity();
       return;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <mutex>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -60,18 +61,48 @@ class File final : public Resource {
     return ok();
   }
 
+  // The parent directory may not exist yet (another resource creates it): then the watch
+  // starts after the first check that finds it.
   std::unique_ptr<Watch> watch(std::function<void()> on_event) override {
-    auto w = std::make_unique<InotifyWatch>(path_.parent_path().string(),
-                                            path_.filename().string(), std::move(on_event));
-    if (!w->ok()) {
-      log::get("engine")->warn("{}: cannot watch {} (does it exist?); changes are seen only "
-                               "at the next check",
-                               id(), path_.parent_path().string());
+    {
+      std::lock_guard lock(watch_mutex_);
+      on_event_ = std::move(on_event);
+      watching_ = true;
     }
-    return w;
+    ensure_watch();
+    return std::make_unique<Stopper>(this);
   }
 
   Result<bool> check_apply(bool apply) override {
+    auto result = check_apply_once(apply);
+    ensure_watch();
+    return result;
+  }
+
+ private:
+  struct Stopper final : Watch {
+    explicit Stopper(File* f) : file(f) {}
+    ~Stopper() override { file->stop_watch(); }
+    File* file;
+  };
+
+  void ensure_watch() {
+    std::lock_guard lock(watch_mutex_);
+    if (!watching_ || (inotify_ && inotify_->ok())) return;
+    inotify_ = std::make_unique<InotifyWatch>(path_.parent_path().string(),
+                                              path_.filename().string(), on_event_);
+  }
+
+  void stop_watch() {
+    std::unique_ptr<InotifyWatch> gone;
+    {
+      std::lock_guard lock(watch_mutex_);
+      watching_ = false;
+      gone = std::move(inotify_);
+    }
+  }
+
+  Result<bool> check_apply_once(bool apply) {
     std::error_code ec;
     bool exists = fs::symlink_status(path_, ec).type() != fs::file_type::not_found;
     if (state_ == "absent") {
@@ -132,7 +163,10 @@ class File final : public Resource {
     return in_state;
   }
 
- private:
+  std::mutex watch_mutex_;  // guards on_event_, watching_, inotify_
+  std::function<void()> on_event_;
+  bool watching_ = false;
+  std::unique_ptr<InotifyWatch> inotify_;
   fs::path path_;
   bool is_dir_ = false;
   std::string state_;
