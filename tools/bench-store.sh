@@ -32,6 +32,6 @@ puts() {  # 500 sequential puts through one etcdctl process reading stdin (a txn
 for name in etcd mgmt; do
   port=$p1; [ "$name" = mgmt ] && port=$p3
   echo "== $name (http://127.0.0.1:$port)"
-  etcdctl --endpoints="http://127.0.0.1:$port" check perf --load="$load" 2>&1 | tail -5
+  etcdctl --endpoints="http://127.0.0.1:$port" check perf --load="$load" 2>&1 | tr "\r" "\n" | tail -5
   echo "500 sequential etcdctl puts: $(puts "http://127.0.0.1:$port") ms"
 done
