@@ -1,29 +1,32 @@
-// inotify_watch.h: watches one directory with inotify and calls back when an entry with a
-// given name (or any entry, for an empty name) changes: created, written, deleted, moved,
-// attributes. A thread waits on the inotify descriptor and an eventfd that stop uses.
-// Thread-safety: the callback runs on the watch's thread; destroy from any other thread.
+// inotify_watch.h: file change events for resources. One inotify instance serves the whole
+// process (the kernel allows only 128 instances per user by default), with one watch per
+// directory however many resources look at it; each InotifyWatch subscribes to one entry of one
+// directory (or to every entry, for an empty name) and is called when it is created, written,
+// deleted, moved or has its attributes changed. Events of one read coalesce into one call.
+// Thread-safety: callbacks run on the hub's thread, one at a time; after the destructor of an
+// InotifyWatch returns its callback is never called again (do not destroy a watch from inside
+// a callback).
 #pragma once
 
 #include "agent/resources/resource.h"
 
+#include <cstdint>
 #include <functional>
 #include <string>
-#include <thread>
 
 namespace mgmt::agent::resources {
 
 class InotifyWatch final : public Watch {
  public:
-  // Nothing is watched (and no thread starts) if the directory cannot be watched; ok() says.
+  // ok() is false when the directory cannot be watched (it does not exist yet, or the kernel
+  // refused); nothing is then delivered.
   InotifyWatch(const std::string& directory, const std::string& name,
                std::function<void()> on_change);
   ~InotifyWatch() override;
-  bool ok() const { return inotify_fd_ >= 0; }
+  bool ok() const { return id_ != 0; }
 
  private:
-  int inotify_fd_ = -1;
-  int stop_fd_ = -1;
-  std::thread thread_;
+  uint64_t id_ = 0;
 };
 
 }  // namespace mgmt::agent::resources

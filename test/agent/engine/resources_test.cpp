@@ -132,3 +132,24 @@ TEST_CASE("print: logs its message once, and again on a refresh", "[print]") {
   CHECK(out.find("engine: print[p0]: resource: Msg: hello\n") != std::string::npos);
   CHECK(out.find("Msg: hello") != out.rfind("Msg: hello"));
 }
+
+TEST_CASE("file: drift is seen for every one of many files (one inotify instance, not one each)",
+          "[file][engine]") {
+  TempDir dir;
+  EngineHarness h;
+  mgmt::frontends::GraphSpec g;
+  constexpr int kFiles = 300;  // over the kernel's default of 128 inotify instances per user
+  for (int i = 0; i < kFiles; ++i) {
+    g.resources.push_back(resource("file", dir.path() + "/f" + std::to_string(i),
+                                   {{"content", "content " + std::to_string(i) + "\n"}}));
+  }
+  REQUIRE(h.engine->swap(g));
+  int seen = h.wait_converged(0);
+  REQUIRE(seen > 0);
+  std::string last = dir.path() + "/f" + std::to_string(kFiles - 1);
+  { std::ofstream(last) << "drifted\n"; }
+  while (slurp(last) != "content " + std::to_string(kFiles - 1) + "\n") {
+    seen = h.wait_converged(seen);
+    REQUIRE(seen > 0);
+  }
+}
