@@ -146,6 +146,10 @@ int run_daemon(const cli::RunOptions& options) {
                                                " frontend is not built yet on this agent");
         }
         if (!graph) return fail(graph.error());
+        // `mgmt deploy --noop`: every agent checks this deploy and changes nothing.
+        if (payload.noop) {
+          for (auto& r : graph->resources) r.meta["noop"] = true;
+        }
         converged = false;
         return engine->swap(*graph);
       });
