@@ -81,6 +81,9 @@ Result<Value> printf_impl(const std::vector<Value>& a) {
       case 'v':
         out += v.str();
         break;
+      case 'T':
+        out += v.type_name();
+        break;
       default:
         return type_error(name, std::string("unknown verb %") + verb);
     }
@@ -268,6 +271,158 @@ std::map<std::string, Func> build() {
       if (r->as_bool()) out.push_back(v);
     }
     return Value::list(out);
+  };
+  t["math.fortytwo"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "math.fortytwo";
+    MGMT_ARITY(0);
+    return Value::of(int64_t{42});
+  };
+  t["math.mod"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "math.mod";
+    MGMT_ARITY(2);
+    if (a[0].is_int() && a[1].is_int()) {
+      if (a[1].as_int() == 0) {
+        return fail(Code::invalid_argument, "errStream: math.mod: division by zero");
+      }
+      return Value::of(a[0].as_int() % a[1].as_int());
+    }
+    if (a[0].is_float() && a[1].is_float()) {
+      return Value::of(std::fmod(a[0].as_float(), a[1].as_float()));
+    }
+    return type_error(name, "needs two ints or two floats");
+  };
+  t["math.pow"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "math.pow";
+    MGMT_ARITY(2);
+    if (!a[0].is_float() || !a[1].is_float()) return type_error(name, "needs two floats");
+    return Value::of(std::pow(a[0].as_float(), a[1].as_float()));
+  };
+  t["iter.range"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "iter.range";
+    if (a.empty() || a.size() > 3) return type_error(name, "takes 1 to 3 ints");
+    for (const auto& v : a) {
+      if (!v.is_int()) return type_error(name, "takes ints, got " + v.type_name());
+    }
+    int64_t start = a.size() == 1 ? 0 : a[0].as_int();
+    int64_t stop = a.size() == 1 ? a[0].as_int() : a[1].as_int();
+    int64_t step = a.size() == 3 ? a[2].as_int() : 1;
+    if (step == 0) return fail(Code::invalid_argument, "errStream: iter.range: step is zero");
+    List out;
+    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+      if (out.size() > 1000000) {
+        return fail(Code::resource_exhausted, "errStream: iter.range: over a million values");
+      }
+      out.push_back(Value::of(i));
+    }
+    return Value::list(out);
+  };
+  t["iter.reduce"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "iter.reduce";
+    if (a.size() != 2 && a.size() != 3) return type_error(name, "takes 2 or 3 arguments");
+    bool with_init = a.size() == 3;
+    const Value& list = with_init ? a[1] : a[0];
+    const Value& fn = with_init ? a[2] : a[1];
+    if (!list.is_list() || !fn.is_func()) return type_error(name, "needs a list and a func");
+    const auto& items = list.as_list();
+    if (!with_init && items.empty()) {
+      return fail(Code::invalid_argument, "errStream: iter.reduce: an empty list has no value");
+    }
+    Value acc = with_init ? a[0] : items.front();
+    for (std::size_t i = with_init ? 0 : 1; i < items.size(); ++i) {
+      auto r = fn.as_func()({acc, items[i]});
+      if (!r) return r;
+      acc = *r;
+    }
+    return acc;
+  };
+  t["iter.zip"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "iter.zip";
+    MGMT_ARITY(3);
+    if (!a[0].is_list() || !a[1].is_list() || !a[2].is_func()) {
+      return type_error(name, "needs two lists and a func");
+    }
+    List out;
+    std::size_t n = std::min(a[0].as_list().size(), a[1].as_list().size());
+    for (std::size_t i = 0; i < n; ++i) {
+      auto r = a[2].as_func()({a[0].as_list()[i], a[1].as_list()[i]});
+      if (!r) return r;
+      out.push_back(*r);
+    }
+    return Value::list(out);
+  };
+  t["iter.flatten"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "iter.flatten";
+    MGMT_ARITY(1);
+    if (!a[0].is_list()) return type_error(name, "needs a list of lists");
+    List out;
+    for (const auto& inner : a[0].as_list()) {
+      if (!inner.is_list()) return type_error(name, "needs a list of lists");
+      out.insert(out.end(), inner.as_list().begin(), inner.as_list().end());
+    }
+    return Value::list(out);
+  };
+  t["list.lookup"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "list.lookup";
+    MGMT_ARITY(2);
+    if (!a[0].is_list() || !a[1].is_int()) return type_error(name, "needs a list and an int");
+    auto i = a[1].as_int();
+    if (i < 0 || i >= static_cast<int64_t>(a[0].as_list().size())) {
+      return fail(Code::out_of_range, "errStream: list.lookup: index " + std::to_string(i) +
+                                          " is out of range");
+    }
+    return a[0].as_list()[static_cast<std::size_t>(i)];
+  };
+  t["list.concat"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "list.concat";
+    List out;
+    for (const auto& l : a) {
+      if (!l.is_list()) return type_error(name, "needs lists");
+      out.insert(out.end(), l.as_list().begin(), l.as_list().end());
+    }
+    return Value::list(out);
+  };
+  t["map.lookup"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "map.lookup";
+    MGMT_ARITY(2);
+    if (!a[0].is_map()) return type_error(name, "needs a map");
+    for (const auto& [k, v] : a[0].as_map()) {
+      if (k == a[1]) return v;
+    }
+    return fail(Code::not_found, "errStream: map.lookup: key " + a[1].str() + " is not in the map");
+  };
+  t["map.keys"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "map.keys";
+    MGMT_ARITY(1);
+    if (!a[0].is_map()) return type_error(name, "needs a map");
+    List out;
+    for (const auto& [k, v] : a[0].as_map()) out.push_back(k);
+    return Value::list(out);
+  };
+  t["map.values"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "map.values";
+    MGMT_ARITY(1);
+    if (!a[0].is_map()) return type_error(name, "needs a map");
+    List out;
+    for (const auto& [k, v] : a[0].as_map()) out.push_back(v);
+    return Value::list(out);
+  };
+  str_fn("strings.trim_space", [](const std::string& s) {
+    auto b = s.find_first_not_of(" \t\n\r\v\f");
+    auto e = s.find_last_not_of(" \t\n\r\v\f");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+  });
+  t["convert.str_to_int"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "convert.str_to_int";
+    MGMT_ARITY(1);
+    if (!a[0].is_str()) return type_error(name, "needs a str, got " + a[0].type_name());
+    try {
+      std::size_t used = 0;
+      long long v = std::stoll(a[0].as_str(), &used, 10);
+      if (used == a[0].as_str().size()) return Value::of(static_cast<int64_t>(v));
+    } catch (const std::exception&) {
+    }
+    return fail(Code::invalid_argument,
+                "errStream: convert.str_to_int: \"" + a[0].as_str() + "\" is not an int");
   };
   // golang.template: the parts of Go's text/template that mcl programs use: {{ . }} and
   // {{ .field }} (a struct field or a map key).

@@ -130,7 +130,8 @@ class Interpreter {
           }
           std::string alias = s->alias.empty() ? module.substr(module.rfind('/') + 1) : s->alias;
           static const std::set<std::string> kModules = {
-              "fmt", "strings", "encoding", "convert", "math", "sys", "os", "iter", "golang"};
+              "fmt", "strings", "encoding", "convert", "math", "sys", "os", "iter", "golang",
+              "list", "map", "deploy"};
           if (!kModules.count(module)) {
             return error("errSetScope", "import \"" + module + "\": no such core module (" +
                                             "this frontend has fmt, strings, encoding, convert, "
@@ -539,6 +540,19 @@ class Interpreter {
                      e.position);
       }
       name = *module + name.substr(dot);
+    }
+    // The deploy module reads the code's own files: "/" is the directory the code came from.
+    if (name == "deploy.abspath" || name == "deploy.readfile" || name == "deploy.readfileabs") {
+      if (args.size() != 1 || !args[0].is_str()) {
+        return error("errUnify", name + " takes one str", e.position);
+      }
+      const std::string& path = args[0].as_str();
+      if (name == "deploy.abspath") return args[0];
+      std::ifstream in((dir_.empty() ? std::string(".") : dir_) + "/" + path, std::ios::binary);
+      if (!in) return error("errStream", name + ": cannot read " + path + " in the deploy", e.position);
+      std::ostringstream text;
+      text << in.rdbuf();
+      return Value::of(text.str());
     }
     const Func* f = find_builtin(name);
     if (!f) return error("errSetScope", "func " + e.text + " is not defined", e.position);
