@@ -217,8 +217,11 @@ class Interpreter {
           if (!v) return fail(v.error());
           child->vars[def.params[i]] = std::make_shared<Binding>(Binding{nullptr, child, *v, false});
         }
-        if (!s->alias.empty()) scope->namespaces[s->alias] = child;
-        return block(def.body, child);
+        // The body is a scope of its own, so its binds may shadow the parameters.
+        auto body = std::make_shared<Scope>();
+        body->parent = child;
+        if (!s->alias.empty()) scope->namespaces[s->alias] = body;
+        return block(def.body, body);
       }
       default:
         return ok();
