@@ -6,6 +6,7 @@
 #include "frontends/lang/builtins.h"
 #include "frontends/lang/parser.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -379,6 +380,11 @@ class Interpreter {
       case Expr::Kind::string: return Value::of(e->text);
       case Expr::Kind::variable: {
         auto b = scope->find_var(e->text);
+        // The reference's magic constants: $const.res.<kind>.<field>.<value> is "<value>".
+        if (!b && e->text.rfind("const.res.", 0) == 0 &&
+            std::count(e->text.begin(), e->text.end(), '.') == 4) {
+          return Value::of(e->text.substr(e->text.rfind('.') + 1));
+        }
         if (!b) return error("errSetScope", "variable $" + e->text + " is not defined", e->position);
         if (b->value) return *b->value;
         if (b->evaluating) {
