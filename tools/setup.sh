@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# setup.sh: install every build and test dependency from Debian 12's packages. Idempotent and
-# quick when everything is present (it asks dpkg first and only calls apt-get for what is
-# missing). Needs root or sudo for the install step.
+# setup.sh: install the build dependencies from Debian 12's packages, and with --for-tests also
+# what the tests run against (Debian's etcd and etcdctl, systemd-analyze). Idempotent and quick
+# when everything is present (it asks dpkg first and only calls apt-get for what is missing).
+# Needs root or sudo for the install step.
 set -euo pipefail
 
 packages=(
@@ -9,9 +10,13 @@ packages=(
   libboost-dev libboost-system-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev nlohmann-json3-dev catch2 libcli11-dev libspdlog-dev libfmt-dev
-  libyaml-cpp-dev libgit2-dev libsystemd-dev libexpected-dev
-  etcd-client etcd-server systemd procps iproute2
+  libyaml-cpp-dev libgit2-dev libsystemd-dev libexpected-dev procps
 )
+for_tests=0
+if [ "${1:-}" = "--for-tests" ]; then
+  for_tests=1
+  packages+=(etcd-client etcd-server systemd iproute2)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -34,4 +39,11 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts an etcd service when etcd-server is installed on a machine run by systemd; it
+# would hold 127.0.0.1:2379, where `mgmt run` serves by default. The tests start their own etcd.
+if [ "$for_tests" = 1 ] && printf '%s\n' "${missing[@]}" | grep -qx etcd-server &&
+   command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then
+  "${sudo_cmd[@]}" systemctl disable --now etcd >/dev/null 2>&1 || true
+  echo "setup: stopped and disabled the etcd service Debian started (tests run their own; it held port 2379)"
+fi
 echo "setup: done"

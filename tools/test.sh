@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
-bash tools/build.sh -DMGMT_BUILD_TESTS=ON
+MGMT_SETUP_ARGS=--for-tests bash tools/build.sh -DMGMT_BUILD_TESTS=ON
 jobs="$(nproc)"
 echo "test: unit, golden and sim tiers"
 ctest --test-dir build -L 'unit|golden|sim' -j "$jobs" --output-on-failure --no-tests=ignore
