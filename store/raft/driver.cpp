@@ -1,0 +1,72 @@
+// driver.cpp: see driver.h.
+#include "store/raft/driver.h"
+
+namespace mgmt::store::raft {
+
+Result<std::unique_ptr<Driver>> Driver::open(const Config& config, DurableLog& log,
+                                             Transport& transport, StateMachine& state,
+                                             DriverOptions options) {
+  auto node = Node::create(config, log);
+  if (!node) return fail(node.error());
+  return std::unique_ptr<Driver>(
+      new Driver(std::move(*node), log, transport, state, std::move(options)));
+}
+
+Driver::Driver(std::unique_ptr<Node> node, DurableLog& log, Transport& transport,
+               StateMachine& state, DriverOptions options)
+    : node_(std::move(node)), log_(log), transport_(transport), state_(state),
+      options_(std::move(options)) {}
+
+Result<void> Driver::stop(Error e) {
+  failure_ = e;
+  return fail(std::move(e));
+}
+
+Result<void> Driver::process_ready() {
+  if (failure_) return fail(*failure_);
+  while (node_->has_ready()) {
+    Ready rd = node_->ready();
+    if (rd.snapshot || !rd.entries.empty() || rd.hard_state) {
+      if (auto r = log_.save(rd.snapshot, rd.entries, rd.hard_state); !r) {
+        return stop(r.error().with_context("raft: persisting the log failed; stopped"));
+      }
+    }
+    if (rd.snapshot && rd.snapshot->meta.index > state_.applied_index()) {
+      if (auto r = state_.restore(*rd.snapshot); !r) {
+        return stop(r.error().with_context("raft: installing a snapshot failed; stopped"));
+      }
+    }
+    for (const Message& m : rd.messages) transport_.send(m);
+    for (const Entry& e : rd.committed_entries) {
+      if (e.index <= state_.applied_index()) continue;  // replayed after a restart
+      if (auto r = state_.apply(e); !r) {
+        return stop(r.error().with_context("raft: applying entry " + std::to_string(e.index) +
+                                           " failed; stopped"));
+      }
+    }
+    if (options_.on_read) {
+      for (const ReadState& rs : rd.read_states) options_.on_read(rs);
+    }
+    if (rd.soft_state && options_.on_soft_state) options_.on_soft_state(*rd.soft_state);
+    node_->advance(rd);
+    if (auto r = maybe_compact(); !r) return r;
+  }
+  return ok();
+}
+
+Result<void> Driver::maybe_compact() {
+  if (options_.compact_after == 0) return ok();
+  const uint64_t applied = node_->log().applied();
+  if (applied < log_.first_index() || applied - log_.first_index() + 1 < options_.compact_after) {
+    return ok();
+  }
+  if (applied != state_.applied_index()) return ok();
+  auto data = state_.snapshot_data();
+  if (!data) return stop(data.error().with_context("raft: taking a snapshot failed; stopped"));
+  if (auto r = log_.compact(applied, node_->tracker().conf_state(), std::move(*data)); !r) {
+    return stop(r.error().with_context("raft: compacting the log failed; stopped"));
+  }
+  return ok();
+}
+
+}  // namespace mgmt::store::raft

@@ -1,0 +1,100 @@
+// driver.h: the Ready loop around the core, written against interfaces so that the same code
+// runs in production (RocksDB log, gRPC transport, Asio ticker) and in the deterministic
+// simulator (in-memory disk with faults, simulated network). Per Ready, in this order:
+//   1. persist snapshot, entries and hard state in ONE synced write (DurableLog::save);
+//   2. install the snapshot into the state machine;
+//   3. send the messages (only now: they may reveal a vote or an ack of what was just saved);
+//   4. apply the committed entries (each apply records its index atomically with its effect);
+//   5. advance the core; then compact the log once enough was applied.
+// A failed save or apply stops the driver for good (failed()): nothing more is sent or
+// acknowledged; the process restarts from what is durable. That is the "a failed fsync stops
+// acknowledgements rather than lying" rule.
+// Threading: none. The owner calls every method from one thread or strand.
+#pragma once
+
+#include "common/result.h"
+#include "store/raft/node.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace mgmt::store::raft {
+
+// The durable log the driver writes; the core reads it through LogStore.
+class DurableLog : public LogStore {
+ public:
+  // One atomic synced write: install `snapshot` (dropping older entries), then store `entries`
+  // (replacing any stored suffix from entries.front().index on), then the hard state.
+  virtual Result<void> save(const std::optional<Snapshot>& snapshot,
+                            const std::vector<Entry>& entries,
+                            const std::optional<HardState>& hard_state) = 0;
+  // Records a snapshot at `index` (with that membership and state-machine data) and drops the
+  // entries up to it.
+  virtual Result<void> compact(uint64_t index, const ConfState& conf_state, std::string data) = 0;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Best effort, never blocks; lost messages are Raft's problem, not the caller's.
+  virtual void send(const Message& m) = 0;
+};
+
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  // The index of the last applied entry, durable (survives restarts).
+  virtual uint64_t applied_index() const = 0;
+  // Applies one committed entry (normal or membership) and records its index, atomically.
+  virtual Result<void> apply(const Entry& entry) = 0;
+  // Replaces the state by a snapshot's data; applied_index() becomes its index.
+  virtual Result<void> restore(const Snapshot& snapshot) = 0;
+  // The state at applied_index(), for compaction.
+  virtual Result<std::string> snapshot_data() const = 0;
+};
+
+struct DriverOptions {
+  // Take a snapshot and compact once this many applied entries are in the log (0: never).
+  uint64_t compact_after = 10000;
+  std::function<void(const ReadState&)> on_read;
+  std::function<void(const SoftState&)> on_soft_state;
+};
+
+class Driver {
+ public:
+  static Result<std::unique_ptr<Driver>> open(const Config& config, DurableLog& log,
+                                              Transport& transport, StateMachine& state,
+                                              DriverOptions options);
+
+  void tick() { node_->tick(); }
+  Result<void> step(const Message& m) { return node_->step(m); }
+  Result<uint64_t> propose(std::string data) { return node_->propose(std::move(data)); }
+  Result<uint64_t> propose_conf_change(const ConfChange& cc) {
+    return node_->propose_conf_change(cc);
+  }
+  void read_index(std::string context) { node_->read_index(std::move(context)); }
+  void transfer_leadership(NodeId to) { node_->transfer_leadership(to); }
+
+  // Runs Ready batches until none is left. Errors (and stays failed) on a storage failure.
+  Result<void> process_ready();
+
+  const Node& node() const { return *node_; }
+  Node& node() { return *node_; }
+  const std::optional<Error>& failure() const { return failure_; }
+
+ private:
+  Driver(std::unique_ptr<Node> node, DurableLog& log, Transport& transport, StateMachine& state,
+         DriverOptions options);
+  Result<void> stop(Error e);
+  Result<void> maybe_compact();
+
+  std::unique_ptr<Node> node_;
+  DurableLog& log_;
+  Transport& transport_;
+  StateMachine& state_;
+  DriverOptions options_;
+  std::optional<Error> failure_;
+};
+
+}  // namespace mgmt::store::raft
