@@ -20,6 +20,8 @@ class MemoryLogStore : public LogStore {
   Result<Snapshot> snapshot() const override;
 
   void set_hard_state(const HardState& hs) { hard_state_ = hs; }
+  // Bootstrap: the membership a fresh log starts with.
+  void set_conf_state(const ConfState& cs) { snapshot_.meta.conf_state = cs; }
   const HardState& hard_state() const { return hard_state_; }
   // Appends consecutive entries; a stored suffix from entries.front().index on is replaced.
   // Entries at or below the snapshot index are skipped.

@@ -161,6 +161,7 @@ void Node::become_leader() {
   reset(term_);
   lead_ = id_;
   role_ = Role::leader;
+  leader_ticks_ = 1;
   if (Progress* self = tracker_.find(id_)) self->become_replicate();
   // No membership change until everything before this term is applied (thesis §4.1 bug fix:
   // the new leader must commit an entry of its own term first).
@@ -192,6 +193,7 @@ void Node::tick_election() {
 }
 
 void Node::tick_heartbeat() {
+  ++leader_ticks_;
   ++heartbeat_elapsed_;
   ++election_elapsed_;
   if (election_elapsed_ >= config_.election_tick) {
@@ -393,6 +395,7 @@ Result<void> Node::step_leader(Message& m) {
 
   Progress* pr = tracker_.find(m.from);
   if (pr == nullptr) return ok();
+  if (is_response(m.type) && m.type != MessageType::unreachable) pr->last_heard = leader_ticks_;
   switch (m.type) {
     case MessageType::append_response: {
       pr->recent_active = true;
@@ -435,7 +438,7 @@ Result<void> Node::step_leader(Message& m) {
       pr->probe_sent = false;
       if (pr->state == ProgressState::replicate && pr->inflight_full()) pr->inflight.pop_front();
       if (pr->match < log_.last_index()) send_append(m.from);
-      if (config_.read_only != ReadOnlyOption::safe || m.context.empty()) return ok();
+      if (m.context.empty()) return ok();
       if (read_only_.recv_ack(m.from, m.context, tracker_.voters()) < tracker_.quorum()) {
         return ok();
       }
@@ -696,13 +699,25 @@ void Node::handle_read_index(const Message& m) {
     pending_reads_.push_back(m);
     return;
   }
-  if (config_.read_only == ReadOnlyOption::safe) {
+  if (config_.read_only == ReadOnlyOption::lease_based && lease_valid()) {
+    respond_read(m, log_.committed());
+  } else {
     read_only_.add_request(log_.committed(), m);
     read_only_.recv_ack(id_, m.context, tracker_.voters());
     bcast_heartbeat(m.context);
-  } else {
-    respond_read(m, log_.committed());
   }
+}
+
+bool Node::lease_valid() const {
+  if (!config_.check_quorum) return false;  // followers only honour leases with check-quorum
+  std::vector<uint64_t> heard;
+  for (NodeId v : tracker_.voters()) {
+    heard.push_back(v == id_ ? leader_ticks_ : tracker_.progress().at(v).last_heard);
+  }
+  if (heard.empty()) return false;
+  std::sort(heard.begin(), heard.end(), std::greater<>());
+  const uint64_t q = heard[tracker_.quorum() - 1];
+  return q != 0 && leader_ticks_ - q < config_.election_tick / 2;
 }
 
 void Node::respond_read(const Message& req, uint64_t index) {

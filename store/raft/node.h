@@ -106,6 +106,7 @@ class Node {
   void handle_read_index(const Message& m);
   void respond_read(const Message& req, uint64_t index);
   bool committed_entry_in_current_term() const;
+  bool lease_valid() const;
 
   uint64_t append_entries(std::vector<Entry> ents);
   bool send_append(NodeId to, bool send_if_empty = true);
@@ -130,6 +131,7 @@ class Node {
   uint64_t pending_conf_index_ = 0;
   uint64_t election_elapsed_ = 0;
   uint64_t heartbeat_elapsed_ = 0;
+  uint64_t leader_ticks_ = 1;  // a leader's clock for read leases (ticks since it took office)
   uint64_t randomized_timeout_ = 0;
   std::vector<Message> msgs_;
   std::vector<ReadState> read_states_;

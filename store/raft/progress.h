@@ -22,8 +22,9 @@ struct Progress {
   ProgressState state = ProgressState::probe;
   bool probe_sent = false;       // probe: one append is out, wait for its answer or a heartbeat
   uint64_t pending_snapshot = 0;  // snapshot: index of the snapshot being sent
-  uint64_t snapshot_ticks = 0;    // snapshot: heartbeat ticks spent waiting (gives up after a bound)
+  uint64_t snapshot_ticks = 0;    // snapshot: heartbeats spent waiting (gives up after a bound)
   bool recent_active = false;     // heard from since the last quorum check
+  uint64_t last_heard = 0;        // leader's tick count when last heard from (0: never)
   bool is_learner = false;
   std::deque<uint64_t> inflight;  // replicate: last index of each append not yet acknowledged
   uint64_t max_inflight = 256;

@@ -16,7 +16,10 @@ namespace mgmt::store::raft {
 
 enum class ReadOnlyOption : uint8_t {
   safe = 0,         // confirm leadership with a heartbeat round (the default)
-  lease_based = 1,  // trust the check-quorum lease; relies on bounded clock drift
+  // Answer at once while a quorum answered within the last election_tick/2 ticks (no follower
+  // can have voted for anyone else since), else fall back to safe. Relies on bounded message
+  // delay and no long pauses of the leader's process: safe is the default for that reason.
+  lease_based = 1,
 };
 
 struct ReadIndexStatus {

@@ -101,7 +101,8 @@ struct Message {
   NodeId to = kNone;
   NodeId from = kNone;
   uint64_t term = 0;
-  uint64_t log_term = 0;  // append: term of `index`; votes: candidate's last term; rejections: hint term
+  // append: term of `index`; votes: the candidate's last term; rejections: the hint's term
+  uint64_t log_term = 0;
   uint64_t index = 0;     // append: index before entries; votes: candidate's last index
   std::vector<Entry> entries;
   uint64_t commit = 0;

@@ -25,7 +25,7 @@ void expect_clean(uint64_t seed) {
 }  // namespace
 
 TEST_CASE("raft simulation: fixed seeds keep every safety property and stay live", "[sim]") {
-  for (uint64_t seed = 1; seed <= 300; ++seed) expect_clean(seed);
+  for (uint64_t seed = 1; seed <= 1000; ++seed) expect_clean(seed);
 }
 
 TEST_CASE("raft simulation: the seed from MGMT_SIM_SEED replays", "[sim]") {

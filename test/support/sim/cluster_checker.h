@@ -49,7 +49,8 @@ class ClusterChecker {
     bool leader = false;
   };
   std::map<uint64_t, NodeId> leader_of_term_;
-  std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> entries_;  // (i,t) -> (data hash, prev term)
+  // (index, term) -> (entry hash, term of the entry before it)
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> entries_;
   // index -> (entry term, term of the node that first reported it committed)
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> committed_term_;
   std::map<uint64_t, uint64_t> applied_hash_;     // index -> entry hash, as first applied

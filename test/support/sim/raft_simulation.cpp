@@ -67,6 +67,9 @@ SimulationResult run_simulation(const SimulationOptions& opts) {
   r.conf_change = pick<uint64_t>(rng, {0, 2'000, 10'000});
   r.transfer = pick<uint64_t>(rng, {0, 1'000, 5'000});
   r.skew = pick<uint64_t>(rng, {0, 0, 100'000});
+  // Lease reads only where the leader's clock is never stopped (a paused leader would trust an
+  // expired lease: the documented limit of lease-based reads).
+  if (r.pause == 0 && rng.chance(300'000)) co.read_only = ReadOnlyOption::lease_based;
   const uint64_t fault_ticks = opts.fault_ticks ? opts.fault_ticks : 300 + rng.below(1200);
 
   std::ostringstream cfg;
@@ -75,6 +78,7 @@ SimulationResult run_simulation(const SimulationOptions& opts) {
       << " compact=" << co.compact_after << " inflight=" << co.max_inflight
       << " msgsize=" << co.max_size_per_msg << " loss=" << nf.loss_per_million
       << " dup=" << nf.duplicate_per_million << " delay=" << nf.max_delay
+      << " reads=" << (co.read_only == ReadOnlyOption::safe ? "safe" : "lease")
       << " ticks=" << fault_ticks;
   result.config = cfg.str();
   if (opts.trace) *opts.trace << "seed " << opts.seed << ": " << result.config << '\n';

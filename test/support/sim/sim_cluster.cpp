@@ -296,19 +296,17 @@ std::optional<NodeId> SimCluster::leader() const {
 
 void SimCluster::trace(NodeId id, const std::string& event) {
   if (options_.trace == nullptr) return;
+  using ull = unsigned long long;
   char line[160];
   const Member* m = members_.count(id) ? members_.at(id).get() : nullptr;
   if (m && m->driver) {
     const Node& n = m->driver->node();
-    std::snprintf(line, sizeof line, "%7llu  n%-3llu %-13s term=%-4llu commit=%-6llu applied=%-6llu last=%-6llu ",
-                  static_cast<unsigned long long>(now_), static_cast<unsigned long long>(id),
-                  to_string(n.role()), static_cast<unsigned long long>(n.term()),
-                  static_cast<unsigned long long>(n.log().committed()),
-                  static_cast<unsigned long long>(n.log().applied()),
-                  static_cast<unsigned long long>(n.log().last_index()));
+    std::snprintf(line, sizeof line,
+                  "%7llu  n%-3llu %-13s term=%-4llu commit=%-6llu applied=%-6llu last=%-6llu ",
+                  ull{now_}, ull{id}, to_string(n.role()), ull{n.term()},
+                  ull{n.log().committed()}, ull{n.log().applied()}, ull{n.log().last_index()});
   } else {
-    std::snprintf(line, sizeof line, "%7llu  n%-3llu %-13s %-54s", static_cast<unsigned long long>(now_),
-                  static_cast<unsigned long long>(id), "down", "");
+    std::snprintf(line, sizeof line, "%7llu  n%-3llu %-13s %-54s", ull{now_}, ull{id}, "down", "");
   }
   *options_.trace << line << event << '\n';
 }

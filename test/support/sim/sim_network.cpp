@@ -3,7 +3,9 @@
 
 namespace mgmt::test::sim {
 
-void SimNetwork::enqueue(uint64_t at, const Message& m) { queue_.emplace(std::pair{at, seq_++}, m); }
+void SimNetwork::enqueue(uint64_t at, const Message& m) {
+  queue_.emplace(std::pair{at, seq_++}, m);
+}
 
 void SimNetwork::send(uint64_t now, const Message& m) {
   ++sent;
