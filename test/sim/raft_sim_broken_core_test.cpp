@@ -1,10 +1,10 @@
 // raft_sim_broken_core_test.cpp: the simulator catches a deliberately broken core. Built
 // against mgmt_store_raft_broken, whose leader commits an entry of an earlier term once a
 // majority holds it (the bug of the paper's Figure 8). The same scenario that passes on the
-// real core (raft_sim_test) must end in a state machine safety violation here. The random
-// simulator catches it too, more rarely: `build/test/sim/raft_sim_broken --seeds 20000 --jobs 2`
-// (docs/raft.md has the figures).
+// real core (raft_sim_test) must end in a safety violation here, and the random simulator must
+// find it by itself within a bounded number of seeds (docs/raft.md has the figures).
 #include "test/sim/figure8_scenario.h"
+#include "test/support/process/child_process.h"
 
 #include <catch.hpp>
 
@@ -25,4 +25,13 @@ TEST_CASE("broken core: committing an old-term entry by counting replicas is cau
   const bool caught = out.violation->find("leader completeness") != std::string::npos ||
                       out.violation->find("state machine safety") != std::string::npos;
   CHECK(caught);
+}
+
+TEST_CASE("broken core: the random simulator finds it within a few thousand seeds", "[sim]") {
+  const auto r = mgmt::test::run_to_completion(
+      {MGMT_RAFT_SIM_BROKEN, "--seeds", "4000", "--jobs", "2", "--stop-at-first"});
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("FAIL seed") != std::string::npos);
+  CHECK(r.output.find("raft_sim_broken --seed") != std::string::npos);  // the replay command
 }

@@ -15,7 +15,7 @@ T pick(Random& rng, const std::vector<T>& choices) {
 
 struct Rates {  // per million, per tick
   uint64_t propose, read, partition, heal, crash, crash_in_save, restart, pause, storage_fault,
-      conf_change, transfer, skew;
+      conf_change, transfer, skew, fresh_leader_fault;
 };
 
 NodeId pick_member(Random& rng, SimCluster& c, bool want_running) {
@@ -67,6 +67,9 @@ SimulationResult run_simulation(const SimulationOptions& opts) {
   r.conf_change = pick<uint64_t>(rng, {0, 2'000, 10'000});
   r.transfer = pick<uint64_t>(rng, {0, 1'000, 5'000});
   r.skew = pick<uint64_t>(rng, {0, 0, 100'000});
+  // Faults aimed at leaders that have not committed an entry of their term yet: the window in
+  // which commit-rule bugs (Figure 8) show.
+  r.fresh_leader_fault = pick<uint64_t>(rng, {0, 0, 50'000, 200'000});
   // Lease reads only where the leader's clock is never stopped (a paused leader would trust an
   // expired lease: the documented limit of lease-based reads).
   if (r.pause == 0 && rng.chance(300'000)) co.read_only = ReadOnlyOption::lease_based;
@@ -106,6 +109,17 @@ SimulationResult run_simulation(const SimulationOptions& opts) {
 
   for (uint64_t t = 0; t < fault_ticks && !c.violation(); ++t) {
     c.tick(skew);
+    if (auto lead = c.leader(); lead && rng.chance(r.fresh_leader_fault)) {
+      const Node& n = c.node(*lead);
+      if (n.log().term_or_zero(n.log().committed()) != n.term()) {
+        ++faults;
+        if (rng.below(2)) {
+          c.crash(*lead);
+        } else {
+          c.isolate(*lead);
+        }
+      }
+    }
     if (rng.chance(r.propose)) {
       const NodeId id = pick_member(rng, c, true);
       if (id != kNone) (void)c.propose(id, "v" + std::to_string(++value));
