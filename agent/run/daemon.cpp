@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <iostream>
@@ -63,28 +65,82 @@ int run_daemon(const cli::RunOptions& options) {
     }
     log->info("using the store at {} (no embedded server)", fmt::join(options.seeds, ", "));
   } else {
-    if (!options.seeds.empty()) {
-      std::cerr << "mgmt run: joining a cluster with --seeds needs the Raft-replicated store, "
-                   "which is not built yet; run with --no-server to use that cluster as a "
-                   "client\n";
-      return kExitStore;
-    }
     store::server::StoreConfig config;
     config.data_dir = ((*data_dir)->path() / "store").string();
     config.member_name = hostname;
     if (!options.client_urls.empty()) config.client_urls = options.client_urls;
     if (!options.server_urls.empty()) config.peer_urls = options.server_urls;
-    auto opened = store::server::StoreServer::open(config);
-    if (!opened) {
-      std::cerr << "mgmt run: " << opened.error().message() << "\n";
-      return kExitDataDir;
+    config.ideal_voters = static_cast<size_t>(std::max(1, options.ideal_cluster_size));
+    bool serve = true;
+    if (!options.seeds.empty()) {
+      // An agent given --seeds belongs to that cluster: it never starts a new one. With no
+      // store of its own yet, it asks to join (as a learner the leader promotes when caught up)
+      // while the cluster has fewer voters than --ideal-cluster-size; past it, it is a client.
+      config.never_bootstrap = true;
+      std::error_code ec;
+      const bool have_store = std::filesystem::exists(config.data_dir, ec) &&
+                              !std::filesystem::is_empty(config.data_dir, ec);
+      if (!have_store) {
+        auto seeds = store::client::EtcdClient::open(options.seeds);
+        if (!seeds) {
+          std::cerr << "mgmt run: " << seeds.error().message() << "\n";
+          return kExitStore;
+        }
+        auto members = (*seeds)->member_list();
+        if (!members) {
+          std::cerr << "mgmt run: cannot reach the cluster at " << fmt::format("{}", fmt::join(options.seeds, ","))
+                    << " (" << members.error().message()
+                    << "); start an agent there first, or check --seeds\n";
+          return kExitStore;
+        }
+        size_t voters = 0;
+        for (const auto& m : *members) voters += m.is_learner ? 0 : 1;
+        if (voters >= config.ideal_voters) {
+          serve = false;
+          log->info("the cluster has {} voting members (--ideal-cluster-size {}): running as its "
+                    "client, without a store of my own", voters, config.ideal_voters);
+        } else {
+          std::vector<std::string> advertise = options.advertise_server_urls.empty()
+                                                   ? config.peer_urls
+                                                   : options.advertise_server_urls;
+          auto added = (*seeds)->member_add(advertise, /*is_learner=*/true);
+          if (!added) {
+            std::cerr << "mgmt run: the cluster at --seeds refused to add this agent ("
+                      << added.error().message()
+                      << "); if it was a member before, remove it with `etcdctl member remove`"
+                         " or start it with its old --prefix\n";
+            return kExitStore;
+          }
+          config.join_cluster_id = added->cluster_id;
+          config.join_member_id = added->added.id;
+          for (const auto& m : added->members) {
+            if (!m.peer_urls.empty()) config.join_peers[m.id] = m.peer_urls.front();
+          }
+          log->info("joining cluster {:x} as member {:x} (a learner until it has caught up)",
+                    added->cluster_id, added->added.id);
+        }
+      }
     }
-    store = std::move(*opened);
-    if (auto started = store->start(); !started) {
-      std::cerr << "mgmt run: " << started.error().message() << "\n";
-      return kExitStore;
+    if (serve) {
+      auto opened = store::server::StoreServer::open(config);
+      if (!opened) {
+        std::cerr << "mgmt run: " << opened.error().message() << "\n";
+        return kExitDataDir;
+      }
+      store = std::move(*opened);
+      if (auto started = store->start(); !started) {
+        std::cerr << "mgmt run: " << started.error().message() << "\n";
+        return kExitStore;
+      }
+      endpoints = store->client_endpoints();
+      // Serve deploys only once the cluster has a leader (a restarting cluster waits for a
+      // quorum of its members); say so while waiting.
+      while (!store->wait_for_leader(std::chrono::seconds(5))) {
+        if (stop.stop_requested()) return 0;
+        log->info("waiting for the store's cluster to elect a leader (needs a quorum of its "
+                  "members running)");
+      }
     }
-    endpoints = store->client_endpoints();
   }
 
   // The engine. Graphs reach it only through deploys in the store, also the code given on

@@ -58,4 +58,9 @@ std::string StopSignal::wait(std::optional<std::chrono::steady_clock::time_point
   return *reason_;
 }
 
+bool StopSignal::stop_requested() {
+  std::lock_guard lock(mutex_);
+  return reason_.has_value();
+}
+
 }  // namespace mgmt::agent::run

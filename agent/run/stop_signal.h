@@ -23,6 +23,7 @@ class StopSignal {
   StopSignal& operator=(const StopSignal&) = delete;
 
   void request_stop(const std::string& reason);
+  bool stop_requested();
 
   // Waits until a stop is requested, or until `deadline` passes (then the reason is
   // "--max-runtime reached"). Returns the reason.

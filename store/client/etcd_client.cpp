@@ -49,6 +49,7 @@ struct EtcdClient::Impl {
     std::unique_ptr<etcdserverpb::KV::Stub> kv;
     std::unique_ptr<etcdserverpb::Lease::Stub> lease;
     std::unique_ptr<etcdserverpb::Watch::Stub> watch;
+    std::unique_ptr<etcdserverpb::Cluster::Stub> cluster;
   };
   std::vector<Endpoint> endpoints;
   std::chrono::milliseconds timeout{5000};
@@ -104,6 +105,7 @@ EtcdClient::EtcdClient(std::vector<std::string> endpoints, std::chrono::millisec
     e.kv = etcdserverpb::KV::NewStub(e.channel);
     e.lease = etcdserverpb::Lease::NewStub(e.channel);
     e.watch = etcdserverpb::Watch::NewStub(e.channel);
+    e.cluster = etcdserverpb::Cluster::NewStub(e.channel);
     impl_->endpoints.push_back(std::move(e));
   }
 }
@@ -255,6 +257,66 @@ Result<void> EtcdClient::lease_revoke(int64_t lease) {
   auto status = impl_->with_failover(
       [&](Impl::Endpoint& e, grpc::ClientContext& c) {
         return e.lease->LeaseRevoke(&c, request, &response);
+      },
+      nullptr);
+  if (!status.ok()) return fail(impl_->error_of(status));
+  return ok();
+}
+
+namespace {
+
+MemberInfo member_from_pb(const etcdserverpb::Member& m) {
+  MemberInfo info;
+  info.id = m.id();
+  info.name = m.name();
+  info.peer_urls.assign(m.peerurls().begin(), m.peerurls().end());
+  info.client_urls.assign(m.clienturls().begin(), m.clienturls().end());
+  info.is_learner = m.islearner();
+  return info;
+}
+
+}  // namespace
+
+Result<std::vector<MemberInfo>> EtcdClient::member_list() {
+  etcdserverpb::MemberListRequest request;
+  etcdserverpb::MemberListResponse response;
+  auto status = impl_->with_failover(
+      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
+        return e.cluster->MemberList(&c, request, &response);
+      },
+      nullptr);
+  if (!status.ok()) return fail(impl_->error_of(status));
+  std::vector<MemberInfo> out;
+  for (const auto& m : response.members()) out.push_back(member_from_pb(m));
+  return out;
+}
+
+Result<MemberAddResult> EtcdClient::member_add(const std::vector<std::string>& peer_urls,
+                                               bool is_learner) {
+  etcdserverpb::MemberAddRequest request;
+  for (const auto& u : peer_urls) request.add_peerurls(u);
+  request.set_islearner(is_learner);
+  etcdserverpb::MemberAddResponse response;
+  auto status = impl_->with_failover(
+      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
+        return e.cluster->MemberAdd(&c, request, &response);
+      },
+      nullptr);
+  if (!status.ok()) return fail(impl_->error_of(status));
+  MemberAddResult result;
+  result.cluster_id = response.header().cluster_id();
+  result.added = member_from_pb(response.member());
+  for (const auto& m : response.members()) result.members.push_back(member_from_pb(m));
+  return result;
+}
+
+Result<void> EtcdClient::member_remove(uint64_t id) {
+  etcdserverpb::MemberRemoveRequest request;
+  request.set_id(id);
+  etcdserverpb::MemberRemoveResponse response;
+  auto status = impl_->with_failover(
+      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
+        return e.cluster->MemberRemove(&c, request, &response);
       },
       nullptr);
   if (!status.ok()) return fail(impl_->error_of(status));

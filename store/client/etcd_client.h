@@ -62,6 +62,21 @@ struct WatchEvent {
 };
 
 // Ends the watch (and joins its thread) when destroyed.
+// A member of the cluster, as MemberList shows it.
+struct MemberInfo {
+  uint64_t id = 0;
+  std::string name;
+  std::vector<std::string> peer_urls;
+  std::vector<std::string> client_urls;
+  bool is_learner = false;
+};
+
+struct MemberAddResult {
+  uint64_t cluster_id = 0;
+  MemberInfo added;
+  std::vector<MemberInfo> members;
+};
+
 class Watch {
  public:
   virtual ~Watch() = default;
@@ -87,6 +102,11 @@ class EtcdClient {
   [[nodiscard]] Result<int64_t> lease_grant(int64_t ttl_seconds);
   [[nodiscard]] Result<void> lease_keep_alive_once(int64_t lease);
   [[nodiscard]] Result<void> lease_revoke(int64_t lease);
+
+  [[nodiscard]] Result<std::vector<MemberInfo>> member_list();
+  [[nodiscard]] Result<MemberAddResult> member_add(const std::vector<std::string>& peer_urls,
+                                                   bool is_learner);
+  [[nodiscard]] Result<void> member_remove(uint64_t id);
 
   // Watches `key` (or every key under it with prefix) from `start_revision` (0: from now).
   // on_events gets each response's events in order; on_error once if the watch ends badly.

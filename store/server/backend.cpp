@@ -1,7 +1,11 @@
-// backend.cpp: opening the member's state and the single-member write path; see backend.h.
+// backend.cpp: the member's state machine and its request paths; see backend.h.
 #include "store/server/backend.h"
 
+#include "common/log.h"
 #include "store/mvcc/validate.h"
+#include "store/raft/codec.h"
+#include "store/server/etcd_errors.h"
+#include "store/server/pb_convert.h"
 
 #include <chrono>
 #include <functional>
@@ -10,6 +14,7 @@ namespace mgmt::store::server {
 namespace {
 
 constexpr const char* kAppliedIndex = "applied_index";
+constexpr const char* kMemberPrefix = "member/";
 
 // FNV-1a, for stable ids from names (not a security property).
 uint64_t fnv1a(const std::string& s, uint64_t seed) {
@@ -19,6 +24,12 @@ uint64_t fnv1a(const std::string& s, uint64_t seed) {
     h *= 1099511628211ULL;
   }
   return h == 0 ? 1 : h;
+}
+
+std::string member_key(uint64_t id) { return kMemberPrefix + storage::encode_u64(id); }
+
+uint64_t wall_nanos() {
+  return static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
 }
 
 }  // namespace
@@ -31,6 +42,7 @@ int64_t Backend::now_ms() {
 
 Result<std::unique_ptr<Backend>> Backend::open(const BackendConfig& config) {
   std::unique_ptr<Backend> b(new Backend());
+  b->config_ = config;
   storage::Options options;
   options.dir = config.data_dir;
   auto st = storage::Storage::open(options);
@@ -44,14 +56,22 @@ Result<std::unique_ptr<Backend>> Backend::open(const BackendConfig& config) {
   if (*cluster && *member) {
     b->cluster_id_ = **cluster;
     b->member_id_ = **member;
+    if (config.join_cluster_id && *config.join_cluster_id != b->cluster_id_) {
+      return fail(Code::failed_precondition,
+                  "data dir " + config.data_dir + " belongs to another cluster; give a fresh "
+                  "--prefix to join this one, or start without --seeds to use its own");
+    }
   } else {
-    std::string identity = config.member_name;
-    for (const auto& u : config.peer_urls) identity += "," + u;
-    // The time makes two clusters started with the same names distinct, as etcd's does.
-    auto started = static_cast<uint64_t>(
-        std::chrono::system_clock::now().time_since_epoch().count());
-    b->member_id_ = fnv1a(identity, started);
-    b->cluster_id_ = fnv1a(identity + "/cluster", b->member_id_);
+    if (config.join_cluster_id && config.join_member_id) {
+      b->cluster_id_ = *config.join_cluster_id;
+      b->member_id_ = *config.join_member_id;
+    } else {
+      std::string identity = config.member_name;
+      for (const auto& u : config.peer_urls) identity += "," + u;
+      // The time makes two clusters started with the same names distinct, as etcd's does.
+      b->member_id_ = fnv1a(identity, wall_nanos());
+      b->cluster_id_ = fnv1a(identity + "/cluster", b->member_id_);
+    }
     if (auto bound = b->storage_->bind_cluster(b->cluster_id_, b->member_id_); !bound) {
       return fail(bound.error());
     }
@@ -59,115 +79,464 @@ Result<std::unique_ptr<Backend>> Backend::open(const BackendConfig& config) {
   auto applied = b->storage_->get_u64(kAppliedIndex);
   if (!applied) return fail(applied.error());
   b->applied_index_ = applied->value_or(0);
-
-  auto lessor = lease::Lessor::open(*b->storage_, lease::Options{});
-  if (!lessor) return fail(lessor.error());
-  b->lessor_ = std::move(*lessor);
-  auto kv = mvcc::KvStore::open(*b->storage_, b->lessor_.get());
-  if (!kv) return fail(kv.error());
-  b->kv_ = std::move(*kv);
-  b->lessor_->attach_existing(*b->kv_);
-  b->lessor_->promote(now_ms());
-  b->lease_id_state_ = b->member_id_ ^ static_cast<uint64_t>(
-      std::chrono::system_clock::now().time_since_epoch().count());  // the only member is the leader: leases start counting now
+  if (auto s = b->open_state(); !s) return fail(s.error());
+  if (auto m = b->load_members(); !m) return fail(m.error());
+  b->lease_id_state_ = b->member_id_ ^ wall_nanos();
   return b;
 }
 
 Backend::~Backend() = default;
 
-uint64_t Backend::applied_index() const {
-  std::lock_guard lock(write_mutex_);
-  return applied_index_;
-}
-
-Result<void> Backend::commit(storage::Batch& batch) {
-  batch.put_u64(kAppliedIndex, applied_index_ + 1);
-  if (auto w = storage_->write(batch, /*sync=*/true); !w) {
-    failed_ = true;
-    return fail(Code::unavailable, "etcdserver: the member's disk refused a write (" +
-                                       w.error().message() + "); it stops accepting writes");
-  }
-  ++applied_index_;
+Result<void> Backend::open_state() {
+  auto lessor = lease::Lessor::open(*storage_, lease::Options{});
+  if (!lessor) return fail(lessor.error());
+  auto kv = mvcc::KvStore::open(*storage_, lessor->get());
+  if (!kv) return fail(kv.error());
+  (*lessor)->attach_existing(**kv);
+  lessor_owned_.push_back(std::move(*lessor));
+  kv_owned_.push_back(std::move(*kv));
+  lessor_.store(lessor_owned_.back().get());
+  kv_.store(kv_owned_.back().get());
   return ok();
 }
 
-// One write: refuse after a disk failure, let `make` fill a batch, commit it synced.
-// Requires: write_mutex_ held.
-template <typename F>
-auto Backend::apply_write(F&& make) -> decltype(make(std::declval<storage::Batch&>())) {
-  if (failed_) {
-    return fail(Code::unavailable,
-                "etcdserver: this member stopped accepting writes after a disk failure; "
-                "restart it once the disk is healthy");
+Result<void> Backend::load_members() {
+  std::map<uint64_t, Member> found;
+  std::string end = kMemberPrefix;
+  end.back() = static_cast<char>(end.back() + 1);
+  bool bad = false;
+  auto scanned = storage_->scan(storage::Column::meta, kMemberPrefix, end,
+                                [&](std::string_view, std::string_view value) {
+                                  Member m;
+                                  if (!m.ParseFromArray(value.data(),
+                                                        static_cast<int>(value.size()))) {
+                                    bad = true;
+                                    return false;
+                                  }
+                                  found[m.id()] = m;
+                                  return true;
+                                });
+  if (!scanned) return fail(scanned.error());
+  if (bad) {
+    return fail(Code::data_loss, "data dir " + config_.data_dir +
+                                     ": a membership record is damaged; restore the member "
+                                     "from a backup or remove it and join it again");
   }
-  storage::Batch batch;
-  auto response = make(batch);
-  if (!response) return response;
-  if (auto c = commit(batch); !c) return fail(c.error());
-  return response;
+  std::lock_guard lock(apply_mutex_);
+  members_ = std::move(found);
+  return ok();
+}
+
+uint64_t Backend::applied_index() const {
+  std::lock_guard lock(apply_mutex_);
+  return applied_index_;
+}
+
+uint64_t Backend::raft_term() const { return replicator_ ? replicator_->term() : 0; }
+
+bool Backend::is_leader() const {
+  return replicator_ != nullptr && replicator_->leader_id() == member_id_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client requests
+
+Result<Backend::Applied> Backend::propose_and_wait(mgmtraft::InternalRequest& request) {
+  if (replicator_ == nullptr) return fail(Code::unavailable, kErrNoLeader);
+  const uint64_t id = ((member_id_ & 0xffffffffULL) << 32) | (next_request_++ & 0xffffffffULL);
+  request.set_id(id);
+  std::future<Result<Applied>> done;
+  {
+    std::lock_guard lock(apply_mutex_);
+    if (failed_) {
+      return fail(Code::unavailable,
+                  "etcdserver: this member stopped accepting writes after a disk failure; "
+                  "restart it once the disk is healthy");
+    }
+    done = waiters_[id].get_future();
+  }
+  auto forget = [&] {
+    std::lock_guard lock(apply_mutex_);
+    waiters_.erase(id);
+  };
+  if (auto p = replicator_->propose(request.SerializeAsString()); !p) {
+    forget();
+    return fail(p.error());
+  }
+  if (done.wait_for(config_.request_timeout) != std::future_status::ready) {
+    forget();
+    return fail(Code::unavailable, kErrTimeout);
+  }
+  return done.get();
+}
+
+Result<void> Backend::wait_applied(uint64_t index) const {
+  std::unique_lock lock(apply_mutex_);
+  if (!applied_cv_.wait_for(lock, config_.request_timeout,
+                            [&] { return applied_index_ >= index || failed_; })) {
+    return fail(Code::unavailable, kErrTimeout);
+  }
+  if (failed_) return fail(Code::unavailable, "etcdserver: this member stopped after a disk failure");
+  return ok();
 }
 
 Result<mvcc::RangeResponse> Backend::range(const mvcc::RangeRequest& r) const {
   if (auto v = mvcc::validate_range(r); !v) return fail(v.error());
-  return kv_->range(r);
+  if (!r.serializable && replicator_ != nullptr) {
+    auto index = replicator_->read_index(config_.request_timeout);
+    if (!index) return fail(index.error());
+    if (auto w = wait_applied(*index); !w) return fail(w.error());
+  }
+  return kv().range(r);
+}
+
+template <typename T>
+static Result<T> take(Result<std::variant<mvcc::PutResponse, mvcc::DeleteRangeResponse,
+                                          mvcc::TxnResponse, mvcc::CompactResponse,
+                                          lease::LeaseInfo, int64_t, std::monostate>>&& r) {
+  if (!r) return fail(r.error());
+  if (auto* v = std::get_if<T>(&*r)) return std::move(*v);
+  return fail(Code::internal, "etcdserver: unexpected apply result");
 }
 
 Result<mvcc::PutResponse> Backend::put(const mvcc::PutRequest& r) {
   if (auto v = mvcc::validate_put(r); !v) return fail(v.error());
-  std::lock_guard lock(write_mutex_);
-  return apply_write([&](storage::Batch& batch) { return kv_->put(r, batch); });
+  mgmtraft::InternalRequest req;
+  to_pb_request(r, req.mutable_put());
+  return take<mvcc::PutResponse>(propose_and_wait(req));
 }
 
 Result<mvcc::DeleteRangeResponse> Backend::delete_range(const mvcc::DeleteRangeRequest& r) {
   if (auto v = mvcc::validate_delete_range(r); !v) return fail(v.error());
-  std::lock_guard lock(write_mutex_);
-  return apply_write([&](storage::Batch& batch) { return kv_->delete_range(r, batch); });
+  mgmtraft::InternalRequest req;
+  to_pb_request(r, req.mutable_delete_range());
+  return take<mvcc::DeleteRangeResponse>(propose_and_wait(req));
 }
 
 Result<mvcc::TxnResponse> Backend::txn(const mvcc::TxnRequest& r) {
   if (auto v = mvcc::validate_txn(r); !v) return fail(v.error());
-  std::lock_guard lock(write_mutex_);
-  return apply_write([&](storage::Batch& batch) { return kv_->txn(r, batch); });
+  mgmtraft::InternalRequest req;
+  to_pb_request(r, req.mutable_txn());
+  return take<mvcc::TxnResponse>(propose_and_wait(req));
 }
 
 Result<mvcc::CompactResponse> Backend::compact(int64_t revision) {
-  std::lock_guard lock(write_mutex_);
-  return apply_write([&](storage::Batch& batch) { return kv_->compact(revision, batch); });
+  mgmtraft::InternalRequest req;
+  req.mutable_compaction()->set_revision(revision);
+  return take<mvcc::CompactResponse>(propose_and_wait(req));
 }
 
 Result<lease::LeaseInfo> Backend::lease_grant(lease::LeaseId id, int64_t ttl_seconds) {
-  std::lock_guard lock(write_mutex_);
   // etcd picks ids from a member-specific generator; ours: splitmix64 seeded at open, positive,
-  // never an id that is in use.
+  // never an id that is in use. The proposer picks it, so every member applies the same id.
   while (id == 0) {
-    lease_id_state_ += 0x9e3779b97f4a7c15ULL;
-    uint64_t z = lease_id_state_;
+    uint64_t z = (lease_id_state_ += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     id = static_cast<lease::LeaseId>((z ^ (z >> 31)) >> 1);
-    if (lessor_->contains(id)) id = 0;
+    if (lessor().contains(id)) id = 0;
   }
-  return apply_write(
-      [&](storage::Batch& batch) { return lessor_->grant(id, ttl_seconds, now_ms(), batch); });
+  mgmtraft::InternalRequest req;
+  req.mutable_lease_grant()->set_id(id);
+  req.mutable_lease_grant()->set_ttl(ttl_seconds);
+  return take<lease::LeaseInfo>(propose_and_wait(req));
 }
 
 Result<int64_t> Backend::lease_revoke(lease::LeaseId id) {
-  std::lock_guard lock(write_mutex_);
-  return apply_write([&](storage::Batch& batch) { return lessor_->revoke(id, *kv_, batch); });
+  mgmtraft::InternalRequest req;
+  req.mutable_lease_revoke()->set_id(id);
+  return take<int64_t>(propose_and_wait(req));
 }
 
-Result<int64_t> Backend::lease_renew(lease::LeaseId id) { return lessor_->renew(id, now_ms()); }
+Result<int64_t> Backend::lease_renew(lease::LeaseId id) { return lessor().renew(id, now_ms()); }
 
 Result<lease::LeaseInfo> Backend::lease_time_to_live(lease::LeaseId id, bool keys) const {
-  return lessor_->time_to_live(id, keys, now_ms());
+  return lessor().time_to_live(id, keys, now_ms());
 }
 
-std::size_t Backend::expire_leases() {
-  std::size_t revoked = 0;
-  for (lease::LeaseId id : lessor_->expired(now_ms())) {
-    if (lease_revoke(id)) ++revoked;
+std::vector<std::string> Backend::expired_lease_revokes() const {
+  std::vector<std::string> out;
+  for (lease::LeaseId id : lessor().expired(now_ms())) {
+    mgmtraft::InternalRequest req;  // id 0: nobody waits for it
+    req.mutable_lease_revoke()->set_id(id);
+    out.push_back(req.SerializeAsString());
   }
-  return revoked;
+  return out;
+}
+
+void Backend::on_leader_change(bool leader) {
+  if (leader) {
+    lessor().promote(now_ms());  // every lease gets its full TTL again, as in etcd
+  } else {
+    lessor().demote();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Membership
+
+std::vector<Backend::Member> Backend::members() const {
+  std::lock_guard lock(apply_mutex_);
+  std::vector<Member> out;
+  for (const auto& [id, m] : members_) out.push_back(m);
+  return out;
+}
+
+std::optional<Backend::Member> Backend::member(uint64_t id) const {
+  std::lock_guard lock(apply_mutex_);
+  auto it = members_.find(id);
+  if (it == members_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<void> Backend::change_membership(const raft::ConfChange& change) {
+  if (replicator_ == nullptr) return fail(Code::unavailable, kErrNoLeader);
+  if (auto p = replicator_->propose_member_change(change); !p) return fail(p.error());
+  const uint64_t id = change.node_id;
+  std::unique_lock lock(apply_mutex_);
+  const bool done = applied_cv_.wait_for(lock, config_.request_timeout, [&] {
+    auto it = members_.find(id);
+    switch (change.type) {
+      case raft::ConfChangeType::add_learner: return it != members_.end();
+      case raft::ConfChangeType::add_node:
+        return it != members_.end() && !it->second.is_learner();
+      case raft::ConfChangeType::remove_node: return it == members_.end();
+    }
+    return false;
+  });
+  if (!done) return fail(Code::unavailable, kErrTimeout);
+  return ok();
+}
+
+Result<Backend::Member> Backend::add_member(const std::vector<std::string>& peer_urls,
+                                            bool is_learner) {
+  Member m;
+  {
+    std::lock_guard lock(apply_mutex_);
+    for (const auto& [id, existing] : members_) {
+      for (const auto& u : existing.peer_urls()) {
+        for (const auto& want : peer_urls) {
+          if (u == want) return fail(Code::failed_precondition, kErrPeerUrlExists);
+        }
+      }
+    }
+    std::string identity;
+    for (const auto& u : peer_urls) identity += u + ",";
+    uint64_t id = fnv1a(identity, wall_nanos());
+    while (members_.count(id) || id == 0) id = fnv1a(identity, id);
+    m.set_id(id);
+  }
+  for (const auto& u : peer_urls) m.add_peer_urls(u);
+  m.set_is_learner(is_learner);
+  raft::ConfChange cc{is_learner ? raft::ConfChangeType::add_learner
+                                 : raft::ConfChangeType::add_node,
+                      m.id(), m.SerializeAsString()};
+  if (auto c = change_membership(cc); !c) return fail(c.error());
+  return m;
+}
+
+Result<void> Backend::remove_member(uint64_t id) {
+  if (!member(id)) return fail(Code::not_found, kErrMemberNotFound);
+  return change_membership(raft::ConfChange{raft::ConfChangeType::remove_node, id, {}});
+}
+
+Result<void> Backend::promote_member(uint64_t id) {
+  auto m = member(id);
+  if (!m) return fail(Code::not_found, kErrMemberNotFound);
+  if (!m->is_learner()) return fail(Code::failed_precondition, kErrMemberNotLearner);
+  if (replicator_ != nullptr) {
+    auto pr = replicator_->progress(id);
+    // etcd: a learner is ready when it has 90% of the leader's log.
+    if (pr && pr->first < pr->second * 9 / 10) {
+      return fail(Code::failed_precondition, kErrLearnerNotReady);
+    }
+  }
+  m->set_is_learner(false);
+  return change_membership(
+      raft::ConfChange{raft::ConfChangeType::add_node, id, m->SerializeAsString()});
+}
+
+Result<void> Backend::update_member(uint64_t id, const std::vector<std::string>& peer_urls) {
+  auto m = member(id);
+  if (!m) return fail(Code::not_found, kErrMemberNotFound);
+  mgmtraft::InternalRequest req;
+  auto* u = req.mutable_member_update();
+  u->set_id(id);
+  for (const auto& url : peer_urls) u->add_peer_urls(url);
+  auto r = propose_and_wait(req);
+  if (!r) return fail(r.error());
+  return ok();
+}
+
+void Backend::set_self_urls(const std::vector<std::string>& client_urls) {
+  auto self = member(member_id_);
+  if (!self) return;
+  std::vector<std::string> have(self->client_urls().begin(), self->client_urls().end());
+  if (have == client_urls) return;
+  mgmtraft::InternalRequest req;
+  auto* u = req.mutable_member_update();
+  u->set_id(member_id_);
+  for (const auto& url : client_urls) u->add_client_urls(url);
+  if (auto r = propose_and_wait(req); !r) {
+    log::get("etcd")->warn("could not publish this member's client URLs: {}", r.error().message());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The state machine
+
+Result<void> Backend::write_applied(storage::Batch& batch, uint64_t index) {
+  batch.put_u64(kAppliedIndex, index);
+  if (auto w = storage_->write(batch, /*sync=*/false); !w) {
+    failed_ = true;
+    return fail(Code::unavailable, "etcdserver: the member's disk refused a write (" +
+                                       w.error().message() + "); it stops accepting writes");
+  }
+  applied_index_ = index;
+  return ok();
+}
+
+Result<void> Backend::apply_member_change(const raft::ConfChange& change, storage::Batch& batch) {
+  Member m;
+  if (!change.context.empty() &&
+      !m.ParseFromArray(change.context.data(), static_cast<int>(change.context.size()))) {
+    return fail(Code::data_loss, "etcdserver: a membership change in the log does not decode");
+  }
+  m.set_id(change.node_id);
+  switch (change.type) {
+    case raft::ConfChangeType::add_learner:
+    case raft::ConfChangeType::add_node: {
+      auto it = members_.find(change.node_id);
+      if (it != members_.end()) {
+        // A promotion (or a re-add): keep what we know of the member.
+        it->second.set_is_learner(change.type == raft::ConfChangeType::add_learner);
+        m = it->second;
+      } else {
+        m.set_is_learner(change.type == raft::ConfChangeType::add_learner);
+        members_[m.id()] = m;
+      }
+      batch.put(storage::Column::meta, member_key(m.id()), m.SerializeAsString());
+      break;
+    }
+    case raft::ConfChangeType::remove_node:
+      members_.erase(change.node_id);
+      batch.del(storage::Column::meta, member_key(change.node_id));
+      break;
+  }
+  return ok();
+}
+
+Result<Backend::Applied> Backend::apply_request(const mgmtraft::InternalRequest& req,
+                                                storage::Batch& batch) {
+  using R = Result<Applied>;
+  switch (req.request_case()) {
+    case mgmtraft::InternalRequest::kPut: {
+      auto r = kv().put(from_pb(req.put()), batch);
+      return r ? R(std::move(*r)) : R(fail(r.error()));
+    }
+    case mgmtraft::InternalRequest::kDeleteRange: {
+      auto r = kv().delete_range(from_pb(req.delete_range()), batch);
+      return r ? R(std::move(*r)) : R(fail(r.error()));
+    }
+    case mgmtraft::InternalRequest::kTxn: {
+      auto r = kv().txn(from_pb(req.txn()), batch);
+      return r ? R(std::move(*r)) : R(fail(r.error()));
+    }
+    case mgmtraft::InternalRequest::kCompaction: {
+      auto r = kv().compact(req.compaction().revision(), batch);
+      return r ? R(std::move(*r)) : R(fail(r.error()));
+    }
+    case mgmtraft::InternalRequest::kLeaseGrant: {
+      auto r = lessor().grant(req.lease_grant().id(), req.lease_grant().ttl(), now_ms(), batch);
+      return r ? R(std::move(*r)) : R(fail(r.error()));
+    }
+    case mgmtraft::InternalRequest::kLeaseRevoke: {
+      auto r = lessor().revoke(req.lease_revoke().id(), kv(), batch);
+      return r ? R(*r) : R(fail(r.error()));
+    }
+    case mgmtraft::InternalRequest::kMemberUpdate: {
+      auto it = members_.find(req.member_update().id());
+      if (it == members_.end()) return fail(Code::not_found, kErrMemberNotFound);
+      if (req.member_update().peer_urls_size() > 0) {
+        *it->second.mutable_peer_urls() = req.member_update().peer_urls();
+      }
+      if (req.member_update().client_urls_size() > 0) {
+        *it->second.mutable_client_urls() = req.member_update().client_urls();
+      }
+      batch.put(storage::Column::meta, member_key(it->first), it->second.SerializeAsString());
+      return R(std::monostate{});
+    }
+    case mgmtraft::InternalRequest::REQUEST_NOT_SET:
+      break;
+  }
+  return fail(Code::internal, "etcdserver: unknown request in the log");
+}
+
+Result<void> Backend::apply(const raft::Entry& entry) {
+  std::lock_guard lock(apply_mutex_);
+  if (entry.index <= applied_index_) return ok();  // replayed after a restart
+  if (failed_) return fail(Code::unavailable, "etcdserver: stopped after a disk failure");
+  storage::Batch batch;
+  std::optional<uint64_t> waiter;
+  Result<Applied> result = std::monostate{};
+  if (entry.type == raft::EntryType::conf_change) {
+    auto cc = raft::codec::decode_conf_change(entry.data);
+    if (!cc) return fail(cc.error());
+    if (auto m = apply_member_change(*cc, batch); !m) return m;
+  } else if (!entry.data.empty()) {
+    mgmtraft::InternalRequest req;
+    if (!req.ParseFromString(entry.data)) {
+      return fail(Code::data_loss, "etcdserver: entry " + std::to_string(entry.index) +
+                                       " of the log does not decode");
+    }
+    if (req.id() != 0) waiter = req.id();
+    result = apply_request(req, batch);
+  }
+  if (auto w = write_applied(batch, entry.index); !w) return w;
+  applied_cv_.notify_all();
+  if (waiter) {
+    auto it = waiters_.find(*waiter);
+    if (it != waiters_.end()) {
+      it->second.set_value(std::move(result));
+      waiters_.erase(it);
+    }
+  }
+  return ok();
+}
+
+Result<void> Backend::restore(const std::string& state, uint64_t index) {
+  std::lock_guard lock(apply_mutex_);
+  if (auto l = storage_->load_state(state); !l) return l;
+  if (auto s = open_state(); !s) return s;
+  std::map<uint64_t, Member> found;
+  std::string end = kMemberPrefix;
+  end.back() = static_cast<char>(end.back() + 1);
+  (void)storage_->scan(storage::Column::meta, kMemberPrefix, end,
+                       [&](std::string_view, std::string_view value) {
+                         Member m;
+                         if (m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                           found[m.id()] = m;
+                         }
+                         return true;
+                       });
+  members_ = std::move(found);
+  auto applied = storage_->get_u64(kAppliedIndex);
+  applied_index_ = applied && *applied ? **applied : index;
+  if (applied_index_ != index) {
+    log::get("etcd")->warn("snapshot at index {} carried state applied up to {}", index,
+                           applied_index_);
+    applied_index_ = index;
+  }
+  applied_cv_.notify_all();
+  log::get("etcd")->info("installed a snapshot of the store at index {}", index);
+  return ok();
+}
+
+Result<std::pair<uint64_t, std::string>> Backend::snapshot_state() const {
+  std::lock_guard lock(apply_mutex_);
+  auto state = storage_->dump_state();
+  if (!state) return fail(state.error());
+  return std::pair{applied_index_, std::move(*state)};
 }
 
 }  // namespace mgmt::store::server

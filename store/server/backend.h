@@ -1,84 +1,164 @@
 // backend.h: the store's state machine behind the gRPC services of one member: the RocksDB
-// storage, the MVCC key/value store and the lessor, and the one path every write takes.
+// storage, the MVCC key/value store, the lessor and the membership, and the two paths a
+// request takes.
 //
-// Write path (single member, until the Raft driver lands): validate, then apply under the
-// write mutex into one storage batch, written with sync=true before the response is sent, so
-// an acknowledged write survives a crash. This is the seam the Raft driver replaces: it will
-// propose the request and apply it here when committed, in log order. Reads take the KvStore's
-// shared lock and never wait for writes on disk.
-// Ids: the member id and cluster id are made on the first start from the member name and its
-// peer URLs, stored in the meta column, and read back on every later start.
-// Thread-safety: all methods are thread-safe.
+// Writes (put, delete, txn, compaction, lease grant/revoke, member changes) are proposed to
+// Raft through a Replicator and applied by apply() on every member in log order; the member that
+// proposed a request waits for its own apply to produce the response. Applying an entry writes
+// its changes and its index in ONE storage batch (not synced: the Raft log, synced before any
+// ack, can replay it; the log is compacted only by a synced write, which also syncs every apply
+// before it).
+// Reads: linearizable ones wait for a ReadIndex and for apply to reach it; serializable ones
+// read the local state at once.
+// Ids: the member id and cluster id are made on the first start of a new cluster, given by the
+// cluster when joining, stored in the meta column and read back on every later start.
+// Thread-safety: all methods are thread-safe; apply()/restore() come from the Raft thread.
 #pragma once
 
 #include "common/result.h"
 #include "store/lease/lessor.h"
 #include "store/mvcc/kv_store.h"
+#include "store/raft/types.h"
 #include "store/storage/storage.h"
 
+#include "raft/peer.pb.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <future>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace mgmt::store::server {
+
+// What the backend needs from the Raft host (store/server/raft_host.h).
+class Replicator {
+ public:
+  virtual ~Replicator() = default;
+  // Hands the bytes to Raft; an error when this member cannot propose now (no leader).
+  virtual Result<void> propose(std::string data) = 0;
+  virtual Result<void> propose_member_change(const raft::ConfChange& change) = 0;
+  // A linearizable read point (blocks until confirmed or the timeout).
+  virtual Result<uint64_t> read_index(std::chrono::milliseconds timeout) = 0;
+  virtual uint64_t leader_id() const = 0;
+  virtual uint64_t term() const = 0;
+  // Raft's view of a member's replication (for promoting learners): its matched index and the
+  // leader's commit index, when this member leads.
+  virtual std::optional<std::pair<uint64_t, uint64_t>> progress(uint64_t member_id) const = 0;
+};
 
 struct BackendConfig {
   std::string data_dir;
   std::string member_name = "default";
   std::vector<std::string> peer_urls;
+  std::vector<std::string> client_urls;
+  // Joining an existing cluster: the ids it gave us (else a new cluster is made on first start).
+  std::optional<uint64_t> join_cluster_id;
+  std::optional<uint64_t> join_member_id;
+  std::chrono::milliseconds request_timeout{7000};  // etcd's default request timeout is 7 s
 };
 
 class Backend {
  public:
+  using Member = mgmtraft::Member;
+
   [[nodiscard]] static Result<std::unique_ptr<Backend>> open(const BackendConfig& config);
   ~Backend();
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
+  void attach(Replicator* replicator) { replicator_ = replicator; }
+
   uint64_t cluster_id() const { return cluster_id_; }
   uint64_t member_id() const { return member_id_; }
-  uint64_t raft_term() const { return 1; }  // one member, one term, until Raft lands
-  int64_t revision() const { return kv_->current_revision(); }
+  uint64_t raft_term() const;
+  int64_t revision() const { return kv().current_revision(); }
   uint64_t applied_index() const;
+  bool is_leader() const;
 
-  mvcc::KvStore& kv() { return *kv_; }
-  lease::Lessor& lessor() { return *lessor_; }
+  mvcc::KvStore& kv() const { return *kv_.load(); }
+  lease::Lessor& lessor() const { return *lessor_.load(); }
   storage::Storage& storage() { return *storage_; }
 
+  // Client requests.
   [[nodiscard]] Result<mvcc::RangeResponse> range(const mvcc::RangeRequest& r) const;
   [[nodiscard]] Result<mvcc::PutResponse> put(const mvcc::PutRequest& r);
   [[nodiscard]] Result<mvcc::DeleteRangeResponse> delete_range(const mvcc::DeleteRangeRequest& r);
   [[nodiscard]] Result<mvcc::TxnResponse> txn(const mvcc::TxnRequest& r);
   [[nodiscard]] Result<mvcc::CompactResponse> compact(int64_t revision);
-
   // id 0: a fresh id is picked.
   [[nodiscard]] Result<lease::LeaseInfo> lease_grant(lease::LeaseId id, int64_t ttl_seconds);
   [[nodiscard]] Result<int64_t> lease_revoke(lease::LeaseId id);
+  // Leader-local; on another member Code::failed_precondition (the service forwards it).
   [[nodiscard]] Result<int64_t> lease_renew(lease::LeaseId id);
   [[nodiscard]] Result<lease::LeaseInfo> lease_time_to_live(lease::LeaseId id, bool keys) const;
-  // Revokes every lease whose time is up; returns how many.
-  std::size_t expire_leases();
+  // Leader only: the encoded revoke requests for every lease whose time is up (the Raft host
+  // proposes them; etcd checks every 500 ms).
+  std::vector<std::string> expired_lease_revokes() const;
+
+  // Membership, as applied.
+  std::vector<Member> members() const;
+  std::optional<Member> member(uint64_t id) const;
+  // Adds a member (as a learner or a voter) through Raft; returns it with its new id.
+  [[nodiscard]] Result<Member> add_member(const std::vector<std::string>& peer_urls,
+                                          bool is_learner);
+  [[nodiscard]] Result<void> remove_member(uint64_t id);
+  [[nodiscard]] Result<void> promote_member(uint64_t id);
+  [[nodiscard]] Result<void> update_member(uint64_t id, const std::vector<std::string>& peer_urls);
+  // This member's own entry, with the client URLs it actually serves (after binding).
+  void set_self_urls(const std::vector<std::string>& client_urls);
+
+  // The Raft state machine (called on the Raft thread).
+  [[nodiscard]] Result<void> apply(const raft::Entry& entry);
+  // Replaces the whole state by a snapshot's data (Storage::dump_state format) at `index`.
+  [[nodiscard]] Result<void> restore(const std::string& state, uint64_t index);
+  // The whole state and the index it was applied up to, read consistently (for snapshots).
+  [[nodiscard]] Result<std::pair<uint64_t, std::string>> snapshot_state() const;
+  // Called when this member becomes or stops being the leader.
+  void on_leader_change(bool leader);
 
   static int64_t now_ms();
 
  private:
+  using Applied = std::variant<mvcc::PutResponse, mvcc::DeleteRangeResponse, mvcc::TxnResponse,
+                               mvcc::CompactResponse, lease::LeaseInfo, int64_t, std::monostate>;
   Backend() = default;
-  // Writes `batch` (with the next applied index) synced; a failure stops acknowledgements.
-  Result<void> commit(storage::Batch& batch);
-  template <typename F>
-  auto apply_write(F&& make) -> decltype(make(std::declval<storage::Batch&>()));
+  Result<void> open_state();
+  Result<Applied> propose_and_wait(mgmtraft::InternalRequest& request);
+  Result<Applied> apply_request(const mgmtraft::InternalRequest& request, storage::Batch& batch);
+  Result<void> apply_member_change(const raft::ConfChange& change, storage::Batch& batch);
+  Result<void> write_applied(storage::Batch& batch, uint64_t index);
+  Result<void> wait_applied(uint64_t index) const;
+  Result<void> load_members();
+  Result<void> change_membership(const raft::ConfChange& change);
 
+  BackendConfig config_;
   std::unique_ptr<storage::Storage> storage_;
-  std::unique_ptr<lease::Lessor> lessor_;
-  std::unique_ptr<mvcc::KvStore> kv_;
+  // The live KvStore and Lessor; a snapshot install swaps in new ones (old ones are kept alive
+  // until shutdown, since readers may still hold them).
+  std::atomic<mvcc::KvStore*> kv_{nullptr};
+  std::atomic<lease::Lessor*> lessor_{nullptr};
+  std::vector<std::unique_ptr<mvcc::KvStore>> kv_owned_;
+  std::vector<std::unique_ptr<lease::Lessor>> lessor_owned_;
+  Replicator* replicator_ = nullptr;
   uint64_t cluster_id_ = 0;
   uint64_t member_id_ = 0;
-  mutable std::mutex write_mutex_;  // guards every write and applied_index_
+
+  mutable std::mutex apply_mutex_;  // guards applied_index_, failed_, members_, waiters_
+  mutable std::condition_variable applied_cv_;
   uint64_t applied_index_ = 0;
-  uint64_t lease_id_state_ = 0;  // lease id generator (GUARDED_BY write_mutex_)
-  bool failed_ = false;  // a batch write failed: refuse every later write (GUARDED_BY write_mutex_)
+  bool failed_ = false;
+  std::map<uint64_t, Member> members_;
+  std::map<uint64_t, std::promise<Result<Applied>>> waiters_;
+  std::atomic<uint64_t> next_request_{1};
+  std::atomic<uint64_t> lease_id_state_{0};
 };
 
 }  // namespace mgmt::store::server

@@ -1,16 +1,20 @@
-// cluster_service.cpp: etcd's Cluster service. This member serves alone until the Raft driver
-// lands, so MemberList names it and membership changes are refused with UNIMPLEMENTED and a
-// message saying why, rather than pretending.
+// cluster_service.cpp: etcd's Cluster service: the membership as applied through Raft.
+// MemberList answers locally; MemberAdd/Remove/Update/Promote are membership changes the
+// leader proposes, so a follower forwards them to the leader.
 #include "store/server/etcd_errors.h"
+#include "store/server/leader_forward.h"
+#include "store/server/raft_host.h"
 #include "store/server/services.h"
 
 namespace mgmt::store::server {
 namespace {
 
-grpc::Status membership_unavailable() {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      "mgmt: membership changes need the Raft-replicated store, which is not "
-                      "built yet; this member serves alone");
+void to_pb(const Backend::Member& m, etcdserverpb::Member* out) {
+  out->set_id(m.id());
+  out->set_name(m.name());
+  for (const auto& u : m.peer_urls()) out->add_peerurls(u);
+  for (const auto& u : m.client_urls()) out->add_clienturls(u);
+  out->set_islearner(m.is_learner());
 }
 
 class ClusterService final : public etcdserverpb::Cluster::Service {
@@ -20,43 +24,91 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
   grpc::Status MemberList(grpc::ServerContext*, const etcdserverpb::MemberListRequest*,
                           etcdserverpb::MemberListResponse* response) override {
     context_.fill(response->mutable_header());
-    auto* m = response->add_members();
-    m->set_id(context_.backend.member_id());
-    m->set_name(context_.member.name);
-    for (const auto& u : context_.member.peer_urls) m->add_peerurls(u);
-    for (const auto& u : context_.member.client_urls) m->add_clienturls(u);
+    list(response->mutable_members());
     return grpc::Status::OK;
   }
 
-  grpc::Status MemberAdd(grpc::ServerContext*, const etcdserverpb::MemberAddRequest*,
-                         etcdserverpb::MemberAddResponse*) override {
-    return membership_unavailable();
+  grpc::Status MemberAdd(grpc::ServerContext*, const etcdserverpb::MemberAddRequest* request,
+                         etcdserverpb::MemberAddResponse* response) override {
+    if (!leader()) {
+      return forward([&](auto& stub, auto& ctx) { return stub.MemberAdd(&ctx, *request, response); });
+    }
+    std::vector<std::string> urls(request->peerurls().begin(), request->peerurls().end());
+    if (urls.empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "etcdserver: a member needs at least one peer URL");
+    }
+    auto m = context_.backend.add_member(urls, request->islearner());
+    if (!m) return to_status(m.error());
+    context_.fill(response->mutable_header());
+    to_pb(*m, response->mutable_member());
+    list(response->mutable_members());
+    return grpc::Status::OK;
   }
+
   grpc::Status MemberRemove(grpc::ServerContext*, const etcdserverpb::MemberRemoveRequest* request,
-                            etcdserverpb::MemberRemoveResponse*) override {
-    if (request->id() != context_.backend.member_id()) {
+                            etcdserverpb::MemberRemoveResponse* response) override {
+    if (!context_.backend.member(request->id())) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, kErrMemberNotFound);
     }
-    return membership_unavailable();
+    if (!leader()) {
+      return forward(
+          [&](auto& stub, auto& ctx) { return stub.MemberRemove(&ctx, *request, response); });
+    }
+    if (auto r = context_.backend.remove_member(request->id()); !r) return to_status(r.error());
+    context_.fill(response->mutable_header());
+    list(response->mutable_members());
+    return grpc::Status::OK;
   }
+
   grpc::Status MemberUpdate(grpc::ServerContext*, const etcdserverpb::MemberUpdateRequest* request,
-                            etcdserverpb::MemberUpdateResponse*) override {
-    if (request->id() != context_.backend.member_id()) {
+                            etcdserverpb::MemberUpdateResponse* response) override {
+    if (!context_.backend.member(request->id())) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, kErrMemberNotFound);
     }
-    return membership_unavailable();
+    if (!leader()) {
+      return forward(
+          [&](auto& stub, auto& ctx) { return stub.MemberUpdate(&ctx, *request, response); });
+    }
+    std::vector<std::string> urls(request->peerurls().begin(), request->peerurls().end());
+    if (auto r = context_.backend.update_member(request->id(), urls); !r) {
+      return to_status(r.error());
+    }
+    context_.fill(response->mutable_header());
+    list(response->mutable_members());
+    return grpc::Status::OK;
   }
+
   grpc::Status MemberPromote(grpc::ServerContext*,
                              const etcdserverpb::MemberPromoteRequest* request,
-                             etcdserverpb::MemberPromoteResponse*) override {
-    if (request->id() != context_.backend.member_id()) {
+                             etcdserverpb::MemberPromoteResponse* response) override {
+    if (!context_.backend.member(request->id())) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, kErrMemberNotFound);
     }
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "etcdserver: can only promote a learner member");
+    if (!leader()) {
+      return forward(
+          [&](auto& stub, auto& ctx) { return stub.MemberPromote(&ctx, *request, response); });
+    }
+    if (auto r = context_.backend.promote_member(request->id()); !r) return to_status(r.error());
+    context_.fill(response->mutable_header());
+    list(response->mutable_members());
+    return grpc::Status::OK;
   }
 
  private:
+  bool leader() const { return context_.backend.is_leader(); }
+
+  template <typename Call>
+  grpc::Status forward(Call&& call) {
+    const uint64_t lead = context_.host ? context_.host->leader_id() : 0;
+    return forward_to_leader<etcdserverpb::Cluster>(context_.backend, lead,
+                                                     std::forward<Call>(call));
+  }
+
+  void list(google::protobuf::RepeatedPtrField<etcdserverpb::Member>* out) const {
+    for (const auto& m : context_.backend.members()) to_pb(m, out->Add());
+  }
+
   ServiceContext& context_;
 };
 

@@ -18,6 +18,14 @@ inline constexpr const char* kErrRequestTooLarge = "etcdserver: request is too l
 inline constexpr const char* kErrAuthNotEnabled = "etcdserver: authentication is not enabled";
 inline constexpr const char* kErrBadLeaderTransferee = "etcdserver: bad leader transferee";
 inline constexpr const char* kErrMemberNotFound = "etcdserver: member not found";
+inline constexpr const char* kErrMemberNotLearner = "etcdserver: can only promote a learner member";
+inline constexpr const char* kErrLearnerNotReady =
+    "etcdserver: can only promote a learner member which is in sync with leader";
+inline constexpr const char* kErrPeerUrlExists = "etcdserver: Peer URLs already exists";
+inline constexpr const char* kErrTimeout = "etcdserver: request timed out";
+inline constexpr const char* kErrNoLeader = "etcdserver: no leader";
+inline constexpr const char* kErrNotEnoughStartedMembers =
+    "etcdserver: re-configuration failed due to not enough started members";
 
 // etcd's default --max-request-bytes.
 inline constexpr std::size_t kMaxRequestBytes = 1536 * 1024;

@@ -1,7 +1,10 @@
 // lease_service.cpp: etcd's Lease service. Grant and revoke go through the Backend's write
-// path; keep-alive renews on this member (the leader); an unknown lease in TimeToLive answers
-// TTL -1 and in KeepAlive TTL 0, as etcd 3.4 does.
+// path (Raft); keep-alive and time-to-live are answered by the leader, which alone keeps the
+// deadlines: a follower forwards them to it. An unknown lease in TimeToLive answers TTL -1 and in
+// KeepAlive TTL 0, as etcd 3.4 does.
 #include "store/server/etcd_errors.h"
+#include "store/server/leader_forward.h"
+#include "store/server/raft_host.h"
 #include "store/server/services.h"
 
 namespace mgmt::store::server {
@@ -34,13 +37,41 @@ class LeaseService final : public etcdserverpb::Lease::Service {
                                                        etcdserverpb::LeaseKeepAliveRequest>*
                                   stream) override {
     etcdserverpb::LeaseKeepAliveRequest request;
+    // A stream to the leader, opened when this member is not the leader.
+    std::unique_ptr<etcdserverpb::Lease::Stub> stub;
+    std::unique_ptr<grpc::ClientContext> ctx;
+    std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::LeaseKeepAliveRequest,
+                                             etcdserverpb::LeaseKeepAliveResponse>> upstream;
+    uint64_t upstream_leader = 0;
     while (!context_.stopping && stream->Read(&request)) {
       etcdserverpb::LeaseKeepAliveResponse response;
-      auto ttl = context_.backend.lease_renew(request.id());
-      context_.fill(response.mutable_header());
-      response.set_id(request.id());
-      response.set_ttl(ttl ? *ttl : 0);
+      if (context_.backend.is_leader()) {
+        upstream.reset();
+        auto ttl = context_.backend.lease_renew(request.id());
+        context_.fill(response.mutable_header());
+        response.set_id(request.id());
+        response.set_ttl(ttl ? *ttl : 0);
+      } else {
+        const uint64_t lead = context_.host ? context_.host->leader_id() : 0;
+        if (!upstream || upstream_leader != lead) {
+          upstream.reset();
+          auto channel = leader_channel(context_.backend, lead);
+          if (!channel) return grpc::Status(grpc::StatusCode::UNAVAILABLE, channel.error().message());
+          stub = etcdserverpb::Lease::NewStub(*channel);
+          ctx = std::make_unique<grpc::ClientContext>();
+          upstream = stub->LeaseKeepAlive(ctx.get());
+          upstream_leader = lead;
+        }
+        if (!upstream->Write(request) || !upstream->Read(&response)) {
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "etcdserver: the leader did not answer the keep-alive; retry");
+        }
+      }
       if (!stream->Write(response)) break;
+    }
+    if (upstream) {
+      upstream->WritesDone();
+      ctx->TryCancel();
     }
     return grpc::Status::OK;
   }
@@ -48,6 +79,12 @@ class LeaseService final : public etcdserverpb::Lease::Service {
   grpc::Status LeaseTimeToLive(grpc::ServerContext*,
                                const etcdserverpb::LeaseTimeToLiveRequest* request,
                                etcdserverpb::LeaseTimeToLiveResponse* response) override {
+    if (!context_.backend.is_leader()) {
+      const uint64_t lead = context_.host ? context_.host->leader_id() : 0;
+      return forward_to_leader<etcdserverpb::Lease>(
+          context_.backend, lead,
+          [&](auto& stub, auto& ctx) { return stub.LeaseTimeToLive(&ctx, *request, response); });
+    }
     context_.fill(response->mutable_header());
     response->set_id(request->id());
     auto info = context_.backend.lease_time_to_live(request->id(), request->keys());

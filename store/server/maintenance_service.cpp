@@ -1,8 +1,9 @@
 // maintenance_service.cpp: etcd's Maintenance service: Status, Alarm (none raised), Defragment
 // (a flush; RocksDB compacts on its own), Hash/HashKV (our digest, stable across members, not
 // byte-compatible with etcd's bolt hash), Snapshot (the state dump of storage.h, streamed in
-// chunks; docs/formats/storage.md describes it) and MoveLeader (only to itself, while alone).
+// chunks; docs/formats/storage.md describes it) and MoveLeader (a Raft leadership transfer).
 #include "store/server/etcd_errors.h"
+#include "store/server/raft_host.h"
 #include "store/server/services.h"
 
 #include <filesystem>
@@ -35,11 +36,13 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
     int64_t size = directory_bytes(b.storage().dir());
     response->set_dbsize(size);
     response->set_dbsizeinuse(size);
-    response->set_leader(b.member_id());
-    response->set_raftindex(b.applied_index());
+    const RaftHost* host = context_.host;
+    response->set_leader(host ? host->leader_id() : b.member_id());
+    response->set_raftindex(host ? host->commit_index() : b.applied_index());
     response->set_raftterm(b.raft_term());
     response->set_raftappliedindex(b.applied_index());
-    response->set_islearner(false);
+    auto self = b.member(b.member_id());
+    response->set_islearner(self && self->is_learner());
     return grpc::Status::OK;
   }
 
@@ -100,8 +103,20 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
 
   grpc::Status MoveLeader(grpc::ServerContext*, const etcdserverpb::MoveLeaderRequest* request,
                           etcdserverpb::MoveLeaderResponse* response) override {
-    if (request->targetid() != context_.backend.member_id()) {
+    auto target = context_.backend.member(request->targetid());
+    if (!target || target->is_learner()) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kErrBadLeaderTransferee);
+    }
+    if (!context_.backend.is_leader()) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "etcdserver: not leader");
+    }
+    if (context_.host) {
+      if (auto r = context_.host->transfer_leadership(request->targetid(),
+                                                      std::chrono::seconds(5));
+          !r) {
+        return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                            "etcdserver: request timed out, leader transfer took too long");
+      }
     }
     context_.fill(response->mutable_header());
     return grpc::Status::OK;

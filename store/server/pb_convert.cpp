@@ -96,6 +96,75 @@ mvcc::TxnRequest from_pb(const etcdserverpb::TxnRequest& r) {
   return m;
 }
 
+void to_pb_request(const mvcc::RangeRequest& r, etcdserverpb::RangeRequest* out) {
+  out->set_key(r.key);
+  out->set_range_end(r.range_end);
+  out->set_limit(r.limit);
+  out->set_revision(r.revision);
+  out->set_sort_order(static_cast<etcdserverpb::RangeRequest::SortOrder>(r.sort_order));
+  out->set_sort_target(static_cast<etcdserverpb::RangeRequest::SortTarget>(r.sort_target));
+  out->set_serializable(r.serializable);
+  out->set_keys_only(r.keys_only);
+  out->set_count_only(r.count_only);
+  out->set_min_mod_revision(r.min_mod_revision);
+  out->set_max_mod_revision(r.max_mod_revision);
+  out->set_min_create_revision(r.min_create_revision);
+  out->set_max_create_revision(r.max_create_revision);
+}
+
+void to_pb_request(const mvcc::PutRequest& r, etcdserverpb::PutRequest* out) {
+  out->set_key(r.key);
+  out->set_value(r.value);
+  out->set_lease(r.lease);
+  out->set_prev_kv(r.prev_kv);
+  out->set_ignore_value(r.ignore_value);
+  out->set_ignore_lease(r.ignore_lease);
+}
+
+void to_pb_request(const mvcc::DeleteRangeRequest& r, etcdserverpb::DeleteRangeRequest* out) {
+  out->set_key(r.key);
+  out->set_range_end(r.range_end);
+  out->set_prev_kv(r.prev_kv);
+}
+
+namespace {
+
+void ops_to_pb(const std::vector<mvcc::RequestOp>& ops,
+               google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp>* out) {
+  for (const auto& op : ops) {
+    auto* o = out->Add();
+    switch (op.kind) {
+      case mvcc::RequestOp::Kind::range: to_pb_request(op.range, o->mutable_request_range()); break;
+      case mvcc::RequestOp::Kind::put: to_pb_request(op.put, o->mutable_request_put()); break;
+      case mvcc::RequestOp::Kind::delete_range:
+        to_pb_request(op.delete_range, o->mutable_request_delete_range());
+        break;
+      case mvcc::RequestOp::Kind::txn: to_pb_request(*op.txn, o->mutable_request_txn()); break;
+    }
+  }
+}
+
+}  // namespace
+
+void to_pb_request(const mvcc::TxnRequest& r, etcdserverpb::TxnRequest* out) {
+  for (const auto& c : r.compare) {
+    auto* pc = out->add_compare();
+    pc->set_result(static_cast<etcdserverpb::Compare::CompareResult>(c.result));
+    pc->set_target(static_cast<etcdserverpb::Compare::CompareTarget>(c.target));
+    pc->set_key(c.key);
+    pc->set_range_end(c.range_end);
+    switch (c.target) {
+      case mvcc::Compare::Target::version: pc->set_version(c.version); break;
+      case mvcc::Compare::Target::create: pc->set_create_revision(c.create_revision); break;
+      case mvcc::Compare::Target::mod: pc->set_mod_revision(c.mod_revision); break;
+      case mvcc::Compare::Target::value: pc->set_value(c.value); break;
+      case mvcc::Compare::Target::lease: pc->set_lease(c.lease); break;
+    }
+  }
+  ops_to_pb(r.success, out->mutable_success());
+  ops_to_pb(r.failure, out->mutable_failure());
+}
+
 void to_pb(const mvcc::KeyValue& kv, mvccpb::KeyValue* out) {
   out->set_key(kv.key);
   out->set_create_revision(kv.create_revision);

@@ -14,6 +14,12 @@ mvcc::PutRequest from_pb(const etcdserverpb::PutRequest& r);
 mvcc::DeleteRangeRequest from_pb(const etcdserverpb::DeleteRangeRequest& r);
 mvcc::TxnRequest from_pb(const etcdserverpb::TxnRequest& r);
 
+// Requests back to the wire form (what goes into a Raft entry).
+void to_pb_request(const mvcc::RangeRequest& r, etcdserverpb::RangeRequest* out);
+void to_pb_request(const mvcc::PutRequest& r, etcdserverpb::PutRequest* out);
+void to_pb_request(const mvcc::DeleteRangeRequest& r, etcdserverpb::DeleteRangeRequest* out);
+void to_pb_request(const mvcc::TxnRequest& r, etcdserverpb::TxnRequest* out);
+
 void to_pb(const mvcc::KeyValue& kv, mvccpb::KeyValue* out);
 void to_pb(const mvcc::Event& e, mvccpb::Event* out);
 // Responses: everything but the header, which the service fills.

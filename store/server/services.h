@@ -26,9 +26,12 @@ struct MemberInfo {
 };
 
 // What every service shares.
+class RaftHost;
+
 struct ServiceContext {
   Backend& backend;
   MemberInfo member;
+  RaftHost* host = nullptr;
   std::atomic<bool> stopping{false};
 
   void fill(etcdserverpb::ResponseHeader* header) const;

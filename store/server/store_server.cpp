@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "store/server/backend.h"
 #include "store/server/etcd_errors.h"
+#include "store/server/raft_host.h"
 #include "store/server/services.h"
 
 #include <fmt/ranges.h>
@@ -61,12 +62,34 @@ Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config
   for (const auto& url : config.client_urls) {
     if (auto a = listen_address(url); !a) return fail(a.error());
   }
-  BackendConfig backend_config{config.data_dir, config.member_name, config.peer_urls};
+  for (const auto& url : config.peer_urls) {
+    if (auto a = listen_address(url); !a) return fail(a.error());
+  }
+  BackendConfig backend_config;
+  backend_config.data_dir = config.data_dir;
+  backend_config.member_name = config.member_name;
+  backend_config.peer_urls = config.peer_urls;
+  backend_config.client_urls = config.client_urls;
+  backend_config.join_cluster_id = config.join_cluster_id;
+  backend_config.join_member_id = config.join_member_id;
   auto backend = Backend::open(backend_config);
   if (!backend) return fail(backend.error());
   s->backend_ = std::move(*backend);
   s->context_.reset(new ServiceContext{*s->backend_, MemberInfo{config.member_name,
                                                                  config.peer_urls, {}}});
+  RaftHostConfig host_config;
+  host_config.tick_interval = config.tick_interval;
+  host_config.ideal_voters = config.ideal_voters;
+  host_config.joining = config.join_member_id.has_value() || config.never_bootstrap;
+  host_config.name = config.member_name;
+  host_config.peer_urls = config.peer_urls;
+  host_config.client_urls = config.client_urls;
+  host_config.initial_peers = config.join_peers;
+  auto host = RaftHost::open(*s->backend_, host_config);
+  if (!host) return fail(host.error());
+  s->host_ = std::move(*host);
+  s->backend_->attach(s->host_.get());
+  s->context_->host = s->host_.get();
   return s;
 }
 
@@ -86,6 +109,14 @@ Result<void> StoreServer::start() {
     builder.AddListeningPort(*listen_address(config_.client_urls[i]),
                              grpc::InsecureServerCredentials(), &ports_[i]);
   }
+  // The peer URLs serve the same services plus the Raft peer service (etcd keeps them apart;
+  // one server is simpler and costs nothing on loopback or a trusted network).
+  std::vector<int> peer_ports(config_.peer_urls.size(), 0);
+  for (std::size_t i = 0; i < config_.peer_urls.size(); ++i) {
+    builder.AddListeningPort(*listen_address(config_.peer_urls[i]),
+                             grpc::InsecureServerCredentials(), &peer_ports[i]);
+  }
+  builder.RegisterService(&host_->peer_service());
   services_.push_back(std::make_unique<ServiceHolder>(make_kv_service(*context_)));
   services_.push_back(std::make_unique<ServiceHolder>(make_watch_service(*context_)));
   services_.push_back(std::make_unique<ServiceHolder>(make_lease_service(*context_)));
@@ -103,22 +134,43 @@ Result<void> StoreServer::start() {
                       "another with --client-urls");
     }
   }
+  for (std::size_t i = 0; i < peer_ports.size(); ++i) {
+    if (peer_ports[i] == 0) {
+      server_->Shutdown();
+      server_.reset();
+      return fail(Code::unavailable,
+                  "cannot listen on " + config_.peer_urls[i] +
+                      ": the address is in use or not local; stop what uses it or choose "
+                      "another with --server-urls");
+    }
+  }
   context_->member.client_urls = client_endpoints();
-  lease_timer_ = std::thread([this] { expire_leases_loop(); });
+  host_->start();
+  publisher_ = std::thread([this] { publish_loop(); });
   log::get("etcd")->info("serving etcd v3 clients on {} (member {:x}, cluster {:x})",
                          fmt::join(client_endpoints(), ", "), member_id(), cluster_id());
   return ok();
 }
 
-void StoreServer::expire_leases_loop() {
+void StoreServer::publish_loop() {
+  // Every member records the client URLs it serves in the membership (MemberList shows them,
+  // and followers forward leader-only requests there). Retried until a leader takes it.
   std::unique_lock lock(mutex_);
-  // Expiry is checked twice a second; a lease lives at least its TTL and at most 0.5 s more.
-  while (!wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopped_; })) {
+  while (!wake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopped_; })) {
     lock.unlock();
-    if (std::size_t n = backend_->expire_leases(); n > 0) {
-      log::get("etcd")->debug("revoked {} expired lease(s)", n);
+    const auto self = backend_->member(backend_->member_id());
+    const auto want = client_endpoints();
+    bool published = false;
+    if (self && host_->leader_id() != 0) {
+      std::vector<std::string> have(self->client_urls().begin(), self->client_urls().end());
+      if (have == want) {
+        published = true;
+      } else {
+        backend_->set_self_urls(want);
+      }
     }
     lock.lock();
+    if (published) return;
   }
 }
 
@@ -134,8 +186,11 @@ void StoreServer::stop() {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
     server_->Wait();
   }
-  if (lease_timer_.joinable()) lease_timer_.join();
+  if (publisher_.joinable()) publisher_.join();
+  if (host_) host_->stop();
   server_.reset();
+  if (backend_) backend_->attach(nullptr);
+  host_.reset();
   backend_.reset();
 }
 
@@ -153,5 +208,9 @@ std::vector<std::string> StoreServer::client_endpoints() const {
 
 uint64_t StoreServer::member_id() const { return backend_ ? backend_->member_id() : 0; }
 uint64_t StoreServer::cluster_id() const { return backend_ ? backend_->cluster_id() : 0; }
+uint64_t StoreServer::leader_id() const { return host_ ? host_->leader_id() : 0; }
+bool StoreServer::wait_for_leader(std::chrono::milliseconds timeout) {
+  return host_ && host_->wait_for_leader(timeout);
+}
 
 }  // namespace mgmt::store::server

@@ -1,8 +1,8 @@
 // store_server.h: one member of the coordination store, as `mgmt run` embeds it: the Backend
 // (RocksDB, MVCC, leases) served over gRPC with etcd v3's API on the client URLs, so etcdctl
 // and any etcd v3 client can use it.
-// Today a member serves alone (see backend.h for the write path the Raft driver will take over);
-// the peer URLs are recorded and reported, not yet listened on.
+// Members replicate through Raft (raft_host.h): the peer URL is served too (proto/raft), and a
+// new member either starts a new cluster or joins the one that added it (StoreConfig::join).
 // Life: open() opens the data dir (refusing a locked, foreign or damaged one with one line and
 // deleting nothing), start() binds the client ports and serves, stop() (idempotent, also
 // from the destructor) ends open streams, stops the lease timer and closes the database.
@@ -11,8 +11,11 @@
 
 #include "common/result.h"
 
+#include <chrono>
 #include <condition_variable>
+#include <optional>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +29,7 @@ class Server;
 namespace mgmt::store::server {
 
 class Backend;
+class RaftHost;
 struct ServiceContext;
 
 struct StoreConfig {
@@ -33,6 +37,16 @@ struct StoreConfig {
   std::string member_name = "default";
   std::vector<std::string> client_urls = {"http://127.0.0.1:2379"};  // port 0: pick a free one
   std::vector<std::string> peer_urls = {"http://127.0.0.1:2380"};
+  // Set when the cluster added this member (MemberAdd): its ids; the log comes from the leader.
+  std::optional<uint64_t> join_cluster_id;
+  std::optional<uint64_t> join_member_id;
+  // Peer URLs of the cluster's members when joining (from the MemberAdd answer).
+  std::map<uint64_t, std::string> join_peers;
+  // Never start a new cluster from an empty log (an agent given --seeds belongs to theirs).
+  bool never_bootstrap = false;
+  // The leader promotes caught-up learners while fewer voters than this (--ideal-cluster-size).
+  size_t ideal_voters = 5;
+  std::chrono::milliseconds tick_interval{100};
 };
 
 // "http://127.0.0.1:2379" -> "127.0.0.1:2379" (gRPC's listen address), or an error naming it.
@@ -55,18 +69,23 @@ class StoreServer {
   std::vector<std::string> client_endpoints() const;
   uint64_t member_id() const;
   uint64_t cluster_id() const;
+  // The member leading the cluster (0: none known).
+  uint64_t leader_id() const;
+  // Waits until the cluster has a leader this member knows of (false on timeout).
+  bool wait_for_leader(std::chrono::milliseconds timeout);
 
  private:
   StoreServer() = default;
-  void expire_leases_loop();
+  void publish_loop();
 
   StoreConfig config_;
   std::unique_ptr<Backend> backend_;
+  std::unique_ptr<RaftHost> host_;
   std::unique_ptr<ServiceContext> context_;
   std::vector<std::unique_ptr<class ServiceHolder>> services_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<int> ports_;
-  std::thread lease_timer_;
+  std::thread publisher_;  // publishes this member's client URLs once a leader is known
   std::mutex mutex_;  // guards stopped_
   std::condition_variable wake_;
   bool stopped_ = false;

@@ -651,3 +651,21 @@ TEST_CASE("thesis §3.10 leadership transfer", "[unit]") {
   }
   require_clean(c);
 }
+
+TEST_CASE("thesis §6.4 a follower and a learner serve linearizable reads through the leader",
+          "[unit]") {
+  SimCluster c(25, {1, 2, 3}, {});
+  REQUIRE(elect(c, 1));
+  commit(c, 1, "a");
+  c.add_member(4);
+  REQUIRE(c.propose_conf_change(1, ConfChange{ConfChangeType::add_learner, 4, {}}));
+  c.deliver_all();
+  heartbeats(c, 1, 2);
+  c.read(2);
+  c.deliver_all();
+  CHECK(c.reads_served() == 1);
+  c.read(4);
+  c.deliver_all();
+  CHECK(c.reads_served() == 2);
+  require_clean(c);
+}

@@ -1,0 +1,344 @@
+// raft_host.cpp: see raft_host.h.
+#include "store/server/raft_host.h"
+
+#include "common/log.h"
+#include "store/raft/codec.h"
+#include "store/server/etcd_errors.h"
+
+namespace mgmt::store::server {
+namespace {
+
+// The Backend as the driver's state machine.
+class BackendStateMachine : public raft::StateMachine {
+ public:
+  explicit BackendStateMachine(Backend& b) : backend_(b) {}
+  uint64_t applied_index() const override { return backend_.applied_index(); }
+  Result<void> apply(const raft::Entry& e) override { return backend_.apply(e); }
+  Result<void> restore(const raft::Snapshot& s) override {
+    return backend_.restore(s.data, s.meta.index);
+  }
+  // Compaction keeps no copy of the state: snapshots are dumped from the live state on demand.
+  Result<std::string> snapshot_data() const override { return std::string(); }
+
+ private:
+  Backend& backend_;
+};
+
+raft::Entry bootstrap_entry(const Backend& backend, uint64_t index,
+                            const std::vector<std::string>& peer_urls,
+                            const std::vector<std::string>& client_urls,
+                            const std::string& name) {
+  mgmtraft::Member self;
+  self.set_id(backend.member_id());
+  self.set_name(name);
+  for (const auto& u : peer_urls) self.add_peer_urls(u);
+  for (const auto& u : client_urls) self.add_client_urls(u);
+  raft::ConfChange cc{raft::ConfChangeType::add_node, backend.member_id(),
+                      self.SerializeAsString()};
+  return raft::Entry{1, index, raft::EntryType::conf_change, raft::codec::encode(cc)};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHostConfig& config) {
+  std::unique_ptr<RaftHost> host(new RaftHost(backend, config));
+  RaftHost* h = host.get();
+  RaftLogStore::Hooks hooks;
+  hooks.dump = [&backend] { return backend.snapshot_state(); };
+  hooks.conf_state = [h] { return h->driver_->node().tracker().conf_state(); };
+  hooks.install = [&backend](const raft::Snapshot& s) {
+    return backend.restore(s.data, s.meta.index);
+  };
+  auto log = RaftLogStore::open(backend.storage(), std::move(hooks));
+  if (!log) return fail(log.error());
+  host->log_ = std::move(*log);
+
+  if (host->log_->empty() && !config.joining) {
+    const uint64_t applied = backend.applied_index();
+    if (applied > 0) {
+      // A data dir from before the store ran on Raft: keep its state as the base of the log.
+      raft::ConfState cs;
+      cs.voters.insert(backend.member_id());
+      if (auto a = host->log_->adopt_state(applied, cs); !a) return fail(a.error());
+    }
+    auto first = bootstrap_entry(backend, applied + 1, config.peer_urls, config.client_urls,
+                                 config.name);
+    if (auto b = host->log_->bootstrap(first); !b) return fail(b.error());
+  }
+
+  host->transport_ = std::make_unique<PeerTransport>(
+      backend.cluster_id(),
+      PeerTransport::Hooks{[&backend, h](raft::NodeId id) -> std::string {
+                             auto m = backend.member(id);
+                             if (m && m->peer_urls_size() > 0) return m->peer_urls(0);
+                             auto it = h->config_.initial_peers.find(id);
+                             return it == h->config_.initial_peers.end() ? "" : it->second;
+                           },
+                           [h](const raft::Message& m) { h->enqueue(m); }});
+  host->peer_service_ = std::make_unique<PeerService>(
+      backend.cluster_id(), [h](raft::Message m) { h->deliver(std::move(m)); });
+  host->state_ = std::make_unique<BackendStateMachine>(backend);
+
+  raft::Config rc;
+  rc.id = backend.member_id();
+  rc.election_tick = config.election_ticks;
+  rc.heartbeat_tick = 1;
+  rc.seed = backend.member_id() ^ static_cast<uint64_t>(
+                                      std::chrono::steady_clock::now().time_since_epoch().count());
+  rc.check_quorum = true;
+  rc.pre_vote = true;
+  raft::DriverOptions opts;
+  opts.compact_after = config.compact_after;
+  opts.on_read = [h](const raft::ReadState& rs) {
+    std::lock_guard lock(h->mutex_);
+    auto it = h->reads_.find(rs.context);
+    if (it == h->reads_.end()) return;
+    it->second.set_value(rs.index);
+    h->reads_.erase(it);
+  };
+  opts.on_soft_state = [h, &backend](const raft::SoftState& ss) {
+    const bool was = h->leader_.load() == backend.member_id();
+    h->leader_ = ss.lead;
+    const bool is = ss.lead == backend.member_id();
+    if (was != is) backend.on_leader_change(is);
+    if (ss.lead != 0) {
+      log::get("raft")->info("member {:x} leads (term {})", ss.lead,
+                             h->driver_ ? h->driver_->node().term() : 0);
+    } else {
+      log::get("raft")->info("no leader ({})", raft::to_string(ss.role));
+    }
+    h->wake_.notify_all();
+  };
+  auto driver = raft::Driver::open(rc, *host->log_, *host->transport_, *host->state_,
+                                   std::move(opts));
+  if (!driver) return fail(driver.error());
+  host->driver_ = std::move(*driver);
+  // Replay what is committed but not applied yet (after a restart), before serving.
+  if (auto r = host->driver_->process_ready(); !r) return fail(r.error());
+  // The only voter need not wait an election timeout to lead.
+  const auto& voters = host->driver_->node().tracker().voters();
+  if (voters.size() == 1 && voters.count(backend.member_id())) {
+    host->driver_->node().campaign();
+    if (auto r = host->driver_->process_ready(); !r) return fail(r.error());
+  }
+  host->after_ready();
+  return host;
+}
+
+RaftHost::~RaftHost() { stop(); }
+
+void RaftHost::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void RaftHost::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& [ctx, p] : reads_) p.set_value(fail(Code::unavailable, kErrTimeout));
+    reads_.clear();
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (transport_) transport_->stop();
+  for (Item& item : inbox_) {
+    if (auto* p = std::get_if<Proposal>(&item)) p->done.set_value(fail(Code::unavailable, kErrNoLeader));
+    if (auto* c = std::get_if<ConfProposal>(&item)) {
+      c->done.set_value(fail(Code::unavailable, kErrNoLeader));
+    }
+  }
+  inbox_.clear();
+}
+
+void RaftHost::enqueue(Item item) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) {
+      if (auto* p = std::get_if<Proposal>(&item)) {
+        p->done.set_value(fail(Code::unavailable, "etcdserver: server stopped"));
+      }
+      if (auto* c = std::get_if<ConfProposal>(&item)) {
+        c->done.set_value(fail(Code::unavailable, "etcdserver: server stopped"));
+      }
+      return;
+    }
+    inbox_.push_back(std::move(item));
+  }
+  wake_.notify_all();
+}
+
+void RaftHost::deliver(raft::Message m) { enqueue(std::move(m)); }
+
+Result<void> RaftHost::propose(std::string data) {
+  Proposal p{std::move(data), {}};
+  auto done = p.done.get_future();
+  enqueue(std::move(p));
+  if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    return fail(Code::unavailable, kErrTimeout);
+  }
+  return done.get();
+}
+
+Result<void> RaftHost::propose_member_change(const raft::ConfChange& change) {
+  ConfProposal p{change, {}};
+  auto done = p.done.get_future();
+  enqueue(std::move(p));
+  if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    return fail(Code::unavailable, kErrTimeout);
+  }
+  return done.get();
+}
+
+Result<uint64_t> RaftHost::read_index(std::chrono::milliseconds timeout) {
+  if (leader_.load() == 0) return fail(Code::unavailable, kErrNoLeader);
+  const std::string ctx = "r" + std::to_string(next_read_++);
+  std::future<Result<uint64_t>> done;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return fail(Code::unavailable, "etcdserver: server stopped");
+    done = reads_[ctx].get_future();
+  }
+  enqueue(ReadRequest{ctx});
+  if (done.wait_for(timeout) != std::future_status::ready) {
+    std::lock_guard lock(mutex_);
+    reads_.erase(ctx);
+    return fail(Code::unavailable, kErrTimeout);
+  }
+  return done.get();
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> RaftHost::progress(uint64_t member_id) const {
+  std::lock_guard lock(progress_mutex_);
+  auto it = progress_.find(member_id);
+  if (it == progress_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool RaftHost::wait_for_leader(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return wake_.wait_for(lock, timeout, [&] { return stopped_ || leader_.load() != 0; }) &&
+         leader_.load() != 0;
+}
+
+Result<void> RaftHost::transfer_leadership(uint64_t to, std::chrono::milliseconds timeout) {
+  if (leader_.load() == to) return ok();
+  enqueue(Transfer{to});
+  std::unique_lock lock(mutex_);
+  if (!wake_.wait_for(lock, timeout, [&] { return stopped_ || leader_.load() == to; })) {
+    return fail(Code::unavailable, kErrTimeout);
+  }
+  return ok();
+}
+
+void RaftHost::handle(Item& item) {
+  raft::Driver& d = *driver_;
+  if (auto* m = std::get_if<raft::Message>(&item)) {
+    (void)d.step(*m);
+  } else if (auto* p = std::get_if<Proposal>(&item)) {
+    auto r = d.propose(std::move(p->data));
+    if (r) {
+      p->done.set_value(ok());
+    } else {
+      p->done.set_value(fail(Code::unavailable, leader_.load() == 0 ? kErrNoLeader
+                                                                     : r.error().message()));
+    }
+  } else if (auto* c = std::get_if<ConfProposal>(&item)) {
+    auto r = d.propose_conf_change(c->change);
+    if (r) {
+      c->done.set_value(ok());
+    } else {
+      c->done.set_value(fail(r.error()));
+    }
+  } else if (auto* rr = std::get_if<ReadRequest>(&item)) {
+    d.read_index(rr->context);
+  } else if (auto* t = std::get_if<Transfer>(&item)) {
+    d.transfer_leadership(t->to);
+  }
+}
+
+void RaftHost::after_ready() {
+  const raft::Node& n = driver_->node();
+  term_ = n.term();
+  commit_ = n.log().committed();
+  applied_ = n.log().applied();
+  if (n.role() == raft::Role::leader) {
+    std::lock_guard lock(progress_mutex_);
+    progress_.clear();
+    for (const auto& [id, pr] : n.tracker().progress()) {
+      progress_[id] = {pr.match, n.log().committed()};
+    }
+  }
+}
+
+void RaftHost::choose() {
+  const raft::Node& n = driver_->node();
+  if (n.role() != raft::Role::leader || n.pending_conf_index() > n.log().applied()) return;
+  const auto& tracker = n.tracker();
+  if (tracker.voters().size() >= config_.ideal_voters) return;
+  for (raft::NodeId id : tracker.learners()) {
+    const raft::Progress& pr = tracker.progress().at(id);
+    if (pr.match < n.log().committed()) continue;  // not caught up yet
+    auto m = backend_.member(id);
+    if (!m) continue;
+    m->set_is_learner(false);
+    raft::ConfChange cc{raft::ConfChangeType::add_node, id, m->SerializeAsString()};
+    if (driver_->propose_conf_change(cc)) {
+      log::get("raft")->info("promoting learner {:x}: caught up, {} of {} voters", id,
+                             tracker.voters().size(), config_.ideal_voters);
+    }
+    return;  // one change at a time
+  }
+}
+
+void RaftHost::run() {
+  using clock = std::chrono::steady_clock;
+  auto next_tick = clock::now() + config_.tick_interval;
+  for (;;) {
+    std::deque<Item> items;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_until(lock, next_tick, [&] { return stopped_ || !inbox_.empty(); });
+      if (stopped_) return;
+      items.swap(inbox_);
+    }
+    if (failed_) {
+      for (Item& item : items) {
+        if (auto* p = std::get_if<Proposal>(&item)) {
+          p->done.set_value(fail(Code::unavailable, "etcdserver: this member stopped after a "
+                                                    "storage failure; restart it"));
+        }
+        if (auto* c = std::get_if<ConfProposal>(&item)) {
+          c->done.set_value(fail(Code::unavailable, "etcdserver: this member stopped"));
+        }
+      }
+      next_tick = clock::now() + config_.tick_interval;
+      continue;
+    }
+    for (Item& item : items) handle(item);
+    if (clock::now() >= next_tick) {
+      driver_->tick();
+      next_tick += config_.tick_interval;
+      if (next_tick < clock::now()) next_tick = clock::now() + config_.tick_interval;
+      if (++ticks_since_lease_check_ >= 5) {
+        ticks_since_lease_check_ = 0;
+        if (driver_->node().role() == raft::Role::leader) {
+          for (std::string& revoke : backend_.expired_lease_revokes()) {
+            (void)driver_->propose(std::move(revoke));
+          }
+        }
+      }
+      if (++ticks_since_choose_ >= 10) {
+        ticks_since_choose_ = 0;
+        choose();
+      }
+    }
+    if (auto r = driver_->process_ready(); !r) {
+      failed_ = true;
+      log::get("raft")->error("{}", r.error().message());
+    }
+    after_ready();
+  }
+}
+
+}  // namespace mgmt::store::server

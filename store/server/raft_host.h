@@ -1,0 +1,125 @@
+// raft_host.h: runs one member's Raft: the production Driver (store/raft/driver.h) over the
+// RocksDB log (RaftLogStore), the gRPC peer transport and the Backend as state machine, on one
+// thread that owns the core. Everything else talks to it through a queue:
+//   inbox: peer messages, proposals, read requests, membership changes, transport reports;
+//   the thread: drains the inbox, ticks every tick_interval, runs the Ready loop.
+// Proposals are fire-and-forget here (the Backend waits for its apply); reads wait for their
+// ReadState. The leader also promotes caught-up learners while the cluster has fewer voters than
+// ideal_voters (the chooser), and proposes revokes for expired leases.
+// Thread-safety: every public method is thread-safe.
+#pragma once
+
+#include "store/raft/driver.h"
+#include "store/server/backend.h"
+#include "store/server/peer_transport.h"
+#include "store/server/raft_log_store.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <variant>
+
+namespace mgmt::store::server {
+
+struct RaftHostConfig {
+  std::chrono::milliseconds tick_interval{100};  // etcd: heartbeat 100 ms
+  uint64_t election_ticks = 10;                 // etcd: election timeout 1000 ms
+  uint64_t compact_after = 10000;
+  size_t ideal_voters = 5;  // the chooser promotes learners up to this many voters
+  bool joining = false;     // a member added by the cluster: starts with an empty log
+  // This member, recorded in the first entry of a new cluster.
+  std::string name;
+  std::vector<std::string> peer_urls;
+  std::vector<std::string> client_urls;
+  // Peer URLs known before the membership is applied (a joining member learns them from the
+  // MemberAdd answer): member id -> peer URL.
+  std::map<uint64_t, std::string> initial_peers;
+};
+
+class RaftHost : public Replicator {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<RaftHost>> open(Backend& backend,
+                                                              const RaftHostConfig& config);
+  ~RaftHost() override;
+
+  void start();
+  void stop();
+
+  // From the peer service.
+  void deliver(raft::Message m);
+
+  // Replicator.
+  Result<void> propose(std::string data) override;
+  Result<void> propose_member_change(const raft::ConfChange& change) override;
+  Result<uint64_t> read_index(std::chrono::milliseconds timeout) override;
+  uint64_t leader_id() const override { return leader_.load(); }
+  uint64_t term() const override { return term_.load(); }
+  std::optional<std::pair<uint64_t, uint64_t>> progress(uint64_t member_id) const override;
+
+  // Waits until some member leads (false on timeout).
+  bool wait_for_leader(std::chrono::milliseconds timeout);
+  // Moves leadership to another voter (Maintenance.MoveLeader); waits up to the timeout.
+  Result<void> transfer_leadership(uint64_t to, std::chrono::milliseconds timeout);
+  uint64_t commit_index() const { return commit_.load(); }
+  uint64_t applied_index() const { return applied_.load(); }
+  PeerService& peer_service() { return *peer_service_; }
+
+ private:
+  struct Proposal {
+    std::string data;
+    std::promise<Result<void>> done;
+  };
+  struct ConfProposal {
+    raft::ConfChange change;
+    std::promise<Result<void>> done;
+  };
+  struct ReadRequest {
+    std::string context;
+  };
+  struct Transfer {
+    uint64_t to;
+  };
+  using Item = std::variant<raft::Message, Proposal, ConfProposal, ReadRequest, Transfer>;
+
+  RaftHost(Backend& backend, const RaftHostConfig& config) : backend_(backend), config_(config) {}
+  void enqueue(Item item);
+  void run();
+  void handle(Item& item);
+  void after_ready();
+  void choose();  // leader: promote caught-up learners while below the ideal size
+
+  Backend& backend_;
+  RaftHostConfig config_;
+  std::unique_ptr<RaftLogStore> log_;
+  std::unique_ptr<PeerTransport> transport_;
+  std::unique_ptr<PeerService> peer_service_;
+  std::unique_ptr<raft::StateMachine> state_;
+  std::unique_ptr<raft::Driver> driver_;  // owned by the thread once started
+  std::thread thread_;
+
+  std::mutex mutex_;  // guards inbox_, stopped_, reads_, progress_
+  std::condition_variable wake_;
+  std::deque<Item> inbox_;
+  bool stopped_ = false;
+  std::map<std::string, std::promise<Result<uint64_t>>> reads_;
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> progress_;  // leader: id -> (match, commit)
+  mutable std::mutex progress_mutex_;
+  std::atomic<uint64_t> leader_{0};
+  std::atomic<uint64_t> term_{0};
+  std::atomic<uint64_t> commit_{0};
+  std::atomic<uint64_t> applied_{0};
+  std::atomic<uint64_t> next_read_{1};
+  uint64_t ticks_since_lease_check_ = 0;
+  uint64_t ticks_since_choose_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace mgmt::store::server

@@ -1,0 +1,94 @@
+// raft_log_store.cpp: see raft_log_store.h.
+#include "store/server/raft_log_store.h"
+
+#include "store/raft/codec.h"
+
+namespace mgmt::store::server {
+
+Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open(storage::Storage& storage, Hooks hooks) {
+  auto log = storage::RaftLog::open(storage);
+  if (!log) return fail(log.error());
+  return std::unique_ptr<RaftLogStore>(new RaftLogStore(std::move(*log), std::move(hooks)));
+}
+
+raft::InitialState RaftLogStore::initial_state() const {
+  raft::InitialState is;
+  const auto hs = log_->hard_state();
+  is.hard_state = raft::HardState{hs.term, hs.vote, hs.commit};
+  const auto meta = log_->snapshot_meta();
+  if (!meta.conf_state.empty()) {
+    if (auto cs = raft::codec::decode_conf_state(meta.conf_state)) is.conf_state = *cs;
+  }
+  return is;
+}
+
+Result<std::vector<raft::Entry>> RaftLogStore::entries(uint64_t lo, uint64_t hi,
+                                                       uint64_t max_bytes) const {
+  auto stored = log_->entries(lo, hi, max_bytes);
+  if (!stored) return fail(stored.error());
+  std::vector<raft::Entry> out;
+  out.reserve(stored->size());
+  for (const auto& s : *stored) {
+    auto e = raft::codec::decode_entry(s.data);
+    if (!e) {
+      return fail(Code::data_loss, "raft log: entry " + std::to_string(s.index) +
+                                       " is damaged; restore this member from a peer");
+    }
+    out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+Result<raft::Snapshot> RaftLogStore::snapshot() const {
+  auto state = hooks_.dump();
+  if (!state) return fail(Code::unavailable, "snapshot: " + state.error().message());
+  auto [index, data] = std::move(*state);
+  auto t = log_->term(index);
+  if (!t) return fail(Code::unavailable, "snapshot: the applied index left the log");
+  raft::Snapshot s;
+  s.meta = raft::SnapshotMeta{index, *t, hooks_.conf_state()};
+  s.data = std::move(data);
+  return s;
+}
+
+Result<void> RaftLogStore::save(const std::optional<raft::Snapshot>& snapshot,
+                                const std::vector<raft::Entry>& entries,
+                                const std::optional<raft::HardState>& hard_state) {
+  if (snapshot) {
+    if (auto i = hooks_.install(*snapshot); !i) return i;
+    storage::StoredSnapshotMeta meta{snapshot->meta.index, snapshot->meta.term,
+                                     raft::codec::encode(snapshot->meta.conf_state)};
+    if (auto a = log_->apply_snapshot(meta); !a) return a;
+  }
+  std::optional<storage::StoredHardState> hs;
+  if (hard_state) hs = storage::StoredHardState{hard_state->term, hard_state->vote,
+                                                hard_state->commit};
+  std::vector<storage::StoredEntry> stored;
+  stored.reserve(entries.size());
+  for (const auto& e : entries) {
+    stored.push_back(storage::StoredEntry{e.index, e.term, raft::codec::encode(e)});
+  }
+  if (!hs && stored.empty()) return ok();
+  return log_->save(hs, stored);
+}
+
+Result<void> RaftLogStore::compact(uint64_t index, const raft::ConfState& conf_state,
+                                   std::string) {
+  if (index < log_->first_index() || index > log_->last_index()) return ok();
+  // A synced write: it also makes every earlier (unsynced) apply batch durable, so the state
+  // machine never needs entries the log no longer has.
+  return log_->compact(index, raft::codec::encode(conf_state));
+}
+
+Result<void> RaftLogStore::bootstrap(const raft::Entry& first) {
+  return log_->save(storage::StoredHardState{first.term, 0, first.index},
+                    {storage::StoredEntry{first.index, first.term, raft::codec::encode(first)}});
+}
+
+Result<void> RaftLogStore::adopt_state(uint64_t applied, const raft::ConfState& conf_state) {
+  storage::StoredSnapshotMeta meta{applied, 1, raft::codec::encode(conf_state)};
+  if (auto a = log_->apply_snapshot(meta); !a) return a;
+  return log_->save(storage::StoredHardState{1, 0, applied}, {});
+}
+
+}  // namespace mgmt::store::server

@@ -1,0 +1,59 @@
+// raft_log_store.h: the Raft core's durable log on the member's RocksDB (storage::RaftLog),
+// as the driver's DurableLog. Entries are stored in the core's own encoding (raft/codec.h).
+// Snapshots are made on demand from the live state: snapshot() dumps the state machine at its
+// applied index (Storage::dump_state) with the membership at that index, so nothing but the
+// log's compaction point is kept on disk. Installing a snapshot restores the state machine
+// FIRST (one synced batch) and then moves the log: a crash in between leaves a state machine
+// ahead of its log, from which the member resumes (entries it already applied are skipped).
+// Thread-safety: the Raft thread only.
+#pragma once
+
+#include "store/raft/driver.h"
+#include "store/storage/raft_log.h"
+
+#include <functional>
+#include <memory>
+
+namespace mgmt::store::server {
+
+class RaftLogStore : public raft::DurableLog {
+ public:
+  struct Hooks {
+    // The state machine's state and the index it is applied to.
+    std::function<Result<std::pair<uint64_t, std::string>>()> dump;
+    // The membership as of the applied index.
+    std::function<raft::ConfState()> conf_state;
+    // Replaces the state machine with a snapshot's data.
+    std::function<Result<void>(const raft::Snapshot&)> install;
+  };
+
+  [[nodiscard]] static Result<std::unique_ptr<RaftLogStore>> open(storage::Storage& storage,
+                                                                  Hooks hooks);
+
+  raft::InitialState initial_state() const override;
+  uint64_t first_index() const override { return log_->first_index(); }
+  uint64_t last_index() const override { return log_->last_index(); }
+  Result<uint64_t> term(uint64_t index) const override { return log_->term(index); }
+  Result<std::vector<raft::Entry>> entries(uint64_t lo, uint64_t hi,
+                                           uint64_t max_bytes) const override;
+  Result<raft::Snapshot> snapshot() const override;
+  Result<void> save(const std::optional<raft::Snapshot>& snapshot,
+                    const std::vector<raft::Entry>& entries,
+                    const std::optional<raft::HardState>& hard_state) override;
+  Result<void> compact(uint64_t index, const raft::ConfState& conf_state,
+                       std::string data) override;
+
+  // First start of a new cluster: entry 1 adds this member (the one voter), committed.
+  [[nodiscard]] Result<void> bootstrap(const raft::Entry& first);
+  // A data dir from before the store ran on Raft: its state becomes a snapshot at `applied`.
+  [[nodiscard]] Result<void> adopt_state(uint64_t applied, const raft::ConfState& conf_state);
+  bool empty() const { return log_->last_index() == 0 && log_->snapshot_meta().index == 0; }
+
+ private:
+  RaftLogStore(std::unique_ptr<storage::RaftLog> log, Hooks hooks)
+      : log_(std::move(log)), hooks_(std::move(hooks)) {}
+  std::unique_ptr<storage::RaftLog> log_;
+  Hooks hooks_;
+};
+
+}  // namespace mgmt::store::server
