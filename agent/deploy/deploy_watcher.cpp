@@ -3,6 +3,7 @@
 
 #include "common/log.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -12,7 +13,14 @@ DeployWatcher::DeployWatcher(store::client::EtcdClient& client, std::string work
                              Apply apply)
     : client_(client), work_dir_(std::move(work_dir)), apply_(std::move(apply)) {}
 
-DeployWatcher::~DeployWatcher() { watch_.reset(); }
+DeployWatcher::~DeployWatcher() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stopping_cv_.notify_all();
+  watch_.reset();
+}
 
 Result<std::unique_ptr<DeployWatcher>> DeployWatcher::start(store::client::EtcdClient& client,
                                                             std::string work_dir, Apply apply) {
@@ -67,7 +75,21 @@ void DeployWatcher::consider(int64_t id) {
     if (id <= attempted_) return;  // never go back, never retry a broken one by itself
     attempted_ = id;
   }
+  // A store that cannot answer right now (an election, a member still catching up) is retried
+  // for a while; a broken deploy is not.
   auto loaded = load(id);
+  for (int attempt = 1; !loaded && loaded.error().code() == Code::unavailable && attempt <= 30;
+       ++attempt) {
+    log::get("deploy")->info("deploy {} not loaded yet ({}); retrying", id,
+                             loaded.error().message());
+    std::unique_lock lock(mutex_);
+    if (stopping_cv_.wait_for(lock, std::chrono::seconds(1),
+                              [&] { return stopping_ || attempted_ != id; })) {
+      return;  // stopping, or a newer deploy arrived and takes over
+    }
+    lock.unlock();
+    loaded = load(id);
+  }
   std::lock_guard lock(mutex_);
   if (loaded) {
     loaded_ = id;

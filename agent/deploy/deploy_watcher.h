@@ -11,6 +11,7 @@
 #include "common/result.h"
 #include "store/client/etcd_client.h"
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -37,7 +38,9 @@ class DeployWatcher {
   store::client::EtcdClient& client_;
   std::string work_dir_;
   Apply apply_;
-  mutable std::mutex mutex_;  // guards loaded_, attempted_, last_error_
+  mutable std::mutex mutex_;  // guards loaded_, attempted_, last_error_, stopping_
+  std::condition_variable stopping_cv_;
+  bool stopping_ = false;
   int64_t loaded_ = 0;
   int64_t attempted_ = 0;
   std::string last_error_;

@@ -372,10 +372,11 @@ void Backend::set_self_urls(const std::vector<std::string>& client_urls) {
   auto self = member(member_id_);
   if (!self) return;
   std::vector<std::string> have(self->client_urls().begin(), self->client_urls().end());
-  if (have == client_urls) return;
+  if (have == client_urls && self->name() == config_.member_name) return;
   mgmtraft::InternalRequest req;
   auto* u = req.mutable_member_update();
   u->set_id(member_id_);
+  u->set_name(config_.member_name);
   for (const auto& url : client_urls) u->add_client_urls(url);
   if (auto r = propose_and_wait(req); !r) {
     log::get("etcd")->warn("could not publish this member's client URLs: {}", r.error().message());
@@ -460,6 +461,7 @@ Result<Backend::Applied> Backend::apply_request(const mgmtraft::InternalRequest&
       if (req.member_update().peer_urls_size() > 0) {
         *it->second.mutable_peer_urls() = req.member_update().peer_urls();
       }
+      if (!req.member_update().name().empty()) it->second.set_name(req.member_update().name());
       if (req.member_update().client_urls_size() > 0) {
         *it->second.mutable_client_urls() = req.member_update().client_urls();
       }

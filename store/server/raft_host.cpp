@@ -192,7 +192,8 @@ Result<void> RaftHost::propose_member_change(const raft::ConfChange& change) {
 
 Result<uint64_t> RaftHost::read_index(std::chrono::milliseconds timeout) {
   if (leader_.load() == 0) return fail(Code::unavailable, kErrNoLeader);
-  const std::string ctx = "r" + std::to_string(next_read_++);
+  // Unique across members: the leader keys pending reads by this context.
+  const std::string ctx = std::to_string(backend_.member_id()) + "/" + std::to_string(next_read_++);
   std::future<Result<uint64_t>> done;
   {
     std::lock_guard lock(mutex_);

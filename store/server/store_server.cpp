@@ -163,7 +163,7 @@ void StoreServer::publish_loop() {
     bool published = false;
     if (self && host_->leader_id() != 0) {
       std::vector<std::string> have(self->client_urls().begin(), self->client_urls().end());
-      if (have == want) {
+      if (have == want && self->name() == config_.member_name) {
         published = true;
       } else {
         backend_->set_self_urls(want);

@@ -64,14 +64,28 @@ TEST_CASE("deploy: three agents converge on each deploy, and the git chain is ke
           "surprises",
           "[deploy][cluster]") {
   TempDir dir;
-  int port = free_port();
-  std::string seeds = url(port);
-  Agent a({"--tmp-prefix", "--client-urls", seeds}, "h1");
+  // Three agents, each hosting a member of the store: h1 starts the cluster, h2 and h3 join it
+  // through --seeds and are promoted to voters (--ideal-cluster-size 3).
+  auto member = [](const std::string& seed) {
+    std::vector<std::string> args = {"--tmp-prefix", "--ideal-cluster-size", "3",
+                                      "--client-urls", url(free_port()),
+                                      "--server-urls", url(free_port())};
+    if (!seed.empty()) {
+      args.push_back("--seeds");
+      args.push_back(seed);
+    }
+    return args;
+  };
+  auto first_args = member("");
+  std::string seeds = first_args[4];
+  Agent a(first_args, "h1");
   REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
-  Agent b({"--tmp-prefix", "--no-server", "--seeds", seeds}, "h2");
-  Agent c({"--tmp-prefix", "--no-server", "--seeds", seeds}, "h3");
+  Agent b(member(seeds), "h2");
   REQUIRE(b.process->wait_for_output("waiting for `mgmt deploy`"));
+  Agent c(member(seeds), "h3");
   REQUIRE(c.process->wait_for_output("waiting for `mgmt deploy`"));
+  CHECK(b.process->output().find("joining cluster") != std::string::npos);
+  REQUIRE(a.process->wait_for_output("promoting learner"));
 
   // A git repository with uncommitted work.
   std::string repo = dir.path() + "/code";
@@ -86,7 +100,11 @@ TEST_CASE("deploy: three agents converge on each deploy, and the git chain is ke
   CHECK(first.exit_code == 0);
   CHECK(first.output.find("deploy 1 landed (yaml, commit") != std::string::npos);
   CHECK(first.output.find("dirty tree") != std::string::npos);
-  for (auto* agent : {&a, &b, &c}) CHECK(agent->process->wait_for_output(say("second")));
+  for (auto* agent : {&a, &b, &c}) {
+    const bool said = agent->process->wait_for_output(say("second"));
+    INFO(agent->process->output());
+    CHECK(said);
+  }
 
   write(code, graph_saying("third"));  // changed again, same work tree, same commit
   auto second = deploy(seeds, "--wait yaml " + code);
@@ -127,6 +145,12 @@ TEST_CASE("deploy: three agents converge on each deploy, and the git chain is ke
   CHECK(deploys.output.find("5     yaml") != std::string::npos);
   auto hosts = sh(mgmt_binary() + " get --seeds=" + seeds + " hosts");
   for (const char* host : {"h1", "h2", "h3"}) CHECK(hosts.output.find(host) != std::string::npos);
+  // etcdctl sees one cluster of three voters.
+  if (mgmt::test::have_program("etcdctl")) {
+    auto members = sh("ETCDCTL_API=3 etcdctl --endpoints=" + seeds + " member list");
+    CHECK(std::count(members.output.begin(), members.output.end(), '\n') == 3);
+    CHECK(members.output.find("true") == std::string::npos);  // no learner left
+  }
 }
 
 TEST_CASE("deploy: outside git a deploy lands and says that no commit chain is checked",
