@@ -4,6 +4,7 @@
 // is a compatibility bug.
 #include "store/server/store_server.h"
 #include "test/support/process/child_process.h"
+#include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
 
 #include <catch2/catch.hpp>
@@ -29,7 +30,7 @@ class OurStore {
     config.data_dir = dir_.path() + "/store";
     config.member_name = "default";
     config.client_urls = {"http://127.0.0.1:0"};
-    config.peer_urls = {"http://127.0.0.1:2380"};
+    config.peer_urls = {"http://127.0.0.1:" + std::to_string(mgmt::test::free_port())};
     auto opened = mgmt::store::server::StoreServer::open(config);
     REQUIRE(opened);
     server_ = std::move(*opened);

@@ -155,7 +155,7 @@ TEST_CASE("lease: leases and their keys survive a restart", "[lease]") {
   CHECK(f.live_keys() == 0);
 }
 
-TEST_CASE("lease: a put naming a missing lease fails; a revoked lease's keys are gone",
+TEST_CASE("lease: a put naming a missing lease fails, a revoked lease's keys are gone",
           "[lease]") {
   Fixture f;
   mvcc::PutRequest p{"k", "v"};

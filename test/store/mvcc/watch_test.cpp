@@ -71,7 +71,7 @@ TEST_CASE("watch: replays history from the start revision, then live events", "[
   CHECK(ev[1].prev_kv->value == "2");
 }
 
-TEST_CASE("watch: start 0 sees only new events; a txn's events arrive together", "[mvcc][watch]") {
+TEST_CASE("watch: start 0 sees only new events, a txn's events arrive together", "[mvcc][watch]") {
   Fixture f;
   f.put("p/old", "x");
   Recorder rec;

@@ -165,7 +165,7 @@ TEST_CASE("§5.3 a follower rejects an append with a gap or a mismatched previou
   CHECK(rd.entries.empty());
 }
 
-TEST_CASE("§5.3 a conflicting suffix is truncated; a duplicate append changes nothing", "[unit]") {
+TEST_CASE("§5.3 a conflicting suffix is truncated, a duplicate append changes nothing", "[unit]") {
   NodeNet net;
   net.add(1, {1, 2}, {1, 1, 2, 2});
   Node& f = net.node(1);
@@ -277,7 +277,7 @@ TEST_CASE("thesis §4.2.2 a leader that removed itself steps down and no longer 
 
 // ---------------------------------------------------------------------------------- Partitions
 
-TEST_CASE("§5.4 an isolated leader commits nothing; the majority elects anew; on heal the old "
+TEST_CASE("§5.4 an isolated leader commits nothing, the majority elects anew, on heal the old "
           "uncommitted tail is overwritten", "[unit]") {
   SimCluster c(7, {1, 2, 3}, no_leases());
   REQUIRE(elect(c, 1));
@@ -394,7 +394,7 @@ TEST_CASE("a failed fsync stops acknowledgements instead of lying", "[unit]") {
   require_clean(c);  // persist-before-send: no ack of an unsaved entry left node 3
 }
 
-TEST_CASE("a crash during a log write loses that write only; restart recovers and catches up",
+TEST_CASE("a crash during a log write loses that write only, restart recovers and catches up",
           "[unit]") {
   SimCluster c(14, {1, 2, 3}, {});
   REQUIRE(elect(c, 1));
