@@ -11,12 +11,13 @@ export ETCDCTL_API=3
 work=$(mktemp -d)
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-p1=$((20000 + RANDOM % 10000)); p2=$((p1 + 1)); p3=$((p1 + 2))
+p1=$((20000 + RANDOM % 10000)); p2=$((p1 + 1)); p3=$((p1 + 2)); p4=$((p1 + 3))
 etcd --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$p1" \
   --advertise-client-urls "http://127.0.0.1:$p1" --listen-peer-urls "http://127.0.0.1:$p2" \
   --initial-advertise-peer-urls "http://127.0.0.1:$p2" \
   --initial-cluster "default=http://127.0.0.1:$p2" >"$work/etcd.log" 2>&1 &
-"$mgmt" run --tmp-prefix --client-urls "http://127.0.0.1:$p3" >"$work/mgmt.log" 2>&1 &
+"$mgmt" run --tmp-prefix --client-urls "http://127.0.0.1:$p3" --server-urls "http://127.0.0.1:$p4" \
+  >"$work/mgmt.log" 2>&1 &
 for i in $(seq 1 200); do
   etcdctl --endpoints="http://127.0.0.1:$p1" endpoint health >/dev/null 2>&1 &&
     etcdctl --endpoints="http://127.0.0.1:$p3" endpoint health >/dev/null 2>&1 && break
