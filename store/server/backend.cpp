@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "store/mvcc/validate.h"
 #include "store/raft/codec.h"
+#include "store/server/crash_point.h"
 #include "store/server/etcd_errors.h"
 #include "store/server/pb_convert.h"
 
@@ -495,6 +496,7 @@ Result<void> Backend::apply(const raft::Entry& entry) {
     result = apply_request(req, batch);
   }
   if (auto w = write_applied(batch, entry.index); !w) return w;
+  if (!entry.data.empty()) crash_point("after-apply");
   applied_cv_.notify_all();
   if (waiter) {
     auto it = waiters_.find(*waiter);

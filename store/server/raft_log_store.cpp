@@ -2,6 +2,7 @@
 #include "store/server/raft_log_store.h"
 
 #include "store/raft/codec.h"
+#include "store/server/crash_point.h"
 
 namespace mgmt::store::server {
 
@@ -56,6 +57,7 @@ Result<void> RaftLogStore::save(const std::optional<raft::Snapshot>& snapshot,
                                 const std::optional<raft::HardState>& hard_state) {
   if (snapshot) {
     if (auto i = hooks_.install(*snapshot); !i) return i;
+    crash_point("after-snapshot-state");
     storage::StoredSnapshotMeta meta{snapshot->meta.index, snapshot->meta.term,
                                      raft::codec::encode(snapshot->meta.conf_state)};
     if (auto a = log_->apply_snapshot(meta); !a) return a;
@@ -69,7 +71,9 @@ Result<void> RaftLogStore::save(const std::optional<raft::Snapshot>& snapshot,
     stored.push_back(storage::StoredEntry{e.index, e.term, raft::codec::encode(e)});
   }
   if (!hs && stored.empty()) return ok();
-  return log_->save(hs, stored);
+  auto saved = log_->save(hs, stored);
+  if (saved) crash_point("after-log-persist");
+  return saved;
 }
 
 Result<void> RaftLogStore::compact(uint64_t index, const raft::ConfState& conf_state,
