@@ -55,10 +55,22 @@ struct EtcdClient::Impl {
   std::chrono::milliseconds timeout{5000};
   std::atomic<std::size_t> preferred{0};  // the last endpoint that answered
 
+  // A failure after which the request certainly did not run: the connection was never made,
+  // or the member dropped the proposal for want of a leader.
+  static bool not_sent(const grpc::Status& s) {
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE) return false;
+    const std::string& m = s.error_message();
+    return m.find("etcdserver: no leader") != std::string::npos ||
+           m.find("failed to connect") != std::string::npos ||
+           m.find("onnection refused") != std::string::npos;
+  }
+
   // Calls `call` on each endpoint, starting with the one that answered last, until one gives
-  // an answer other than UNAVAILABLE. Returns the last status.
+  // an answer other than UNAVAILABLE. Returns the last status. A `mutating` request is tried on
+  // another endpoint only when it certainly did not run: a blind retry of a write that timed
+  // out could apply it twice (etcd's clientv3 has the same rule).
   template <typename Call>
-  grpc::Status with_failover(Call call, std::string* answered_by) {
+  grpc::Status with_failover(Call call, std::string* answered_by, bool mutating = false) {
     grpc::Status status;
     std::size_t first = preferred.load();
     for (std::size_t i = 0; i < endpoints.size(); ++i) {
@@ -72,6 +84,7 @@ struct EtcdClient::Impl {
         if (answered_by) *answered_by = endpoints[at].url;
         return status;
       }
+      if (mutating && !not_sent(status)) return status;  // outcome unknown: no blind retry
     }
     return status;
   }
@@ -158,7 +171,7 @@ Result<int64_t> EtcdClient::put(const std::string& key, const std::string& value
       [&](Impl::Endpoint& e, grpc::ClientContext& c) {
         return e.kv->Put(&c, request, &response);
       },
-      nullptr);
+      nullptr, /*mutating=*/true);
   if (!status.ok()) return fail(impl_->error_of(status));
   return response.header().revision();
 }
@@ -172,7 +185,7 @@ Result<int64_t> EtcdClient::del(const std::string& key, bool prefix) {
       [&](Impl::Endpoint& e, grpc::ClientContext& c) {
         return e.kv->DeleteRange(&c, request, &response);
       },
-      nullptr);
+      nullptr, /*mutating=*/true);
   if (!status.ok()) return fail(impl_->error_of(status));
   return response.deleted();
 }
@@ -209,7 +222,7 @@ Result<bool> EtcdClient::txn(const std::vector<Compare>& compares, const std::ve
       [&](Impl::Endpoint& e, grpc::ClientContext& c) {
         return e.kv->Txn(&c, request, &response);
       },
-      nullptr);
+      nullptr, /*mutating=*/true);
   if (!status.ok()) return fail(impl_->error_of(status));
   return response.succeeded();
 }
@@ -222,7 +235,7 @@ Result<int64_t> EtcdClient::lease_grant(int64_t ttl_seconds) {
       [&](Impl::Endpoint& e, grpc::ClientContext& c) {
         return e.lease->LeaseGrant(&c, request, &response);
       },
-      nullptr);
+      nullptr, /*mutating=*/true);
   if (!status.ok()) return fail(impl_->error_of(status));
   return response.id();
 }
@@ -258,7 +271,7 @@ Result<void> EtcdClient::lease_revoke(int64_t lease) {
       [&](Impl::Endpoint& e, grpc::ClientContext& c) {
         return e.lease->LeaseRevoke(&c, request, &response);
       },
-      nullptr);
+      nullptr, /*mutating=*/true);
   if (!status.ok()) return fail(impl_->error_of(status));
   return ok();
 }
@@ -301,7 +314,7 @@ Result<MemberAddResult> EtcdClient::member_add(const std::vector<std::string>& p
       [&](Impl::Endpoint& e, grpc::ClientContext& c) {
         return e.cluster->MemberAdd(&c, request, &response);
       },
-      nullptr);
+      nullptr, /*mutating=*/true);
   if (!status.ok()) return fail(impl_->error_of(status));
   MemberAddResult result;
   result.cluster_id = response.header().cluster_id();
@@ -318,7 +331,7 @@ Result<void> EtcdClient::member_remove(uint64_t id) {
       [&](Impl::Endpoint& e, grpc::ClientContext& c) {
         return e.cluster->MemberRemove(&c, request, &response);
       },
-      nullptr);
+      nullptr, /*mutating=*/true);
   if (!status.ok()) return fail(impl_->error_of(status));
   return ok();
 }

@@ -7,12 +7,18 @@
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
+#include "store/client/etcd_client.h"
+#include "test/support/history/register_checker.h"
 
 #include <catch2/catch.hpp>
 
 #include <signal.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <regex>
 #include <string>
@@ -209,4 +215,164 @@ TEST_CASE("store cluster: removing a member shrinks the cluster, and a full rest
   CHECK(etcdctl(both, "get keep --print-value-only").output == "me\n");
   CHECK(etcdctl(both, "get two --print-value-only").output == "left\n");
   CHECK(Cluster::count_lines(etcdctl(both, "member list").output) == 2);
+}
+
+TEST_CASE("store cluster: concurrent clients' histories are linearizable while members are "
+          "killed, paused and restarted", "[cluster]") {
+  if (!have_program("etcdctl")) {
+    WARN("etcdctl (Debian package etcd-client) is not installed; skipping");
+    return;
+  }
+  using mgmt::test::history::RegisterOp;
+  Cluster c;
+  const std::vector<std::string> keys = {"h/a", "h/b", "h/c"};
+  std::vector<std::string> endpoints;
+  for (const auto& m : c.members) endpoints.push_back(m.client);
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  auto now = [&] { return std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0).count(); };
+
+  std::mutex mutex;  // guards history, done_ops, stop
+  std::condition_variable progress;
+  std::map<std::string, std::vector<RegisterOp>> history;
+  int done_ops = 0;
+  bool stop = false;
+  constexpr int kClients = 3;
+  constexpr int kOpsPerClient = 120;
+
+  auto client_main = [&](int id) {
+    auto client = mgmt::store::client::EtcdClient::open(endpoints, std::chrono::seconds(2));
+    REQUIRE(client);
+    uint64_t state = 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(id + 1);
+    auto rnd = [&state](uint64_t n) {
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      return state % n;
+    };
+    std::map<std::string, std::optional<std::string>> last_seen;
+    for (int n = 0; n < kOpsPerClient; ++n) {
+      const std::string key = keys[rnd(keys.size())];
+      RegisterOp op;
+      op.client = id;
+      op.call = now();
+      const uint64_t dice = rnd(10);
+      const std::string value = "c" + std::to_string(id) + "-" + std::to_string(n);
+      bool keep = true;
+      if (dice < 4) {
+        op.kind = RegisterOp::Kind::get;
+        auto got = (*client)->get(key);
+        if (got) {
+          if (!got->kvs.empty()) op.observed = got->kvs.front().value;
+          last_seen[key] = op.observed;
+        } else {
+          keep = false;  // a read without an answer tells nothing
+        }
+      } else if (dice < 7) {
+        op.kind = RegisterOp::Kind::put;
+        op.value = value;
+        op.unknown = !(*client)->put(key, value);
+      } else {
+        op.kind = RegisterOp::Kind::cas;
+        op.value = value;
+        op.expect = last_seen[key];
+        mgmt::store::client::Compare cmp;
+        cmp.key = key;
+        if (op.expect) {
+          cmp.target = mgmt::store::client::Compare::Target::value;
+          cmp.value = *op.expect;
+        } else {
+          cmp.target = mgmt::store::client::Compare::Target::version;
+          cmp.number = 0;
+        }
+        auto r = (*client)->txn({cmp}, {mgmt::store::client::Put{key, value, 0}});
+        if (r) {
+          op.succeeded = *r;
+        } else {
+          op.unknown = true;
+        }
+      }
+      op.ret = now();
+      std::lock_guard lock(mutex);
+      if (keep) history[key].push_back(op);
+      ++done_ops;
+      progress.notify_all();
+    }
+  };
+
+  // Faults driven by progress (every 25 completed operations), not by the clock: kill -9 a
+  // member, bring it back, pause another (SIGSTOP), resume it, and so on.
+  auto faults_main = [&] {
+    int step = 0;
+    int killed = -1, paused = -1;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex);
+        const int target = (step + 1) * 25;
+        progress.wait(lock, [&] { return stop || done_ops >= target; });
+        if (stop) break;
+      }
+      switch (step % 4) {
+        case 0:
+          killed = step % 3;
+          c.members[killed].kill9();
+          break;
+        case 1:
+          c.members[killed].start("");
+          break;
+        case 2:
+          paused = (step + 1) % 3;
+          c.members[paused].process->send_signal(SIGSTOP);
+          break;
+        case 3:
+          c.members[paused].process->send_signal(SIGCONT);
+          paused = -1;
+          break;
+      }
+      ++step;
+    }
+    if (paused >= 0) c.members[paused].process->send_signal(SIGCONT);
+  };
+
+  std::thread faults(faults_main);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) clients.emplace_back(client_main, i);
+  for (auto& t : clients) t.join();
+  {
+    std::lock_guard lock(mutex);
+    stop = true;
+  }
+  progress.notify_all();
+  faults.join();
+
+  size_t total = 0, unknown = 0;
+  for (const auto& key : keys) {
+    const auto& ops = history[key];
+    total += ops.size();
+    for (const auto& op : ops) unknown += op.unknown;
+    auto result = mgmt::test::history::check_register(ops);
+    INFO(key << ": " << result.explanation);
+    CHECK(result.linearizable);
+  }
+  INFO(total << " operations recorded, " << unknown << " with an unknown outcome");
+  CHECK(total >= static_cast<size_t>(kClients * kOpsPerClient / 2));
+  WARN("history: " << total << " operations on " << keys.size() << " keys, " << unknown
+                   << " of unknown outcome; linearizable");
+
+  // Every member that runs ends with the same values.
+  for (auto& m : c.members) {
+    if (m.process->wait_exit(std::chrono::milliseconds(0))) m.start("");
+  }
+  std::string reference;
+  for (size_t i = 0; i < c.members.size(); ++i) {
+    REQUIRE(c.members[i].ready());
+    std::string got;
+    REQUIRE(Cluster::wait_for([&] {
+      auto r = etcdctl(c.members[i].client, "get --prefix h/");
+      got = r.output;
+      return r.exit_code == 0;
+    }));
+    if (i == 0) reference = got;
+    CHECK(got == reference);
+  }
 }
