@@ -151,7 +151,7 @@ TEST_CASE("store cluster: members joined by --seeds replicate every write and su
   REQUIRE(lead >= 0);
   const int follower = (lead + 1) % 3;
   ChildProcess watch({"/bin/sh", "-c", "ETCDCTL_API=3 exec etcdctl --endpoints=" +
-                                           c.members[follower].client + " watch --prefix w"});
+                                           c.members[follower].client + " watch --rev=1 --prefix w"});
   REQUIRE(etcdctl(c.members[follower].client, "put w1 before").exit_code == 0);
   REQUIRE(watch.wait_for_output("before"));
   auto lease = etcdctl(c.members[lead].client, "lease grant 60");
