@@ -223,7 +223,7 @@ int run_daemon(const cli::RunOptions& options) {
     s.converged = converged && engine->idle() && engine->errors().empty();
     s.error = (*watcher)->last_error();
     if (s.error.empty() && !engine->errors().empty()) s.error = engine->errors().front();
-    s.role = store ? "voter" : "client";
+    s.role = store ? store->role() : "client";
     return s;
   });
   {

@@ -209,6 +209,12 @@ std::vector<std::string> StoreServer::client_endpoints() const {
 uint64_t StoreServer::member_id() const { return backend_ ? backend_->member_id() : 0; }
 uint64_t StoreServer::cluster_id() const { return backend_ ? backend_->cluster_id() : 0; }
 uint64_t StoreServer::leader_id() const { return host_ ? host_->leader_id() : 0; }
+std::string StoreServer::role() const {
+  if (!backend_) return "voter";
+  auto self = backend_->member(backend_->member_id());
+  return self && self->is_learner() ? "learner" : "voter";
+}
+
 bool StoreServer::wait_for_leader(std::chrono::milliseconds timeout) {
   return host_ && host_->wait_for_leader(timeout);
 }

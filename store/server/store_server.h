@@ -71,6 +71,8 @@ class StoreServer {
   uint64_t cluster_id() const;
   // The member leading the cluster (0: none known).
   uint64_t leader_id() const;
+  // "voter" or "learner": this member's place in the cluster's membership.
+  std::string role() const;
   // Waits until the cluster has a leader this member knows of (false on timeout).
   bool wait_for_leader(std::chrono::milliseconds timeout);
 

@@ -86,6 +86,18 @@ TEST_CASE("deploy: three agents converge on each deploy, and the git chain is ke
   REQUIRE(c.process->wait_for_output("waiting for `mgmt deploy`"));
   CHECK(b.process->output().find("joining cluster") != std::string::npos);
   REQUIRE(a.process->wait_for_output("promoting learner"));
+  // Once three voters serve, a fourth agent runs as a client of the cluster (no store).
+  bool three_voters = false;
+  for (int i = 0; i < 300 && !three_voters && mgmt::test::have_program("etcdctl"); ++i) {
+    auto list = sh("ETCDCTL_API=3 etcdctl --endpoints=" + seeds + " member list");
+    three_voters = std::count(list.output.begin(), list.output.end(), '\n') == 3 &&
+                   list.output.find(", true") == std::string::npos;
+  }
+  Agent d(member(seeds), "h4");
+  if (three_voters) {
+    REQUIRE(d.process->wait_for_output("running as its client"));
+  }
+  REQUIRE(d.process->wait_for_output("waiting for `mgmt deploy`"));
 
   // A git repository with uncommitted work.
   std::string repo = dir.path() + "/code";
@@ -137,14 +149,19 @@ TEST_CASE("deploy: three agents converge on each deploy, and the git chain is ke
   auto forced = deploy(seeds, "--force yaml " + code);
   CHECK(forced.exit_code == 0);
   CHECK(forced.output.find("deploy 5 landed") != std::string::npos);
-  for (auto* agent : {&a, &b, &c}) CHECK(agent->process->wait_for_output(say("first")));
+  for (auto* agent : {&a, &b, &c, &d}) CHECK(agent->process->wait_for_output(say("first")));
 
   // `mgmt get` shows the deploys and the hosts.
   auto deploys = sh(mgmt_binary() + " get --seeds=" + seeds + " deploys");
   CHECK(deploys.exit_code == 0);
   CHECK(deploys.output.find("5     yaml") != std::string::npos);
   auto hosts = sh(mgmt_binary() + " get --seeds=" + seeds + " hosts");
-  for (const char* host : {"h1", "h2", "h3"}) CHECK(hosts.output.find(host) != std::string::npos);
+  for (const char* host : {"h1", "h2", "h3", "h4"}) {
+    CHECK(hosts.output.find(host) != std::string::npos);
+  }
+  CHECK(std::count(hosts.output.begin(), hosts.output.end(), '\n') == 5);  // header + 4 hosts
+  if (three_voters) CHECK(hosts.output.find("client") != std::string::npos);
+  CHECK(hosts.output.find("voter") != std::string::npos);
   // etcdctl sees one cluster of three voters.
   if (mgmt::test::have_program("etcdctl")) {
     auto members = sh("ETCDCTL_API=3 etcdctl --endpoints=" + seeds + " member list");
