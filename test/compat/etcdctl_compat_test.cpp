@@ -44,8 +44,9 @@ class OurStore {
 };
 
 std::string etcdctl(const std::string& endpoint, const std::string& args,
-                    const std::string& stdin_text = "") {
-  std::string command = "ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=" + endpoint + " " + args;
+                    const std::string& stdin_text = "", const std::string& wrapper = "") {
+  std::string command =
+      "ETCDCTL_API=3 " + wrapper + "/usr/bin/etcdctl --endpoints=" + endpoint + " " + args;
   if (!stdin_text.empty()) command = "printf '%s' '" + stdin_text + "' | " + command;
   auto done = mgmt::test::run_to_completion({"/bin/sh", "-c", command + " 2>&1"});
   return "exit " + std::to_string(done.exit_code) + "\n" + done.output;
@@ -114,7 +115,17 @@ const std::vector<Step> kScript = {
     {"del '' --prefix", ""},
     {"get '' --prefix -w json", ""},
     {"member list", ""},
+    {"member add m2 --learner --peer-urls=http://127.0.0.1:1", ""},
+    {"member promote MEMBER", ""},
+    {"member remove MEMBER", ""},
+    {"member list", ""},
+    {"member remove 1234", ""},
     {"endpoint health", ""},
+    {"defrag", ""},
+    {"put w1 a", ""},
+    {"put w1 b", ""},
+    {"del w1", ""},
+    {"WATCH watch --prefix w --rev=1 --prev-kv", ""},
     {"alarm list", ""},
     {"auth disable", ""},
     {"put '' empty", ""},
@@ -122,15 +133,26 @@ const std::vector<Step> kScript = {
 
 std::vector<std::string> run_script(const std::string& endpoint) {
   std::vector<std::string> outputs;
-  std::string lease;
+  std::string lease, member;
   for (const auto& step : kScript) {
     std::string args = step.args;
     if (auto at = args.find("LEASE"); at != std::string::npos) args.replace(at, 5, lease);
-    std::string out = etcdctl(endpoint, args, step.stdin_text);
+    if (auto at = args.find("MEMBER"); at != std::string::npos) args.replace(at, 6, member);
+    std::string out;
+    if (args.rfind("WATCH ", 0) == 0) {
+      // A watch replaying history never ends by itself: both get the same second to answer.
+      out = etcdctl(endpoint, args.substr(6), "", "timeout 1 ");
+    } else {
+      out = etcdctl(endpoint, args, step.stdin_text);
+    }
     std::smatch m;
     if (step.args == "lease grant 600" &&
         std::regex_search(out, m, std::regex("lease ([0-9a-f]+) granted"))) {
       lease = m[1];
+    }
+    if (step.args.rfind("member add", 0) == 0 &&
+        std::regex_search(out, m, std::regex("Member ([0-9a-f]+) added"))) {
+      member = m[1];
     }
     outputs.push_back(normalise(out, endpoint));
   }
