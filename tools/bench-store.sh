@@ -1,38 +1,76 @@
 #!/usr/bin/env bash
-# bench-store.sh: our store beside Debian's etcd on this machine, one member each, one after the
-# other in one run: `etcdctl check perf` (60 s each, load s by default) and a bounded put loop
-# with etcdctl. A benchmark, not a test. Usage: tools/bench-store.sh [s|m|l]
+# bench-store.sh: our store beside Debian's etcd on this machine, in one run, a benchmark (not a
+# test). Both run with the same topology: 1 member, or 3 members on loopback (ours joined with
+# --seeds, etcd's from a static initial cluster). For each: `etcdctl check perf --load=LOAD`
+# (60 s), then test/bench/store_load: concurrent puts, linearizable and serializable gets, CAS
+# txns (8 clients, 4000 ops each workload) and watch delivery latency (1000 puts). Ends with the
+# ratios ours/etcd (throughput: above 1 is better; p99: below 1 is better).
+# Usage: tools/bench-store.sh [s|m|l] [1|3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 load="${1:-s}"
+members="${2:-1}"
+bash tools/build.sh -DMGMT_BUILD_BENCH=ON >/dev/null
+cmake --build build --target store_load >/dev/null
 mgmt="$PWD/build/mgmt"
-[ -x "$mgmt" ] || { echo "bench-store: build first (bash tools/build.sh)" >&2; exit 1; }
+loadgen="$PWD/build/test/bench/store_load"
 export ETCDCTL_API=3
 work=$(mktemp -d)
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-p1=$((20000 + RANDOM % 10000)); p2=$((p1 + 1)); p3=$((p1 + 2)); p4=$((p1 + 3))
-etcd --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$p1" \
-  --advertise-client-urls "http://127.0.0.1:$p1" --listen-peer-urls "http://127.0.0.1:$p2" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$p2" \
-  --initial-cluster "default=http://127.0.0.1:$p2" >"$work/etcd.log" 2>&1 &
-"$mgmt" run --tmp-prefix --client-urls "http://127.0.0.1:$p3" --server-urls "http://127.0.0.1:$p4" \
-  >"$work/mgmt.log" 2>&1 &
-for i in $(seq 1 200); do
-  etcdctl --endpoints="http://127.0.0.1:$p1" endpoint health >/dev/null 2>&1 &&
-    etcdctl --endpoints="http://127.0.0.1:$p3" endpoint health >/dev/null 2>&1 && break
+base=$((20000 + RANDOM % 10000))
+port() { echo $((base + $1)); }
+url() { echo "http://127.0.0.1:$(port "$1")"; }
+
+# etcd: members e1..eN, client ports base+0.., peer ports base+10..
+cluster=""
+for i in $(seq 1 "$members"); do cluster+="${cluster:+,}e$i=$(url $((10 + i)))"; done
+etcd_eps=""
+for i in $(seq 1 "$members"); do
+  etcd --name "e$i" --data-dir "$work/e$i" --listen-client-urls "$(url "$i")" \
+    --advertise-client-urls "$(url "$i")" --listen-peer-urls "$(url $((10 + i)))" \
+    --initial-advertise-peer-urls "$(url $((10 + i)))" --initial-cluster "$cluster" \
+    --initial-cluster-state new >"$work/e$i.log" 2>&1 &
+  etcd_eps+="${etcd_eps:+,}$(url "$i")"
+done
+# ours: members m1..mN, client ports base+20.., peer ports base+30..
+ours_eps=""
+for i in $(seq 1 "$members"); do
+  seeds=()
+  [ "$i" -gt 1 ] && seeds=(--seeds "$(url 21)")
+  "$mgmt" run --tmp-prefix --hostname "m$i" --client-urls "$(url $((20 + i)))" \
+    --server-urls "$(url $((30 + i)))" --ideal-cluster-size "$members" --no-deploy-watch \
+    "${seeds[@]}" >"$work/m$i.log" 2>&1 &
+  for t in $(seq 1 200); do grep -q "waiting for" "$work/m$i.log" 2>/dev/null && break; sleep 0.05; done
+  ours_eps+="${ours_eps:+,}$(url $((20 + i)))"
+done
+for t in $(seq 1 200); do
+  etcdctl --endpoints="$etcd_eps" endpoint health >/dev/null 2>&1 &&
+    [ "$(etcdctl --endpoints="$ours_eps" member list 2>/dev/null | grep -c ', false$')" -eq "$members" ] && break
   sleep 0.1
 done
-puts() {  # 500 sequential puts through one etcdctl process reading stdin (a txn each)
-  local ep=$1 start end
-  start=$(date +%s%N)
-  for i in $(seq 1 500); do etcdctl --endpoints="$ep" put "bench-$i" "v$i" >/dev/null; done
-  end=$(date +%s%N)
-  echo "$(( (end - start) / 1000000 ))"
+
+declare -A result
+run_store() {
+  local name=$1 eps=$2
+  echo "== $name ($members member(s): $eps)"
+  etcdctl --endpoints="$eps" check perf --load="$load" 2>&1 | tr "\r" "\n" | grep -E "PASS|FAIL" || true
+  for w in put get get-serializable txn; do
+    line=$("$loadgen" --endpoints "$eps" --workload "$w" --clients 8 --ops 4000)
+    echo "$line"
+    result[$name/$w]="$line"
+  done
+  line=$("$loadgen" --endpoints "$eps" --workload watch --ops 1000)
+  echo "$line"
+  result[$name/watch]="$line"
 }
-for name in etcd mgmt; do
-  port=$p1; [ "$name" = mgmt ] && port=$p3
-  echo "== $name (http://127.0.0.1:$port)"
-  etcdctl --endpoints="http://127.0.0.1:$port" check perf --load="$load" 2>&1 | tr "\r" "\n" | tail -5
-  echo "500 sequential etcdctl puts: $(puts "http://127.0.0.1:$port") ms"
+run_store etcd "$etcd_eps"
+run_store mgmt "$ours_eps"
+echo "== ratios ours/etcd"
+for w in put get get-serializable txn watch; do
+  e=${result[etcd/$w]}; m=${result[mgmt/$w]}
+  et=$(echo "$e" | awk '{print $6}'); mt=$(echo "$m" | awk '{print $6}')
+  ep=$(echo "$e" | awk '{print $12}'); mp=$(echo "$m" | awk '{print $12}')
+  awk -v w="$w" -v et="$et" -v mt="$mt" -v ep="$ep" -v mp="$mp" 'BEGIN {
+    printf "%-17s throughput %.2fx  p99 %.2fx\n", w, mt / et, mp / ep }'
 done

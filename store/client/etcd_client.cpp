@@ -147,6 +147,7 @@ Result<GetResult> EtcdClient::get(const std::string& key, const GetOptions& opti
   request.set_keys_only(options.keys_only);
   request.set_revision(options.revision);
   request.set_limit(options.limit);
+  request.set_serializable(options.serializable);
   etcdserverpb::RangeResponse response;
   auto status = impl_->with_failover(
       [&](Impl::Endpoint& e, grpc::ClientContext& c) {

@@ -35,6 +35,7 @@ struct GetOptions {
   bool keys_only = false;
   int64_t revision = 0;
   int64_t limit = 0;
+  bool serializable = false;  // answer from the member's local state (no ReadIndex round)
 };
 
 struct GetResult {

@@ -11,7 +11,9 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -69,6 +71,22 @@ std::string normalise(std::string text, const std::string& endpoint) {
   text = std::regex_replace(text, std::regex("took = [^\\n]+"), "took = T");
   text = std::regex_replace(text, std::regex("\\{\"level\":\"warn\".*\\n"), "");
   text = std::regex_replace(text, std::regex("remaining\\(([0-9]+)s\\)"), "remaining(Ns)");
+  // etcdctl pads short member ids with spaces ("Member  1a2b..."), and lists the initial
+  // cluster in member-id order: neither says anything about the server.
+  text = std::regex_replace(text, std::regex("Member +[0-9a-fA-FHEXID]+ "), "Member HEXID ");
+  text = std::regex_replace(text, std::regex("cluster [0-9a-fHEXID]+"), "cluster HEXID");
+  text = std::regex_replace(text, std::regex("(^|\\n)[0-9a-f]+, (un)?started"), "$1HEXID, $2started");
+  std::smatch cluster;
+  if (std::regex_search(text, cluster, std::regex("ETCD_INITIAL_CLUSTER=\"([^\"]*)\""))) {
+    std::vector<std::string> parts;
+    std::stringstream in(cluster[1].str());
+    for (std::string part; std::getline(in, part, ',');) parts.push_back(part);
+    std::sort(parts.begin(), parts.end());
+    std::string sorted;
+    for (const auto& part : parts) sorted += (sorted.empty() ? "" : ",") + part;
+    text.replace(static_cast<size_t>(cluster.position(1)), static_cast<size_t>(cluster.length(1)),
+                 sorted);
+  }
   return text;
 }
 
@@ -151,7 +169,7 @@ std::vector<std::string> run_script(const std::string& endpoint) {
       lease = m[1];
     }
     if (step.args.rfind("member add", 0) == 0 &&
-        std::regex_search(out, m, std::regex("Member ([0-9a-f]+) added"))) {
+        std::regex_search(out, m, std::regex("Member\\s+([0-9a-f]+) added"))) {
       member = m[1];
     }
     outputs.push_back(normalise(out, endpoint));

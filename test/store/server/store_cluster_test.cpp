@@ -119,7 +119,7 @@ struct Cluster {
 
   // Polls a condition observed through etcdctl: each poll is a real request that itself waits
   // on the cluster (no sleeps); bounded so that a broken build fails instead of hanging.
-  static bool wait_for(const std::function<bool()>& done, int attempts = 300) {
+  static bool wait_for(const std::function<bool()>& done, int attempts = 1000) {
     for (int i = 0; i < attempts; ++i) {
       if (done()) return true;
     }

@@ -1,0 +1,162 @@
+// store_load.cpp: a load generator for any etcd v3 store (ours or etcd), for tools/bench-store.sh.
+// Bounded in count and time: N clients each run `--ops` operations of one workload, or stop at
+// `--seconds`. Prints one line: workload, ops, seconds, ops/s, p50/p99/max latency in ms.
+//   store_load --endpoints URL[,URL] --workload put|get|get-serializable|txn|watch
+//              [--clients 8] [--ops 2000] [--keys 1000] [--seconds 60]
+// watch: one writer puts sequentially while a watcher on the prefix measures the delay from the
+// start of each put to its event.
+#include "store/client/etcd_client.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using mgmt::store::client::EtcdClient;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, ',');) out.push_back(part);
+  return out;
+}
+
+double ms(clock_type::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+void report(const std::string& workload, std::vector<double> lat, double seconds) {
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double p) {
+    return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))];
+  };
+  std::printf("%-17s ops %6zu  %6.2f s  %9.1f ops/s  p50 %7.3f ms  p99 %7.3f ms  max %7.3f ms\n",
+              workload.c_str(), lat.size(), seconds, seconds > 0 ? lat.size() / seconds : 0.0,
+              pct(0.50), pct(0.99), lat.empty() ? 0.0 : lat.back());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> args = {{"--clients", "8"}, {"--ops", "2000"},
+                                             {"--keys", "1000"}, {"--seconds", "60"}};
+  for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
+  if (!args.count("--endpoints") || !args.count("--workload")) {
+    std::fprintf(stderr, "usage: store_load --endpoints URL[,URL] --workload "
+                         "put|get|get-serializable|txn|watch [--clients N] [--ops N] "
+                         "[--keys N] [--seconds N]\n");
+    return 2;
+  }
+  const auto endpoints = split(args["--endpoints"]);
+  const std::string workload = args["--workload"];
+  const int clients = std::stoi(args["--clients"]);
+  const int ops = std::stoi(args["--ops"]);
+  const int keys = std::stoi(args["--keys"]);
+  const auto deadline = clock_type::now() + std::chrono::seconds(std::stoi(args["--seconds"]));
+
+  {  // Preload the keys the reads and txns use.
+    auto c = EtcdClient::open(endpoints);
+    if (!c) {
+      std::fprintf(stderr, "store_load: %s\n", c.error().message().c_str());
+      return 1;
+    }
+    for (int k = 0; k < keys && workload != "put" && workload != "watch"; ++k) {
+      if (!(*c)->put("load/" + std::to_string(k), "0")) {
+        std::fprintf(stderr, "store_load: preload failed\n");
+        return 1;
+      }
+    }
+  }
+
+  std::mutex mutex;
+  std::vector<double> latencies;
+  std::atomic<int> errors{0};
+  const auto start = clock_type::now();
+
+  if (workload == "watch") {
+    auto c = EtcdClient::open(endpoints);
+    if (!c) return 1;
+    std::map<std::string, clock_type::time_point> sent;
+    std::condition_variable seen_cv;
+    int seen = 0;
+    auto w = (*c)->watch(
+        "watch/", true, 0,
+        [&](const std::vector<mgmt::store::client::WatchEvent>& events) {
+          const auto now = clock_type::now();
+          std::lock_guard lock(mutex);
+          for (const auto& e : events) {
+            auto it = sent.find(e.kv.key);
+            if (it != sent.end()) latencies.push_back(ms(now - it->second));
+            ++seen;
+          }
+          seen_cv.notify_all();
+        },
+        [&](const mgmt::Error&) { errors++; });
+    if (!w) return 1;
+    for (int i = 0; i < ops && clock_type::now() < deadline; ++i) {
+      const std::string key = "watch/" + std::to_string(i);
+      {
+        std::lock_guard lock(mutex);
+        sent[key] = clock_type::now();
+      }
+      if (!(*c)->put(key, "v")) errors++;
+    }
+    std::unique_lock lock(mutex);
+    seen_cv.wait_until(lock, deadline, [&] { return seen >= static_cast<int>(sent.size()); });
+    const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    report(workload, latencies, seconds);
+    return errors > 0 ? 1 : 0;
+  }
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < clients; ++t) {
+    threads.emplace_back([&, t] {
+      auto c = EtcdClient::open(endpoints);
+      if (!c) {
+        errors++;
+        return;
+      }
+      std::vector<double> mine;
+      uint64_t x = 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(t + 1);
+      for (int i = 0; i < ops / clients && clock_type::now() < deadline; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        const std::string key = "load/" + std::to_string(x % static_cast<uint64_t>(keys));
+        const auto t0 = clock_type::now();
+        bool ok = true;
+        if (workload == "put") {
+          ok = (*c)->put(key, std::to_string(i)).has_value();
+        } else if (workload == "get" || workload == "get-serializable") {
+          mgmt::store::client::GetOptions o;
+          o.serializable = workload == "get-serializable";
+          ok = (*c)->get(key, o).has_value();
+        } else if (workload == "txn") {
+          mgmt::store::client::Compare cmp;
+          cmp.key = key;
+          cmp.target = mgmt::store::client::Compare::Target::version;
+          cmp.number = 0;
+          ok = (*c)->txn({cmp}, {mgmt::store::client::Put{key + "-new", "v", 0}}).has_value();
+        }
+        if (!ok) errors++;
+        mine.push_back(ms(clock_type::now() - t0));
+      }
+      std::lock_guard lock(mutex);
+      latencies.insert(latencies.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  report(workload, latencies, seconds);
+  if (errors > 0) std::fprintf(stderr, "store_load: %d operations failed\n", errors.load());
+  return errors > 0 ? 1 : 0;
+}
