@@ -74,7 +74,7 @@ std::string normalise(std::string text, const std::string& endpoint) {
   // etcdctl pads short member ids with spaces ("Member  1a2b..."), and lists the initial
   // cluster in member-id order: neither says anything about the server.
   text = std::regex_replace(text, std::regex("Member +[0-9a-fA-FHEXID]+ "), "Member HEXID ");
-  text = std::regex_replace(text, std::regex("cluster [0-9a-fHEXID]+"), "cluster HEXID");
+  text = std::regex_replace(text, std::regex("cluster +[0-9a-fHEXID]+"), "cluster HEXID");
   text = std::regex_replace(text, std::regex("(^|\\n)[0-9a-f]+, (un)?started"), "$1HEXID, $2started");
   std::smatch cluster;
   if (std::regex_search(text, cluster, std::regex("ETCD_INITIAL_CLUSTER=\"([^\"]*)\""))) {
