@@ -117,6 +117,11 @@ void add_run(CLI::App* root, RunOptions* o) {
       ->envname("MGMT_IDEAL_CLUSTER_SIZE")
       ->capture_default_str()
       ->check(whole_number(1));
+  run->add_option("--snapshot-count", o->snapshot_count,
+                  "applied store entries between snapshots of the log (compaction), as etcd's")
+      ->envname("MGMT_SNAPSHOT_COUNT")
+      ->capture_default_str()
+      ->check(whole_number(1));
   run->add_flag("--no-server", o->no_server,
                 "host no store; use the cluster at --seeds (ours or a real etcd)");
   run->add_option("--converged-timeout", o->converged_timeout,

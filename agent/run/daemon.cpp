@@ -71,6 +71,9 @@ int run_daemon(const cli::RunOptions& options) {
     if (!options.client_urls.empty()) config.client_urls = options.client_urls;
     if (!options.server_urls.empty()) config.peer_urls = options.server_urls;
     config.ideal_voters = static_cast<size_t>(std::max(1, options.ideal_cluster_size));
+    config.snapshot_count = static_cast<uint64_t>(std::max(1, options.snapshot_count));
+    config.advertise_client_urls = options.advertise_client_urls;
+    config.advertise_peer_urls = options.advertise_server_urls;
     bool serve = true;
     if (!options.seeds.empty()) {
       // An agent given --seeds belongs to that cluster: it never starts a new one. With no

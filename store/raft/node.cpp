@@ -453,6 +453,12 @@ Result<void> Node::step_leader(Message& m) {
       return ok();
     case MessageType::unreachable:
       if (pr->state == ProgressState::replicate) pr->become_probe();
+      // A snapshot in flight to a peer that went away (crashed while installing it, say) is
+      // lost: probe again instead of waiting out the snapshot timeout.
+      if (pr->state == ProgressState::snapshot) {
+        pr->pending_snapshot = 0;
+        pr->become_probe();
+      }
       return ok();
     case MessageType::transfer_leader: {
       if (pr->is_learner) return ok();  // a learner cannot lead

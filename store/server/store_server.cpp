@@ -82,8 +82,11 @@ Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config
   host_config.ideal_voters = config.ideal_voters;
   host_config.joining = config.join_member_id.has_value() || config.never_bootstrap;
   host_config.name = config.member_name;
-  host_config.peer_urls = config.peer_urls;
-  host_config.client_urls = config.client_urls;
+  host_config.peer_urls =
+      config.advertise_peer_urls.empty() ? config.peer_urls : config.advertise_peer_urls;
+  host_config.compact_after = config.snapshot_count;
+  host_config.client_urls =
+      config.advertise_client_urls.empty() ? config.client_urls : config.advertise_client_urls;
   host_config.initial_peers = config.join_peers;
   auto host = RaftHost::open(*s->backend_, host_config);
   if (!host) return fail(host.error());
@@ -159,7 +162,8 @@ void StoreServer::publish_loop() {
   while (!wake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopped_; })) {
     lock.unlock();
     const auto self = backend_->member(backend_->member_id());
-    const auto want = client_endpoints();
+    const auto want = config_.advertise_client_urls.empty() ? client_endpoints()
+                                                            : config_.advertise_client_urls;
     bool published = false;
     if (self && host_->leader_id() != 0) {
       std::vector<std::string> have(self->client_urls().begin(), self->client_urls().end());

@@ -46,6 +46,10 @@ struct StoreConfig {
   bool never_bootstrap = false;
   // The leader promotes caught-up learners while fewer voters than this (--ideal-cluster-size).
   size_t ideal_voters = 5;
+  uint64_t snapshot_count = 10000;  // applied entries between log compactions
+  // What other members and clients should use, when not the listening URLs.
+  std::vector<std::string> advertise_client_urls;
+  std::vector<std::string> advertise_peer_urls;
   std::chrono::milliseconds tick_interval{100};
 };
 
