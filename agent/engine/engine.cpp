@@ -1,6 +1,10 @@
 // engine.cpp: graph checks, the diffing swap and the event-driven scheduler; see engine.h.
 #include "agent/engine/engine.h"
 
+#include "agent/engine/autoedges.h"
+#include "agent/engine/metaparams.h"
+#include "agent/engine/rate_limiter.h"
+#include "agent/engine/semaphores.h"
 #include "agent/engine/thread_pool.h"
 #include "agent/engine/timer_queue.h"
 #include "agent/resources/registry.h"
@@ -14,42 +18,6 @@
 
 namespace mgmt::agent::engine {
 namespace {
-
-struct Meta {
-  bool noop = false;
-  int64_t retry = 0;
-  int64_t delay_ms = 0;
-  int64_t poll_s = 0;
-};
-
-Result<Meta> parse_meta(const frontends::ResourceSpec& spec) {
-  Meta m;
-  std::string id = spec.kind + "[" + spec.name + "]";
-  for (const auto& [name, value] : spec.meta.items()) {
-    bool fits = true;
-    if (name == "noop") {
-      fits = value.is_boolean();
-      if (fits) m.noop = value.get<bool>();
-    } else if (name == "retry" || name == "delay" || name == "poll") {
-      fits = value.is_number_integer();
-      if (fits) {
-        int64_t v = value.get<int64_t>();
-        (name == "retry" ? m.retry : name == "delay" ? m.delay_ms : m.poll_s) = v;
-      }
-    } else if (name == "limit" || name == "burst" || name == "sema" || name == "realize" ||
-               name == "reverse" || name == "autoedge" || name == "autogroup" ||
-               name == "rewatch" || name == "hidden" || name == "export") {
-      continue;  // accepted; not acted on yet (docs/engine.md lists them)
-    } else {
-      return fail(Code::invalid_argument, id + ": unknown metaparameter \"" + name + "\"");
-    }
-    if (!fits) {
-      return fail(Code::invalid_argument, id + ": metaparameter \"" + name +
-                                              "\" has the wrong type");
-    }
-  }
-  return m;
-}
 
 std::string id_of(const std::string& kind, const std::string& name) {
   return kind + "[" + name + "]";
@@ -71,6 +39,9 @@ struct Vertex : std::enable_shared_from_this<Vertex> {
   bool refresh = false;
   bool removed = false;
   bool waiting_retry = false;  // a retry is scheduled on the timer
+  bool waiting_rate = false;   // Meta limit: a run is scheduled for when a token is free
+  bool realized = false;       // converged at least once (Meta realize)
+  std::unique_ptr<RateLimiter> limiter;
   int64_t retries_left = 0;
   std::string last_error;
   std::vector<Vertex*> before;                   // must be in state first
@@ -86,6 +57,8 @@ struct Engine::Impl {
   uint64_t reported = ~uint64_t{0};  // the activity count last reported as converged
   bool stopped = false;
   TimerQueue timers;
+  Semaphores semaphores;
+  std::vector<std::weak_ptr<Vertex>> sema_waiting;  // dirty and ready, but a semaphore is full
   std::unique_ptr<ThreadPool> pool;
 
   explicit Impl(EngineOptions o) : options(std::move(o)) {
@@ -101,12 +74,52 @@ struct Engine::Impl {
 
   // Requires: mutex held.
   void maybe_schedule(Vertex* v) {
-    if (stopped || v->removed || !v->dirty || v->running || v->failed || !ready(v)) return;
+    if (stopped || v->removed || !v->dirty || v->running || v->failed || v->waiting_rate ||
+        !ready(v)) {
+      return;
+    }
+    if (v->meta.hidden) {  // never run; what follows it may
+      v->dirty = false;
+      v->in_state = true;
+      v->realized = true;
+      for (auto& [next, notify] : v->after) maybe_schedule(next);
+      return;
+    }
+    const auto now = RateLimiter::clock::now();
+    if (const auto wait = v->limiter->wait(now); wait > RateLimiter::clock::duration::zero()) {
+      v->waiting_rate = true;
+      std::weak_ptr<Vertex> weak = v->shared_from_this();
+      timers.after(std::chrono::duration_cast<std::chrono::milliseconds>(wait) +
+                       std::chrono::milliseconds(1),
+                   [this, weak] {
+                     auto alive = weak.lock();
+                     if (!alive) return;
+                     std::lock_guard lock(mutex);
+                     alive->waiting_rate = false;
+                     maybe_schedule(alive.get());
+                     note_activity();
+                   });
+      return;
+    }
+    if (!semaphores.try_acquire(v->meta.sema)) {
+      sema_waiting.push_back(v->shared_from_this());
+      return;
+    }
+    v->limiter->take(now);
     v->dirty = false;
     v->running = true;
     bool refresh = v->refresh;
     v->refresh = false;
     pool->post([this, v, refresh] { run(v, refresh); });
+  }
+
+  // Requires: mutex held. A semaphore was released: those waiting for one try again.
+  void wake_sema_waiting() {
+    auto waiting = std::move(sema_waiting);
+    sema_waiting.clear();
+    for (auto& weak : waiting) {
+      if (auto alive = weak.lock()) maybe_schedule(alive.get());
+    }
   }
 
   void run(Vertex* v, bool refresh) {
@@ -123,6 +136,10 @@ struct Engine::Impl {
     v->running = false;
     ++activity;
     changed.notify_all();
+    if (!v->meta.sema.empty()) {
+      semaphores.release(v->meta.sema);
+      wake_sema_waiting();
+    }
     if (!result) {
       v->in_state = false;
       // Resources name themselves in their errors; add the name only where one does not.
@@ -150,6 +167,7 @@ struct Engine::Impl {
     }
     bool was_in_state = *result;
     v->in_state = true;
+    v->realized = true;
     v->retries_left = v->meta.retry;
     v->last_error.clear();
     if (!was_in_state && !apply) {
@@ -180,7 +198,7 @@ struct Engine::Impl {
   // resource behind a failed one waits for an event, which is activity of its own).
   bool all_idle() const {
     for (const auto& [id, v] : vertices) {
-      if (v->running || v->waiting_retry) return false;
+      if (v->running || v->waiting_retry || v->waiting_rate) return false;
       if (v->dirty && !v->failed && ready(v.get())) return false;
     }
     return true;
@@ -216,6 +234,41 @@ struct Engine::Impl {
       }
       on_event(alive.get());
       poll(alive.get());
+    });
+  }
+
+  // Requires: mutex held. v cannot converge until something changes: it failed, or a
+  // resource before it (transitively) failed.
+  bool blocked(const Vertex* v, std::set<const Vertex*>& seen) const {
+    if (v->failed) return true;
+    if (!seen.insert(v).second) return false;
+    for (const Vertex* b : v->before) {
+      if (blocked(b, seen)) return true;
+    }
+    return false;
+  }
+
+  // Waits until every running vertex with Meta realize that the swap replaces (in `fresh`) or
+  // removes (not in `wanted`) has converged once, failed, or is blocked by a failure.
+  void wait_realized(const std::map<std::string, std::shared_ptr<Vertex>>& fresh,
+                     const std::map<std::string, const frontends::ResourceSpec*>& wanted) {
+    std::unique_lock lock(mutex);
+    std::vector<Vertex*> pending;
+    for (auto& [id, v] : vertices) {
+      if (v->meta.realize && !v->realized && (fresh.count(id) || !wanted.count(id))) {
+        pending.push_back(v.get());
+      }
+    }
+    if (pending.empty()) return;
+    log::get("engine")->info("waiting for {} resource(s) with Meta realize to converge once "
+                             "before the swap", pending.size());
+    changed.wait(lock, [&] {
+      if (stopped) return true;
+      for (Vertex* v : pending) {
+        std::set<const Vertex*> seen;
+        if (!v->realized && !blocked(v, seen)) return false;
+      }
+      return true;
     });
   }
 
@@ -268,20 +321,22 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     }
     edges[from].emplace_back(to, e.notify);
   }
+  // Metaparams are checked with everything else, before anything changes.
+  std::map<std::string, Meta> metas;
+  std::map<std::string, bool> autoedge_on;
+  for (const auto& [id, r] : wanted) {
+    auto meta = parse_meta(*r);
+    if (!meta) return fail(meta.error());
+    autoedge_on[id] = meta->autoedge;
+    metas.emplace(id, std::move(*meta));
+  }
   if (impl_->options.autoedges) {
-    std::map<std::string, std::string> file_paths;  // normalised path -> id
-    for (const auto& [id, r] : wanted) {
-      if (r->kind != "file") continue;
-      std::string path = r->params.value("path", r->name);
-      file_paths[std::filesystem::path(path).lexically_normal().string()] = id;
+    std::vector<std::pair<std::string, std::string>> given;
+    for (const auto& [from, tos] : edges) {
+      for (const auto& [to, notify] : tos) given.emplace_back(from, to);
     }
-    for (const auto& [path, id] : file_paths) {
-      std::filesystem::path p(path);
-      if (!p.has_filename()) p = p.parent_path();
-      std::string parent = p.parent_path().string() + "/";
-      if (auto it = file_paths.find(parent); it != file_paths.end() && it->second != id) {
-        edges[it->second].emplace_back(id, false);
-      }
+    for (const auto& [from, to] : autoedges(wanted, autoedge_on, given)) {
+      edges[from].emplace_back(to, false);
     }
   }
   // Cycle check: depth-first, naming the cycle.
@@ -334,19 +389,21 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
                                            " resource is not built yet; remove it from the "
                                            "graph or wait for a release that has it");
     }
-    auto meta = parse_meta(*r);
-    if (!meta) return fail(meta.error());
     auto v = std::make_shared<Vertex>();
     v->id = id;
     v->spec = *r;
-    v->meta = *meta;
-    v->retries_left = meta->retry;
+    v->meta = metas.at(id);
+    v->retries_left = v->meta.retry;
+    v->limiter = std::make_unique<RateLimiter>(v->meta.limit,
+                                               static_cast<double>(v->meta.burst));
     v->resource = kind->make();
     v->resource->set_id(id);
     if (auto c = v->resource->configure(*r); !c) return c;
     if (auto i = v->resource->init(); !i) return i;
     slot = std::move(v);
   }
+  // Meta realize: what is about to be removed or replaced converges once first.
+  impl_->wait_realized(fresh, wanted);
   // 2. Commit: move kept vertices over, retire the rest, wire edges, start the new ones.
   std::vector<std::shared_ptr<Vertex>> gone;
   std::vector<Vertex*> started;
@@ -381,6 +438,7 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
   }
   impl_->retire(std::move(gone));
   for (Vertex* v : started) {
+    if (v->meta.hidden) continue;
     v->watch = v->resource->watch([this, v] { impl_->on_event(v); });
     impl_->poll(v);
   }
@@ -401,6 +459,7 @@ void Engine::stop() {
     std::lock_guard lock(impl_->mutex);
     if (impl_->stopped) return;
     impl_->stopped = true;
+    impl_->changed.notify_all();
     for (auto& [id, v] : impl_->vertices) {
       v->removed = true;
       gone.push_back(std::move(v));

@@ -12,11 +12,14 @@
 // idle; independent branches run in parallel, up to `workers` at once. A resource that
 // changed something marks the resources after it dirty, and sends a refresh along notify edges.
 // Events that arrive while a resource is queued or running coalesce into one more check.
-// Metaparams (GraphSpec meta): noop (check only), retry (attempts after an error, -1 forever),
-// delay (ms between retries), poll (seconds: check periodically, for kinds without events).
+// Metaparams (GraphSpec meta, metaparams.h): noop (check only), retry (attempts after an
+// error, -1 forever), delay (ms between retries), poll (seconds: check periodically, for kinds
+// without events), limit/burst (a token bucket on check_apply runs), sema (named counting
+// semaphores held while check_apply runs; waiting holds no worker), realize (a swap that
+// removes or changes the resource first waits for it to converge once), hidden (in the graph,
+// never run), autoedge (autoedges.h).
 // Converged: when no resource is dirty or running for `converged_timeout` seconds,
 // on_converged is called once (and again after the next activity and quiet period).
-// Autoedges: a file resource depends on the file resource of its parent directory.
 //
 // Thread-safety: all public methods are thread-safe. One mutex guards the graph state; it is
 // never held while a resource runs check_apply, nor while a watch is destroyed.

@@ -176,7 +176,13 @@ Result<void> RaftLog::save(const std::optional<StoredHardState>& hard_state,
   }
   if (hard_state) batch.put(Column::raft, kHardStateKey, encode_hard_state(*hard_state));
   if (batch.empty()) return ok();
-  if (auto w = storage_.write(batch, true); !w) return w;
+  // Only new entries, a new term or a vote must be on disk before the core acts on them; a
+  // commit index that moved alone is a hint that may be lost (it is learned again from the
+  // leader). RocksDB's log is a sequence: a later synced write makes this one durable too.
+  const bool must_sync = !entries.empty() ||
+                         (hard_state && (hard_state->term != hard_state_.term ||
+                                         hard_state->vote != hard_state_.vote));
+  if (auto w = storage_.write(batch, must_sync); !w) return w;
   terms_ = std::move(terms);
   if (hard_state) hard_state_ = *hard_state;
   return ok();

@@ -11,7 +11,9 @@
 // Entries present are exactly [first_index(), last_index()]; snapshot index = first_index() - 1
 // (0 in a fresh log). Terms never decrease along the log (checked on append: a bug otherwise).
 //
-// Durability: save() writes entries and hard state in ONE synced batch; the in-memory view
+// Durability: save() writes entries and hard state in ONE batch, synced unless only the commit
+// index moved (a hint the leader repeats; RocksDB's log keeps writes in order, so a lost
+// commit-only batch loses nothing later either); the in-memory view
 // (first/last index, term cache) moves only after the write succeeded, so a failed write leaves
 // the log as it was and nothing is acknowledged. A crash during save() leaves either the whole
 // batch or none of it.
@@ -72,7 +74,8 @@ class RaftLog {
   [[nodiscard]] Result<std::vector<StoredEntry>> entries(uint64_t lo, uint64_t hi,
                                                          uint64_t max_bytes) const;
 
-  // One synced batch: the new hard state (if any) and the entries (if any). Entries must be
+  // One batch (synced when it holds entries, a new term or a vote): the new hard state (if
+  // any) and the entries (if any). Entries must be
   // consecutive, start at or below last_index() + 1 and above the snapshot index; a stored
   // suffix from entries.front().index on is replaced (the conflicting tail is truncated).
   [[nodiscard]] Result<void> save(const std::optional<StoredHardState>& hard_state,
