@@ -3,6 +3,8 @@
 
 #include "common/log.h"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -128,7 +130,12 @@ Result<void> DeployWatcher::load(int64_t id) {
     out << kv.value;
     if (!out) return fail(Code::internal, "cannot write " + (dir / relative).string());
   }
-  return apply_(*payload, dir.string());
+  auto applied = apply_(*payload, dir.string());
+  // Parsing a large deploy (a yaml or mcl tree of every resource) peaks well above what the
+  // running graph keeps; give those freed pages back instead of holding them for the agent's
+  // lifetime (glibc keeps them by default).
+  ::malloc_trim(0);
+  return applied;
 }
 
 }  // namespace mgmt::agent::deploy

@@ -56,6 +56,10 @@ struct Engine::Impl {
   uint64_t activity = 0;  // bumps on every event and completion (converged detection)
   uint64_t reported = ~uint64_t{0};  // the activity count last reported as converged
   bool stopped = false;
+  // Vertices running (or queued on the pool) and waiting on a timer (retry, rate): while any
+  // is, the engine is busy without scanning every vertex.
+  std::size_t running_count = 0;
+  std::size_t timer_count = 0;
   TimerQueue timers;
   Semaphores semaphores;
   std::vector<std::weak_ptr<Vertex>> sema_waiting;  // dirty and ready, but a semaphore is full
@@ -88,13 +92,15 @@ struct Engine::Impl {
     const auto now = RateLimiter::clock::now();
     if (const auto wait = v->limiter->wait(now); wait > RateLimiter::clock::duration::zero()) {
       v->waiting_rate = true;
+      ++timer_count;
       std::weak_ptr<Vertex> weak = v->shared_from_this();
       timers.after(std::chrono::duration_cast<std::chrono::milliseconds>(wait) +
                        std::chrono::milliseconds(1),
                    [this, weak] {
+                     std::lock_guard lock(mutex);
+                     --timer_count;
                      auto alive = weak.lock();
                      if (!alive) return;
-                     std::lock_guard lock(mutex);
                      alive->waiting_rate = false;
                      maybe_schedule(alive.get());
                      note_activity();
@@ -108,6 +114,7 @@ struct Engine::Impl {
     v->limiter->take(now);
     v->dirty = false;
     v->running = true;
+    ++running_count;
     bool refresh = v->refresh;
     v->refresh = false;
     pool->post([this, v, refresh] { run(v, refresh); });
@@ -134,6 +141,7 @@ struct Engine::Impl {
     v->resource->set_refresh(false);
     std::lock_guard lock(mutex);
     v->running = false;
+    --running_count;
     ++activity;
     changed.notify_all();
     if (!v->meta.sema.empty()) {
@@ -150,10 +158,12 @@ struct Engine::Impl {
         log::get("engine")->warn("{}; retrying in {} ms", v->last_error, v->meta.delay_ms);
         std::weak_ptr<Vertex> weak = v->shared_from_this();
         v->waiting_retry = true;
+        ++timer_count;
         timers.after(std::chrono::milliseconds(v->meta.delay_ms), [this, weak] {
+          std::lock_guard relock(mutex);
+          --timer_count;
           auto alive = weak.lock();
           if (!alive) return;
-          std::lock_guard relock(mutex);
           alive->waiting_retry = false;
           alive->dirty = true;
           maybe_schedule(alive.get());
@@ -197,6 +207,7 @@ struct Engine::Impl {
   // Idle: nothing runs, nothing waits for a retry, and nothing dirty could run now (a dirty
   // resource behind a failed one waits for an event, which is activity of its own).
   bool all_idle() const {
+    if (running_count > 0 || timer_count > 0) return false;
     for (const auto& [id, v] : vertices) {
       if (v->running || v->waiting_retry || v->waiting_rate) return false;
       if (v->dirty && !v->failed && ready(v.get())) return false;
