@@ -410,6 +410,7 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     v->resource = kind->make();
     v->resource->set_id(id);
     if (auto c = v->resource->configure(*r); !c) return c;
+    v->resource->bind(*impl_->options.services);
     if (auto i = v->resource->init(); !i) return i;
     slot = std::move(v);
   }

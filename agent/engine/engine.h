@@ -25,6 +25,7 @@
 // never held while a resource runs check_apply, nor while a watch is destroyed.
 #pragma once
 
+#include "agent/resources/services.h"
 #include "common/result.h"
 #include "frontends/graph_spec.h"
 
@@ -42,6 +43,9 @@ struct EngineOptions {
   std::function<void()> on_converged;
   std::size_t workers = 4;
   bool autoedges = true;
+  // Lent to every resource (Resource::bind): the store for kv, the hostname. May be filled
+  // after create(), before the first swap.
+  std::shared_ptr<resources::Services> services = std::make_shared<resources::Services>();
 };
 
 class Engine {

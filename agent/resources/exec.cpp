@@ -4,6 +4,7 @@
 // `watchcmd` makes it run again. `shell` runs cmd through that shell ("/bin/sh" when unset and
 // no `args` are given); with `args`, cmd is the program and args its arguments. `timeout`
 // (seconds) kills a command that runs too long. Output goes to the log, a line each.
+#include "agent/resources/command.h"
 #include "agent/resources/kinds.h"
 #include "common/log.h"
 
@@ -25,95 +26,6 @@ extern char** environ;
 
 namespace mgmt::agent::resources {
 namespace {
-
-struct Command {
-  std::string cmd;
-  std::vector<std::string> args;
-  std::string shell;
-  std::string cwd;
-  std::map<std::string, std::string> env;
-};
-
-struct Outcome {
-  int exit_code = -1;
-  std::string output;
-  bool timed_out = false;
-};
-
-std::vector<std::string> argv_of(const Command& c) {
-  if (!c.args.empty() && c.shell.empty()) {
-    std::vector<std::string> argv{c.cmd};
-    argv.insert(argv.end(), c.args.begin(), c.args.end());
-    return argv;
-  }
-  return {c.shell.empty() ? "/bin/sh" : c.shell, "-c", c.cmd};
-}
-
-pid_t spawn(const Command& c, int* output_fd) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
-  auto argv_strings = argv_of(c);
-  std::vector<char*> argv;
-  for (auto& a : argv_strings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  for (const auto& [k, v] : c.env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::setpgid(0, 0);
-    if (!c.cwd.empty() && ::chdir(c.cwd.c_str()) != 0) ::_exit(126);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::execvpe(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  *output_fd = fds[0];
-  return pid;
-}
-
-Outcome run(const Command& c, int64_t timeout_seconds) {
-  Outcome outcome;
-  int fd = -1;
-  pid_t pid = spawn(c, &fd);
-  if (pid < 0) return outcome;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-  char buffer[4096];
-  for (;;) {
-    int wait_ms = -1;
-    if (timeout_seconds > 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      wait_ms = static_cast<int>(std::max<int64_t>(0, left.count()));
-    }
-    pollfd p{fd, POLLIN, 0};
-    int ready = ::poll(&p, 1, wait_ms);
-    if (ready == 0) {
-      outcome.timed_out = true;
-      ::kill(-pid, SIGKILL);
-      break;
-    }
-    ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    outcome.output.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return outcome;
-}
 
 // Runs watchcmd for as long as the watch lives; each line it prints is an event.
 class LineWatch final : public Watch {

@@ -13,5 +13,12 @@ std::unique_ptr<Resource> make_test();
 std::unique_ptr<Resource> make_file();
 std::unique_ptr<Resource> make_exec();
 std::unique_ptr<Resource> make_timer();
+std::unique_ptr<Resource> make_line();
+std::unique_ptr<Resource> make_group();
+std::unique_ptr<Resource> make_user();
+std::unique_ptr<Resource> make_hostname();
+std::unique_ptr<Resource> make_pkg();
+std::unique_ptr<Resource> make_svc();
+std::unique_ptr<Resource> make_kv();
 
 }  // namespace mgmt::agent::resources

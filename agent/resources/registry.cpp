@@ -59,19 +59,21 @@ std::map<std::string, KindInfo> build() {
       nullptr);
   add("kv", fields({{"key", "str"}, {"value", "str"}, {"mapped", "bool"},
                     {"skiplessthan", "bool"}, {"skipcmpstyle", "int"}}),
-      nullptr);
-  add("svc", fields({{"state", "str"}, {"startup", "str"}, {"session", "bool"}}), nullptr);
+      make_kv);
+  add("svc", fields({{"state", "str"}, {"startup", "str"}, {"session", "bool"}}), make_svc);
   add("pkg", fields({{"state", "str"}, {"allowdowngrade", "bool"}, {"allowuntrusted", "bool"},
                      {"allownonfree", "bool"}, {"allowunsupported", "bool"}}),
-      nullptr);
+      make_pkg);
   add("user", fields({{"state", "str"}, {"uid", "int"}, {"gid", "int"}, {"group", "str"},
                       {"groups", "[]str"}, {"homedir", "str"}, {"shell", "str"},
                       {"allowduplicateuid", "bool"}}),
-      nullptr);
-  add("group", fields({{"state", "str"}, {"gid", "int"}}), nullptr);
+      make_user);
+  add("group", fields({{"state", "str"}, {"gid", "int"}}), make_group);
   add("hostname", fields({{"hostname", "str"}, {"pretty_hostname", "str"},
                           {"static_hostname", "str"}, {"transient_hostname", "str"}}),
-      nullptr);
+      make_hostname);
+  add("line", fields({{"file", "str"}, {"state", "str"}, {"content", "str"}, {"trim", "bool"}}),
+      make_line);
   return kinds;
 }
 

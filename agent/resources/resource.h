@@ -23,6 +23,8 @@
 
 namespace mgmt::agent::resources {
 
+struct Services;
+
 // Stops a resource's watch when destroyed (joins its thread, closes its descriptors).
 class Watch {
  public:
@@ -36,6 +38,8 @@ class Resource {
   // Reads the fields (already checked against the registry's types) and fills defaults;
   // an invalid combination of values is an error naming the field.
   [[nodiscard]] virtual Result<void> configure(const frontends::ResourceSpec& spec) = 0;
+  // What the agent lends (services.h): the store, the hostname. Before init().
+  virtual void bind(const Services& services) { (void)services; }
   [[nodiscard]] virtual Result<void> init() { return ok(); }
   virtual void cleanup() {}
 

@@ -2,6 +2,7 @@
 #include "agent/run/daemon.h"
 
 #include "agent/run/data_dir.h"
+#include "agent/run/store_access.h"
 #include "agent/run/stop_signal.h"
 #include "agent/run/systemd_notify.h"
 #include "common/log.h"
@@ -167,13 +168,15 @@ int run_daemon(const cli::RunOptions& options) {
   };
   // Without --converged-timeout, converged still reports to the status key after a quiet 1 s.
   if (engine_options.converged_timeout < 0) engine_options.converged_timeout = 1;
-  auto engine = engine::Engine::create(engine_options);
-
+  // The client outlives the engine (declared first): kv resources use it until they stop.
   auto client = store::client::EtcdClient::open(endpoints);
   if (!client) {
     std::cerr << "mgmt run: " << client.error().message() << "\n";
     return kExitStore;
   }
+  engine_options.services->store = std::make_shared<run::EtcdStoreAccess>(**client);
+  engine_options.services->hostname = hostname;
+  auto engine = engine::Engine::create(engine_options);
   const auto& frontend = options.frontend;
   if (!frontend.name.empty()) {
     deploy::DeployRequest request;

@@ -23,8 +23,11 @@ class EngineHarness {
       ++converged_;
       changed_.notify_all();
     };
+    services_ = options.services;
     engine = agent::engine::Engine::create(options);
   }
+  // What the engine lends its resources; fill before the first swap.
+  const std::shared_ptr<agent::resources::Services>& services() const { return services_; }
   // Waits until the engine has converged more than `count` times; returns the new count.
   int wait_converged(int count) {
     std::unique_lock lock(mutex_);
@@ -42,6 +45,7 @@ class EngineHarness {
   std::mutex mutex_;
   std::condition_variable changed_;
   int converged_ = 0;
+  std::shared_ptr<agent::resources::Services> services_;
 };
 
 inline frontends::ResourceSpec resource(const std::string& kind, const std::string& name,
@@ -50,8 +54,9 @@ inline frontends::ResourceSpec resource(const std::string& kind, const std::stri
   frontends::ResourceSpec r;
   r.kind = kind;
   r.name = name;
-  r.params = std::move(params);
-  r.meta = std::move(meta);
+  // `{}` in a test reads as null to nlohmann::json; frontends always give objects.
+  r.params = params.is_null() ? nlohmann::json::object() : std::move(params);
+  r.meta = meta.is_null() ? nlohmann::json::object() : std::move(meta);
   return r;
 }
 

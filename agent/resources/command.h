@@ -1,0 +1,47 @@
+// command.h: running a program for a resource: its argv (cmd with args, or cmd through a
+// shell), extra environment and working directory; stdout and stderr together, collected;
+// a timeout that kills the whole process group. The child starts with no signals blocked, in a
+// process group of its own, with stdin from /dev/null.
+// Thread-safety: free functions, safe from any thread.
+#pragma once
+
+#include "common/result.h"
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mgmt::agent::resources {
+
+struct Command {
+  std::string cmd;
+  std::vector<std::string> args;
+  std::string shell;  // with no args and no shell, cmd runs through /bin/sh -c
+  std::string cwd;
+  std::map<std::string, std::string> env;  // added to the agent's environment
+  bool direct = false;  // cmd is a program run with args as they are, never through a shell
+};
+
+struct Outcome {
+  int exit_code = -1;  // -1: could not start; 128 + N: killed by signal N
+  std::string output;
+  bool timed_out = false;
+};
+
+// The argv a Command runs.
+std::vector<std::string> argv_of(const Command& c);
+// Starts it; *output_fd reads its stdout and stderr. -1 when it could not start.
+pid_t spawn(const Command& c, int* output_fd);
+// Runs it to the end (or the timeout in seconds; 0: none).
+Outcome run(const Command& c, int64_t timeout_seconds);
+// A program with arguments, no shell: run_program({"getent", "group", "x"}).
+Outcome run_program(const std::vector<std::string>& argv, int64_t timeout_seconds = 120);
+
+// Runs a system tool (useradd, apt-get, …) for resource `self`; a failure is one line naming
+// the command, its exit status and what it printed.
+Result<void> run_tool(const std::string& self, const std::vector<std::string>& argv);
+
+}  // namespace mgmt::agent::resources

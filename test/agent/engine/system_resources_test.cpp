@@ -1,0 +1,122 @@
+// system_resources_test.cpp: pkg, svc and hostname on this machine, as far as a test may
+// touch it: pkg checks real packages through dpkg (installing one only with MGMT_TEST_APT=1);
+// svc talks to systemd when it runs as PID 1 and otherwise must fail in one line naming why;
+// hostname changes the kernel's name only inside a UTS namespace the test creates.
+#include "test/agent/engine/resource_maker.h"
+#include "test/support/process/child_process.h"
+#include "test/support/process/real_etcd.h"
+
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+
+using mgmt::test::have_program;
+using mgmt::test::make_resource;
+using mgmt::test::resource;
+
+namespace {
+
+bool systemd_is_init() {
+  std::ifstream comm("/proc/1/comm");
+  std::string name;
+  comm >> name;
+  return name == "systemd";
+}
+
+}  // namespace
+
+TEST_CASE("pkg: an installed package is in state, a missing one is out of state in noop",
+          "[pkg]") {
+  if (!have_program("dpkg-query")) {
+    WARN("no dpkg-query: not a Debian system, pkg not tested");
+    return;
+  }
+  auto coreutils = make_resource(resource("pkg", "coreutils", {}));
+  auto have = coreutils->check_apply(false);
+  REQUIRE(have);
+  CHECK(*have);
+  auto gone = make_resource(resource("pkg", "mgmt-no-such-package", {{"state", "uninstalled"}}));
+  auto absent = gone->check_apply(true);
+  REQUIRE(absent);
+  CHECK(*absent);
+  auto wanted = make_resource(resource("pkg", "mgmt-no-such-package", {}));
+  auto missing = wanted->check_apply(false);
+  REQUIRE(missing);
+  CHECK_FALSE(*missing);
+  auto wrong_version = make_resource(resource("pkg", "coreutils", {{"state", "0.0-none"}}));
+  auto version = wrong_version->check_apply(false);
+  REQUIRE(version);
+  CHECK_FALSE(*version);
+}
+
+TEST_CASE("pkg: installing a package that apt does not know fails naming apt-get",
+          "[pkg]") {
+  if (std::getenv("MGMT_TEST_APT") == nullptr) {
+    WARN("set MGMT_TEST_APT=1 to let this test run apt-get (it changes the system)");
+    return;
+  }
+  auto wanted = make_resource(resource("pkg", "mgmt-no-such-package", {}));
+  auto r = wanted->check_apply(true);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().rfind("pkg[mgmt-no-such-package]: `env DEBIAN_FRONTEND=", 0) == 0);
+}
+
+TEST_CASE("svc: without systemd the check fails in one line; with it, a unit's state is read",
+          "[svc]") {
+  auto svc = make_resource(resource("svc", "mgmt-no-such-unit", {{"state", "stopped"}}));
+  auto r = svc->check_apply(false);
+  if (!systemd_is_init()) {
+    REQUIRE_FALSE(r);
+    const std::string m = r.error().message();
+    CHECK(m.rfind("svc[mgmt-no-such-unit]: ", 0) == 0);
+    CHECK(m.find("svc needs systemd running as PID 1") != std::string::npos);
+    CHECK(m.find('\n') == std::string::npos);
+    return;
+  }
+  REQUIRE(r);
+  CHECK(*r);  // a unit that does not exist is not running
+}
+
+TEST_CASE("svc: a wrong state or startup is refused naming the field", "[svc]") {
+  auto r = mgmt::agent::resources::find_kind("svc")->make();
+  auto bad = r->configure(resource("svc", "nginx", {{"state", "up"}}));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message() ==
+        "svc[nginx]: field \"state\" must be \"running\" or \"stopped\", not \"up\"");
+}
+
+TEST_CASE("hostname: sets the kernel's hostname (in a UTS namespace of its own), noop "
+          "does not", "[hostname]") {
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Exit codes: 0 all good, 77 no namespace allowed, others: which step failed.
+    if (::unshare(CLONE_NEWUTS) != 0) ::_exit(77);
+    auto spec = resource("hostname", "h", {{"transient_hostname", "mgmt-test-host"}});
+    auto r = mgmt::agent::resources::find_kind("hostname")->make();
+    r->set_id("hostname[h]");
+    if (!r->configure(spec)) ::_exit(2);
+    auto noop = r->check_apply(false);
+    char name[HOST_NAME_MAX + 1] = {};
+    ::gethostname(name, sizeof(name) - 1);
+    if (!noop || *noop || std::string(name) == "mgmt-test-host") ::_exit(3);
+    auto applied = r->check_apply(true);
+    ::gethostname(name, sizeof(name) - 1);
+    if (!applied || *applied || std::string(name) != "mgmt-test-host") ::_exit(4);
+    auto again = r->check_apply(true);
+    if (!again || !*again) ::_exit(5);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) {
+    WARN("no UTS namespace allowed here (needs root): hostname changes not tested");
+    return;
+  }
+  CHECK(WEXITSTATUS(status) == 0);
+}
