@@ -84,6 +84,20 @@ bool ChildProcess::wait_for_output(const std::string& text, std::chrono::millise
   }) && output_.find(text) != std::string::npos;
 }
 
+bool ChildProcess::wait_for_occurrences(const std::string& text, std::size_t count,
+                                        std::chrono::milliseconds timeout) {
+  auto seen = [&] {
+    std::size_t n = 0;
+    for (auto at = output_.find(text); at != std::string::npos; at = output_.find(text, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] { return seen() >= count || eof_; }) &&
+         seen() >= count;
+}
+
 std::string ChildProcess::output() {
   std::lock_guard<std::mutex> lock(mutex_);
   return output_;

@@ -32,6 +32,9 @@ class ChildProcess {
   // `timeout` passes (a bound for a broken build, not a synchronisation).
   bool wait_for_output(const std::string& text,
                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Waits until `text` appears at least `count` times in the merged output.
+  bool wait_for_occurrences(const std::string& text, std::size_t count,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(30));
   std::string output();
 
   void send_signal(int signal_number);
