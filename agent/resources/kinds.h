@@ -20,5 +20,6 @@ std::unique_ptr<Resource> make_hostname();
 std::unique_ptr<Resource> make_pkg();
 std::unique_ptr<Resource> make_svc();
 std::unique_ptr<Resource> make_kv();
+std::unique_ptr<Resource> make_msg();
 
 }  // namespace mgmt::agent::resources

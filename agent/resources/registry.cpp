@@ -56,7 +56,7 @@ std::map<std::string, KindInfo> build() {
   add("timer", fields({{"interval", "int"}}), make_timer);
   add("msg", fields({{"body", "str"}, {"priority", "str"}, {"fields", "map{str: str}"},
                      {"journal", "bool"}, {"syslog", "bool"}}),
-      nullptr);
+      make_msg);
   add("kv", fields({{"key", "str"}, {"value", "str"}, {"mapped", "bool"},
                     {"skiplessthan", "bool"}, {"skipcmpstyle", "int"}}),
       make_kv);

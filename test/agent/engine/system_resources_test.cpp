@@ -120,3 +120,29 @@ TEST_CASE("hostname: sets the kernel's hostname (in a UTS namespace of its own),
   }
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+TEST_CASE("msg: sends once, again on a refresh; a journal it cannot reach is named", "[msg]") {
+  auto msg = make_resource(resource("msg", "hello", {{"body", "hi there"}}));
+  auto first = msg->check_apply(true);
+  REQUIRE(first);
+  CHECK_FALSE(*first);
+  auto second = msg->check_apply(true);
+  REQUIRE(second);
+  CHECK(*second);
+  msg->set_refresh(true);
+  auto refreshed = msg->check_apply(true);
+  REQUIRE(refreshed);
+  CHECK_FALSE(*refreshed);
+  auto journal = make_resource(resource("msg", "j", {{"body", "to the journal"},
+                                                     {"journal", true}, {"priority", "notice"},
+                                                     {"fields", {{"mgmt_test", "1"}}}}));
+  auto sent = journal->check_apply(true);
+  if (::access("/run/systemd/journal/socket", F_OK) == 0) {
+    CHECK(sent);
+  } else {
+    REQUIRE_FALSE(sent);
+    CHECK(sent.error().message().rfind("msg[j]: cannot write to the journal (", 0) == 0);
+  }
+  auto bad = mgmt::agent::resources::find_kind("msg")->make();
+  CHECK_FALSE(bad->configure(resource("msg", "m", {{"priority", "loud"}})));
+}
