@@ -21,5 +21,6 @@ std::unique_ptr<Resource> make_pkg();
 std::unique_ptr<Resource> make_svc();
 std::unique_ptr<Resource> make_kv();
 std::unique_ptr<Resource> make_msg();
+std::unique_ptr<Resource> make_mount();
 
 }  // namespace mgmt::agent::resources

@@ -72,6 +72,9 @@ std::map<std::string, KindInfo> build() {
   add("hostname", fields({{"hostname", "str"}, {"pretty_hostname", "str"},
                           {"static_hostname", "str"}, {"transient_hostname", "str"}}),
       make_hostname);
+  add("mount", fields({{"state", "str"}, {"device", "str"}, {"type", "str"},
+                       {"options", "map{str: str}"}, {"freq", "int"}, {"passno", "int"}}),
+      make_mount);
   add("line", fields({{"file", "str"}, {"state", "str"}, {"content", "str"}, {"trim", "bool"}}),
       make_line);
   return kinds;

@@ -7,10 +7,13 @@
 #include "test/support/process/real_etcd.h"
 
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <climits>
+#include <filesystem>
+#include <iterator>
 #include <cstdlib>
 #include <fstream>
 
@@ -145,4 +148,58 @@ TEST_CASE("msg: sends once, again on a refresh; a journal it cannot reach is nam
   }
   auto bad = mgmt::agent::resources::find_kind("msg")->make();
   CHECK_FALSE(bad->configure(resource("msg", "m", {{"priority", "loud"}})));
+}
+
+TEST_CASE("mount: mounts a tmpfs with its fstab line, then unmounts and removes the line (in a "
+          "mount namespace with a private /etc)", "[mount]") {
+  mgmt::test::TempDir dir;
+  const std::string etc = dir.path() + "/etc";
+  const std::string point = dir.path() + "/mnt";
+  std::filesystem::create_directories(etc);
+  { std::ofstream(etc + "/fstab") << "# static file system information\n"; }
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Exit codes: 0 all good, 77 no namespace allowed, others: which step failed.
+    if (::unshare(CLONE_NEWNS) != 0) ::_exit(77);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(77);
+    if (::mount(etc.c_str(), "/etc", nullptr, MS_BIND, nullptr) != 0) ::_exit(77);
+    auto make = [](nlohmann::json params, const std::string& name) {
+      auto r = mgmt::agent::resources::find_kind("mount")->make();
+      r->set_id("mount[" + name + "]");
+      if (!r->configure(resource("mount", name, std::move(params)))) ::_exit(2);
+      return r;
+    };
+    auto m = make({{"device", "tmpfs"}, {"type", "tmpfs"}, {"options", {{"size", "1m"}}}},
+                  point);
+    auto noop = m->check_apply(false);
+    if (!noop || *noop) ::_exit(3);
+    auto applied = m->check_apply(true);
+    if (!applied || *applied) ::_exit(4);
+    auto again = m->check_apply(true);
+    if (!again || !*again) ::_exit(5);
+    std::ifstream mounts("/proc/self/mounts");
+    std::string all((std::istreambuf_iterator<char>(mounts)), {});
+    if (all.find("tmpfs " + point + " tmpfs") == std::string::npos) ::_exit(6);
+    std::ifstream fstab("/etc/fstab");
+    std::string table((std::istreambuf_iterator<char>(fstab)), {});
+    if (table != "# static file system information\ntmpfs\t" + point + "\ttmpfs\tsize=1m\t0\t0\n") {
+      ::_exit(7);
+    }
+    auto gone = make({{"state", "absent"}}, point);
+    if (!gone->check_apply(true)) ::_exit(8);
+    auto settled = gone->check_apply(true);
+    if (!settled || !*settled) ::_exit(9);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) {
+    WARN("no mount namespace allowed here (needs root): mount not tested");
+    return;
+  }
+  CHECK(WEXITSTATUS(status) == 0);
+  // The private fstab ends as it began: the line was added, then removed.
+  CHECK(mgmt::test::slurp(etc + "/fstab") == "# static file system information\n");
 }
