@@ -4,6 +4,7 @@
 #include "agent/engine/autoedges.h"
 #include "agent/engine/metaparams.h"
 #include "agent/engine/rate_limiter.h"
+#include "agent/engine/reversals.h"
 #include "agent/engine/semaphores.h"
 #include "agent/engine/thread_pool.h"
 #include "agent/engine/timer_queue.h"
@@ -62,11 +63,15 @@ struct Engine::Impl {
   std::size_t timer_count = 0;
   TimerQueue timers;
   Semaphores semaphores;
+  Reversals reversals;
   std::vector<std::weak_ptr<Vertex>> sema_waiting;  // dirty and ready, but a semaphore is full
   std::unique_ptr<ThreadPool> pool;
 
   explicit Impl(EngineOptions o) : options(std::move(o)) {
     pool = std::make_unique<ThreadPool>(options.workers == 0 ? 1 : options.workers);
+    if (auto r = reversals.open(options.state_dir); !r) {
+      log::get("engine")->error("{}", r.error().message());
+    }
   }
 
   bool ready(const Vertex* v) const {
@@ -178,6 +183,14 @@ struct Engine::Impl {
     bool was_in_state = *result;
     v->in_state = true;
     v->realized = true;
+    if (v->meta.reverse && apply && !reversals.has(v->id)) {
+      if (auto undo = v->resource->reversal()) {
+        if (auto r = reversals.record(v->id, *undo); !r) {
+          log::get("engine")->error("{}: Meta reverse cannot keep its undo record: {}", v->id,
+                                    r.error().message());
+        }
+      }
+    }
     v->retries_left = v->meta.retry;
     v->last_error.clear();
     if (!was_in_state && !apply) {
@@ -281,6 +294,42 @@ struct Engine::Impl {
       }
       return true;
     });
+  }
+
+  // Meta reverse: runs, once, the undo records of resources the new graph no longer has.
+  void reverse_missing(const std::map<std::string, const frontends::ResourceSpec*>& wanted) {
+    std::set<std::string> keep;
+    for (const auto& [id, r] : wanted) keep.insert(id);
+    Result<std::vector<std::pair<std::string, frontends::ResourceSpec>>> undo = fail(
+        Code::internal, "");
+    {
+      std::lock_guard lock(mutex);
+      undo = reversals.take_missing(keep);
+    }
+    if (!undo) {
+      log::get("engine")->error("{}", undo.error().message());
+      return;
+    }
+    for (const auto& [id, spec] : *undo) {
+      const auto* kind = resources::find_kind(spec.kind);
+      auto r = kind && kind->make ? kind->make() : nullptr;
+      Result<bool> done = fail(Code::not_found, "its kind " + spec.kind + " is not built");
+      if (r) {
+        r->set_id(id);
+        if (auto c = r->configure(spec); !c) {
+          done = fail(c.error());
+        } else {
+          r->bind(*options.services);
+          done = r->check_apply(true);
+        }
+      }
+      if (done) {
+        log::get("engine")->info("{}: reversed (Meta reverse): put back as it was before", id);
+      } else {
+        log::get("engine")->error("{}: Meta reverse could not undo it: {}", id,
+                                  done.error().message());
+      }
+    }
   }
 
   // Retires vertices: stops their watches (without the lock: a watch thread may be waiting
@@ -449,6 +498,7 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     }
   }
   impl_->retire(std::move(gone));
+  impl_->reverse_missing(wanted);
   for (Vertex* v : started) {
     if (v->meta.hidden) continue;
     v->watch = v->resource->watch([this, v] { impl_->on_event(v); });

@@ -17,7 +17,8 @@
 // without events), limit/burst (a token bucket on check_apply runs), sema (named counting
 // semaphores held while check_apply runs; waiting holds no worker), realize (a swap that
 // removes or changes the resource first waits for it to converge once), hidden (in the graph,
-// never run), autoedge (autoedges.h).
+// never run), autoedge (autoedges.h), reverse (reversals.h: a resource's changes are undone
+// when a later graph no longer has it).
 // Converged: when no resource is dirty or running for `converged_timeout` seconds,
 // on_converged is called once (and again after the next activity and quiet period).
 //
@@ -46,6 +47,8 @@ struct EngineOptions {
   // Lent to every resource (Resource::bind): the store for kv, the hostname. May be filled
   // after create(), before the first swap.
   std::shared_ptr<resources::Services> services = std::make_shared<resources::Services>();
+  // Where Meta reverse keeps its undo records across restarts (reversals.h); empty: memory.
+  std::string state_dir;
 };
 
 class Engine {

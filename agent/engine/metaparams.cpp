@@ -41,6 +41,7 @@ Result<Meta> parse_meta(const frontends::ResourceSpec& spec) {
       if (name == "hidden") m.hidden = b;
       if (name == "autoedge") m.autoedge = b;
       if (name == "autogroup") m.autogroup = b;
+      if (name == "reverse") m.reverse = b;
     } else if (name == "retry" || name == "delay" || name == "poll" || name == "burst") {
       if (!value.is_number_integer()) return wrong(name, "an int");
       const int64_t v = value.get<int64_t>();

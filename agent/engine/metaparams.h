@@ -1,7 +1,7 @@
 // metaparams.h: the metaparameters every resource accepts (`Meta:` in lang, `meta:` in yaml),
 // parsed and checked once per resource. Names and meanings follow the reference's
 // docs/documentation.md: noop, retry, delay, poll, limit, burst, sema, realize, hidden,
-// autoedge, autogroup; rewatch, reverse and export are accepted and documented as not acted on.
+// autoedge, autogroup, reverse; rewatch and export are accepted and documented as not acted on.
 // Invariant: a parsed Meta is valid (limit > 0; a finite limit has a burst of at least 1;
 // every semaphore has a size of at least 1).
 #pragma once
@@ -27,6 +27,7 @@ struct Meta {
   std::vector<std::pair<std::string, int64_t>> sema;        // (id, size), sorted by id
   bool realize = false;  // converge at least once before a swap removes or changes it
   bool hidden = false;   // in the graph (edges pass through it) but never run
+  bool reverse = false;  // undo its changes when a graph no longer has it (reversals.h)
   bool autoedge = true;
   bool autogroup = true;
 };

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -119,9 +120,15 @@ class File final : public Resource {
   }
 
   Result<bool> check_apply(bool apply) override {
+    if (apply && !before_) remember_before();
     auto result = check_apply_once(apply);
     ensure_watch();
     return result;
+  }
+
+  std::optional<frontends::ResourceSpec> reversal() const override {
+    if (!before_) return std::nullopt;
+    return *before_;
   }
 
  private:
@@ -385,6 +392,33 @@ class File final : public Resource {
     return in_state;
   }
 
+  // What was there before this resource first ran with apply, as the spec that restores it.
+  // Only plain files and directories are restored; a link or another kind is left alone.
+  void remember_before() {
+    frontends::ResourceSpec spec;
+    spec.kind = "file";
+    spec.name = path_.string() + (is_dir_ ? "/" : "");
+    spec.params = nlohmann::json::object();
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) != 0) {
+      spec.params["state"] = "absent";
+    } else if (S_ISREG(st.st_mode) && !is_dir_) {
+      spec.params["content"] = read_file(path_).value_or("");
+      spec.params["mode"] = octal(st.st_mode & 07777);
+    } else if (S_ISDIR(st.st_mode) && is_dir_) {
+      spec.params["mode"] = octal(st.st_mode & 07777);
+    } else {
+      return;
+    }
+    before_ = std::move(spec);
+  }
+
+  static std::string octal(mode_t mode) {
+    char text[8];
+    std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode));
+    return text;
+  }
+
   static std::optional<uint32_t> numeric(const std::string& s) {
     if (s.empty() || s.size() > 9 ||
         !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -411,6 +445,7 @@ class File final : public Resource {
   bool force_ = false;
   std::string owner_;
   std::string group_;
+  std::optional<frontends::ResourceSpec> before_;  // Meta reverse: what was there first
 };
 
 }  // namespace

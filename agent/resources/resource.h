@@ -19,6 +19,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace mgmt::agent::resources {
@@ -51,6 +52,11 @@ class Resource {
   }
 
   [[nodiscard]] virtual Result<bool> check_apply(bool apply) = 0;
+
+  // Meta reverse: a kind that can undo its changes returns, once it has changed something,
+  // the spec of a resource that puts back what it found before its first change (a file it
+  // created: absent; a file it rewrote: the old content and mode). nullopt: nothing to undo.
+  virtual std::optional<frontends::ResourceSpec> reversal() const { return std::nullopt; }
 
   // A refresh arrived along a notify edge since the last check_apply.
   void set_refresh(bool refresh) { refresh_ = refresh; }

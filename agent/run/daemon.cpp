@@ -153,6 +153,7 @@ int run_daemon(const cli::RunOptions& options) {
   engine_options.noop = options.noop;
   engine_options.autoedges = !options.no_autoedges;
   engine_options.converged_timeout = options.converged_timeout;
+  engine_options.state_dir = ((*data_dir)->path() / "engine").string();
   std::atomic<bool> converged{false};
   std::function<void()> poke_status;
   std::mutex poke_mutex;  // guards poke_status

@@ -14,9 +14,10 @@ namespace mgmt::test {
 
 class EngineHarness {
  public:
-  explicit EngineHarness(bool noop = false) {
+  explicit EngineHarness(bool noop = false, std::string state_dir = "") {
     agent::engine::EngineOptions options;
     options.noop = noop;
+    options.state_dir = std::move(state_dir);
     options.converged_timeout = 0;
     options.on_converged = [this] {
       std::lock_guard lock(mutex_);

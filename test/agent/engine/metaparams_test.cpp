@@ -12,6 +12,8 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 using mgmt::agent::engine::parse_meta;
@@ -182,4 +184,44 @@ TEST_CASE("metaparams: realize makes a swap wait until the resource has converge
   REQUIRE(h.engine->swap(mgmt::frontends::GraphSpec{}));
   CHECK(slurp(log) == "brief\n");
   CHECK(h.engine->vertex_count() == 0);
+}
+
+TEST_CASE("metaparams: reverse puts a file back as it was when a graph no longer has it, "
+          "even after a restart", "[engine]") {
+  TempDir dir;
+  const std::string made = dir.path() + "/made";
+  const std::string edited = dir.path() + "/edited";
+  { std::ofstream(edited) << "original\n"; }
+  REQUIRE(::chmod(edited.c_str(), 0600) == 0);
+  mgmt::frontends::GraphSpec g;
+  g.resources = {
+      resource("file", made, {{"content", "new\n"}}, {{"reverse", true}}),
+      resource("file", edited, {{"content", "managed\n"}, {"mode", "0644"}},
+               {{"reverse", true}})};
+  const std::string state = dir.path() + "/state";
+  {
+    EngineHarness h(false, state);
+    REQUIRE(h.engine->swap(g));
+    const int seen = h.wait_converged(0);
+    REQUIRE(seen > 0);
+    // A second graph changes a field: the undo record still describes the first state.
+    g.resources[1].params["content"] = "managed again\n";
+    REQUIRE(h.engine->swap(g));
+    REQUIRE(h.wait_converged(seen) > seen);
+    h.engine->stop();  // stopping the agent undoes nothing
+  }
+  CHECK(slurp(made) == "new\n");
+  CHECK(slurp(edited) == "managed again\n");
+  {
+    EngineHarness h;  // an engine without the state dir has nothing to undo
+    REQUIRE(h.engine->swap(mgmt::frontends::GraphSpec{}));
+  }
+  CHECK(slurp(edited) == "managed again\n");
+  EngineHarness restarted(false, state);  // the agent restarted on its data dir
+  REQUIRE(restarted.engine->swap(mgmt::frontends::GraphSpec{}));
+  CHECK_FALSE(std::filesystem::exists(made));
+  CHECK(slurp(edited) == "original\n");
+  struct stat st {};
+  REQUIRE(::stat(edited.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
 }
