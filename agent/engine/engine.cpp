@@ -2,6 +2,7 @@
 #include "agent/engine/engine.h"
 
 #include "agent/engine/autoedges.h"
+#include "agent/engine/autogroup.h"
 #include "agent/engine/metaparams.h"
 #include "agent/engine/rate_limiter.h"
 #include "agent/engine/reversals.h"
@@ -16,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 namespace mgmt::agent::engine {
 namespace {
@@ -43,6 +45,7 @@ struct Vertex : std::enable_shared_from_this<Vertex> {
   bool waiting_rate = false;   // Meta limit: a run is scheduled for when a token is free
   bool realized = false;       // converged at least once (Meta realize)
   std::unique_ptr<RateLimiter> limiter;
+  std::vector<frontends::ResourceSpec> members;  // Meta autogroup: merged into this one
   int64_t retries_left = 0;
   std::string last_error;
   std::vector<Vertex*> before;                   // must be in state first
@@ -64,6 +67,7 @@ struct Engine::Impl {
   TimerQueue timers;
   Semaphores semaphores;
   Reversals reversals;
+  std::map<std::string, bool> groupable_kinds;  // kind -> whether its resources merge
   std::vector<std::weak_ptr<Vertex>> sema_waiting;  // dirty and ready, but a semaphore is full
   std::unique_ptr<ThreadPool> pool;
 
@@ -296,10 +300,18 @@ struct Engine::Impl {
     });
   }
 
+  // Whether resources of `kind` merge under Meta autogroup (asked of one, then remembered).
+  bool groupable(const std::string& kind) {
+    auto it = groupable_kinds.find(kind);
+    if (it != groupable_kinds.end()) return it->second;
+    const auto* info = resources::find_kind(kind);
+    const bool yes = info && info->make && info->make()->groups();
+    groupable_kinds[kind] = yes;
+    return yes;
+  }
+
   // Meta reverse: runs, once, the undo records of resources the new graph no longer has.
-  void reverse_missing(const std::map<std::string, const frontends::ResourceSpec*>& wanted) {
-    std::set<std::string> keep;
-    for (const auto& [id, r] : wanted) keep.insert(id);
+  void reverse_missing(const std::set<std::string>& keep) {
     Result<std::vector<std::pair<std::string, frontends::ResourceSpec>>> undo = fail(
         Code::internal, "");
     {
@@ -428,14 +440,49 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
       }
     }
   }
+  std::set<std::string> all_ids;
+  for (const auto& [id, r] : wanted) all_ids.insert(id);
+  // Meta autogroup (autogroup.h): resources of a kind that acts as one merge into one vertex,
+  // which takes their edges.
+  const Grouping grouping = autogroup(
+      wanted, edges, [this](const std::string& kind) { return impl_->groupable(kind); });
+  std::map<std::string, std::vector<frontends::ResourceSpec>> members;
+  if (!grouping.leader_of.empty()) {
+    for (const auto& [lead, ids] : grouping.members) {
+      for (const auto& id : ids) members[lead].push_back(*wanted.at(id));
+      log::get("engine")->info("{}: grouped with {} more of its kind (Meta autogroup)", lead,
+                               ids.size());
+    }
+    auto leader = [&](const std::string& id) {
+      auto it = grouping.leader_of.find(id);
+      return it == grouping.leader_of.end() ? id : it->second;
+    };
+    for (const auto& [member, lead] : grouping.leader_of) wanted.erase(member);
+    std::map<std::string, std::vector<std::pair<std::string, bool>>> merged;
+    std::set<std::tuple<std::string, std::string, bool>> seen;
+    for (const auto& [from, tos] : edges) {
+      for (const auto& [to, notify] : tos) {
+        const std::string a = leader(from);
+        const std::string b = leader(to);
+        if (a != b && seen.emplace(a, b, notify).second) merged[a].emplace_back(b, notify);
+      }
+    }
+    edges = std::move(merged);
+  }
+  auto same = [](const frontends::ResourceSpec& a, const frontends::ResourceSpec& b) {
+    return a.kind == b.kind && a.name == b.name && a.params == b.params && a.meta == b.meta;
+  };
   // Build new vertices (configure + init) for what is new or changed.
   std::map<std::string, std::shared_ptr<Vertex>> fresh;
   {
     std::lock_guard lock(impl_->mutex);
     for (const auto& [id, r] : wanted) {
       auto old = impl_->vertices.find(id);
+      const auto& want_members = members[id];
       if (old != impl_->vertices.end() && old->second->spec.params == r->params &&
-          old->second->spec.meta == r->meta) {
+          old->second->spec.meta == r->meta &&
+          std::equal(old->second->members.begin(), old->second->members.end(),
+                     want_members.begin(), want_members.end(), same)) {
         continue;  // unchanged: keeps running untouched
       }
       fresh[id] = nullptr;
@@ -461,6 +508,18 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     if (auto c = v->resource->configure(*r); !c) return c;
     v->resource->bind(*impl_->options.services);
     if (auto i = v->resource->init(); !i) return i;
+    for (const auto& m : members[id]) {
+      auto member = kind->make();
+      member->set_id(id_of(m.kind, m.name));
+      if (auto c = member->configure(m); !c) return c;
+      member->bind(*impl_->options.services);
+      if (auto i = member->init(); !i) return i;
+      if (!v->resource->absorb(member)) {
+        return fail(Code::internal, id + ": cannot take in " + id_of(m.kind, m.name) +
+                                        " (Meta autogroup); set autogroup false on them");
+      }
+    }
+    v->members = std::move(members[id]);
     slot = std::move(v);
   }
   // Meta realize: what is about to be removed or replaced converges once first.
@@ -498,7 +557,7 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     }
   }
   impl_->retire(std::move(gone));
-  impl_->reverse_missing(wanted);
+  impl_->reverse_missing(all_ids);
   for (Vertex* v : started) {
     if (v->meta.hidden) continue;
     v->watch = v->resource->watch([this, v] { impl_->on_event(v); });

@@ -2,13 +2,18 @@
 // version apt knows, at an exact version, or uninstalled. Checked with dpkg-query, changed with
 // apt-get (non-interactive; a version that would go down needs `allowdowngrade`, packages apt
 // cannot authenticate need `allowuntrusted`). Watched through /var/lib/dpkg/status, which dpkg
-// rewrites after every change. Needs root and a working apt to change anything.
+// rewrites after every change. Needs root and a working apt to change anything. Under Meta
+// autogroup (on by default) the pkg resources of a graph act as one: one dpkg-query, one
+// apt-get.
 #include "agent/resources/command.h"
 #include "agent/resources/files_watch.h"
 #include "agent/resources/kinds.h"
 #include "common/log.h"
 
+#include <map>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 namespace mgmt::agent::resources {
 namespace {
@@ -18,19 +23,29 @@ struct Installed {
   std::string version;
 };
 
-Result<Installed> query(const std::string& self, const std::string& package) {
-  const Outcome o =
-      run_program({"dpkg-query", "-W", "-f=${db:Status-Abbrev}|${Version}", package});
+// What dpkg knows of these packages, by name (unknown ones are absent: not installed).
+Result<std::map<std::string, Installed>> query(const std::string& self,
+                                               const std::vector<std::string>& packages) {
+  std::vector<std::string> argv = {"dpkg-query", "-W", "-f=${Package}|${db:Status-Abbrev}|"
+                                                       "${Version}\\n"};
+  argv.insert(argv.end(), packages.begin(), packages.end());
+  const Outcome o = run_program(argv);
   if (o.exit_code < 0) {
     return fail(Code::unavailable, self + ": dpkg-query could not start; pkg manages Debian "
                                           "packages and needs dpkg");
   }
-  Installed out;
-  if (o.exit_code != 0) return out;  // unknown to dpkg: not installed
-  const auto bar = o.output.find('|');
-  const std::string status = o.output.substr(0, bar);
-  out.installed = status.size() >= 2 && status[1] == 'i';
-  if (bar != std::string::npos) out.version = o.output.substr(bar + 1);
+  std::map<std::string, Installed> out;
+  std::istringstream in(o.output);
+  for (std::string line; std::getline(in, line);) {
+    const auto a = line.find('|');
+    const auto b = line.find('|', a == std::string::npos ? a : a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;  // dpkg's own complaints
+    const std::string status = line.substr(a + 1, b - a - 1);
+    Installed i;
+    i.installed = status.size() >= 2 && status[1] == 'i';
+    i.version = line.substr(b + 1);
+    out[line.substr(0, a)] = i;
+  }
   return out;
 }
 
@@ -51,16 +66,28 @@ std::string candidate(const std::string& package) {
 class Pkg final : public Resource {
  public:
   Result<void> configure(const frontends::ResourceSpec& spec) override {
-    package_ = spec.name;
-    if (package_.empty() || package_.find_first_of(" /=") != std::string::npos) {
+    Item item;
+    item.package = spec.name;
+    if (item.package.empty() || item.package.find_first_of(" /=") != std::string::npos) {
       return fail(Code::invalid_argument,
-                  "pkg[" + package_ + "]: the name must be a Debian package name");
+                  "pkg[" + item.package + "]: the name must be a Debian package name");
     }
-    state_ = spec.params.value("state", std::string("installed"));
-    if (state_.empty()) state_ = "installed";
-    downgrade_ = spec.params.value("allowdowngrade", false);
-    untrusted_ = spec.params.value("allowuntrusted", false);
+    item.state = spec.params.value("state", std::string("installed"));
+    if (item.state.empty()) item.state = "installed";
+    item.downgrade = spec.params.value("allowdowngrade", false);
+    item.untrusted = spec.params.value("allowuntrusted", false);
+    items_ = {item};
     return ok();
+  }
+
+  // Grouped (Meta autogroup), many packages are checked with one dpkg-query and installed
+  // with one apt-get (one per combination of allow flags).
+  bool groups() const override { return true; }
+  bool absorb(std::unique_ptr<Resource>& other) override {
+    auto* pkg = dynamic_cast<Pkg*>(other.get());
+    if (pkg == nullptr) return false;
+    items_.insert(items_.end(), pkg->items_.begin(), pkg->items_.end());
+    return true;
   }
 
   std::unique_ptr<Watch> watch(std::function<void()> on_event) override {
@@ -69,53 +96,73 @@ class Pkg final : public Resource {
   }
 
   Result<bool> check_apply(bool apply) override {
-    auto have = query(id(), package_);
+    std::vector<std::string> names;
+    for (const auto& item : items_) names.push_back(item.package);
+    auto have = query(id(), names);
     if (!have) return fail(have.error());
-    std::string install;  // what to give apt-get install, empty: nothing
-    if (state_ == "uninstalled") {
-      if (!have->installed) return true;
-      if (!apply) return false;
-      log::get("engine")->info("{}: resource: removing {}", id(), have->version);
-      if (auto r = apt({"remove", package_}); !r) return fail(r.error());
-      return false;
-    }
-    if (state_ == "installed") {
-      if (have->installed) return true;
-      install = package_;
-    } else if (state_ == "newest") {
-      const std::string newest = candidate(package_);
-      if (newest.empty()) {
-        return fail(Code::not_found, id() + ": apt knows no version of " + package_ +
-                                         "; check the name or run apt-get update");
+    // (downgrade, untrusted) -> what to give apt-get install
+    std::map<std::pair<bool, bool>, std::vector<std::string>> install;
+    std::vector<std::string> remove;
+    for (const auto& item : items_) {
+      const Installed now = have->count(item.package) ? have->at(item.package) : Installed{};
+      const auto flags = std::pair{item.downgrade, item.untrusted};
+      if (item.state == "uninstalled") {
+        if (now.installed) remove.push_back(item.package);
+      } else if (item.state == "installed") {
+        if (!now.installed) install[flags].push_back(item.package);
+      } else if (item.state == "newest") {
+        const std::string newest = candidate(item.package);
+        if (newest.empty()) {
+          return fail(Code::not_found, "pkg[" + item.package + "]: apt knows no version of " +
+                                           item.package + "; check the name or run apt-get "
+                                           "update");
+        }
+        if (!now.installed || now.version != newest) {
+          install[flags].push_back(item.package + "=" + newest);
+        }
+      } else if (!now.installed || now.version != item.state) {  // an exact version
+        install[flags].push_back(item.package + "=" + item.state);
       }
-      if (have->installed && have->version == newest) return true;
-      install = package_ + "=" + newest;
-    } else {  // an exact version
-      if (have->installed && have->version == state_) return true;
-      install = package_ + "=" + state_;
     }
+    if (install.empty() && remove.empty()) return true;
     if (!apply) return false;
-    log::get("engine")->info("{}: resource: installing {}", id(), install);
-    if (auto r = apt({"install", "--no-install-recommends", install}); !r) {
-      return fail(r.error());
+    if (!remove.empty()) {
+      log::get("engine")->info("{}: resource: removing {}", id(), join(remove));
+      remove.insert(remove.begin(), "remove");
+      if (auto r = apt(remove, false, false); !r) return fail(r.error());
+    }
+    for (auto& [flags, packages] : install) {
+      log::get("engine")->info("{}: resource: installing {}", id(), join(packages));
+      packages.insert(packages.begin(), {"install", "--no-install-recommends"});
+      if (auto r = apt(packages, flags.first, flags.second); !r) return fail(r.error());
     }
     return false;
   }
 
  private:
-  Result<void> apt(std::vector<std::string> args) {
+  struct Item {
+    std::string package;
+    std::string state;
+    bool downgrade = false;
+    bool untrusted = false;
+  };
+
+  static std::string join(const std::vector<std::string>& list) {
+    std::string out;
+    for (const auto& s : list) out += (out.empty() ? "" : " ") + s;
+    return out;
+  }
+
+  Result<void> apt(const std::vector<std::string>& args, bool downgrade, bool untrusted) {
     std::vector<std::string> argv = {"env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-y",
                                      "-q"};
-    if (downgrade_) argv.push_back("--allow-downgrades");
-    if (untrusted_) argv.push_back("--allow-unauthenticated");
+    if (downgrade) argv.push_back("--allow-downgrades");
+    if (untrusted) argv.push_back("--allow-unauthenticated");
     argv.insert(argv.end(), args.begin(), args.end());
     return run_tool(id(), argv);
   }
 
-  std::string package_;
-  std::string state_;
-  bool downgrade_ = false;
-  bool untrusted_ = false;
+  std::vector<Item> items_;
 };
 
 }  // namespace

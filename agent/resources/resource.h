@@ -58,6 +58,15 @@ class Resource {
   // created: absent; a file it rewrote: the old content and mode). nullopt: nothing to undo.
   virtual std::optional<frontends::ResourceSpec> reversal() const { return std::nullopt; }
 
+  // Meta autogroup: a kind whose resources can act as one (pkg: one apt-get for many
+  // packages) says so, and its first resource takes in the others of the group (all of its
+  // kind, configured); false: it cannot take that one.
+  virtual bool groups() const { return false; }
+  virtual bool absorb(std::unique_ptr<Resource>& other) {
+    (void)other;
+    return false;
+  }
+
   // A refresh arrived along a notify edge since the last check_apply.
   void set_refresh(bool refresh) { refresh_ = refresh; }
   bool refresh() const { return refresh_; }
