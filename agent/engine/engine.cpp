@@ -30,7 +30,10 @@ std::string id_of(const std::string& kind, const std::string& name) {
 
 struct Vertex : std::enable_shared_from_this<Vertex> {
   std::string id;
-  frontends::ResourceSpec spec;
+  // What the vertex was made from, for diffing the next graph: its fields, metaparams and
+  // grouped members in one canonical text (json dump, keys sorted): exact, and a fraction of
+  // the memory of keeping the parsed specs (10,000 files: several MiB).
+  std::string fingerprint;
   Meta meta;
   std::unique_ptr<resources::Resource> resource;
   std::unique_ptr<resources::Watch> watch;
@@ -45,7 +48,6 @@ struct Vertex : std::enable_shared_from_this<Vertex> {
   bool waiting_rate = false;   // Meta limit: a run is scheduled for when a token is free
   bool realized = false;       // converged at least once (Meta realize)
   std::unique_ptr<RateLimiter> limiter;
-  std::vector<frontends::ResourceSpec> members;  // Meta autogroup: merged into this one
   int64_t retries_left = 0;
   std::string last_error;
   std::vector<Vertex*> before;                   // must be in state first
@@ -60,6 +62,10 @@ struct Engine::Impl {
   uint64_t activity = 0;  // bumps on every event and completion (converged detection)
   uint64_t reported = ~uint64_t{0};  // the activity count last reported as converged
   bool stopped = false;
+  // When the last swap committed, until the first convergence after it; and when the last
+  // check_apply finished (the end of a swap's work, once idle).
+  std::optional<std::chrono::steady_clock::time_point> swapped_at;
+  std::chrono::steady_clock::time_point last_done;
   // Vertices running (or queued on the pool) and waiting on a timer (retry, rate): while any
   // is, the engine is busy without scanning every vertex.
   std::size_t running_count = 0;
@@ -151,6 +157,7 @@ struct Engine::Impl {
     std::lock_guard lock(mutex);
     v->running = false;
     --running_count;
+    last_done = std::chrono::steady_clock::now();
     ++activity;
     changed.notify_all();
     if (!v->meta.sema.empty()) {
@@ -238,14 +245,22 @@ struct Engine::Impl {
     uint64_t seen = activity;
     timers.after(std::chrono::seconds(options.converged_timeout), [this, seen] {
       std::function<void()> callback;
+      std::string took;
       {
         std::lock_guard lock(mutex);
         if (stopped || activity != seen || reported == seen || !all_idle()) return;
         reported = seen;
         callback = options.on_converged;
+        if (swapped_at) {
+          // The first convergence after a swap: how long the new graph took to be in state.
+          const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+              last_done - *swapped_at).count();
+          swapped_at.reset();
+          took = " (the new graph was in state " + std::to_string(ms) + " ms after it came)";
+        }
       }
-      log::get("engine")->info("converged: everything in state for {}s",
-                               options.converged_timeout);
+      log::get("engine")->info("converged: everything in state for {}s{}",
+                               options.converged_timeout, took);
       callback();
     });
   }
@@ -372,6 +387,7 @@ std::unique_ptr<Engine> Engine::create(EngineOptions options) {
 }
 
 Result<void> Engine::swap(const frontends::GraphSpec& spec) {
+  const auto began = std::chrono::steady_clock::now();
   // 1. Check the new graph completely before touching the running one.
   std::map<std::string, const frontends::ResourceSpec*> wanted;
   for (const auto& r : spec.resources) {
@@ -469,8 +485,12 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     }
     edges = std::move(merged);
   }
-  auto same = [](const frontends::ResourceSpec& a, const frontends::ResourceSpec& b) {
-    return a.kind == b.kind && a.name == b.name && a.params == b.params && a.meta == b.meta;
+  auto fingerprint = [&](const std::string& id, const frontends::ResourceSpec& r) {
+    std::string f = r.params.dump() + "\n" + r.meta.dump();
+    for (const auto& m : members[id]) {
+      f += "\n" + id_of(m.kind, m.name) + "\n" + m.params.dump() + "\n" + m.meta.dump();
+    }
+    return f;
   };
   // Build new vertices (configure + init) for what is new or changed.
   std::map<std::string, std::shared_ptr<Vertex>> fresh;
@@ -478,11 +498,7 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     std::lock_guard lock(impl_->mutex);
     for (const auto& [id, r] : wanted) {
       auto old = impl_->vertices.find(id);
-      const auto& want_members = members[id];
-      if (old != impl_->vertices.end() && old->second->spec.params == r->params &&
-          old->second->spec.meta == r->meta &&
-          std::equal(old->second->members.begin(), old->second->members.end(),
-                     want_members.begin(), want_members.end(), same)) {
+      if (old != impl_->vertices.end() && old->second->fingerprint == fingerprint(id, *r)) {
         continue;  // unchanged: keeps running untouched
       }
       fresh[id] = nullptr;
@@ -498,13 +514,14 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     }
     auto v = std::make_shared<Vertex>();
     v->id = id;
-    v->spec = *r;
+    v->fingerprint = fingerprint(id, *r);
     v->meta = metas.at(id);
     v->retries_left = v->meta.retry;
     v->limiter = std::make_unique<RateLimiter>(v->meta.limit,
                                                static_cast<double>(v->meta.burst));
     v->resource = kind->make();
     v->resource->set_id(id);
+    v->resource->set_keep_reversal(v->meta.reverse);
     if (auto c = v->resource->configure(*r); !c) return c;
     v->resource->bind(*impl_->options.services);
     if (auto i = v->resource->init(); !i) return i;
@@ -519,7 +536,6 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
                                         " (Meta autogroup); set autogroup false on them");
       }
     }
-    v->members = std::move(members[id]);
     slot = std::move(v);
   }
   // Meta realize: what is about to be removed or replaced converges once first.
@@ -565,6 +581,8 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
   }
   {
     std::lock_guard lock(impl_->mutex);
+    impl_->swapped_at = began;
+    impl_->last_done = began;
     for (Vertex* v : started) impl_->maybe_schedule(v);
     impl_->note_activity();
   }

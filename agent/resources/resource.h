@@ -57,6 +57,9 @@ class Resource {
   // the spec of a resource that puts back what it found before its first change (a file it
   // created: absent; a file it rewrote: the old content and mode). nullopt: nothing to undo.
   virtual std::optional<frontends::ResourceSpec> reversal() const { return std::nullopt; }
+  // Set by the engine for resources with Meta reverse: only they pay for remembering.
+  void set_keep_reversal(bool keep) { keep_reversal_ = keep; }
+  bool keep_reversal() const { return keep_reversal_; }
 
   // Meta autogroup: a kind whose resources can act as one (pkg: one apt-get for many
   // packages) says so, and its first resource takes in the others of the group (all of its
@@ -77,6 +80,7 @@ class Resource {
 
  private:
   bool refresh_ = false;
+  bool keep_reversal_ = false;
   std::string id_;
 };
 

@@ -1,6 +1,8 @@
 // daemon.cpp: start-up, waiting and shutdown of `mgmt run`; see daemon.h.
 #include "agent/run/daemon.h"
 
+#include <malloc.h>
+
 #include "agent/run/data_dir.h"
 #include "agent/run/store_access.h"
 #include "agent/run/stop_signal.h"
@@ -159,6 +161,9 @@ int run_daemon(const cli::RunOptions& options) {
   std::mutex poke_mutex;  // guards poke_status
   engine_options.on_converged = [&] {
     converged = true;
+    // A burst of checks (a new graph, a storm of events) leaves freed pages behind; converged
+    // is quiet and rare, the time to give them back (glibc keeps them by default).
+    ::malloc_trim(0);
     {
       std::lock_guard lock(poke_mutex);
       if (poke_status) poke_status();
