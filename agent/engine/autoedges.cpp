@@ -76,6 +76,8 @@ std::vector<std::pair<std::string, std::string>> autoedges(
       if (!program.empty() && program[0] == '/') add(file_id(program), id);
       const std::string cwd = param(*r, "cwd");
       if (!cwd.empty()) add(file_id(cwd), id);
+      add(id_if("user", param(*r, "user")), id);
+      add(id_if("group", param(*r, "group")), id);
     } else if (r->kind == "svc") {
       std::string unit = r->name;
       if (unit.find('.') == std::string::npos) unit += ".service";

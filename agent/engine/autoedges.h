@@ -3,7 +3,8 @@
 //   file  -> file    a file or directory after the directory that contains it
 //   user  -> file    a file after the user (owner) and group (group) it names
 //   group -> user    a user after its group and supplementary groups
-//   file  -> exec    an exec after the file resource of its command (an absolute path) and cwd
+//   file  -> exec    an exec after the file resource of its command (an absolute path) and cwd,
+//                    and after the user and group it runs as
 //   file  -> svc     a svc after its unit file (/etc/systemd/system/NAME.service)
 //   file  -> line    a line after the file it edits
 //   pkg   -> svc     a svc after the package of the same name

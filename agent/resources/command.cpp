@@ -2,6 +2,8 @@
 #include "agent/resources/command.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -48,6 +50,15 @@ pid_t spawn(const Command& c, int* output_fd) {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::setpgid(0, 0);
     if (!c.cwd.empty() && ::chdir(c.cwd.c_str()) != 0) ::_exit(126);
+    // Drop to the user last: groups first (they need the privilege the uid change gives up).
+    if (c.gid && ::setgid(*c.gid) != 0) ::_exit(126);
+    if (c.uid) {
+      struct passwd* pw = ::getpwuid(*c.uid);
+      const gid_t primary = c.gid ? *c.gid : (pw ? pw->pw_gid : ::getgid());
+      if (pw && ::initgroups(pw->pw_name, primary) != 0) ::_exit(126);
+      if (!c.gid && ::setgid(primary) != 0) ::_exit(126);
+      if (::setuid(*c.uid) != 0) ::_exit(126);
+    }
     ::execve(argv[0], argv.data(), envp.data());
     ::execvpe(argv[0], argv.data(), envp.data());
     ::_exit(127);

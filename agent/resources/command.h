@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct Command {
   std::string cwd;
   std::map<std::string, std::string> env;  // added to the agent's environment
   bool direct = false;  // cmd is a program run with args as they are, never through a shell
+  // Run as this user (with its groups) and/or primary group; unset: as the agent.
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
 };
 
 struct Outcome {

@@ -4,7 +4,12 @@
 // `watchcmd` makes it run again. `shell` runs cmd through that shell ("/bin/sh" when unset and
 // no `args` are given); with `args`, cmd is the program and args its arguments. `timeout`
 // (seconds) kills a command that runs too long. Output goes to the log, a line each.
+// `nifcmd` is ifcmd turned round (the command runs only when nifcmd fails); `donecmd` runs after
+// cmd succeeded. `user` and `group` run every one of them as that user (with its groups) and
+// group, which needs the agent to run as root.
+#include "agent/resources/accounts.h"
 #include "agent/resources/command.h"
+#include "agent/resources/files_watch.h"
 #include "agent/resources/kinds.h"
 #include "common/log.h"
 
@@ -85,24 +90,56 @@ class Exec final : public Resource {
               p.value("ifcwd", std::string()), command_.env};
     watchcmd_ = {p.value("watchcmd", std::string()), {}, p.value("watchshell", std::string()),
                  p.value("watchcwd", std::string()), command_.env};
+    nifcmd_ = {p.value("nifcmd", std::string()), {}, p.value("nifshell", std::string()),
+               p.value("nifcwd", std::string()), command_.env};
+    donecmd_ = {p.value("donecmd", std::string()), {}, p.value("doneshell", std::string()),
+                p.value("donecwd", std::string()), command_.env};
+    watch_files_ = p.value("watchfiles", std::vector<std::string>());
+    for (const auto& f : watch_files_) {
+      if (f.empty() || f[0] != '/' || f.back() == '/') {
+        return fail(Code::invalid_argument, "exec[" + spec.name + "]: watchfiles entry \"" + f +
+                                                "\" must be an absolute file path");
+      }
+    }
+    user_ = p.value("user", std::string());
+    group_ = p.value("group", std::string());
     return ok();
   }
 
+  // Each line watchcmd prints, and each change of a file in watchfiles, makes it run again.
   std::unique_ptr<Watch> watch(std::function<void()> on_event) override {
-    if (watchcmd_.cmd.empty()) return nullptr;
-    return std::make_unique<LineWatch>(watchcmd_, [this, on_event] {
+    if (watchcmd_.cmd.empty() && watch_files_.empty()) return nullptr;
+    auto again = [this, on_event] {
       ran_ = false;  // the watched thing changed: run again
       on_event();
-    });
+    };
+    auto both = std::make_unique<Watches>();
+    if (!watchcmd_.cmd.empty()) {
+      both->parts.push_back(std::make_unique<LineWatch>(watchcmd_, again));
+    }
+    if (!watch_files_.empty()) {
+      both->parts.push_back(std::make_unique<FilesWatch>(watch_files_, again));
+    }
+    return both;
   }
 
   Result<bool> check_apply(bool apply) override {
     std::error_code ec;
     if (!creates_.empty() && std::filesystem::exists(creates_, ec)) return true;
     if (ran_ && !refresh()) return true;
+    auto ids = identity();
+    if (!ids) return fail(ids.error());
+    for (Command* c : {&command_, &ifcmd_, &nifcmd_, &donecmd_}) {
+      c->uid = ids->first;
+      c->gid = ids->second;
+    }
     if (!ifcmd_.cmd.empty()) {
       auto check = run(ifcmd_, timeout_);
       if (check.exit_code != 0) return true;  // nothing to do
+    }
+    if (!nifcmd_.cmd.empty()) {
+      auto check = run(nifcmd_, timeout_);
+      if (check.exit_code == 0) return true;  // nothing to do
     }
     if (!apply) return false;
     auto outcome = run(command_, timeout_);
@@ -123,12 +160,56 @@ class Exec final : public Resource {
                                       std::to_string(outcome.exit_code));
     }
     ran_ = true;
+    if (!donecmd_.cmd.empty()) {
+      auto done = run(donecmd_, timeout_);
+      if (done.exit_code != 0) {
+        return fail(Code::internal, id() + ": donecmd exited with status " +
+                                        std::to_string(done.exit_code));
+      }
+    }
     return false;
   }
 
  private:
+  // The user and group to run as, looked up at each check (a user resource may make them).
+  Result<std::pair<std::optional<uid_t>, std::optional<gid_t>>> identity() const {
+    std::pair<std::optional<uid_t>, std::optional<gid_t>> out;
+    if (!user_.empty()) {
+      auto u = lookup_user(user_);
+      if (!u) {
+        return fail(Code::failed_precondition, id() + ": user \"" + user_ + "\" does not "
+                                                      "exist; add a user resource for it");
+      }
+      out.first = u->uid;
+    }
+    if (!group_.empty()) {
+      auto g = lookup_group(group_);
+      if (!g) {
+        return fail(Code::failed_precondition, id() + ": group \"" + group_ + "\" does not "
+                                                      "exist; add a group resource for it");
+      }
+      out.second = *g;
+    }
+    if ((out.first || out.second) && ::geteuid() != 0 &&
+        (out.first.value_or(::geteuid()) != ::geteuid() ||
+         out.second.value_or(::getegid()) != ::getegid())) {
+      return fail(Code::permission_denied, id() + ": running as another user or group needs "
+                                                  "the agent to run as root");
+    }
+    return out;
+  }
+
+  struct Watches final : Watch {
+    std::vector<std::unique_ptr<Watch>> parts;
+  };
+
   Command command_;
   Command ifcmd_;
+  Command nifcmd_;
+  std::vector<std::string> watch_files_;
+  Command donecmd_;
+  std::string user_;
+  std::string group_;
   Command watchcmd_;
   int64_t timeout_ = 0;
   std::string creates_;

@@ -51,6 +51,7 @@ std::map<std::string, KindInfo> build() {
               {"env", "map{str: str}"}, {"timeout", "int"}, {"watchcmd", "str"},
               {"watchcwd", "str"}, {"watchshell", "str"}, {"watchfiles", "[]str"},
               {"ifcmd", "str"}, {"ifcwd", "str"}, {"ifshell", "str"}, {"nifcmd", "str"},
+              {"nifcwd", "str"}, {"nifshell", "str"}, {"donecwd", "str"}, {"doneshell", "str"},
               {"creates", "str"}, {"donecmd", "str"}, {"user", "str"}, {"group", "str"}}),
       make_exec);
   add("timer", fields({{"interval", "int"}}), make_timer);

@@ -1,0 +1,80 @@
+// exec_fields_test.cpp: exec beyond cmd/ifcmd/creates: nifcmd guards the other way round,
+// donecmd follows a successful cmd, a change of a file in watchfiles runs it again, and user
+// runs it as that user (as root).
+#include "agent/resources/accounts.h"
+#include "test/agent/engine/resource_maker.h"
+#include "test/support/process/child_process.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+using mgmt::test::EngineHarness;
+using mgmt::test::make_resource;
+using mgmt::test::resource;
+using mgmt::test::slurp;
+using mgmt::test::TempDir;
+
+TEST_CASE("exec: nifcmd stops the command when it succeeds; donecmd follows the command",
+          "[exec]") {
+  TempDir dir;
+  const std::string log = dir.path() + "/log";
+  auto guarded = make_resource(resource(
+      "exec", "guarded", {{"cmd", "echo ran >> " + log}, {"shell", "/bin/sh"},
+                          {"nifcmd", "test -e " + dir.path() + "/flag"}}));
+  { std::ofstream(dir.path() + "/flag") << ""; }
+  auto skipped = guarded->check_apply(true);
+  REQUIRE(skipped);
+  CHECK(*skipped);
+  CHECK(slurp(log).empty());
+  auto done = make_resource(resource(
+      "exec", "done", {{"cmd", "echo ran >> " + log}, {"shell", "/bin/sh"},
+                       {"donecmd", "echo done >> " + log}, {"doneshell", "/bin/sh"}}));
+  auto ran = done->check_apply(true);
+  REQUIRE(ran);
+  CHECK_FALSE(*ran);
+  CHECK(slurp(log) == "ran\ndone\n");
+}
+
+TEST_CASE("exec: a change of a file in watchfiles runs the command again", "[exec][engine]") {
+  TempDir dir;
+  const std::string conf = dir.path() + "/app.conf";
+  const std::string log = dir.path() + "/log";
+  { std::ofstream(conf) << "v1\n"; }
+  EngineHarness h;
+  mgmt::frontends::GraphSpec g;
+  g.resources = {resource("exec", "reload", {{"cmd", "cat " + conf + " >> " + log},
+                                             {"shell", "/bin/sh"},
+                                             {"watchfiles", {conf}}})};
+  REQUIRE(h.engine->swap(g));
+  int seen = h.wait_converged(0);
+  REQUIRE(seen > 0);
+  CHECK(slurp(log) == "v1\n");
+  { std::ofstream(conf) << "v2\n"; }
+  while (slurp(log).find("v2\n") == std::string::npos) {
+    seen = h.wait_converged(seen);
+    REQUIRE(seen > 0);
+  }
+  CHECK(slurp(log).rfind("v1\n", 0) == 0);
+}
+
+TEST_CASE("exec: user runs the command as that user", "[exec]") {
+  if (::geteuid() != 0 || !mgmt::agent::resources::lookup_user("nobody")) {
+    WARN("not root, or no user nobody: exec user not tested");
+    return;
+  }
+  TempDir dir;
+  REQUIRE(::chmod(dir.path().c_str(), 0777) == 0);
+  const std::string out = dir.path() + "/who";
+  auto as_nobody = make_resource(resource(
+      "exec", "who", {{"cmd", "id -un > " + out}, {"shell", "/bin/sh"}, {"user", "nobody"}}));
+  REQUIRE(as_nobody->check_apply(true));
+  CHECK(slurp(out) == "nobody\n");
+  auto unknown = make_resource(resource(
+      "exec", "x", {{"cmd", "true"}, {"shell", "/bin/sh"}, {"user", "no-such-user-mgmt"}}));
+  auto refused = unknown->check_apply(true);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message() ==
+        "exec[x]: user \"no-such-user-mgmt\" does not exist; add a user resource for it");
+}
