@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -109,6 +110,33 @@ std::string base64(const std::string& in) {
     out += kBase64[(n >> 12) & 63];
     out += i + 1 < in.size() ? kBase64[(n >> 6) & 63] : '=';
     out += '=';
+  }
+  return out;
+}
+
+// Standard base64 with padding; nullopt on anything else.
+std::optional<std::string> base64_decode(const std::string& in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  uint32_t n = 0;
+  int bits = 0;
+  std::size_t pad = 0;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '=') {
+      if (i + 2 < in.size()) return std::nullopt;  // only at the end
+      ++pad;
+      continue;
+    }
+    if (pad) return std::nullopt;
+    const char* at = std::strchr(kBase64, c);
+    if (c == 0 || at == nullptr) return std::nullopt;
+    n = (n << 6) | static_cast<uint32_t>(at - kBase64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((n >> bits) & 0xff);
+    }
   }
   return out;
 }
@@ -484,6 +512,74 @@ std::map<std::string, Func> build() {
     }
     return Value::of(out);
   };
+  t["encoding.base64_decode"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "encoding.base64_decode";
+    MGMT_ARITY(1);
+    if (!a[0].is_str()) return type_error(name, "needs a str, got " + a[0].type_name());
+    auto decoded = base64_decode(a[0].as_str());
+    if (!decoded) {
+      return fail(Code::invalid_argument, "errStream: " + name + ": \"" + a[0].as_str() +
+                                              "\" is not base64");
+    }
+    return Value::of(*decoded);
+  };
+  // More of Go's strings package, under both names: "strings" (ours) and "golang/strings"
+  // (the reference's generated wrappers of Go's package).
+  auto str2_str = [&t](const std::string& name,
+                       std::function<std::string(const std::string&, const std::string&)> f) {
+    t[name] = [name, f](const std::vector<Value>& a) -> Result<Value> {
+      MGMT_ARITY(2);
+      if (!a[0].is_str() || !a[1].is_str()) return type_error(name, "needs two str");
+      return Value::of(f(a[0].as_str(), a[1].as_str()));
+    };
+  };
+  str2_str("strings.trim_prefix", [](const std::string& s, const std::string& p) {
+    return s.rfind(p, 0) == 0 ? s.substr(p.size()) : s;
+  });
+  str2_str("strings.trim_suffix", [](const std::string& s, const std::string& p) {
+    const bool has = s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+    return has ? s.substr(0, s.size() - p.size()) : s;
+  });
+  str2_str("strings.trim", [](const std::string& s, const std::string& cut) {
+    const auto b = s.find_first_not_of(cut);
+    if (b == std::string::npos) return std::string();
+    return s.substr(b, s.find_last_not_of(cut) - b + 1);
+  });
+  t["strings.replace_all"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "strings.replace_all";
+    MGMT_ARITY(3);
+    if (!a[0].is_str() || !a[1].is_str() || !a[2].is_str()) {
+      return type_error(name, "needs three str");
+    }
+    std::string s = a[0].as_str();
+    const std::string& from = a[1].as_str();
+    const std::string& to = a[2].as_str();
+    if (from.empty()) return Value::of(s);
+    std::string out;
+    std::size_t start = 0;
+    for (std::size_t at; (at = s.find(from, start)) != std::string::npos;
+         start = at + from.size()) {
+      out += s.substr(start, at - start) + to;
+    }
+    return Value::of(out + s.substr(start));
+  };
+  t["strings.repeat"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "strings.repeat";
+    MGMT_ARITY(2);
+    if (!a[0].is_str() || !a[1].is_int()) return type_error(name, "needs a str and an int");
+    if (a[1].as_int() < 0 || a[1].as_int() > 1000000) {
+      return fail(Code::invalid_argument, "errStream: " + name + ": count " +
+                                              std::to_string(a[1].as_int()) + " is out of range");
+    }
+    std::string out;
+    for (int64_t i = 0; i < a[1].as_int(); ++i) out += a[0].as_str();
+    return Value::of(out);
+  };
+  std::vector<std::pair<std::string, Func>> golang;
+  for (const auto& [key, fn] : t) {
+    if (key.rfind("strings.", 0) == 0) golang.emplace_back("golang/" + key, fn);
+  }
+  for (auto& [key, fn] : golang) t[key] = std::move(fn);
   return t;
 }
 

@@ -32,6 +32,14 @@ struct Scope {
   std::map<std::string, StmtPtr> funcs;
   std::map<std::string, std::pair<StmtPtr, ScopePtr>> classes;
   std::map<std::string, std::string> imports;  // alias -> module
+  // A local module's scope knows where its files are ("/mod1"); others ask their parents.
+  std::optional<std::string> module_prefix;
+  std::string prefix() const {
+    for (const Scope* s = this; s; s = s->parent.get()) {
+      if (s->module_prefix) return *s->module_prefix;
+    }
+    return {};
+  }
   std::map<std::string, ScopePtr> namespaces;  // `include c as x`, `import "x.mcl"`: their binds
 
   ScopePtr find_namespace(const std::string& n) {
@@ -129,14 +137,19 @@ class Interpreter {
             if (auto r = import_file(*s, scope); !r) return r;
             break;
           }
+          if (!module.empty() && module.back() == '/') {
+            if (auto r = import_module_dir(*s, scope); !r) return r;
+            break;
+          }
           std::string alias = s->alias.empty() ? module.substr(module.rfind('/') + 1) : s->alias;
           static const std::set<std::string> kModules = {
               "fmt", "strings", "encoding", "convert", "math", "sys", "os", "iter", "golang",
-              "list", "map", "deploy"};
+              "golang/strings", "list", "map", "deploy"};
           if (!kModules.count(module)) {
+            std::string known;
+            for (const auto& m : kModules) known += (known.empty() ? "" : ", ") + m;
             return error("errSetScope", "import \"" + module + "\": no such core module (" +
-                                            "this frontend has fmt, strings, encoding, convert, "
-                                            "math, sys, os, iter)",
+                                            "this frontend has " + known + ")",
                          s->position);
           }
           scope->imports[alias] = module;
@@ -230,8 +243,46 @@ class Interpreter {
   }
 
   // `import "thing.mcl"`: its binds, funcs and classes under `thing.`, its resources built.
+  // A local module: a directory of the deploy with its own main.mcl (or the file its
+  // metadata.yaml names as `main:`) and files/; its deploy paths are its own ("/files/x" in
+  // module mod1/ is the deploy's "/mod1/files/x").
+  Result<void> import_module_dir(const Stmt& s, const ScopePtr& scope) {
+    const std::string rel = scope->prefix() + "/" + s.name.substr(0, s.name.size() - 1);
+    const std::string base = (dir_.empty() ? std::string(".") : dir_) + rel;
+    std::string entry = "main.mcl";
+    if (std::ifstream meta(base + "/metadata.yaml"); meta) {
+      for (std::string line; std::getline(meta, line);) {
+        if (line.rfind("main:", 0) != 0) continue;
+        std::string v = line.substr(5);
+        v.erase(0, v.find_first_not_of(" \t\""));
+        v.erase(v.find_last_not_of(" \t\"") + 1);
+        if (!v.empty()) entry = v;
+      }
+    }
+    std::ifstream in(base + "/" + entry);
+    if (!in) {
+      return error("errSetScope", "import \"" + s.name + "\": no " + entry + " in " +
+                                      rel.substr(1) + "/", s.position);
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    const std::string shown = rel.substr(1) + "/" + entry;
+    auto program = parse(text.str(), shown);
+    if (!program) return fail(program.error());
+    auto child = std::make_shared<Scope>();
+    child->module_prefix = rel;
+    std::string alias = s.alias.empty() ? s.name.substr(0, s.name.size() - 1) : s.alias;
+    alias = alias.substr(alias.rfind('/') + 1);
+    scope->namespaces[alias] = child;
+    const std::string saved_file = file_;
+    file_ = shown;
+    auto r = block(*program, child);
+    file_ = saved_file;
+    return r;
+  }
+
   Result<void> import_file(const Stmt& s, const ScopePtr& scope) {
-    std::string path = dir_.empty() ? s.name : dir_ + "/" + s.name;
+    std::string path = (dir_.empty() ? std::string(".") : dir_) + scope->prefix() + "/" + s.name;
     std::ifstream in(path);
     if (!in) return error("errSetScope", "import \"" + s.name + "\": cannot read " + path, s.position);
     std::ostringstream text;
@@ -555,8 +606,9 @@ class Interpreter {
       if (args.size() != 1 || !args[0].is_str()) {
         return error("errUnify", name + " takes one str", e.position);
       }
-      const std::string& path = args[0].as_str();
-      if (name == "deploy.abspath") return args[0];
+      const std::string& given = args[0].as_str();
+      const std::string path = name == "deploy.readfileabs" ? given : scope->prefix() + given;
+      if (name == "deploy.abspath") return Value::of(path);
       std::ifstream in((dir_.empty() ? std::string(".") : dir_) + "/" + path, std::ios::binary);
       if (!in) return error("errStream", name + ": cannot read " + path + " in the deploy", e.position);
       std::ostringstream text;

@@ -47,7 +47,9 @@ TEST_CASE("lang: every txtar case gives its expected graph or error", "[lang][go
       fs::path dir = fs::temp_directory_path() / ("mgmt-lang-" + path.stem().string());
       fs::create_directories(dir);
       for (const auto& [name, text] : sections) {
-        if (name != "OUTPUT") std::ofstream(dir / name) << text;
+        if (name == "OUTPUT") continue;
+        fs::create_directories((dir / name).parent_path());  // modules: "tools/main.mcl"
+        std::ofstream(dir / name) << text;
       }
       std::string got = mgmt::frontends::lang::render_graph_output(
           mgmt::frontends::lang::compile_graph(dir.string()));
