@@ -31,6 +31,8 @@ struct Scope {
   std::map<std::string, std::shared_ptr<Binding>> vars;
   std::map<std::string, StmtPtr> funcs;
   std::map<std::string, std::pair<StmtPtr, ScopePtr>> classes;
+  // `class base:inner`: classes to define inside each include of `base`, by base's name.
+  std::map<std::string, std::vector<StmtPtr>> nested_classes;
   std::map<std::string, std::string> imports;  // alias -> module
   // A local module's scope knows where its files are ("/mod1"); others ask their parents.
   std::optional<std::string> module_prefix;
@@ -75,7 +77,19 @@ struct Scope {
     for (Scope* s = this; s; s = s->parent.get()) {
       if (auto it = s->classes.find(n); it != s->classes.end()) return &it->second;
     }
+    // ns.name: a class defined inside an included class (or an imported file).
+    if (auto dot = n.rfind('.'); dot != std::string::npos) {
+      if (auto ns = find_namespace(n.substr(0, dot))) return ns->find_class(n.substr(dot + 1));
+    }
     return nullptr;
+  }
+  std::vector<StmtPtr> nested_in(const std::string& outer) {
+    for (Scope* s = this; s; s = s->parent.get()) {
+      if (auto it = s->nested_classes.find(outer); it != s->nested_classes.end()) {
+        return it->second;
+      }
+    }
+    return {};
   }
   std::optional<std::string> module_of(const std::string& alias) {
     for (Scope* s = this; s; s = s->parent.get()) {
@@ -126,6 +140,10 @@ class Interpreter {
           scope->funcs[s->name] = s;
           break;
         case Stmt::Kind::class_def:
+          if (auto colon = s->name.rfind(':'); colon != std::string::npos) {
+            scope->nested_classes[s->name.substr(0, colon)].push_back(s);
+            break;
+          }
           if (scope->classes.count(s->name)) {
             return error("errSetScope", "class " + s->name + " is defined twice", s->position);
           }
@@ -159,7 +177,14 @@ class Interpreter {
           break;
       }
     }
+    // Includes first (in their order: one may name a class inside another), so that their
+    // binds ($alias.name) are there for whatever statement uses them, wherever it stands.
     for (const auto& s : stmts) {
+      if (s->kind != Stmt::Kind::include) continue;
+      if (auto r = build(s, scope); !r) return r;
+    }
+    for (const auto& s : stmts) {
+      if (s->kind == Stmt::Kind::include) continue;
       if (auto r = build(s, scope); !r) return r;
     }
     return ok();
@@ -210,7 +235,10 @@ class Interpreter {
           Value second = kv ? c->as_map()[i].second : c->as_list()[i];
           child->vars[s->params[0]] = std::make_shared<Binding>(Binding{nullptr, child, first, false});
           child->vars[s->params[1]] = std::make_shared<Binding>(Binding{nullptr, child, second, false});
-          if (auto r = block(s->body, child); !r) return r;
+          // The body is a scope of its own: its binds may shadow the loop variables.
+          auto body = std::make_shared<Scope>();
+          body->parent = child;
+          if (auto r = block(s->body, body); !r) return r;
         }
         return ok();
       }
@@ -234,6 +262,17 @@ class Interpreter {
         // The body is a scope of its own, so its binds may shadow the parameters.
         auto body = std::make_shared<Scope>();
         body->parent = child;
+        // `class base:inner` defines inner inside every include of base.
+        for (const auto& inner : cls->second->nested_in(def.name)) {
+          const std::string short_name = inner->name.substr(inner->name.rfind(':') + 1);
+          const std::string rest = inner->name.substr(def.name.size() + 1);
+          if (rest.find(':') != std::string::npos) {
+            body->nested_classes[def.name.empty() ? rest : rest.substr(0, rest.rfind(':'))]
+                .push_back(inner);
+            continue;
+          }
+          body->classes[short_name] = {inner, body};
+        }
         if (!s->alias.empty()) scope->namespaces[s->alias] = body;
         return block(def.body, body);
       }
@@ -497,8 +536,10 @@ class Interpreter {
         auto f = eval(e->items[0], scope);
         if (!f) return f;
         if (!f->is_func()) {
-          return error("errUnify", "$" + e->items[0]->text + " is a " + f->type_name() +
-                                       ", not a func",
+          const std::string what = e->items[0]->kind == Expr::Kind::variable
+                                       ? "$" + e->items[0]->text
+                                       : std::string("the called value");
+          return error("errUnify", what + " is a " + f->type_name() + ", not a func",
                        e->position);
         }
         std::vector<Value> args;

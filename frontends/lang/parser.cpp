@@ -135,6 +135,11 @@ class Parser {
       }
       s->kind = Stmt::Kind::class_def;
       s->name = take().text;
+      // `class base:inner` is sugar for class inner defined inside class base.
+      while (is(":") && peek(1).kind == TokenKind::identifier) {
+        take();
+        s->name += ":" + take().text;
+      }
       if (is("(") && !params(s->params)) return nullptr;
       if (!expect("{") || !statements(s->body, true) || !expect("}")) return nullptr;
       return s;
@@ -391,7 +396,9 @@ class Parser {
         x->text = take().text;
         x->items = {e};
         e = x;
-      } else if (is("(") && e->kind == Expr::Kind::variable) {
+      } else if (is("(") && (e->kind == Expr::Kind::variable || e->kind == Expr::Kind::lambda ||
+                             e->kind == Expr::Kind::call_value)) {
+        // $f(x), an inline lambda func($x) {...}("a"), or a call of what a call returned.
         auto x = std::make_shared<Expr>();
         x->kind = Expr::Kind::call_value;
         x->position = e->position;
