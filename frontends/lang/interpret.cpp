@@ -106,6 +106,16 @@ class Interpreter {
   Result<GraphSpec> run(const std::vector<StmtPtr>& program) {
     auto root = std::make_shared<Scope>();
     if (auto r = block(program, root); !r) return fail(r.error());
+    // Every top-level bind is part of the program, used or not (the reference runs them all):
+    // one that cannot be computed is an error here too.
+    for (const auto& [name, b] : root->vars) {
+      if (b->value || !b->expr) continue;
+      auto use = std::make_shared<Expr>();
+      use->kind = Expr::Kind::variable;
+      use->text = name;
+      use->position = b->expr->position;
+      if (auto v = eval(use, root); !v) return fail(v.error());
+    }
     return graph_;
   }
 
@@ -177,6 +187,7 @@ class Interpreter {
           break;
       }
     }
+    if (auto r = check_class_cycles(scope); !r) return r;
     // Includes first (in their order: one may name a class inside another), so that their
     // binds ($alias.name) are there for whatever statement uses them, wherever it stands.
     for (const auto& s : stmts) {
@@ -186,6 +197,42 @@ class Interpreter {
     for (const auto& s : stmts) {
       if (s->kind == Stmt::Kind::include) continue;
       if (auto r = build(s, scope); !r) return r;
+    }
+    return ok();
+  }
+
+  // Classes of one scope that include each other (a cycle) are refused even when none of
+  // them is ever included: the reference checks this before running anything.
+  Result<void> check_class_cycles(const ScopePtr& scope) {
+    std::map<std::string, int> colour;  // 0 new, 1 on the path, 2 done
+    std::function<Result<void>(const std::string&)> visit =
+        [&](const std::string& name) -> Result<void> {
+      colour[name] = 1;
+      std::vector<const Stmt*> todo;
+      for (const auto& st : scope->classes.at(name).first->body) todo.push_back(st.get());
+      while (!todo.empty()) {
+        const Stmt* st = todo.back();
+        todo.pop_back();
+        for (const auto& b : st->body) todo.push_back(b.get());
+        for (const auto& b : st->otherwise) todo.push_back(b.get());
+        if (st->kind != Stmt::Kind::include || !scope->classes.count(st->name)) continue;
+        if (colour[st->name] == 1) {
+          return error("errSetScope", "recursive reference while setting scope: not a dag: "
+                                      "class " + name + " includes " + st->name +
+                                      ", which includes it back",
+                       st->position);
+        }
+        if (colour[st->name] == 0) {
+          if (auto r = visit(st->name); !r) return r;
+        }
+      }
+      colour[name] = 2;
+      return ok();
+    };
+    for (const auto& [name, def] : scope->classes) {
+      if (colour[name] == 0) {
+        if (auto r = visit(name); !r) return r;
+      }
     }
     return ok();
   }
@@ -246,6 +293,11 @@ class Interpreter {
         auto* cls = scope->find_class(s->name);
         if (!cls) return error("errSetScope", "class " + s->name + " is not defined", s->position);
         const Stmt& def = *cls->first;
+        if (including_.count(&def)) {
+          return error("errSetScope", "recursive reference while setting scope: not a dag: "
+                                      "class " + def.name + " includes itself",
+                       s->position);
+        }
         if (def.params.size() != s->args.size()) {
           return error("errUnify", "class " + s->name + " takes " +
                                        std::to_string(def.params.size()) + " argument(s), got " +
@@ -273,8 +325,18 @@ class Interpreter {
           }
           body->classes[short_name] = {inner, body};
         }
-        if (!s->alias.empty()) scope->namespaces[s->alias] = body;
-        return block(def.body, body);
+        if (!s->alias.empty()) {
+          if (scope->namespaces.count(s->alias)) {
+            return error("errSetScope", "include ... as " + s->alias + ": the name " + s->alias +
+                                            " is taken in this scope; choose another",
+                         s->position);
+          }
+          scope->namespaces[s->alias] = body;
+        }
+        including_.insert(&def);
+        auto r = block(def.body, body);
+        including_.erase(&def);
+        return r;
       }
       default:
         return ok();
@@ -447,16 +509,26 @@ class Interpreter {
                                      " argument(s), got " + std::to_string(args.size()),
                      p);
       }
+      // As in the reference, a function graph is a DAG: a function that reaches itself
+      // (directly or through others) is refused. One closure is one body in one scope.
+      const auto self = std::make_pair(body.get(), scope.get());
+      if (active_.count(self)) {
+        return error("errSetScope", "recursive reference while setting scope: not a dag: " +
+                                        name + " calls itself",
+                     p);
+      }
       if (++depth_ > 1000) {
         --depth_;
         return error("errStream", name + " recurses too deeply", p);
       }
+      active_.insert(self);
       auto child = std::make_shared<Scope>();
       child->parent = scope;
       for (std::size_t i = 0; i < params.size(); ++i) {
         child->vars[params[i]] = std::make_shared<Binding>(Binding{nullptr, child, args[i], false});
       }
       auto r = eval(body, child);
+      active_.erase(self);
       --depth_;
       return r;
     });
@@ -626,8 +698,15 @@ class Interpreter {
     }
     ScopePtr owner = scope;
     if (auto def = scope->find_func(e.text, &owner)) {
+      if (active_funcs_.count(def.get())) {
+        return error("errSetScope", "recursive reference while setting scope: not a dag: "
+                                    "func " + e.text + " calls itself",
+                     e.position);
+      }
+      active_funcs_.insert(def.get());
       auto f = make_lambda(def->params, def->value, owner, e.text, e.position);
       auto r = f.as_func()(args);
+      active_funcs_.erase(def.get());
       if (!r) return located(r.error(), e.position);
       return r;
     }
@@ -746,6 +825,9 @@ class Interpreter {
 
   std::string file_;
   std::string dir_;
+  std::set<std::pair<const Expr*, const Scope*>> active_;  // closures running now
+  std::set<const Stmt*> including_;                         // classes being included now
+  std::set<const Stmt*> active_funcs_;                      // named funcs running now
   GraphSpec graph_;
   std::map<std::string, std::size_t> seen_;  // resource id -> index in graph_.resources
   int depth_ = 0;

@@ -27,9 +27,19 @@ TEST_CASE("lang: mutated programs never crash the frontend", "[lang][fuzz]") {
   }
 }
 
-TEST_CASE("lang: a function that calls itself forever is stopped with an error", "[lang]") {
+TEST_CASE("lang: a function that calls itself is refused (the function graph is a DAG), as "
+          "are classes that include each other", "[lang]") {
   auto result = mgmt::frontends::lang::compile_source(
       "func f($x) {\n\tf($x)\n}\ntest f(\"a\") {}\n", "loop.mcl");
   REQUIRE_FALSE(result);
-  CHECK(result.error().message().rfind("errStream: f recurses too deeply", 0) == 0);
+  CHECK(result.error().message() == "errSetScope: recursive reference while setting scope: not "
+                                    "a dag: func f calls itself (loop.mcl @ 2:2)");
+  auto lambda = mgmt::frontends::lang::compile_source(
+      "$f = func($x) { $f($x) }\ntest $f(\"a\") {}\n", "lambda.mcl");
+  REQUIRE_FALSE(lambda);
+  CHECK(lambda.error().message().rfind("errSetScope: recursive reference", 0) == 0);
+  auto classes = mgmt::frontends::lang::compile_source(
+      "class a {\n\tinclude b\n}\nclass b {\n\tinclude a\n}\n", "classes.mcl");
+  REQUIRE_FALSE(classes);
+  CHECK(classes.error().message().rfind("errSetScope: recursive reference", 0) == 0);
 }
