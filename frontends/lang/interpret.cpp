@@ -2,6 +2,8 @@
 // interpret.h.
 #include "frontends/lang/interpret.h"
 
+#include "frontends/lang/init_check.h"
+
 #include "agent/resources/registry.h"
 #include "frontends/lang/builtins.h"
 #include "frontends/lang/parser.h"
@@ -115,6 +117,20 @@ class Interpreter {
       use->text = name;
       use->position = b->expr->position;
       if (auto v = eval(use, root); !v) return fail(v.error());
+    }
+    // Every edge joins resources of the graph.
+    std::set<std::string> ids;
+    for (const auto& r : graph_.resources) ids.insert(lower(r.kind) + "[" + r.name + "]");
+    for (std::size_t i = 0; i < graph_.edges.size(); ++i) {
+      const auto& e = graph_.edges[i];
+      for (const auto& [kind, name] : {std::pair{e.from_kind, e.from_name},
+                                       std::pair{e.to_kind, e.to_name}}) {
+        if (!ids.count(lower(kind) + "[" + name + "]")) {
+          return error("errInterpret", "edge cannot find resource kind: " + lower(kind) +
+                                           " named: `" + name + "`",
+                       i < edge_positions_.size() ? edge_positions_[i] : Position{});
+        }
+      }
     }
     return graph_;
   }
@@ -370,6 +386,7 @@ class Interpreter {
     const std::string shown = rel.substr(1) + "/" + entry;
     auto program = parse(text.str(), shown);
     if (!program) return fail(program.error());
+    if (auto checked = init_check(*program, shown); !checked) return fail(checked.error());
     auto child = std::make_shared<Scope>();
     child->module_prefix = rel;
     std::string alias = s.alias.empty() ? s.name.substr(0, s.name.size() - 1) : s.alias;
@@ -390,6 +407,7 @@ class Interpreter {
     text << in.rdbuf();
     auto program = parse(text.str(), s.name);
     if (!program) return fail(program.error());
+    if (auto checked = init_check(*program, s.name); !checked) return fail(checked.error());
     auto child = std::make_shared<Scope>();
     std::string alias = s.alias.empty() ? s.name.substr(0, s.name.size() - 4) : s.alias;
     alias = alias.substr(alias.rfind('/') + 1);
@@ -494,6 +512,7 @@ class Interpreter {
       for (const auto& a : names[i]) {
         for (const auto& b : names[i + 1]) {
           graph_.edges.push_back(EdgeSpec{s.chain[i].kind, a, s.chain[i + 1].kind, b, false});
+          edge_positions_.push_back(s.position);
         }
       }
     }
@@ -824,7 +843,13 @@ class Interpreter {
   }
 
   std::string file_;
+  static std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+  }
+
   std::string dir_;
+  std::vector<Position> edge_positions_;  // of graph_.edges, one each
   std::set<std::pair<const Expr*, const Scope*>> active_;  // closures running now
   std::set<const Stmt*> including_;                         // classes being included now
   std::set<const Stmt*> active_funcs_;                      // named funcs running now

@@ -1,6 +1,7 @@
 // lang_frontend.cpp: see lang_frontend.h.
 #include "frontends/lang/lang_frontend.h"
 
+#include "frontends/lang/init_check.h"
 #include "frontends/lang/interpret.h"
 #include "frontends/lang/parser.h"
 
@@ -16,6 +17,7 @@ Result<GraphSpec> compile_source(const std::string& source, const std::string& f
                                  const std::string& dir) {
   auto program = parse(source, file);
   if (!program) return fail(program.error());
+  if (auto checked = init_check(*program, file); !checked) return fail(checked.error());
   return interpret(*program, file, dir);
 }
 

@@ -1,6 +1,9 @@
 // parser.cpp: a recursive-descent parser with precedence climbing; see parser.h.
 #include "frontends/lang/parser.h"
 
+#include <set>
+#include <utility>
+
 namespace mgmt::frontends::lang {
 namespace {
 
@@ -90,7 +93,7 @@ class Parser {
       s->kind = Stmt::Kind::bind;
       s->name = first.text;
       if (peek().kind == TokenKind::identifier || is("[") || is("map") || is("struct")) {
-        skip_type();
+        if (!skip_type()) return nullptr;
       }
       if (!expect("=")) return nullptr;
       s->value = expression();
@@ -120,7 +123,7 @@ class Parser {
       s->kind = Stmt::Kind::func_def;
       s->name = take().text;
       if (!params(s->params)) return nullptr;
-      if (!is("{")) skip_type();
+      if (!is("{") && !skip_type()) return nullptr;
       if (!expect("{")) return nullptr;
       skip_newlines();
       s->value = expression();
@@ -216,22 +219,37 @@ class Parser {
     return false;
   }
 
-  // Types are checked at run time by this frontend; their syntax is skipped here.
-  void skip_type() {
+  // Types are checked at run time by this frontend; their syntax is skipped here, but for
+  // what the reference refuses while parsing: a struct type naming a field twice.
+  bool skip_type() {
     int depth = 0;
+    std::vector<std::pair<int, std::set<std::string>>> structs;  // open struct{: depth, fields
     while (peek().kind != TokenKind::end) {
       if (depth == 0 && (is("=") || is(",") || is(")") || is("{"))) {
         // `map{`/`struct{` open a type, not a body.
         if (is("{") && at_ > 0 &&
             (tokens_[at_ - 1].text == "map" || tokens_[at_ - 1].text == "struct")) {
         } else {
-          return;
+          return true;
+        }
+      }
+      if (is("{") && at_ > 0 && tokens_[at_ - 1].text == "struct") {
+        structs.emplace_back(depth + 1, std::set<std::string>());
+      } else if (peek().kind == TokenKind::identifier && !structs.empty() &&
+                 structs.back().first == depth && at_ > 0 &&
+                 (tokens_[at_ - 1].text == "{" || tokens_[at_ - 1].text == ";")) {
+        if (!structs.back().second.insert(peek().text).second) {
+          return fail_at(peek(), "duplicate struct field " + peek().text + " in a struct type");
         }
       }
       if (is("{") || is("(") || is("[")) ++depth;
-      if (is("}") || is(")") || is("]")) --depth;
+      if (is("}") || is(")") || is("]")) {
+        if (!structs.empty() && structs.back().first == depth) structs.pop_back();
+        --depth;
+      }
       take();
     }
+    return true;
   }
 
   bool params(std::vector<std::string>& out) {
@@ -241,8 +259,11 @@ class Parser {
       if (peek().kind != TokenKind::variable) {
         return fail_at(peek(), "expected a parameter like $name, found " + describe(peek()));
       }
+      if (peek().text == "in") {
+        return fail_at(peek(), "\"in\" is a keyword; a parameter cannot be called $in");
+      }
       out.push_back(take().text);
-      if (!is(",") && !is(")")) skip_type();
+      if (!is(",") && !is(")") && !skip_type()) return false;
       skip_newlines();
       if (!accept(",")) break;
       skip_newlines();
@@ -586,7 +607,7 @@ class Parser {
     if (accept("func")) {
       e->kind = Expr::Kind::lambda;
       if (!params(e->names)) return nullptr;
-      if (!is("{")) skip_type();
+      if (!is("{") && !skip_type()) return nullptr;
       if (!expect("{")) return nullptr;
       skip_newlines();
       auto body = expression();
