@@ -612,8 +612,28 @@ class Interpreter {
         }
         return Value::structure(out);
       }
-      case Expr::Kind::lambda:
-        return make_lambda(e->names, e->items.front(), scope, "func", e->position);
+      case Expr::Kind::lambda: {
+        // A lambda value has one type, as in the reference (it is monomorphic, unlike a func
+        // statement): the argument types of its first call hold for every later call.
+        auto f = make_lambda(e->names, e->items.front(), scope, "func", e->position);
+        auto seen = std::make_shared<std::vector<std::string>>();
+        const Position at = e->position;
+        return Value::func([this, f, seen, at](const std::vector<Value>& args) -> Result<Value> {
+          if (seen->empty()) {
+            for (const auto& a : args) seen->push_back(a.type_name());
+          } else {
+            for (std::size_t i = 0; i < args.size() && i < seen->size(); ++i) {
+              const std::string now = args[i].type_name();
+              const std::string& before = (*seen)[i];
+              if (now != before && now.find('?') == std::string::npos &&
+                  before.find('?') == std::string::npos) {
+                return error("errUnify", "type error: " + now + " != " + before, at);
+              }
+            }
+          }
+          return f.as_func()(args);
+        });
+      }
       case Expr::Kind::if_expr: {
         auto c = eval(e->items[0], scope);
         if (!c) return c;
