@@ -1,6 +1,8 @@
 // builtins.cpp: the builtin function table; see builtins.h.
 #include "frontends/lang/builtins.h"
 
+#include "frontends/lang/go_template.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -452,65 +454,12 @@ std::map<std::string, Func> build() {
     return fail(Code::invalid_argument,
                 "errStream: convert.str_to_int: \"" + a[0].as_str() + "\" is not an int");
   };
-  // golang.template: the parts of Go's text/template that mcl programs use: {{ . }} and
-  // {{ .field }} (a struct field or a map key).
+  // golang.template: go_template.h.
   t["golang.template"] = [](const std::vector<Value>& a) -> Result<Value> {
     const std::string name = "golang.template";
     MGMT_ARITY(2);
     if (!a[0].is_str()) return type_error(name, "the template must be a str");
-    const std::string& tpl = a[0].as_str();
-    std::string out;
-    std::size_t i = 0;
-    while (i < tpl.size()) {
-      auto open = tpl.find("{{", i);
-      if (open == std::string::npos) {
-        out += tpl.substr(i);
-        break;
-      }
-      out += tpl.substr(i, open - i);
-      auto close = tpl.find("}}", open);
-      if (close == std::string::npos) {
-        return fail(Code::invalid_argument, "errStream: golang.template: unclosed {{");
-      }
-      std::string action = tpl.substr(open + 2, close - open - 2);
-      auto b = action.find_first_not_of(' ');
-      auto e = action.find_last_not_of(' ');
-      action = b == std::string::npos ? "" : action.substr(b, e - b + 1);
-      if (action == ".") {
-        out += a[1].str();
-      } else if (action.size() > 1 && action[0] == '.') {
-        std::string field = action.substr(1);
-        bool found = false;
-        if (a[1].is_struct()) {
-          for (const auto& [k, v] : a[1].as_struct()) {
-            if (k == field) {
-              out += v.str();
-              found = true;
-            }
-          }
-        } else if (a[1].is_map()) {
-          for (const auto& [k, v] : a[1].as_map()) {
-            if (k.is_str() && k.as_str() == field) {
-              out += v.str();
-              found = true;
-            }
-          }
-          if (!found) {
-            out += "<no value>";
-            found = true;
-          }
-        }
-        if (!found) {
-          return fail(Code::invalid_argument,
-                      "errStream: golang.template: no field " + field + " in " + a[1].type_name());
-        }
-      } else {
-        return fail(Code::unimplemented,
-                    "errStream: golang.template: {{" + action + "}} is not supported yet");
-      }
-      i = close + 2;
-    }
-    return Value::of(out);
+    return run_go_template(a[0].as_str(), a[1]);
   };
   t["encoding.base64_decode"] = [](const std::vector<Value>& a) -> Result<Value> {
     const std::string name = "encoding.base64_decode";

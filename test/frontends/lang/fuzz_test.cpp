@@ -43,3 +43,21 @@ TEST_CASE("lang: a function that calls itself is refused (the function graph is 
   REQUIRE_FALSE(classes);
   CHECK(classes.error().message().rfind("errSetScope: recursive reference", 0) == 0);
 }
+
+TEST_CASE("lang: mutated templates never crash golang.template", "[lang][fuzz]") {
+  const std::string seed =
+      "import \"golang\"\n$v = {\"a\" => [struct{n => 1}], \"b\" => []}\n"
+      "test [golang.template(\"{{ range $k, $l := . }}{{ $k }}{{ range $l }}{{ .N }}{{ end }}"
+      "{{ else }}-{{ end }}{{ if .a }}{{ index .a 0 }}{{ len .b }}{{ end }}\", $v)] {}\n";
+  mgmt::test::Mutator mutator(0x5eed0fu);
+  const std::string alphabet = "{} .$():=\"aNbkl0 rangeifendelsindx";
+  for (int i = 0; i < 5000; ++i) {
+    std::string text = mutator.mutate(seed, alphabet, 4);
+    auto result = mgmt::frontends::lang::compile_source(text, "fuzz.mcl");
+    if (!result) {
+      const std::string& m = result.error().message();
+      CHECK(m.find('\n') == std::string::npos);
+      CHECK(m.rfind("err", 0) == 0);
+    }
+  }
+}
