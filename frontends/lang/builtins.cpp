@@ -1,6 +1,7 @@
 // builtins.cpp: the builtin function table; see builtins.h.
 #include "frontends/lang/builtins.h"
 
+#include "frontends/lang/builtins_system.h"
 #include "frontends/lang/go_template.h"
 
 #include <unistd.h>
@@ -457,9 +458,12 @@ std::map<std::string, Func> build() {
   // golang.template: go_template.h.
   t["golang.template"] = [](const std::vector<Value>& a) -> Result<Value> {
     const std::string name = "golang.template";
-    MGMT_ARITY(2);
+    if (a.size() != 1 && a.size() != 2) {
+      return type_error(name, "takes a template and maybe a value, got " +
+                                  std::to_string(a.size()) + " argument(s)");
+    }
     if (!a[0].is_str()) return type_error(name, "the template must be a str");
-    return run_go_template(a[0].as_str(), a[1]);
+    return run_go_template(a[0].as_str(), a.size() == 2 ? a[1] : Value::structure({}));
   };
   t["encoding.base64_decode"] = [](const std::vector<Value>& a) -> Result<Value> {
     const std::string name = "encoding.base64_decode";
@@ -524,6 +528,7 @@ std::map<std::string, Func> build() {
     for (int64_t i = 0; i < a[1].as_int(); ++i) out += a[0].as_str();
     return Value::of(out);
   };
+  add_system_builtins(t);
   std::vector<std::pair<std::string, Func>> golang;
   for (const auto& [key, fn] : t) {
     if (key.rfind("strings.", 0) == 0) golang.emplace_back("golang/" + key, fn);

@@ -188,7 +188,7 @@ class Interpreter {
           std::string alias = s->alias.empty() ? module.substr(module.rfind('/') + 1) : s->alias;
           static const std::set<std::string> kModules = {
               "fmt", "strings", "encoding", "convert", "math", "sys", "os", "iter", "golang",
-              "golang/strings", "list", "map", "deploy"};
+              "golang/strings", "list", "map", "deploy", "datetime", "net"};
           if (!kModules.count(module)) {
             std::string known;
             for (const auto& m : kModules) known += (known.empty() ? "" : ", ") + m;

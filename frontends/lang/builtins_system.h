@@ -1,0 +1,16 @@
+// builtins_system.h: the core modules that read the machine and the clock: datetime (now,
+// str_now, print, format, weekday, hour), net (url_parser) and sys.load. Registered into the
+// builtins table by builtins.cpp. Values follow the reference: times are Unix seconds (int),
+// weekdays lower-case English names, url_parser gives struct{scheme; host; path; raw_query}.
+#pragma once
+
+#include "frontends/lang/value.h"
+
+#include <map>
+#include <string>
+
+namespace mgmt::frontends::lang {
+
+void add_system_builtins(std::map<std::string, Func>& table);
+
+}  // namespace mgmt::frontends::lang
