@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mgmt::frontends::lang {
@@ -53,6 +54,8 @@ struct Stmt {
   ExprPtr value;      // bind value, resource name, if condition, func body
   std::vector<Field> fields;
   std::vector<EdgeEnd> chain;  // edge: two or more ends
+  // resource: edge properties in its body (`Depend => Pkg["x"]`): property, the other end.
+  std::vector<std::pair<std::string, EdgeEnd>> edge_props;
   bool notify = false;
   std::vector<std::string> params;  // func/class parameters; for/forkv loop variables
   std::vector<ExprPtr> args;        // include arguments

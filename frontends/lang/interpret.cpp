@@ -108,15 +108,18 @@ class Interpreter {
   Result<GraphSpec> run(const std::vector<StmtPtr>& program) {
     auto root = std::make_shared<Scope>();
     if (auto r = block(program, root); !r) return fail(r.error());
-    // Every top-level bind is part of the program, used or not (the reference runs them all):
-    // one that cannot be computed is an error here too.
+    // Every top-level bind is part of the program, used or not (the reference checks them
+    // all): one that refers to itself or is ill-typed is an error here too. A value that
+    // fails while running (errStream) is not: a `<|>` where it is used may catch it.
     for (const auto& [name, b] : root->vars) {
       if (b->value || !b->expr) continue;
       auto use = std::make_shared<Expr>();
       use->kind = Expr::Kind::variable;
       use->text = name;
       use->position = b->expr->position;
-      if (auto v = eval(use, root); !v) return fail(v.error());
+      if (auto v = eval(use, root); !v && v.error().message().rfind("errStream", 0) != 0) {
+        return fail(v.error());
+      }
     }
     // Every edge joins resources of the graph.
     std::set<std::string> ids;
@@ -438,6 +441,23 @@ class Interpreter {
   Result<void> resource(const Stmt& s, const ScopePtr& scope) {
     auto names = names_of(s.value, scope);
     if (!names) return fail(names.error());
+    // Edge properties: Depend/Listen make the other end come first, Before/Notify after;
+    // Notify and Listen carry a refresh.
+    for (const auto& [prop, end] : s.edge_props) {
+      auto others = names_of(end.name, scope);
+      if (!others) return fail(others.error());
+      const bool first = prop == "Depend" || prop == "Listen";
+      const bool notify = prop == "Notify" || prop == "Listen";
+      for (const auto& self : *names) {
+        for (const auto& other : *others) {
+          // Kinds are written capitalised in edges (Pkg["x"]); the graph names them as kinds.
+          EdgeSpec e = first ? EdgeSpec{lower(end.kind), other, s.name, self, notify}
+                             : EdgeSpec{s.name, self, lower(end.kind), other, notify};
+          graph_.edges.push_back(std::move(e));
+          edge_positions_.push_back(end.position);
+        }
+      }
+    }
     const auto* kind = agent::resources::find_kind(s.name);
     if (!kind) {
       return error("errInterpret", "resource kind \"" + s.name + "\" does not exist",
@@ -511,7 +531,9 @@ class Interpreter {
     for (std::size_t i = 0; i + 1 < s.chain.size(); ++i) {
       for (const auto& a : names[i]) {
         for (const auto& b : names[i + 1]) {
-          graph_.edges.push_back(EdgeSpec{s.chain[i].kind, a, s.chain[i + 1].kind, b, false});
+          // Kinds are written capitalised in edges (Pkg["x"]); the graph names them as kinds.
+          graph_.edges.push_back(
+              EdgeSpec{lower(s.chain[i].kind), a, lower(s.chain[i + 1].kind), b, false});
           edge_positions_.push_back(s.position);
         }
       }
@@ -583,7 +605,11 @@ class Interpreter {
         for (const auto& item : e->items) {
           auto v = eval(item, scope);
           if (!v) return v;
-          if (!out.empty() && out.front().type_name() != v->type_name()) {
+          // An empty list or map ("[]?") fits any list or map type.
+          const std::string have = out.empty() ? "" : out.front().type_name();
+          const std::string now = v->type_name();
+          if (!out.empty() && have != now && have.find('?') == std::string::npos &&
+              now.find('?') == std::string::npos) {
             return error("errUnify", "a list holds one type: " + out.front().type_name() +
                                          " and " + v->type_name() + " differ",
                          item->position);
@@ -785,8 +811,13 @@ class Interpreter {
     const std::string& op = e.text;
     auto a = eval(e.items[0], scope);
     if (op == "<|>") {
-      // The left side, unless it failed while running (an index or key that is not there).
-      if (a || a.error().message().rfind("errStream", 0) != 0) return a;
+      // The left side, unless it failed while running (an index or key that is not there),
+      // or it looks up a field its struct does not have (a default for a missing field).
+      if (a) return a;
+      const std::string& why = a.error().message();
+      const bool missing_field = e.items[0]->kind == Expr::Kind::field &&
+                                 why.find("has no field") != std::string::npos;
+      if (why.rfind("errStream", 0) != 0 && !missing_field) return a;
       return eval(e.items[1], scope);
     }
     if (!a) return a;

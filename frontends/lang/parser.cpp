@@ -92,7 +92,8 @@ class Parser {
       take();
       s->kind = Stmt::Kind::bind;
       s->name = first.text;
-      if (peek().kind == TokenKind::identifier || is("[") || is("map") || is("struct")) {
+      if (peek().kind == TokenKind::identifier || is("[") || is("map") || is("struct") ||
+          is("func")) {
         if (!skip_type()) return nullptr;
       }
       if (!expect("=")) return nullptr;
@@ -307,6 +308,25 @@ class Parser {
       f.name = take().text;
       if (accept(":")) f.name += ":" + take().text;  // Meta:noop
       if (!expect("=>")) return nullptr;
+      // Edge properties: Depend, Before, Notify, Listen => Kind[name]
+      if ((f.name == "Depend" || f.name == "Before" || f.name == "Notify" ||
+           f.name == "Listen") &&
+          peek().kind == TokenKind::identifier && peek(1).text == "[") {
+        EdgeEnd end;
+        end.position = peek().position;
+        end.kind = take().text;
+        take();  // [
+        end.name = expression();
+        if (!end.name || !expect("]")) return nullptr;
+        s->edge_props.emplace_back(f.name, std::move(end));
+        skip_newlines();
+        if (!accept(",")) {
+          skip_newlines();
+          if (!is("}")) return fail_at(peek(), "expected \",\" after a field"), nullptr;
+        }
+        skip_newlines();
+        continue;
+      }
       auto value = expression();
       if (!value) return nullptr;
       if (accept("?:")) {
