@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include "agent/run/data_dir.h"
+#include "agent/run/lang_stream.h"
 #include "agent/run/store_access.h"
 #include "agent/run/stop_signal.h"
 #include "agent/run/systemd_notify.h"
@@ -201,25 +202,45 @@ int run_daemon(const cli::RunOptions& options) {
     }
   }
   std::string work_dir = ((*data_dir)->path() / "deploys").string();
+  // A lang deploy is reactive: lang_stream runs it again when what it read changes. Swaps
+  // from it and from new deploys take turns; a new deploy ends the last one's stream first.
+  std::mutex swap_mutex;
+  std::unique_ptr<LangStream> stream;
+  auto swap_graph = [&](frontends::GraphSpec graph, bool noop) -> Result<void> {
+    // `mgmt deploy --noop`: every agent checks this deploy and changes nothing.
+    if (noop) {
+      for (auto& r : graph.resources) r.meta["noop"] = true;
+    }
+    std::lock_guard lock(swap_mutex);
+    converged = false;
+    return engine->swap(graph);
+  };
   auto watcher = deploy::DeployWatcher::start(
       **client, work_dir,
       [&](const deploy::Payload& payload, const std::string& dir) -> Result<void> {
+        stream.reset();
         Result<frontends::GraphSpec> graph = frontends::GraphSpec{};
+        frontends::lang::StreamSources sources;
+        const std::string entry = dir + "/" + payload.entry;
         if (payload.frontend == "yaml") {
-          graph = frontends::yaml::load_graph_file(dir + "/" + payload.entry);
+          graph = frontends::yaml::load_graph_file(entry);
         } else if (payload.frontend == "lang") {
-          graph = frontends::lang::compile_graph(dir + "/" + payload.entry);
+          graph = frontends::lang::compile_graph(entry, &sources);
         } else if (payload.frontend != "empty") {
           return fail(Code::unimplemented, "the " + payload.frontend +
                                                " frontend is not built yet on this agent");
         }
         if (!graph) return fail(graph.error());
-        // `mgmt deploy --noop`: every agent checks this deploy and changes nothing.
-        if (payload.noop) {
-          for (auto& r : graph->resources) r.meta["noop"] = true;
+        if (auto swapped = swap_graph(std::move(*graph), payload.noop); !swapped) {
+          return swapped;
         }
-        converged = false;
-        return engine->swap(*graph);
+        if (!sources.files.empty() || sources.clock) {
+          const bool noop = payload.noop;
+          stream = std::make_unique<LangStream>(
+              entry, sources,
+              [&, noop](const frontends::GraphSpec& g) { return swap_graph(g, noop); });
+        }
+        return ok();
       });
   if (!watcher) {
     std::cerr << "mgmt run: " << watcher.error().message() << "\n";
@@ -257,6 +278,7 @@ int run_daemon(const cli::RunOptions& options) {
   }
   status.reset();  // revokes the status lease while the store still serves
   watcher->reset();
+  stream.reset();  // no run of the program after the engine stops
   engine->stop();
   if (store) store->stop();
   return kExitOk;

@@ -9,6 +9,7 @@
 #include "frontends/lang/parser.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -103,7 +104,8 @@ struct Scope {
 
 class Interpreter {
  public:
-  Interpreter(std::string file, std::string dir) : file_(std::move(file)), dir_(std::move(dir)) {}
+  Interpreter(std::string file, std::string dir, StreamSources* sources)
+      : file_(std::move(file)), dir_(std::move(dir)), sources_(sources) {}
 
   Result<GraphSpec> run(const std::vector<StmtPtr>& program) {
     auto root = std::make_shared<Scope>();
@@ -809,6 +811,15 @@ class Interpreter {
       return Value::of(text.str());
     }
     if (name.rfind("test.", 0) == 0) return test_module(name, args, e.position);
+    // Streams: what was read that may change, for whoever runs the program to watch.
+    if (sources_ != nullptr) {
+      if (name == "os.readfile" && args.size() == 1 && args[0].is_str()) {
+        std::error_code ec;
+        auto full = std::filesystem::absolute(args[0].as_str(), ec);
+        sources_->files.insert(ec ? args[0].as_str() : full.lexically_normal().string());
+      }
+      if (name == "datetime.now" || name == "datetime.str_now") sources_->clock = true;
+    }
     const Func* f = find_builtin(name);
     if (!f) return error("errSetScope", "func " + e.text + " is not defined", e.position);
     auto r = (*f)(args);
@@ -939,6 +950,7 @@ class Interpreter {
   }
 
   std::string dir_;
+  StreamSources* sources_ = nullptr;  // not owned; may be null
   std::vector<Position> edge_positions_;  // of graph_.edges, one each
   std::set<std::pair<const Expr*, const Scope*>> active_;  // closures running now
   std::set<const Stmt*> including_;                         // classes being included now
@@ -952,8 +964,8 @@ class Interpreter {
 }  // namespace
 
 Result<GraphSpec> interpret(const std::vector<StmtPtr>& program, const std::string& file,
-                            const std::string& dir) {
-  Interpreter interpreter(file, dir);
+                            const std::string& dir, StreamSources* sources) {
+  Interpreter interpreter(file, dir, sources);
   return interpreter.run(program);
 }
 

@@ -10,10 +10,23 @@
 #include "frontends/graph_spec.h"
 #include "frontends/lang/ast.h"
 
+#include <set>
+#include <string>
+
 namespace mgmt::frontends::lang {
 
-// `dir` is where `import "x.mcl"` looks for files (the main file's directory).
+// What a program's values came from that can change while it runs (its streams): files read
+// with os.readfile, and the clock (datetime.now). Whoever runs the program watches these and
+// runs it again when one changes (agent/run/lang_stream.h).
+struct StreamSources {
+  std::set<std::string> files;
+  bool clock = false;
+};
+
+// `dir` is where `import "x.mcl"` looks for files (the main file's directory). `sources`, when
+// given, receives what the program read that may change.
 [[nodiscard]] Result<GraphSpec> interpret(const std::vector<StmtPtr>& program,
-                                          const std::string& file, const std::string& dir = "");
+                                          const std::string& file, const std::string& dir = "",
+                                          StreamSources* sources = nullptr);
 
 }  // namespace mgmt::frontends::lang

@@ -1,0 +1,52 @@
+// lang_stream.h: mcl is reactive: a program's values change over time, and every change gives
+// a new graph. The agent runs a lang deploy once, then watches what that run read that may
+// change (its streams: files read with os.readfile, watched with inotify; the clock, when it
+// read datetime.now, every second) and runs the program again on a change, handing the new
+// graph to the engine (which keeps what did not change). Events that arrive while a run is
+// going on coalesce into one more run. A run that fails keeps the last good graph and logs why.
+// Thread-safety: one thread of its own; the destructor stops it (no swap after it returns).
+#pragma once
+
+#include "agent/resources/resource.h"
+#include "common/result.h"
+#include "frontends/graph_spec.h"
+#include "frontends/lang/interpret.h"
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mgmt::agent::run {
+
+class LangStream {
+ public:
+  using Swap = std::function<Result<void>(const frontends::GraphSpec&)>;
+
+  // `entry`: the program (a .mcl file or a directory with main.mcl) as the deploy left it;
+  // `sources`: what its first run read.
+  LangStream(std::string entry, frontends::lang::StreamSources sources, Swap swap);
+  ~LangStream();
+  LangStream(const LangStream&) = delete;
+  LangStream& operator=(const LangStream&) = delete;
+
+ private:
+  void loop();
+  void watch(const frontends::lang::StreamSources& sources);
+  void poke(const std::string& why);
+
+  std::string entry_;
+  Swap swap_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool clock_ = false;
+  std::string pending_;  // why a run is due ("" none)
+  std::vector<std::unique_ptr<resources::Watch>> watches_;  // one per file read
+  std::thread thread_;
+};
+
+}  // namespace mgmt::agent::run
