@@ -54,8 +54,14 @@ struct Stmt {
   ExprPtr value;      // bind value, resource name, if condition, func body
   std::vector<Field> fields;
   std::vector<EdgeEnd> chain;  // edge: two or more ends
-  // resource: edge properties in its body (`Depend => Pkg["x"]`): property, the other end.
-  std::vector<std::pair<std::string, EdgeEnd>> edge_props;
+  // resource: edge properties in its body (`Depend => Pkg["x"]`, or `Depend => $c ?: Pkg["x"]`
+  // when $c): property, the other end, the condition (null: always).
+  struct EdgeProp {
+    std::string property;
+    EdgeEnd end;
+    ExprPtr condition;
+  };
+  std::vector<EdgeProp> edge_props;
   bool notify = false;
   std::vector<std::string> params;  // func/class parameters; for/forkv loop variables
   std::vector<ExprPtr> args;        // include arguments

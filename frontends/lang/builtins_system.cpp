@@ -1,10 +1,18 @@
 // builtins_system.cpp: see builtins_system.h.
 #include "frontends/lang/builtins_system.h"
 
+#include <pwd.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <vector>
 #include <ctime>
 #include <fstream>
 #include <sstream>
+
+extern char** environ;
 
 namespace mgmt::frontends::lang {
 namespace {
@@ -61,9 +69,119 @@ int64_t now_seconds() {
       .count();
 }
 
+bool exists(const std::string& path) {
+  std::ifstream in(path);
+  return static_cast<bool>(in);
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
 }  // namespace
 
 void add_system_builtins(std::map<std::string, Func>& t) {
+  auto no_args = [&t](const std::string& name, std::function<Value()> f) {
+    t[name] = [name, f](const std::vector<Value>& a) -> Result<Value> {
+      if (!a.empty()) return wrong(name, "takes no arguments");
+      return f();
+    };
+  };
+  // The distribution family, from the files each family's base system has.
+  no_args("os.is_family_debian", [] { return Value::of(exists("/etc/debian_version")); });
+  no_args("os.is_family_redhat", [] { return Value::of(exists("/etc/redhat-release")); });
+  no_args("os.is_family_archlinux", [] { return Value::of(exists("/etc/arch-release")); });
+  no_args("os.family", [] {
+    if (exists("/etc/debian_version")) return Value::of(std::string("debian"));
+    if (exists("/etc/redhat-release")) return Value::of(std::string("redhat"));
+    if (exists("/etc/arch-release")) return Value::of(std::string("archlinux"));
+    return Value::of(std::string());
+  });
+  // A virtual machine names its maker in the DMI tables.
+  no_args("os.is_virtual", [] {
+    static const char* kFiles[] = {"/sys/class/dmi/id/product_name",
+                                   "/sys/class/dmi/id/sys_vendor",
+                                   "/sys/class/dmi/id/board_vendor",
+                                   "/sys/class/dmi/id/bios_vendor"};
+    static const char* kVendors[] = {"Amazon EC2", "BHYVE",     "Bochs",  "Google",
+                                     "Hyper-V",    "innotek",   "KVM",    "OpenStack",
+                                     "Parallels",  "QEMU",      "VMware", "Xen",
+                                     "VirtualBox", "Microsoft Corporation Virtual"};
+    for (const char* f : kFiles) {
+      const std::string text = read_all(f);
+      for (const char* v : kVendors) {
+        if (text.find(v) != std::string::npos) return Value::of(true);
+      }
+    }
+    return Value::of(read_all("/proc/cpuinfo").find(" hypervisor") != std::string::npos);
+  });
+  // The agent's own command line.
+  no_args("os.args", [] {
+    const std::string raw = read_all("/proc/self/cmdline");
+    List out;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '\0') {
+        out.push_back(Value::of(raw.substr(start, i - start)));
+        start = i + 1;
+      }
+    }
+    return Value::list(out);
+  });
+  no_args("deploy.binary_path", [] {
+    std::error_code ec;
+    auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return Value::of(ec ? std::string() : p.string());
+  });
+  no_args("sys.uptime", [] {
+    double up = 0;
+    std::ifstream("/proc/uptime") >> up;
+    return Value::of(static_cast<int64_t>(up));
+  });
+  no_args("sys.env", [] {
+    Map out;
+    for (char** e = environ; e && *e; ++e) {
+      const std::string kv = *e;
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos) continue;
+      out.emplace_back(Value::of(kv.substr(0, eq)), Value::of(kv.substr(eq + 1)));
+    }
+    return Value::map(std::move(out));
+  });
+  t["sys.hasenv"] = [](const std::vector<Value>& a) -> Result<Value> {
+    if (a.size() != 1 || !a[0].is_str()) return wrong("sys.hasenv", "takes one str");
+    return Value::of(std::getenv(a[0].as_str().c_str()) != nullptr);
+  };
+  t["os.file_exists"] = [](const std::vector<Value>& a) -> Result<Value> {
+    if (a.size() != 1 || !a[0].is_str()) return wrong("os.file_exists", "takes one str");
+    std::error_code ec;
+    return Value::of(std::filesystem::exists(a[0].as_str(), ec));
+  };
+  t["os.user_exists"] = [](const std::vector<Value>& a) -> Result<Value> {
+    if (a.size() != 1 || !a[0].is_str()) return wrong("os.user_exists", "takes one str");
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    std::vector<char> buffer(16384);
+    ::getpwnam_r(a[0].as_str().c_str(), &pw, buffer.data(), buffer.size(), &found);
+    return Value::of(found != nullptr);
+  };
+  t["strings.substr"] = [](const std::vector<Value>& a) -> Result<Value> {
+    const std::string name = "strings.substr";
+    if (a.size() != 3 || !a[0].is_str() || !a[1].is_int() || !a[2].is_int()) {
+      return wrong(name, "takes a str and two ints");
+    }
+    const auto& s = a[0].as_str();
+    const int64_t low = a[1].as_int();
+    const int64_t high = a[2].as_int();
+    const auto size = static_cast<int64_t>(s.size());
+    if (low < 0 || low > size || high < 0 || high > size || low > high) {
+      return failed(name, "low/high out of range");
+    }
+    return Value::of(s.substr(static_cast<std::size_t>(low), static_cast<std::size_t>(high - low)));
+  };
   t["datetime.now"] = [](const std::vector<Value>& a) -> Result<Value> {
     if (!a.empty()) return wrong("datetime.now", "takes no arguments");
     return Value::of(now_seconds());

@@ -453,7 +453,16 @@ class Interpreter {
     if (!names) return fail(names.error());
     // Edge properties: Depend/Listen make the other end come first, Before/Notify after;
     // Notify and Listen carry a refresh.
-    for (const auto& [prop, end] : s.edge_props) {
+    for (const auto& [prop, end, condition] : s.edge_props) {
+      if (condition) {
+        auto c = eval(condition, scope);
+        if (!c) return fail(c.error());
+        if (!c->is_bool()) {
+          return error("errUnify", prop + " condition must be bool, not " + c->type_name(),
+                       condition->position);
+        }
+        if (!c->as_bool()) continue;
+      }
       auto others = names_of(end.name, scope);
       if (!others) return fail(others.error());
       const bool first = prop == "Depend" || prop == "Listen";
@@ -818,7 +827,14 @@ class Interpreter {
         auto full = std::filesystem::absolute(args[0].as_str(), ec);
         sources_->files.insert(ec ? args[0].as_str() : full.lexically_normal().string());
       }
-      if (name == "datetime.now" || name == "datetime.str_now") sources_->clock = true;
+      if (name == "os.file_exists" && args.size() == 1 && args[0].is_str()) {
+        std::error_code ec;
+        auto full = std::filesystem::absolute(args[0].as_str(), ec);
+        sources_->files.insert(ec ? args[0].as_str() : full.lexically_normal().string());
+      }
+      if (name == "datetime.now" || name == "datetime.str_now" || name == "sys.uptime") {
+        sources_->clock = true;
+      }
     }
     const Func* f = find_builtin(name);
     if (!f) return error("errSetScope", "func " + e.text + " is not defined", e.position);

@@ -309,16 +309,24 @@ class Parser {
       if (accept(":")) f.name += ":" + take().text;  // Meta:noop
       if (!expect("=>")) return nullptr;
       // Edge properties: Depend, Before, Notify, Listen => Kind[name]
-      if ((f.name == "Depend" || f.name == "Before" || f.name == "Notify" ||
-           f.name == "Listen") &&
-          peek().kind == TokenKind::identifier && peek(1).text == "[") {
-        EdgeEnd end;
-        end.position = peek().position;
-        end.kind = take().text;
+      if (f.name == "Depend" || f.name == "Before" || f.name == "Notify" ||
+          f.name == "Listen") {
+        Stmt::EdgeProp prop;
+        prop.property = f.name;
+        if (!(peek().kind == TokenKind::identifier && peek(1).text == "[")) {
+          prop.condition = expression();  // `$cond ?: Kind[...]`
+          if (!prop.condition || !expect("?:")) return nullptr;
+        }
+        if (peek().kind != TokenKind::identifier || peek(1).text != "[") {
+          return fail_at(peek(), "expected a resource like Kind[\"name\"] after " + f.name),
+                 nullptr;
+        }
+        prop.end.position = peek().position;
+        prop.end.kind = take().text;
         take();  // [
-        end.name = expression();
-        if (!end.name || !expect("]")) return nullptr;
-        s->edge_props.emplace_back(f.name, std::move(end));
+        prop.end.name = expression();
+        if (!prop.end.name || !expect("]")) return nullptr;
+        s->edge_props.push_back(std::move(prop));
         skip_newlines();
         if (!accept(",")) {
           skip_newlines();
