@@ -32,6 +32,9 @@ struct EdgeSpec {
   std::string to_kind;
   std::string to_name;
   bool notify = false;  // a refresh flows along this edge
+  // Send/recv: the sender's value `send` becomes the receiver's field `recv` (both or neither).
+  std::string send;
+  std::string recv;
 };
 
 struct GraphSpec {

@@ -26,9 +26,15 @@ std::vector<std::string> argv_of(const Command& c) {
   return {c.shell.empty() ? "/bin/sh" : c.shell, "-c", c.cmd};
 }
 
-pid_t spawn(const Command& c, int* output_fd) {
+pid_t spawn(const Command& c, int* output_fd, int* error_fd) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
+  int errs[2] = {-1, -1};
+  if (error_fd != nullptr && ::pipe2(errs, O_CLOEXEC) != 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return -1;
+  }
   auto argv_strings = argv_of(c);
   std::vector<char*> argv;
   for (auto& a : argv_strings) argv.push_back(a.data());
@@ -42,7 +48,7 @@ pid_t spawn(const Command& c, int* output_fd) {
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
+    ::dup2(error_fd != nullptr ? errs[1] : fds[1], 2);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     sigset_t none;
@@ -65,36 +71,57 @@ pid_t spawn(const Command& c, int* output_fd) {
   }
   ::close(fds[1]);
   *output_fd = fds[0];
+  if (error_fd != nullptr) {
+    ::close(errs[1]);
+    *error_fd = errs[0];
+  }
   return pid;
 }
 
 Outcome run(const Command& c, int64_t timeout_seconds) {
   Outcome outcome;
-  int fd = -1;
-  pid_t pid = spawn(c, &fd);
+  int out = -1;
+  int err = -1;
+  pid_t pid = spawn(c, &out, &err);
   if (pid < 0) return outcome;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   char buffer[4096];
-  for (;;) {
+  // Both pipes until both are closed; output holds them interleaved as they came.
+  while (out >= 0 || err >= 0) {
     int wait_ms = -1;
     if (timeout_seconds > 0) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       wait_ms = static_cast<int>(std::max<int64_t>(0, left.count()));
     }
-    pollfd p{fd, POLLIN, 0};
-    int ready = ::poll(&p, 1, wait_ms);
+    pollfd p[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
+    int ready = ::poll(p, 2, wait_ms);
     if (ready == 0) {
       outcome.timed_out = true;
       ::kill(-pid, SIGKILL);
       break;
     }
-    ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    outcome.output.append(buffer, static_cast<std::size_t>(n));
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      int& fd = i == 0 ? out : err;
+      if (fd < 0 || p[i].revents == 0) continue;
+      ssize_t n = ::read(fd, buffer, sizeof(buffer));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ::close(fd);
+        fd = -1;
+        continue;
+      }
+      const std::string chunk(buffer, static_cast<std::size_t>(n));
+      outcome.output += chunk;
+      (i == 0 ? outcome.stdout_text : outcome.stderr_text) += chunk;
+    }
   }
-  ::close(fd);
+  if (out >= 0) ::close(out);
+  if (err >= 0) ::close(err);
   int status = 0;
   ::waitpid(pid, &status, 0);
   outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

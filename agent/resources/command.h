@@ -31,14 +31,17 @@ struct Command {
 
 struct Outcome {
   int exit_code = -1;  // -1: could not start; 128 + N: killed by signal N
-  std::string output;
+  std::string output;       // stdout and stderr as they came
+  std::string stdout_text;  // each on its own
+  std::string stderr_text;
   bool timed_out = false;
 };
 
 // The argv a Command runs.
 std::vector<std::string> argv_of(const Command& c);
-// Starts it; *output_fd reads its stdout and stderr. -1 when it could not start.
-pid_t spawn(const Command& c, int* output_fd);
+// Starts it; *output_fd reads its stdout and stderr (or only stdout, with error_fd reading
+// stderr). -1 when it could not start.
+pid_t spawn(const Command& c, int* output_fd, int* error_fd = nullptr);
 // Runs it to the end (or the timeout in seconds; 0: none).
 Outcome run(const Command& c, int64_t timeout_seconds);
 // A program with arguments, no shell: run_program({"getent", "group", "x"}).

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -160,6 +161,12 @@ class Exec final : public Resource {
                                       std::to_string(outcome.exit_code));
     }
     ran_ = true;
+    {
+      std::lock_guard lock(sent_mutex_);
+      sent_ = {{"output", outcome.output},
+               {"stdout", outcome.stdout_text},
+               {"stderr", outcome.stderr_text}};
+    }
     if (!donecmd_.cmd.empty()) {
       auto done = run(donecmd_, timeout_);
       if (done.exit_code != 0) {
@@ -199,6 +206,13 @@ class Exec final : public Resource {
     return out;
   }
 
+  // Send/recv: what the last run printed (output, stdout, stderr).
+  std::optional<nlohmann::json> sent(const std::string& key) const override {
+    std::lock_guard lock(sent_mutex_);
+    if (!sent_.contains(key)) return std::nullopt;
+    return sent_[key];
+  }
+
   struct Watches final : Watch {
     std::vector<std::unique_ptr<Watch>> parts;
   };
@@ -207,6 +221,8 @@ class Exec final : public Resource {
   Command ifcmd_;
   Command nifcmd_;
   std::vector<std::string> watch_files_;
+  mutable std::mutex sent_mutex_;
+  nlohmann::json sent_ = nlohmann::json::object();
   Command donecmd_;
   std::string user_;
   std::string group_;

@@ -78,6 +78,14 @@ std::map<std::string, KindInfo> build() {
       make_mount);
   add("line", fields({{"file", "str"}, {"state", "str"}, {"content", "str"}, {"trim", "bool"}}),
       make_line);
+  // Send/recv (the reference's names): exec sends what its command printed; these receive.
+  kinds["exec"].sends = {{"output", "str"}, {"stdout", "str"}, {"stderr", "str"}};
+  kinds["test"].sends = {{"hello", "str"}, {"answer", "int"}};
+  kinds["file"].receives = {"content"};
+  kinds["kv"].receives = {"value"};
+  kinds["print"].receives = {"msg"};
+  kinds["msg"].receives = {"body"};
+  kinds["test"].receives = {"anotherstr", "str", "int", "int64"};
   return kinds;
 }
 

@@ -10,6 +10,8 @@
 #include "frontends/graph_spec.h"
 
 #include <functional>
+#include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +30,10 @@ struct KindInfo {
   // Builds a resource of this kind; nullptr for kinds whose behaviour is not built yet (they
   // are registered so their fields can be checked, and the engine refuses to run them).
   std::function<std::unique_ptr<Resource>()> make;
+  // Send/recv: what a resource of this kind sends after it runs (key -> mcl type), and its
+  // fields that may receive a value sent by another resource.
+  std::map<std::string, std::string> sends;
+  std::set<std::string> receives;
 
   const FieldInfo* field(const std::string& name) const;
 };

@@ -70,6 +70,13 @@ class Resource {
     return false;
   }
 
+  // Send/recv: the value this resource sends under `key` (registry KindInfo::sends) after its
+  // last check_apply; nothing before it has one.
+  virtual std::optional<nlohmann::json> sent(const std::string& key) const {
+    (void)key;
+    return std::nullopt;
+  }
+
   // A refresh arrived along a notify edge since the last check_apply.
   void set_refresh(bool refresh) { refresh_ = refresh; }
   bool refresh() const { return refresh_; }

@@ -106,9 +106,22 @@ class Interpreter {
  public:
   Interpreter(std::string file, std::string dir, StreamSources* sources)
       : file_(std::move(file)), dir_(std::move(dir)), sources_(sources) {}
+  // Scopes, bindings and closures point at each other (a bind's value may be a closure over
+  // its own scope): every scope is made here and, at the end, emptied, so nothing leaks.
+  ~Interpreter() {
+    for (auto& s : scopes_) {
+      s->vars.clear();
+      s->namespaces.clear();
+      s->classes.clear();
+      s->nested_classes.clear();
+      s->parent.reset();
+    }
+  }
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
 
   Result<GraphSpec> run(const std::vector<StmtPtr>& program) {
-    auto root = std::make_shared<Scope>();
+    auto root = new_scope();
     if (auto r = block(program, root); !r) return fail(r.error());
     // Every top-level bind is part of the program, used or not (the reference checks them
     // all): one that refers to itself or is ill-typed is an error here too. A value that
@@ -269,7 +282,7 @@ class Interpreter {
           return error("errUnify", "an if condition must be bool, not " + c->type_name(),
                        s->value->position);
         }
-        auto child = std::make_shared<Scope>();
+        auto child = new_scope();
         child->parent = scope;
         return block(c->as_bool() ? s->body : s->otherwise, child);
       }
@@ -297,14 +310,14 @@ class Interpreter {
         }
         std::size_t n = kv ? c->as_map().size() : c->as_list().size();
         for (std::size_t i = 0; i < n; ++i) {
-          auto child = std::make_shared<Scope>();
+          auto child = new_scope();
           child->parent = scope;
           Value first = kv ? c->as_map()[i].first : Value::of(static_cast<int64_t>(i));
           Value second = kv ? c->as_map()[i].second : c->as_list()[i];
           child->vars[s->params[0]] = std::make_shared<Binding>(Binding{nullptr, child, first, false});
           child->vars[s->params[1]] = std::make_shared<Binding>(Binding{nullptr, child, second, false});
           // The body is a scope of its own: its binds may shadow the loop variables.
-          auto body = std::make_shared<Scope>();
+          auto body = new_scope();
           body->parent = child;
           if (auto r = block(s->body, body); !r) return r;
         }
@@ -325,7 +338,7 @@ class Interpreter {
                                        std::to_string(s->args.size()),
                        s->position);
         }
-        auto child = std::make_shared<Scope>();
+        auto child = new_scope();
         child->parent = cls->second;
         for (std::size_t i = 0; i < def.params.size(); ++i) {
           auto v = eval(s->args[i], scope);
@@ -333,7 +346,7 @@ class Interpreter {
           child->vars[def.params[i]] = std::make_shared<Binding>(Binding{nullptr, child, *v, false});
         }
         // The body is a scope of its own, so its binds may shadow the parameters.
-        auto body = std::make_shared<Scope>();
+        auto body = new_scope();
         body->parent = child;
         // `class base:inner` defines inner inside every include of base.
         for (const auto& inner : cls->second->nested_in(def.name)) {
@@ -392,7 +405,7 @@ class Interpreter {
     auto program = parse(text.str(), shown);
     if (!program) return fail(program.error());
     if (auto checked = init_check(*program, shown); !checked) return fail(checked.error());
-    auto child = std::make_shared<Scope>();
+    auto child = new_scope();
     child->module_prefix = rel;
     std::string alias = s.alias.empty() ? s.name.substr(0, s.name.size() - 1) : s.alias;
     alias = alias.substr(alias.rfind('/') + 1);
@@ -421,7 +434,7 @@ class Interpreter {
       file_ = saved;
       return r;
     }
-    auto child = std::make_shared<Scope>();
+    auto child = new_scope();
     std::string alias = s.alias.empty() ? s.name.substr(0, s.name.size() - 4) : s.alias;
     alias = alias.substr(alias.rfind('/') + 1);
     scope->namespaces[alias] = child;
@@ -582,7 +595,7 @@ class Interpreter {
         return error("errStream", name + " recurses too deeply", p);
       }
       active_.insert(self);
-      auto child = std::make_shared<Scope>();
+      auto child = new_scope();
       child->parent = scope;
       for (std::size_t i = 0; i < params.size(); ++i) {
         child->vars[params[i]] = std::make_shared<Binding>(Binding{nullptr, child, args[i], false});
@@ -965,8 +978,14 @@ class Interpreter {
     return s;
   }
 
+  ScopePtr new_scope() {
+    scopes_.push_back(std::make_shared<Scope>());
+    return scopes_.back();
+  }
+
   std::string dir_;
   StreamSources* sources_ = nullptr;  // not owned; may be null
+  std::vector<ScopePtr> scopes_;      // every scope made, emptied by the destructor
   std::vector<Position> edge_positions_;  // of graph_.edges, one each
   std::set<std::pair<const Expr*, const Scope*>> active_;  // closures running now
   std::set<const Stmt*> including_;                         // classes being included now

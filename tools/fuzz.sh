@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# fuzz.sh: runs the libFuzzer targets (the mcl and yaml frontends) for a bounded time each,
+# with AddressSanitizer and UBSan, seeded with our own test programs. A soak, not a test: it
+# builds its own tree (build-fuzz/, clang) and stops by itself. A crash leaves its input in
+# build-fuzz/crashes/ and makes the script fail, naming it.
+# Usage: tools/fuzz.sh [SECONDS_PER_TARGET]   (default 60)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+bash tools/setup.sh >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang >/dev/null
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMGMT_BUILD_TESTS=OFF \
+  -DMGMT_BUILD_FUZZERS=ON -DMGMT_SANITIZE="address;undefined" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz --target lang_fuzzer yaml_fuzzer
+mkdir -p build-fuzz/crashes build-fuzz/corpus/lang build-fuzz/corpus/yaml
+# Seeds: the main.mcl of every txtar case we keep, and the yaml examples.
+for f in test/frontends/lang/testdata/*.txtar; do
+  awk '/^-- main.mcl --$/{on=1; next} /^-- .* --$/{on=0} on' "$f" \
+    >"build-fuzz/corpus/lang/$(basename "$f" .txtar).mcl"
+done
+cp docs/examples/*.yaml build-fuzz/corpus/yaml/ 2>/dev/null || true
+status=0
+for target in lang yaml; do
+  echo "fuzz: $target for ${seconds}s"
+  if ! "build-fuzz/test/fuzz/${target}_fuzzer" "build-fuzz/corpus/$target" \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+      -artifact_prefix=build-fuzz/crashes/ -print_final_stats=1 2>"build-fuzz/$target.log"; then
+    echo "fuzz: $target FAILED; see build-fuzz/$target.log and build-fuzz/crashes/" >&2
+    status=1
+  fi
+  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "build-fuzz/$target.log" || true
+done
+exit "$status"
