@@ -34,6 +34,16 @@ struct Vertex : std::enable_shared_from_this<Vertex> {
   // grouped members in one canonical text (json dump, keys sorted): exact, and a fraction of
   // the memory of keeping the parsed specs (10,000 files: several MiB).
   std::string fingerprint;
+  // Send/recv: values other resources send into this one's fields (a receiver keeps its spec
+  // to configure itself again with them before each check).
+  struct Receive {
+    Vertex* from;
+    std::string key;
+    std::string field;
+  };
+  std::vector<Receive> receives;
+  std::unique_ptr<frontends::ResourceSpec> recv_spec;
+  nlohmann::json received = nlohmann::json::object();  // field -> value last configured
   Meta meta;
   std::unique_ptr<resources::Resource> resource;
   std::unique_ptr<resources::Watch> watch;
@@ -145,6 +155,22 @@ struct Engine::Impl {
   }
 
   void run(Vertex* v, bool refresh) {
+    if (auto r = take_received(v); !r) {
+      std::lock_guard lock(mutex);
+      v->running = false;
+      --running_count;
+      v->failed = true;
+      v->last_error = r.error().message();
+      if (v->last_error.rfind(v->id + ": ", 0) != 0) v->last_error = v->id + ": " + v->last_error;
+      log::get("engine")->error("{}", v->last_error);
+      if (!v->meta.sema.empty()) {
+        semaphores.release(v->meta.sema);
+        wake_sema_waiting();
+      }
+      changed.notify_all();
+      note_activity();
+      return;
+    }
     v->resource->set_refresh(refresh);
     bool apply = !(options.noop || v->meta.noop);
     Result<bool> result = fail(Code::internal, "not run");
@@ -315,6 +341,23 @@ struct Engine::Impl {
     });
   }
 
+  // Send/recv: before a receiver runs, the values its senders sent become its fields (it is
+  // configured again when one changed). Runs on the worker, with the vertex not yet checked.
+  Result<void> take_received(Vertex* v) {
+    if (v->receives.empty() || !v->recv_spec) return ok();
+    bool changed_any = false;
+    for (const auto& r : v->receives) {
+      auto value = r.from->resource->sent(r.key);
+      if (!value || v->received.value(r.field, nlohmann::json()) == *value) continue;
+      v->recv_spec->params[r.field] = *value;
+      v->received[r.field] = *value;
+      changed_any = true;
+    }
+    if (!changed_any) return ok();
+    log::get("engine")->info("{}: received new values from send/recv", v->id);
+    return v->resource->configure(*v->recv_spec);
+  }
+
   // Whether resources of `kind` merge under Meta autogroup (asked of one, then remembered).
   bool groupable(const std::string& kind) {
     auto it = groupable_kinds.find(kind);
@@ -398,6 +441,10 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     }
   }
   std::map<std::string, std::vector<std::pair<std::string, bool>>> edges;
+  struct RecvEdge {
+    std::string from, to, send, recv;
+  };
+  std::vector<RecvEdge> recv_edges;
   for (const auto& e : spec.edges) {
     std::string from = id_of(e.from_kind, e.from_name);
     std::string to = id_of(e.to_kind, e.to_name);
@@ -408,6 +455,7 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
       }
     }
     edges[from].emplace_back(to, e.notify);
+    if (!e.send.empty()) recv_edges.push_back({from, to, e.send, e.recv});
   }
   // Metaparams are checked with everything else, before anything changes.
   std::map<std::string, Meta> metas;
@@ -487,6 +535,9 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
   }
   auto fingerprint = [&](const std::string& id, const frontends::ResourceSpec& r) {
     std::string f = r.params.dump() + "\n" + r.meta.dump();
+    for (const auto& re : recv_edges) {
+      if (re.to == id) f += "\nrecv " + re.from + "." + re.send + " " + re.recv;
+    }
     for (const auto& m : members[id]) {
       f += "\n" + id_of(m.kind, m.name) + "\n" + m.params.dump() + "\n" + m.meta.dump();
     }
@@ -515,6 +566,12 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     auto v = std::make_shared<Vertex>();
     v->id = id;
     v->fingerprint = fingerprint(id, *r);
+    for (const auto& re : recv_edges) {
+      if (re.to == id) {
+        v->recv_spec = std::make_unique<frontends::ResourceSpec>(*r);
+        break;
+      }
+    }
     v->meta = metas.at(id);
     v->retries_left = v->meta.retry;
     v->limiter = std::make_unique<RateLimiter>(v->meta.limit,
@@ -562,6 +619,13 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     for (auto& [id, v] : impl_->vertices) {
       v->before.clear();
       v->after.clear();
+      v->receives.clear();
+    }
+    for (const auto& re : recv_edges) {
+      auto from = impl_->vertices.find(re.from);
+      auto to = impl_->vertices.find(re.to);
+      if (from == impl_->vertices.end() || to == impl_->vertices.end()) continue;
+      to->second->receives.push_back({from->second.get(), re.send, re.recv});
     }
     for (const auto& [from, tos] : edges) {
       for (const auto& [to, notify] : tos) {

@@ -42,6 +42,7 @@ struct Field {
 struct EdgeEnd {
   std::string kind;
   ExprPtr name;
+  std::string field;  // send/recv: Exec["e"].output -> File["f"].content
   Position position;
 };
 

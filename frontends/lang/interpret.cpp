@@ -138,7 +138,12 @@ class Interpreter {
     }
     // Every edge joins resources of the graph.
     std::set<std::string> ids;
-    for (const auto& r : graph_.resources) ids.insert(lower(r.kind) + "[" + r.name + "]");
+    std::set<std::string> hidden;
+    for (const auto& r : graph_.resources) {
+      ids.insert(lower(r.kind) + "[" + r.name + "]");
+      if (r.meta.value("hidden", false)) hidden.insert(lower(r.kind) + "[" + r.name + "]");
+    }
+    std::set<std::string> received;  // "kind[name].field"
     for (std::size_t i = 0; i < graph_.edges.size(); ++i) {
       const auto& e = graph_.edges[i];
       for (const auto& [kind, name] : {std::pair{e.from_kind, e.from_name},
@@ -148,6 +153,12 @@ class Interpreter {
                                            " named: `" + name + "`",
                        i < edge_positions_.size() ? edge_positions_[i] : Position{});
         }
+      }
+      if (e.send.empty()) continue;
+      if (auto r = check_send_recv(e, hidden, received,
+                                   i < edge_positions_.size() ? edge_positions_[i] : Position{});
+          !r) {
+        return fail(r.error());
       }
     }
     return graph_;
@@ -564,8 +575,17 @@ class Interpreter {
       for (const auto& a : names[i]) {
         for (const auto& b : names[i + 1]) {
           // Kinds are written capitalised in edges (Pkg["x"]); the graph names them as kinds.
-          graph_.edges.push_back(
-              EdgeSpec{lower(s.chain[i].kind), a, lower(s.chain[i + 1].kind), b, false});
+          EdgeSpec edge{lower(s.chain[i].kind), a, lower(s.chain[i + 1].kind), b, false, {}, {}};
+          if (!s.chain[i].field.empty() || !s.chain[i + 1].field.empty()) {
+            if (s.chain[i].field.empty() || s.chain[i + 1].field.empty()) {
+              return error("errLexParse", "send/recv names a field on both ends, like "
+                                          "Exec[\"e\"].output -> File[\"f\"].content",
+                           s.position);
+            }
+            edge.send = s.chain[i].field;
+            edge.recv = s.chain[i + 1].field;
+          }
+          graph_.edges.push_back(std::move(edge));
           edge_positions_.push_back(s.position);
         }
       }
@@ -854,6 +874,40 @@ class Interpreter {
     auto r = (*f)(args);
     if (!r) return located(r.error(), e.position);
     return r;
+  }
+
+  // A send/recv edge: the sender's kind sends that key, the receiver's kind receives that
+  // field, their types agree, the sender is not hidden, and no field receives twice.
+  Result<void> check_send_recv(const EdgeSpec& e, const std::set<std::string>& hidden,
+                               std::set<std::string>& received, Position p) {
+    const std::string from = e.from_kind + "[" + e.from_name + "]";
+    const std::string to = e.to_kind + "[" + e.to_name + "]";
+    const std::string what = "cannot send/recv from " + from + "." + e.send + " to " + to + "." +
+                             e.recv + ": ";
+    const auto* sender = agent::resources::find_kind(e.from_kind);
+    const auto* receiver = agent::resources::find_kind(e.to_kind);
+    if (!sender || !receiver) return error("errInterpret", what + "unknown kind", p);
+    auto sent = sender->sends.find(e.send);
+    if (sent == sender->sends.end()) {
+      return error("errUnify", what + "key not found in send struct", p);
+    }
+    if (!receiver->receives.count(e.recv)) {
+      return error("errUnify", what + e.to_kind + " cannot receive its " + e.recv, p);
+    }
+    const auto* field = receiver->field(e.recv);
+    if (field && field->type != sent->second) {
+      return error("errUnify", what + "type mismatch: " + sent->second + " != " + field->type,
+                   p);
+    }
+    if (hidden.count(from)) {
+      return error("errInterpret", "cannot send from hidden resource: " + from, p);
+    }
+    if (!received.insert(to + "." + e.recv).second) {
+      return error("errInterpret", "resource: `" + to + "` has duplicate receive on: `" +
+                                       e.recv + "` param",
+                   p);
+    }
+    return ok();
   }
 
   // The reference's `test` module, which its corpus uses to check the function engine: each

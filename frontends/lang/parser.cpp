@@ -284,7 +284,12 @@ class Parser {
       if (!expect("[")) return nullptr;
       end.name = expression();
       if (!end.name || !expect("]")) return nullptr;
-      if (accept(".")) take();  // send/recv field names are not supported; tolerate the syntax
+      if (accept(".")) {  // send/recv: Kind["name"].field
+        if (peek().kind != TokenKind::identifier && peek().kind != TokenKind::keyword) {
+          return fail_at(peek(), "expected a field name after \".\""), nullptr;
+        }
+        end.field = take().text;
+      }
       s->chain.push_back(end);
       if (!accept("->")) break;
       skip_newlines();
