@@ -14,9 +14,11 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 #include <memory>
@@ -374,5 +376,73 @@ TEST_CASE("store cluster: concurrent clients' histories are linearizable while m
     }));
     if (i == 0) reference = got;
     CHECK(got == reference);
+  }
+
+  // The watch stream tells the same history: replayed from revision 1 on every member, each
+  // member's events come in strictly increasing revisions (none twice), every acknowledged
+  // write is there exactly once, a write of unknown outcome at most once, and the last event
+  // of each key is its value now.
+  std::map<std::string, int> acknowledged;  // value -> 1; values are unique per operation
+  std::set<std::string> maybe;              // values of unknown outcome
+  for (const auto& key : keys) {
+    for (const auto& op : history[key]) {
+      if (op.kind == RegisterOp::Kind::get) continue;
+      if (op.unknown) {
+        maybe.insert(op.value);
+      } else if (op.kind == RegisterOp::Kind::put || op.succeeded) {
+        acknowledged[op.value] = 1;
+      }
+    }
+  }
+  for (size_t i = 0; i < c.members.size(); ++i) {
+    auto client = mgmt::store::client::EtcdClient::open({c.members[i].client});
+    REQUIRE(client);
+    auto now_read = (*client)->get("h/", mgmt::store::client::GetOptions{true});
+    REQUIRE(now_read);
+    std::mutex watch_mutex;
+    std::condition_variable watch_progress;
+    std::vector<mgmt::store::client::WatchEvent> events;
+    auto watch = (*client)->watch(
+        "h/", true, 1,
+        [&](const std::vector<mgmt::store::client::WatchEvent>& batch) {
+          std::lock_guard lock(watch_mutex);
+          events.insert(events.end(), batch.begin(), batch.end());
+          watch_progress.notify_all();
+        },
+        [&](const mgmt::Error&) { watch_progress.notify_all(); });
+    REQUIRE(watch);
+    // The newest change under h/ (the store's revision may be of other keys).
+    int64_t last_revision = 0;
+    for (const auto& kv : now_read->kvs) last_revision = std::max(last_revision, kv.mod_revision);
+    {
+      std::unique_lock lock(watch_mutex);
+      // Bounded: a broken build must not hang the suite.
+      REQUIRE(watch_progress.wait_for(lock, std::chrono::seconds(30), [&] {
+        return !events.empty() && events.back().kv.mod_revision >= last_revision;
+      }));
+    }
+    watch->reset();
+    std::lock_guard lock(watch_mutex);
+    INFO("member " << i << ": " << events.size() << " watch events");
+    std::map<std::string, int> seen;
+    std::map<std::string, std::string> last_value;
+    int64_t previous = 0;
+    for (const auto& e : events) {
+      CHECK(e.kv.mod_revision > previous);
+      previous = e.kv.mod_revision;
+      if (e.is_delete) continue;
+      ++seen[e.kv.value];
+      last_value[e.kv.key] = e.kv.value;
+    }
+    for (const auto& [value, one] : acknowledged) {
+      INFO("acknowledged write " << value);
+      CHECK(seen[value] == 1);
+    }
+    for (const auto& [value, count] : seen) {
+      INFO("write " << value << " seen " << count << " times");
+      CHECK((acknowledged.count(value) || maybe.count(value)));
+      CHECK(count == 1);
+    }
+    for (const auto& kv : now_read->kvs) CHECK(last_value[kv.key] == kv.value);
   }
 }
