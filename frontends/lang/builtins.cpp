@@ -1,6 +1,7 @@
 // builtins.cpp: the builtin function table; see builtins.h.
 #include "frontends/lang/builtins.h"
 
+#include "frontends/lang/builtins_json.h"
 #include "frontends/lang/builtins_system.h"
 #include "frontends/lang/go_template.h"
 
@@ -529,6 +530,7 @@ std::map<std::string, Func> build() {
     return Value::of(out);
   };
   add_system_builtins(t);
+  add_json_builtins(t);
   std::vector<std::pair<std::string, Func>> golang;
   for (const auto& [key, fn] : t) {
     if (key.rfind("strings.", 0) == 0) golang.emplace_back("golang/" + key, fn);
