@@ -181,7 +181,8 @@ int run_daemon(const cli::RunOptions& options) {
     std::cerr << "mgmt run: " << client.error().message() << "\n";
     return kExitStore;
   }
-  engine_options.services->store = std::make_shared<run::EtcdStoreAccess>(**client);
+  auto store_access = std::make_shared<run::EtcdStoreAccess>(**client);
+  engine_options.services->store = store_access;
   engine_options.services->hostname = hostname;
   auto engine = engine::Engine::create(engine_options);
   const auto& frontend = options.frontend;
@@ -206,6 +207,14 @@ int run_daemon(const cli::RunOptions& options) {
   // from it and from new deploys take turns; a new deploy ends the last one's stream first.
   std::mutex swap_mutex;
   std::unique_ptr<LangStream> stream;
+  // What lang programs get from this agent: the world (its store) and local state.
+  frontends::lang::LangRuntime lang_runtime;
+  lang_runtime.hostname = hostname;
+  lang_runtime.var_dir = ((*data_dir)->path() / "lang").string();
+  lang_runtime.get = [store_access](const std::string& key) { return store_access->get(key); };
+  lang_runtime.get_prefix = [store_access](const std::string& prefix) {
+    return store_access->get_prefix(prefix);
+  };
   auto swap_graph = [&](frontends::GraphSpec graph, bool noop) -> Result<void> {
     // `mgmt deploy --noop`: every agent checks this deploy and changes nothing.
     if (noop) {
@@ -225,7 +234,7 @@ int run_daemon(const cli::RunOptions& options) {
         if (payload.frontend == "yaml") {
           graph = frontends::yaml::load_graph_file(entry);
         } else if (payload.frontend == "lang") {
-          graph = frontends::lang::compile_graph(entry, &sources);
+          graph = frontends::lang::compile_graph(entry, &sources, &lang_runtime);
         } else if (payload.frontend != "empty") {
           return fail(Code::unimplemented, "the " + payload.frontend +
                                                " frontend is not built yet on this agent");
@@ -234,10 +243,15 @@ int run_daemon(const cli::RunOptions& options) {
         if (auto swapped = swap_graph(std::move(*graph), payload.noop); !swapped) {
           return swapped;
         }
-        if (!sources.files.empty() || sources.clock) {
+        if (!sources.files.empty() || sources.clock || !sources.store_keys.empty() ||
+            !sources.store_prefixes.empty()) {
           const bool noop = payload.noop;
           stream = std::make_unique<LangStream>(
-              entry, sources,
+              entry, sources, lang_runtime,
+              [store_access](const std::string& key, bool prefix, std::function<void()> f) {
+                return prefix ? store_access->watch_prefix(key, std::move(f))
+                              : store_access->watch(key, std::move(f));
+              },
               [&, noop](const frontends::GraphSpec& g) { return swap_graph(g, noop); });
         }
         return ok();

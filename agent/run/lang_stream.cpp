@@ -10,8 +10,12 @@
 
 namespace mgmt::agent::run {
 
-LangStream::LangStream(std::string entry, frontends::lang::StreamSources sources, Swap swap)
-    : entry_(std::move(entry)), swap_(std::move(swap)) {
+LangStream::LangStream(std::string entry, frontends::lang::StreamSources sources,
+                       frontends::lang::LangRuntime runtime, WatchStore watch_store, Swap swap)
+    : entry_(std::move(entry)),
+      runtime_(std::move(runtime)),
+      watch_store_(std::move(watch_store)),
+      swap_(std::move(swap)) {
   watch(sources);
   thread_ = std::thread([this] { loop(); });
 }
@@ -43,6 +47,19 @@ void LangStream::watch(const frontends::lang::StreamSources& sources) {
         p.parent_path().string(), p.filename().string(),
         [this, file] { poke(file + " changed"); }));
   }
+  if (watch_store_) {
+    for (const auto& key : sources.store_keys) {
+      if (auto w = watch_store_(key, false, [this, key] { poke(key + " changed in the store"); })) {
+        watches_.push_back(std::move(w));
+      }
+    }
+    for (const auto& prefix : sources.store_prefixes) {
+      if (auto w = watch_store_(prefix, true,
+                                [this, prefix] { poke(prefix + " changed in the store"); })) {
+        watches_.push_back(std::move(w));
+      }
+    }
+  }
   std::lock_guard lock(mutex_);
   clock_ = sources.clock;
 }
@@ -68,7 +85,7 @@ void LangStream::loop() {
     }
     const auto began = std::chrono::steady_clock::now();
     frontends::lang::StreamSources sources;
-    auto graph = frontends::lang::compile_graph(entry_, &sources);
+    auto graph = frontends::lang::compile_graph(entry_, &sources, &runtime_);
     if (!graph) {
       log->error("{}: {}; keeping the last graph", why, graph.error().message());
       continue;

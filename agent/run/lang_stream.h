@@ -1,7 +1,8 @@
 // lang_stream.h: mcl is reactive: a program's values change over time, and every change gives
 // a new graph. The agent runs a lang deploy once, then watches what that run read that may
 // change (its streams: files read with os.readfile, watched with inotify; the clock, when it
-// read datetime.now, every second) and runs the program again on a change, handing the new
+// read datetime.now, every second; store keys it read with the world module, through store
+// watches) and runs the program again on a change, handing the new
 // graph to the engine (which keeps what did not change). Events that arrive while a run is
 // going on coalesce into one more run. A run that fails keeps the last good graph and logs why.
 // Thread-safety: one thread of its own; the destructor stops it (no swap after it returns).
@@ -25,10 +26,14 @@ namespace mgmt::agent::run {
 class LangStream {
  public:
   using Swap = std::function<Result<void>(const frontends::GraphSpec&)>;
+  // Watches a store key (or every key under it, with prefix) until the watch is destroyed.
+  using WatchStore = std::function<std::unique_ptr<resources::Watch>(
+      const std::string& key, bool prefix, std::function<void()> on_change)>;
 
   // `entry`: the program (a .mcl file or a directory with main.mcl) as the deploy left it;
-  // `sources`: what its first run read.
-  LangStream(std::string entry, frontends::lang::StreamSources sources, Swap swap);
+  // `sources`: what its first run read; `runtime`: what the agent lends it (world, local).
+  LangStream(std::string entry, frontends::lang::StreamSources sources,
+             frontends::lang::LangRuntime runtime, WatchStore watch_store, Swap swap);
   ~LangStream();
   LangStream(const LangStream&) = delete;
   LangStream& operator=(const LangStream&) = delete;
@@ -39,6 +44,8 @@ class LangStream {
   void poke(const std::string& why);
 
   std::string entry_;
+  frontends::lang::LangRuntime runtime_;
+  WatchStore watch_store_;
   Swap swap_;
   std::mutex mutex_;
   std::condition_variable wake_;

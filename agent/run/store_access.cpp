@@ -36,6 +36,29 @@ Result<void> EtcdStoreAccess::del(const std::string& key) {
   return ok();
 }
 
+Result<std::map<std::string, std::string>> EtcdStoreAccess::get_prefix(
+    const std::string& prefix) {
+  store::client::GetOptions options;
+  options.prefix = true;
+  auto r = client_.get(prefix, options);
+  if (!r) return fail(r.error());
+  std::map<std::string, std::string> out;
+  for (const auto& kv : r->kvs) out[kv.key] = kv.value;
+  return out;
+}
+
+std::unique_ptr<resources::Watch> EtcdStoreAccess::watch_prefix(
+    const std::string& prefix, std::function<void()> on_change) {
+  auto w = client_.watch(
+      prefix, true, 0,
+      [on_change](const std::vector<store::client::WatchEvent>&) { on_change(); },
+      [prefix](const Error& e) {
+        log::get("lang")->warn("watch of {} in the store ended: {}", prefix, e.message());
+      });
+  if (!w) return nullptr;
+  return std::make_unique<KeyWatch>(std::move(*w));
+}
+
 std::unique_ptr<resources::Watch> EtcdStoreAccess::watch(const std::string& key,
                                                          std::function<void()> on_change) {
   auto w = client_.watch(

@@ -6,6 +6,9 @@
 #include "agent/resources/services.h"
 #include "store/client/etcd_client.h"
 
+#include <map>
+#include <string>
+
 namespace mgmt::agent::run {
 
 class EtcdStoreAccess final : public resources::StoreAccess {
@@ -16,6 +19,10 @@ class EtcdStoreAccess final : public resources::StoreAccess {
   Result<void> del(const std::string& key) override;
   std::unique_ptr<resources::Watch> watch(const std::string& key,
                                           std::function<void()> on_change) override;
+  // Every key under `prefix`, and a watch of them all.
+  Result<std::map<std::string, std::string>> get_prefix(const std::string& prefix);
+  std::unique_ptr<resources::Watch> watch_prefix(const std::string& prefix,
+                                                 std::function<void()> on_change);
 
  private:
   store::client::EtcdClient& client_;

@@ -47,7 +47,9 @@ class TreeBuilder {
         at_ = t_.size();
         break;
       }
-      if (open > at_) out.push_back(Node{Node::Kind::text, t_.substr(at_, open - at_), {}, {}, {}, {}});
+      if (open > at_) {
+        out.push_back(Node{Node::Kind::text, t_.substr(at_, open - at_), {}, {}, {}, {}});
+      }
       const auto close = t_.find("}}", open);
       if (close == std::string::npos) return bad("an unclosed {{");
       std::string action = trim(t_.substr(open + 2, close - open - 2));

@@ -104,8 +104,9 @@ struct Scope {
 
 class Interpreter {
  public:
-  Interpreter(std::string file, std::string dir, StreamSources* sources)
-      : file_(std::move(file)), dir_(std::move(dir)), sources_(sources) {}
+  Interpreter(std::string file, std::string dir, StreamSources* sources,
+              const LangRuntime* runtime)
+      : file_(std::move(file)), dir_(std::move(dir)), sources_(sources), runtime_(runtime) {}
   // Scopes, bindings and closures point at each other (a bind's value may be a closure over
   // its own scope): every scope is made here and, at the end, emptied, so nothing leaks.
   ~Interpreter() {
@@ -217,7 +218,8 @@ class Interpreter {
           std::string alias = s->alias.empty() ? module.substr(module.rfind('/') + 1) : s->alias;
           static const std::set<std::string> kModules = {
               "fmt", "strings", "encoding", "convert", "math", "sys", "os", "iter", "golang",
-              "golang/strings", "list", "map", "deploy", "datetime", "net", "test"};
+              "golang/strings", "list", "map", "deploy", "datetime", "net", "test", "world",
+              "local"};
           if (!kModules.count(module)) {
             std::string known;
             for (const auto& m : kModules) known += (known.empty() ? "" : ", ") + m;
@@ -853,6 +855,9 @@ class Interpreter {
       return Value::of(text.str());
     }
     if (name.rfind("test.", 0) == 0) return test_module(name, args, e.position);
+    if (name.rfind("world.", 0) == 0 || name.rfind("local.", 0) == 0) {
+      return agent_module(name, args, e.position);
+    }
     // Streams: what was read that may change, for whoever runs the program to watch.
     if (sources_ != nullptr) {
       if (name == "os.readfile" && args.size() == 1 && args[0].is_str()) {
@@ -908,6 +913,108 @@ class Interpreter {
                    p);
     }
     return ok();
+  }
+
+  // `world` (the cluster store: world.getval, world.kvlookup) and `local` (this host's own
+  // state: local.vardir, local.pool), from the running agent (runtime_).
+  Result<Value> agent_module(const std::string& name, const std::vector<Value>& args,
+                             Position p) {
+    // Without an agent (mgmt graph, the check before a deploy) the program sees a fresh
+    // cluster and host: nothing in the store, a state directory not made yet, the first
+    // number of a pool. Nothing is changed.
+    const bool dry = runtime_ == nullptr;
+    auto one_str = [&]() -> Result<std::string> {
+      if (args.size() != 1 || !args[0].is_str()) {
+        return error("errUnify", name + " takes one str", p);
+      }
+      return args[0].as_str();
+    };
+    if (name == "world.getval") {
+      auto key = one_str();
+      if (!key) return fail(key.error());
+      const std::string full = "/_mgmt/strings/" + *key;
+      if (sources_) sources_->store_keys.insert(full);
+      if (dry) return Value::structure({{"value", Value::of(std::string())},
+                                        {"exists", Value::of(false)}});
+      auto got = runtime_->get(full);
+      if (!got) return error("errStream", name + ": " + got.error().message(), p);
+      return Value::structure({{"value", Value::of(got->value_or(""))},
+                               {"exists", Value::of(got->has_value())}});
+    }
+    if (name == "world.kvlookup") {
+      auto ns = one_str();
+      if (!ns) return fail(ns.error());
+      const std::string prefix = "/_mgmt/strmap/" + *ns + "/";
+      if (sources_) sources_->store_prefixes.insert(prefix);
+      if (dry) return Value::map({});
+      auto got = runtime_->get_prefix(prefix);
+      if (!got) return error("errStream", name + ": " + got.error().message(), p);
+      Map out;
+      for (const auto& [key, value] : *got) {
+        out.emplace_back(Value::of(key.substr(prefix.size())), Value::of(value));
+      }
+      return Value::map(std::move(out));
+    }
+    if (name == "local.vardir") {
+      auto rel = one_str();
+      if (!rel) return fail(rel.error());
+      const std::filesystem::path clean = std::filesystem::path(*rel).lexically_normal();
+      if (rel->empty() || clean.is_absolute() || *clean.begin() == "..") {
+        return error("errStream", name + ": \"" + *rel + "\" must be a relative path inside "
+                                                            "the agent's state",
+                     p);
+      }
+      if (dry) return Value::of("/var/lib/mgmt/lang/local/" + clean.string() + "/");
+      const auto dir = std::filesystem::path(runtime_->var_dir) / "local" / clean;
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec) return error("errStream", name + ": cannot make " + dir.string(), p);
+      return Value::of(dir.string() + "/");
+    }
+    if (name == "local.pool") {
+      if (args.size() != 2 || !args[0].is_str() || !args[1].is_str()) {
+        return error("errUnify", name + " takes a namespace and a uid, both str", p);
+      }
+      if (dry) return Value::of(int64_t{1});
+      return local_pool(args[0].as_str(), args[1].as_str(), p);
+    }
+    return error("errSetScope", "func " + name + " is not defined", p);
+  }
+
+  // local.pool: a small number per uid in a namespace (1, 2, ...), the same every time for
+  // the same uid, kept in the agent's state (var_dir/local-pool/NAMESPACE.json).
+  Result<Value> local_pool(const std::string& ns, const std::string& uid, Position p) {
+    const std::string name = "local.pool";
+    if (ns.empty() || ns.find('/') != std::string::npos || ns.find("..") != std::string::npos) {
+      return error("errStream", name + ": the namespace must be a plain name", p);
+    }
+    const auto dir = std::filesystem::path(runtime_->var_dir) / "local-pool";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const auto file = dir / (ns + ".json");
+    nlohmann::json pool = nlohmann::json::object();
+    if (std::ifstream in(file); in) {
+      pool = nlohmann::json::parse(in, nullptr, false);
+      if (pool.is_discarded() || !pool.is_object()) {
+        return error("errStream", name + ": " + file.string() + " is damaged; move it away",
+                     p);
+      }
+    }
+    if (pool.contains(uid)) return Value::of(pool[uid].get<int64_t>());
+    int64_t next = 1;
+    std::set<int64_t> used;
+    for (const auto& [k, v] : pool.items()) used.insert(v.get<int64_t>());
+    while (used.count(next)) ++next;
+    pool[uid] = next;
+    const auto tmp = file.string() + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << pool.dump(1) << "\n";
+      if (!out) return error("errStream", name + ": cannot write " + tmp, p);
+    }
+    std::filesystem::rename(tmp, file, ec);
+    if (ec) return error("errStream", name + ": cannot replace " + file.string(), p);
+    return Value::of(next);
   }
 
   // The reference's `test` module, which its corpus uses to check the function engine: each
@@ -1039,6 +1146,7 @@ class Interpreter {
 
   std::string dir_;
   StreamSources* sources_ = nullptr;  // not owned; may be null
+  const LangRuntime* runtime_ = nullptr;  // not owned; null outside an agent
   std::vector<ScopePtr> scopes_;      // every scope made, emptied by the destructor
   std::vector<Position> edge_positions_;  // of graph_.edges, one each
   std::set<std::pair<const Expr*, const Scope*>> active_;  // closures running now
@@ -1053,8 +1161,9 @@ class Interpreter {
 }  // namespace
 
 Result<GraphSpec> interpret(const std::vector<StmtPtr>& program, const std::string& file,
-                            const std::string& dir, StreamSources* sources) {
-  Interpreter interpreter(file, dir, sources);
+                            const std::string& dir, StreamSources* sources,
+                            const LangRuntime* runtime) {
+  Interpreter interpreter(file, dir, sources, runtime);
   return interpreter.run(program);
 }
 

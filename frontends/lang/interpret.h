@@ -10,6 +10,9 @@
 #include "frontends/graph_spec.h"
 #include "frontends/lang/ast.h"
 
+#include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -21,12 +24,26 @@ namespace mgmt::frontends::lang {
 struct StreamSources {
   std::set<std::string> files;
   bool clock = false;
+  std::set<std::string> store_keys;      // world.getval
+  std::set<std::string> store_prefixes;  // world.kvlookup
+};
+
+// What a running agent lends a program, for the `world` and `local` modules: the cluster store
+// (a key, or every key under a prefix), this host's name, and a directory of its own state.
+// Without it (`mgmt graph`), those functions say they need a running agent.
+struct LangRuntime {
+  std::string hostname;
+  std::string var_dir;
+  std::function<Result<std::optional<std::string>>(const std::string& key)> get;
+  std::function<Result<std::map<std::string, std::string>>(const std::string& prefix)>
+      get_prefix;
 };
 
 // `dir` is where `import "x.mcl"` looks for files (the main file's directory). `sources`, when
 // given, receives what the program read that may change.
 [[nodiscard]] Result<GraphSpec> interpret(const std::vector<StmtPtr>& program,
                                           const std::string& file, const std::string& dir = "",
-                                          StreamSources* sources = nullptr);
+                                          StreamSources* sources = nullptr,
+                                          const LangRuntime* runtime = nullptr);
 
 }  // namespace mgmt::frontends::lang

@@ -14,14 +14,16 @@
 namespace mgmt::frontends::lang {
 
 Result<GraphSpec> compile_source(const std::string& source, const std::string& file,
-                                 const std::string& dir, StreamSources* sources) {
+                                 const std::string& dir, StreamSources* sources,
+                                 const LangRuntime* runtime) {
   auto program = parse(source, file);
   if (!program) return fail(program.error());
   if (auto checked = init_check(*program, file); !checked) return fail(checked.error());
-  return interpret(*program, file, dir, sources);
+  return interpret(*program, file, dir, sources, runtime);
 }
 
-Result<GraphSpec> compile_graph(const std::string& path, StreamSources* sources) {
+Result<GraphSpec> compile_graph(const std::string& path, StreamSources* sources,
+                                const LangRuntime* runtime) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path file = fs::is_directory(path, ec) ? fs::path(path) / "main.mcl" : fs::path(path);
@@ -33,7 +35,7 @@ Result<GraphSpec> compile_graph(const std::string& path, StreamSources* sources)
   std::ostringstream text;
   text << in.rdbuf();
   return compile_source(text.str(), file.filename().string(), file.parent_path().string(),
-                        sources);
+                        sources, runtime);
 }
 
 std::string render_graph_output(const Result<GraphSpec>& result) {

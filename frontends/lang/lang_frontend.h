@@ -19,12 +19,14 @@
 namespace mgmt::frontends::lang {
 
 [[nodiscard]] Result<GraphSpec> compile_graph(const std::string& path,
-                                              StreamSources* sources = nullptr);
+                                              StreamSources* sources = nullptr,
+                                              const LangRuntime* runtime = nullptr);
 // `dir`: where imported files are found.
 [[nodiscard]] Result<GraphSpec> compile_source(const std::string& source,
                                                const std::string& file,
                                                const std::string& dir = "",
-                                               StreamSources* sources = nullptr);
+                                               StreamSources* sources = nullptr,
+                                               const LangRuntime* runtime = nullptr);
 std::string render_graph_output(const Result<GraphSpec>& result);
 
 }  // namespace mgmt::frontends::lang

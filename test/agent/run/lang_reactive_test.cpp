@@ -59,3 +59,32 @@ TEST_CASE("lang: a file the program reads changes, and the graph follows at once
   // A bound for a broken build, not a timing test: the log line already proves the event.
   CHECK(took < std::chrono::seconds(5));
 }
+
+TEST_CASE("lang: a key the program reads from the store changes, and the graph follows",
+          "[run][lang]") {
+  const char* binary = std::getenv("MGMT_BINARY");
+  REQUIRE(binary != nullptr);
+  TempDir dir;
+  const std::string out = dir.path() + "/greeting";
+  std::filesystem::create_directories(dir.path() + "/code");
+  // The kv resource writes the key that world.getval reads: the first run sees nothing, the
+  // store's watch runs the program again, and the file gets the value.
+  {
+    std::ofstream(dir.path() + "/code/main.mcl")
+        << "import \"world\"\nkv \"greeting\" {\n\tkey => \"greeting\",\n\tvalue => \"hello\",\n"
+           "}\n$g = world.getval(\"greeting\")\nfile \""
+        << out << "\" {\n\tcontent => $g->value,\n}\n";
+  }
+  ChildProcess agent({binary, "run", "--tmp-prefix", "--client-urls",
+                      "http://127.0.0.1:" + std::to_string(free_port()), "--server-urls",
+                      "http://127.0.0.1:" + std::to_string(free_port()), "lang",
+                      dir.path() + "/code"});
+  REQUIRE(agent.wait_for_output("/_mgmt/strings/greeting changed in the store: ran the program "
+                                "again"));
+  // The file is written once or twice (the first graph's file may be replaced before it ran).
+  for (std::size_t writes = 1; writes <= 2 && slurp(out) != "hello"; ++writes) {
+    agent.wait_for_occurrences("file[" + out + "]: contents written", writes,
+                               std::chrono::seconds(10));
+  }
+  CHECK(slurp(out) == "hello");
+}
