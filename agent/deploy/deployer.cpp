@@ -117,7 +117,9 @@ Result<Payload> deploy(store::client::EtcdClient& client, const DeployRequest& r
     if (!graph) return fail(graph.error());
   } else if (request.frontend == "lang") {
     if (!request.skip_unify) {
-      auto graph = frontends::lang::compile_graph(request.code);
+      frontends::lang::LangRuntime check;  // runs no os.system command here
+      check.check_only = true;
+      auto graph = frontends::lang::compile_graph(request.code, nullptr, &check);
       if (!graph) return fail(graph.error());
     }
   } else if (request.frontend != "empty") {

@@ -22,5 +22,7 @@ std::unique_ptr<Resource> make_svc();
 std::unique_ptr<Resource> make_kv();
 std::unique_ptr<Resource> make_msg();
 std::unique_ptr<Resource> make_mount();
+std::unique_ptr<Resource> make_value();
+std::unique_ptr<Resource> make_schedule();
 
 }  // namespace mgmt::agent::resources

@@ -78,6 +78,10 @@ std::map<std::string, KindInfo> build() {
       make_mount);
   add("line", fields({{"file", "str"}, {"state", "str"}, {"content", "str"}, {"trim", "bool"}}),
       make_line);
+  add("value", fields({{"any", "any"}}), make_value);
+  add("schedule", fields({{"namespace", "str"}, {"strategy", "str"}, {"max", "int"},
+                          {"persist", "bool"}, {"ttl", "int"}, {"withdraw", "bool"}}),
+      make_schedule);
   // Send/recv (the reference's names): exec sends what its command printed; these receive.
   kinds["exec"].sends = {{"output", "str"}, {"stdout", "str"}, {"stderr", "str"}};
   kinds["test"].sends = {{"hello", "str"}, {"answer", "int"}};
@@ -86,6 +90,8 @@ std::map<std::string, KindInfo> build() {
   kinds["print"].receives = {"msg"};
   kinds["msg"].receives = {"body"};
   kinds["test"].receives = {"anotherstr", "str", "int", "int64"};
+  kinds["value"].sends = {{"any", "any"}};
+  kinds["value"].receives = {"any"};
   return kinds;
 }
 
@@ -166,6 +172,7 @@ std::vector<std::string> kind_names() {
 
 bool value_fits(const nlohmann::json& value, const std::string& type_text) {
   std::string type = trim(type_text);
+  if (type == "any") return true;  // the value resource: whatever it is given
   if (type == "str") return value.is_string();
   if (type == "bool") return value.is_boolean();
   if (type == "int") return value.is_number_integer();

@@ -7,6 +7,7 @@
 #include "agent/resources/resource.h"
 #include "common/result.h"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,6 +22,12 @@ class StoreAccess {
   virtual Result<std::optional<std::string>> get(const std::string& key) = 0;
   virtual Result<void> put(const std::string& key, const std::string& value) = 0;
   virtual Result<void> del(const std::string& key) = 0;
+  // Puts the key under a lease of `ttl_seconds` that this agent keeps alive while it runs: the
+  // key vanishes that long after the agent dies, or at once when it stops cleanly unless
+  // `outlive_stop`. A lease lost (the store unreachable past the TTL) deletes the key; the
+  // key's watcher hears of it and puts it again.
+  virtual Result<void> put_expiring(const std::string& key, const std::string& value,
+                                    int64_t ttl_seconds, bool outlive_stop) = 0;
   // Calls on_change after every change of the key; nullptr when the watch cannot start.
   virtual std::unique_ptr<Watch> watch(const std::string& key,
                                        std::function<void()> on_change) = 0;
@@ -29,6 +36,7 @@ class StoreAccess {
 struct Services {
   std::shared_ptr<StoreAccess> store;
   std::string hostname;
+  std::string value_dir;  // where value resources keep their values (value_state.h)
 };
 
 }  // namespace mgmt::agent::resources

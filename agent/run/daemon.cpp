@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include "agent/run/data_dir.h"
+#include "agent/run/exports.h"
 #include "agent/run/lang_stream.h"
 #include "agent/run/store_access.h"
 #include "agent/run/stop_signal.h"
@@ -184,6 +185,12 @@ int run_daemon(const cli::RunOptions& options) {
   auto store_access = std::make_shared<run::EtcdStoreAccess>(**client);
   engine_options.services->store = store_access;
   engine_options.services->hostname = hostname;
+  const std::string value_dir = ((*data_dir)->path() / "lang" / "value").string();
+  {
+    std::error_code ec;  // made now, so value.get_* can watch it before any value is set
+    std::filesystem::create_directories(value_dir, ec);
+  }
+  engine_options.services->value_dir = value_dir;
   auto engine = engine::Engine::create(engine_options);
   const auto& frontend = options.frontend;
   if (!frontend.name.empty()) {
@@ -215,12 +222,23 @@ int run_daemon(const cli::RunOptions& options) {
   lang_runtime.get_prefix = [store_access](const std::string& prefix) {
     return store_access->get_prefix(prefix);
   };
+  lang_runtime.list_prefix = [store_access](const std::string& prefix) {
+    return store_access->list_prefix(prefix);
+  };
+  lang_runtime.value_dir = value_dir;
   auto swap_graph = [&](frontends::GraphSpec graph, bool noop) -> Result<void> {
     // `mgmt deploy --noop`: every agent checks this deploy and changes nothing.
     if (noop) {
       for (auto& r : graph.resources) r.meta["noop"] = true;
     }
     std::lock_guard lock(swap_mutex);
+    if (!noop) {
+      // Meta:export: what other hosts may collect from this one.
+      if (auto published = publish_exports(*store_access, hostname, graph); !published) {
+        log->warn("could not publish this host's exported resources: {}",
+                  published.error().message());
+      }
+    }
     converged = false;
     return engine->swap(graph);
   };
@@ -228,13 +246,18 @@ int run_daemon(const cli::RunOptions& options) {
       **client, work_dir,
       [&](const deploy::Payload& payload, const std::string& dir) -> Result<void> {
         stream.reset();
+        frontends::lang::LangRuntime program_runtime = lang_runtime;
         Result<frontends::GraphSpec> graph = frontends::GraphSpec{};
         frontends::lang::StreamSources sources;
         const std::string entry = dir + "/" + payload.entry;
         if (payload.frontend == "yaml") {
           graph = frontends::yaml::load_graph_file(entry);
         } else if (payload.frontend == "lang") {
-          graph = frontends::lang::compile_graph(entry, &sources, &lang_runtime);
+          // A program's own state (history, os.system's processes) lives as long as its
+          // deploy: the stream takes it over; a new deploy starts afresh.
+          program_runtime.history = std::make_shared<frontends::lang::HistoryBook>();
+          program_runtime.commands = std::make_shared<frontends::lang::CommandLines>();
+          graph = frontends::lang::compile_graph(entry, &sources, &program_runtime);
         } else if (payload.frontend != "empty") {
           return fail(Code::unimplemented, "the " + payload.frontend +
                                                " frontend is not built yet on this agent");
@@ -243,11 +266,10 @@ int run_daemon(const cli::RunOptions& options) {
         if (auto swapped = swap_graph(std::move(*graph), payload.noop); !swapped) {
           return swapped;
         }
-        if (!sources.files.empty() || sources.clock || !sources.store_keys.empty() ||
-            !sources.store_prefixes.empty()) {
+        if (!sources.empty()) {
           const bool noop = payload.noop;
           stream = std::make_unique<LangStream>(
-              entry, sources, lang_runtime,
+              entry, sources, program_runtime,
               [store_access](const std::string& key, bool prefix, std::function<void()> f) {
                 return prefix ? store_access->watch_prefix(key, std::move(f))
                               : store_access->watch(key, std::move(f));
@@ -291,6 +313,7 @@ int run_daemon(const cli::RunOptions& options) {
     poke_status = nullptr;
   }
   status.reset();  // revokes the status lease while the store still serves
+  store_access->close();  // and the leases of schedule requests
   watcher->reset();
   stream.reset();  // no run of the program after the engine stops
   engine->stop();

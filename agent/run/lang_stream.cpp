@@ -7,8 +7,17 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 
 namespace mgmt::agent::run {
+namespace {
+
+// Timed runs, too frequent to log one by one.
+constexpr const char* kClockTicked = "the clock ticked";
+constexpr const char* kHistoryDue = "a past value asked for with history() became due";
+constexpr const char* kNewWatch = "what the program reads may have changed before it was watched";
+
+}  // namespace
 
 LangStream::LangStream(std::string entry, frontends::lang::StreamSources sources,
                        frontends::lang::LangRuntime runtime, WatchStore watch_store, Swap swap)
@@ -17,10 +26,15 @@ LangStream::LangStream(std::string entry, frontends::lang::StreamSources sources
       watch_store_(std::move(watch_store)),
       swap_(std::move(swap)) {
   watch(sources);
+  if (runtime_.commands) {
+    runtime_.commands->set_on_line(
+        [this](const std::string& cmd) { poke("os.system \"" + cmd + "\" printed a line"); });
+  }
   thread_ = std::thread([this] { loop(); });
 }
 
 LangStream::~LangStream() {
+  if (runtime_.commands) runtime_.commands->set_on_line(nullptr);  // no poke after this
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -39,29 +53,51 @@ void LangStream::poke(const std::string& why) {
 }
 
 // Called on the stream's thread only (and once from the constructor, before it starts).
+// Watches live on from run to run while the program still reads what they watch, so no
+// change is missed between runs. A new watch starts after the run that read its source: a
+// change made in between would be missed, so a new watch asks for one more run.
 void LangStream::watch(const frontends::lang::StreamSources& sources) {
-  watches_.clear();
+  std::map<std::string, std::unique_ptr<resources::Watch>> keep;
+  bool added = false;
+  auto reuse = [&](const std::string& id) {
+    auto it = watches_.find(id);
+    if (it == watches_.end()) return false;
+    keep[id] = std::move(it->second);
+    watches_.erase(it);
+    return true;
+  };
   for (const auto& file : sources.files) {
+    if (reuse("file " + file)) continue;
     const std::filesystem::path p(file);
-    watches_.push_back(std::make_unique<resources::InotifyWatch>(
+    keep["file " + file] = std::make_unique<resources::InotifyWatch>(
         p.parent_path().string(), p.filename().string(),
-        [this, file] { poke(file + " changed"); }));
+        [this, file] { poke(file + " changed"); });
+    added = true;
   }
   if (watch_store_) {
     for (const auto& key : sources.store_keys) {
+      if (reuse("key " + key)) continue;
       if (auto w = watch_store_(key, false, [this, key] { poke(key + " changed in the store"); })) {
-        watches_.push_back(std::move(w));
+        keep["key " + key] = std::move(w);
+        added = true;
       }
     }
     for (const auto& prefix : sources.store_prefixes) {
+      if (reuse("prefix " + prefix)) continue;
       if (auto w = watch_store_(prefix, true,
                                 [this, prefix] { poke(prefix + " changed in the store"); })) {
-        watches_.push_back(std::move(w));
+        keep["prefix " + prefix] = std::move(w);
+        added = true;
       }
     }
   }
+  watches_.clear();  // what the program no longer reads
+  watches_.swap(keep);
+  if (runtime_.commands) runtime_.commands->retain(sources.command_sites);
   std::lock_guard lock(mutex_);
   clock_ = sources.clock;
+  wake_at_ = sources.wake_at;
+  if (added && pending_.empty()) pending_ = kNewWatch;
 }
 
 void LangStream::loop() {
@@ -70,12 +106,23 @@ void LangStream::loop() {
     std::string why;
     {
       std::unique_lock lock(mutex_);
+      // Timed wake-ups: the clock changes every second; a past value asked for with
+      // history() becomes due.
+      std::optional<std::chrono::steady_clock::time_point> deadline = wake_at_;
+      std::string reason = kHistoryDue;
       if (clock_) {
-        // The clock is a stream that changes every second.
-        const auto next = std::chrono::system_clock::now() + std::chrono::seconds(1);
-        const auto second = std::chrono::time_point_cast<std::chrono::seconds>(next);
-        if (!wake_.wait_until(lock, second, [&] { return stopping_ || !pending_.empty(); })) {
-          pending_ = "the clock ticked";
+        const auto now = std::chrono::system_clock::now();
+        const auto second = std::chrono::time_point_cast<std::chrono::seconds>(
+            now + std::chrono::seconds(1));
+        const auto tick = std::chrono::steady_clock::now() + (second - now);
+        if (!deadline || tick < *deadline) {
+          deadline = tick;
+          reason = kClockTicked;
+        }
+      }
+      if (deadline) {
+        if (!wake_.wait_until(lock, *deadline, [&] { return stopping_ || !pending_.empty(); })) {
+          pending_ = reason;
         }
       } else {
         wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
@@ -98,7 +145,7 @@ void LangStream::loop() {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - began)
                         .count();
-    if (why != "the clock ticked") log->info("{}: ran the program again ({} ms)", why, ms);
+    if (why != kClockTicked && why != kHistoryDue && why != kNewWatch) log->info("{}: ran the program again ({} ms)", why, ms);
   }
 }
 

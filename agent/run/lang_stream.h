@@ -2,7 +2,8 @@
 // a new graph. The agent runs a lang deploy once, then watches what that run read that may
 // change (its streams: files read with os.readfile, watched with inotify; the clock, when it
 // read datetime.now, every second; store keys it read with the world module, through store
-// watches) and runs the program again on a change, handing the new
+// watches; lines printed by its os.system commands; the moments past values asked for with
+// history() become due) and runs the program again on a change, handing the new
 // graph to the engine (which keeps what did not change). Events that arrive while a run is
 // going on coalesce into one more run. A run that fails keeps the last good graph and logs why.
 // Thread-safety: one thread of its own; the destructor stops it (no swap after it returns).
@@ -13,10 +14,13 @@
 #include "frontends/graph_spec.h"
 #include "frontends/lang/interpret.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,8 +55,10 @@ class LangStream {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool clock_ = false;
+  std::optional<std::chrono::steady_clock::time_point> wake_at_;  // history() due
   std::string pending_;  // why a run is due ("" none)
-  std::vector<std::unique_ptr<resources::Watch>> watches_;  // one per file read
+  // One per source ("file PATH", "key KEY", "prefix PREFIX"), kept while the program reads it.
+  std::map<std::string, std::unique_ptr<resources::Watch>> watches_;
   std::thread thread_;
 };
 

@@ -3,6 +3,10 @@
 
 #include "common/log.h"
 
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
 namespace mgmt::agent::run {
 namespace {
 
@@ -34,6 +38,86 @@ Result<void> EtcdStoreAccess::del(const std::string& key) {
   auto r = client_.del(key);
   if (!r) return fail(r.error());
   return ok();
+}
+
+Result<void> EtcdStoreAccess::put_expiring(const std::string& key, const std::string& value,
+                                           int64_t ttl_seconds, bool outlive_stop) {
+  if (ttl_seconds <= 0) ttl_seconds = 10;
+  int64_t lease = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) return fail(Code::unavailable, "the agent is stopping");
+    auto it = leases_.find({ttl_seconds, outlive_stop});
+    if (it != leases_.end()) lease = it->second.id;
+  }
+  if (lease == 0) {
+    auto granted = client_.lease_grant(ttl_seconds);
+    if (!granted) return fail(granted.error());
+    lease = *granted;
+    std::lock_guard lock(mutex_);
+    leases_[{ttl_seconds, outlive_stop}] = Lease{lease, outlive_stop};
+    if (!keeper_.joinable()) keeper_ = std::thread([this] { keep_alive_loop(); });
+  }
+  auto r = client_.put(key, value, lease);
+  if (!r) {
+    // The lease may have expired meanwhile: forget it, so the next put grants a new one.
+    std::lock_guard lock(mutex_);
+    auto it = leases_.find({ttl_seconds, outlive_stop});
+    if (it != leases_.end() && it->second.id == lease) leases_.erase(it);
+    return fail(r.error());
+  }
+  return ok();
+}
+
+// Renews every lease a third of the shortest TTL apart (at least every second); a lease the
+// store no longer knows is dropped (its keys are gone; their watchers put them again).
+void EtcdStoreAccess::keep_alive_loop() {
+  std::unique_lock lock(mutex_);
+  while (!closing_) {
+    int64_t shortest = 10;
+    for (const auto& [key, lease] : leases_) shortest = std::min(shortest, key.first);
+    const auto pause = std::chrono::milliseconds(std::max<int64_t>(1000, shortest * 1000 / 3));
+    if (wake_.wait_for(lock, pause, [&] { return closing_; })) break;
+    auto leases = leases_;
+    lock.unlock();
+    std::vector<std::pair<int64_t, bool>> lost;
+    for (const auto& [key, lease] : leases) {
+      if (!client_.lease_keep_alive_once(lease.id)) lost.push_back(key);
+    }
+    lock.lock();
+    for (const auto& key : lost) {
+      auto it = leases_.find(key);
+      if (it != leases_.end() && it->second.id == leases.at(key).id) leases_.erase(it);
+    }
+  }
+}
+
+void EtcdStoreAccess::close() {
+  std::map<std::pair<int64_t, bool>, Lease> leases;
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) return;
+    closing_ = true;
+    leases.swap(leases_);
+  }
+  wake_.notify_all();
+  if (keeper_.joinable()) keeper_.join();
+  for (const auto& [key, lease] : leases) {
+    if (!lease.outlive_stop) (void)client_.lease_revoke(lease.id);
+  }
+}
+
+EtcdStoreAccess::~EtcdStoreAccess() { close(); }
+
+Result<std::map<std::string, std::pair<std::string, int64_t>>> EtcdStoreAccess::list_prefix(
+    const std::string& prefix) {
+  store::client::GetOptions options;
+  options.prefix = true;
+  auto r = client_.get(prefix, options);
+  if (!r) return fail(r.error());
+  std::map<std::string, std::pair<std::string, int64_t>> out;
+  for (const auto& kv : r->kvs) out[kv.key] = {kv.value, kv.create_revision};
+  return out;
 }
 
 Result<std::map<std::string, std::string>> EtcdStoreAccess::get_prefix(

@@ -64,6 +64,7 @@ struct Stmt {
   };
   std::vector<EdgeProp> edge_props;
   bool notify = false;
+  bool collect = false;  // resource: `collect kind names {...}` (exported resources)
   std::vector<std::string> params;  // func/class parameters; for/forkv loop variables
   std::vector<ExprPtr> args;        // include arguments
   std::vector<StmtPtr> body;        // if-then, class body

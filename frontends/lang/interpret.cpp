@@ -5,13 +5,17 @@
 #include "frontends/lang/init_check.h"
 
 #include "agent/resources/registry.h"
+#include "agent/resources/value_state.h"
 #include "frontends/lang/builtins.h"
 #include "frontends/lang/parser.h"
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include <map>
 #include <set>
@@ -219,7 +223,7 @@ class Interpreter {
           static const std::set<std::string> kModules = {
               "fmt", "strings", "encoding", "convert", "math", "sys", "os", "iter", "golang",
               "golang/strings", "list", "map", "deploy", "datetime", "net", "test", "world",
-              "local"};
+              "local", "value", "world/collect"};
           if (!kModules.count(module)) {
             std::string known;
             for (const auto& m : kModules) known += (known.empty() ? "" : ", ") + m;
@@ -475,7 +479,19 @@ class Interpreter {
   }
 
   Result<void> resource(const Stmt& s, const ScopePtr& scope) {
-    auto names = names_of(s.value, scope);
+    // `collect`: the names come with the exported resources' fields (the base of each).
+    std::vector<nlohmann::json> collected;
+    Result<std::vector<std::string>> names = std::vector<std::string>{};
+    if (s.collect) {
+      auto found = collect_names(s, scope);
+      if (!found) return fail(found.error());
+      for (auto& [name, params] : *found) {
+        names->push_back(name);
+        collected.push_back(std::move(params));
+      }
+    } else {
+      names = names_of(s.value, scope);
+    }
     if (!names) return fail(names.error());
     // Edge properties: Depend/Listen make the other end come first, Before/Notify after;
     // Notify and Listen carry a refresh.
@@ -546,24 +562,181 @@ class Interpreter {
       }
       base.params[f.name] = json;
     }
-    for (const auto& name : *names) {
+    if (auto to = base.meta.find("export"); to != base.meta.end()) {
+      if (!to->is_array() ||
+          !std::all_of(to->begin(), to->end(), [](const auto& h) { return h.is_string(); })) {
+        return error("errUnify", "Meta:export must be a []str of hostnames (\"*\": every host)",
+                     s.position);
+      }
+    }
+    for (std::size_t i = 0; i < names->size(); ++i) {
+      const std::string& name = (*names)[i];
       std::string id = s.name + "[" + name + "]";
+      ResourceSpec r = base;
+      r.name = name;
+      if (s.collect) {
+        // The exported fields, then the collect body's on top.
+        nlohmann::json params = collected[i];
+        for (const auto& [k, v] : base.params.items()) params[k] = v;
+        r.params = std::move(params);
+        r.meta.erase("export");
+      }
       if (auto it = seen_.find(id); it != seen_.end()) {
         // The same resource twice is one resource (the reference merges compatible
         // duplicates); two different ones under one name are an error.
-        const ResourceSpec& other = graph_.resources[it->second];
-        if (other.params == base.params && other.meta == base.meta) continue;
-        return error("errInterpret", "duplicate resource " + id + " with different fields",
-                     s.position);
+        ResourceSpec& other = graph_.resources[it->second];
+        if (auto merged = merge_duplicate(id, other, r); !merged) {
+          return error("errInterpret", merged.error().message(), s.position);
+        }
+        continue;
       }
       seen_[id] = graph_.resources.size();
-      ResourceSpec r = base;
-      r.name = name;
       r.origin = file_ + " @ " + std::to_string(s.position.row) + ":" +
                  std::to_string(s.position.col);
       graph_.resources.push_back(std::move(r));
     }
     return ok();
+  }
+
+  // Two resources of one kind and name are one when their fields agree. Their metaparameters
+  // must agree too, except that a resource shown here and hidden there is shown (a resource
+  // exported hidden and collected back), and export lists add up. Two exports of one resource
+  // to the same host must agree.
+  static std::set<std::string> exported_to(const ResourceSpec& r) {
+    std::set<std::string> to;
+    if (auto e = r.meta.find("export"); e != r.meta.end() && e->is_array()) {
+      for (const auto& h : *e) {
+        if (h.is_string()) to.insert(h.get<std::string>());
+      }
+    }
+    return to;
+  }
+
+  static Result<void> merge_duplicate(const std::string& id, ResourceSpec& have,
+                                      const ResourceSpec& add) {
+    if (have.params != add.params) {
+      const auto& exported = exported_to;
+      const auto a = exported(have);
+      const auto b = exported(add);
+      for (const auto& host : a) {
+        if (!b.count(host)) continue;
+        std::string field;
+        for (const auto& [k, v] : have.params.items()) {
+          if (!add.params.contains(k) || add.params[k] != v) field = k;
+        }
+        for (const auto& [k, v] : add.params.items()) {
+          if (!have.params.contains(k)) field = k;
+        }
+        return fail(Code::invalid_argument, id + ": inequivalent duplicate export to " + host +
+                                                ": the " + field + " differs");
+      }
+      return fail(Code::invalid_argument, "duplicate resource " + id + " with different fields");
+    }
+    nlohmann::json meta_a = have.meta;
+    nlohmann::json meta_b = add.meta;
+    for (auto* m : {&meta_a, &meta_b}) {
+      m->erase("hidden");
+      m->erase("export");
+    }
+    if (meta_a != meta_b) {
+      return fail(Code::invalid_argument,
+                  "duplicate resource " + id + " with different metaparameters");
+    }
+    const bool hidden = have.meta.value("hidden", false) && add.meta.value("hidden", false);
+    std::set<std::string> to = exported_to(have);
+    to.merge(exported_to(add));
+    if (hidden) {
+      have.meta["hidden"] = true;
+    } else {
+      have.meta.erase("hidden");
+    }
+    if (!to.empty()) have.meta["export"] = to;
+    return ok();
+  }
+
+  // Resources exported by hosts (theirs and this one's, published after a run) to this host,
+  // or to every host ("*"), from the store: /_mgmt/exported/HOST/KIND/NAME = {"params",
+  // "to"}. Without an agent there are none.
+  struct Exported {
+    std::string host;
+    std::string kind;
+    std::string name;
+    nlohmann::json params;
+  };
+  Result<std::vector<Exported>> exported_here(Position p) {
+    const std::string prefix = "/_mgmt/exported/";
+    if (sources_) sources_->store_prefixes.insert(prefix);
+    std::vector<Exported> out;
+    if (!runtime_ || !runtime_->list_prefix) return out;
+    auto got = runtime_->list_prefix(prefix);
+    if (!got) return error("errStream", "collect: " + got.error().message(), p);
+    for (const auto& [key, entry] : *got) {
+      const std::string rest = key.substr(prefix.size());
+      const auto slash1 = rest.find('/');
+      const auto slash2 = slash1 == std::string::npos ? slash1 : rest.find('/', slash1 + 1);
+      if (slash2 == std::string::npos) continue;
+      auto data = nlohmann::json::parse(entry.first, nullptr, false);
+      if (!data.is_object() || !data.contains("to") || !data["to"].is_array()) continue;
+      bool mine = false;
+      for (const auto& h : data["to"]) {
+        if (h == "*" || h == runtime_->hostname) mine = true;
+      }
+      if (!mine) continue;
+      out.push_back({rest.substr(0, slash1), rest.substr(slash1 + 1, slash2 - slash1 - 1),
+                     rest.substr(slash2 + 1), data.value("params", nlohmann::json::object())});
+    }
+    return out;
+  }
+
+  // `collect KIND NAMES {...}`: NAMES is a str or []str (from any host) or a
+  // struct{name str; host str} or a list of them (from that host). Each exported resource
+  // found gives one resource; names nobody exported give none.
+  Result<std::vector<std::pair<std::string, nlohmann::json>>> collect_names(const Stmt& s,
+                                                                           const ScopePtr& scope) {
+    auto v = eval(s.value, scope);
+    if (!v) return fail(v.error());
+    std::vector<std::pair<std::string, std::string>> wanted;  // name, host ("" any)
+    auto add = [&](const Value& x) -> Result<void> {
+      if (x.is_str()) {
+        wanted.emplace_back(x.as_str(), "");
+        return ok();
+      }
+      if (x.is_struct()) {
+        std::string name;
+        std::string host;
+        for (const auto& [k, f] : x.as_struct()) {
+          if (k == "name" && f.is_str()) name = f.as_str();
+          if (k == "host" && f.is_str()) host = f.as_str();
+        }
+        if (name.empty() || host.empty() || host == "*") {
+          return error("errStream", "collect: each struct needs a name and a host (not *)",
+                       s.value->position);
+        }
+        wanted.emplace_back(name, host);
+        return ok();
+      }
+      return error("errUnify", "collect takes a str, a []str, a struct{name str; host str} "
+                               "or a list of them, not " + x.type_name(),
+                   s.value->position);
+    };
+    if (v->is_list()) {
+      for (const auto& x : v->as_list()) {
+        if (auto r = add(x); !r) return fail(r.error());
+      }
+    } else if (auto r = add(*v); !r) {
+      return fail(r.error());
+    }
+    auto exported = exported_here(s.position);
+    if (!exported) return fail(exported.error());
+    std::vector<std::pair<std::string, nlohmann::json>> out;
+    for (const auto& [name, host] : wanted) {
+      for (const auto& e : *exported) {
+        if (e.kind == s.name && e.name == name && (host.empty() || e.host == host)) {
+          out.emplace_back(e.name, e.params);
+        }
+      }
+    }
+    return out;
   }
 
   Result<void> edge(const Stmt& s, const ScopePtr& scope) {
@@ -642,6 +815,8 @@ class Interpreter {
             std::count(e->text.begin(), e->text.end(), '.') == 4) {
           return Value::of(e->text.substr(e->text.rfind('.') + 1));
         }
+        // $hostname: this host's name (the agent's --hostname), unless the code binds its own.
+        if (!b && e->text == "hostname") return Value::of(hostname());
         if (!b) return error("errSetScope", "variable $" + e->text + " is not defined", e->position);
         if (b->value) return *b->value;
         if (b->evaluating) {
@@ -854,8 +1029,12 @@ class Interpreter {
       text << in.rdbuf();
       return Value::of(text.str());
     }
+    if (name == "os.system") return os_system(args, scope, e.position);
+    if (name == "history") return history(args, scope, e.position);
     if (name.rfind("test.", 0) == 0) return test_module(name, args, e.position);
-    if (name.rfind("world.", 0) == 0 || name.rfind("local.", 0) == 0) {
+    if (name.rfind("world.", 0) == 0 || name.rfind("world/", 0) == 0 ||
+        name.rfind("local.", 0) == 0 ||
+        name.rfind("value.", 0) == 0) {
       return agent_module(name, args, e.position);
     }
     // Streams: what was read that may change, for whoever runs the program to watch.
@@ -900,7 +1079,8 @@ class Interpreter {
       return error("errUnify", what + e.to_kind + " cannot receive its " + e.recv, p);
     }
     const auto* field = receiver->field(e.recv);
-    if (field && field->type != sent->second) {
+    // `any` (the value resource) sends and takes every type; the engine checks the value.
+    if (field && field->type != sent->second && field->type != "any" && sent->second != "any") {
       return error("errUnify", what + "type mismatch: " + sent->second + " != " + field->type,
                    p);
     }
@@ -915,6 +1095,58 @@ class Interpreter {
     return ok();
   }
 
+  std::string hostname() const {
+    if (runtime_ && !runtime_->hostname.empty()) return runtime_->hostname;
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+    return name;
+  }
+
+  // A call site that keeps state across runs: where it is in the code, and which of the
+  // calls made there in this run (a loop or a function body calls it more than once).
+  std::string site_of(const ScopePtr& scope, Position p) {
+    std::string key = scope->prefix() + "@" + std::to_string(p.row) + ":" + std::to_string(p.col);
+    return key + "#" + std::to_string(site_calls_[key]++);
+  }
+
+  // os.system(cmd): the latest line the shell command printed (see command_lines.h).
+  Result<Value> os_system(const std::vector<Value>& args, const ScopePtr& scope, Position p) {
+    if (args.size() != 1 || !args[0].is_str()) {
+      return error("errUnify", "os.system takes one str, the shell command", p);
+    }
+    const std::string site = site_of(scope, p);
+    if (runtime_ && runtime_->check_only) return Value::of(std::string());
+    CommandLines* commands = runtime_ && runtime_->commands ? runtime_->commands.get() : nullptr;
+    if (!commands) {
+      // Without an agent: the command's first line, and the command is stopped after the run.
+      if (!own_commands_) own_commands_ = std::make_unique<CommandLines>();
+      commands = own_commands_.get();
+    }
+    if (sources_) sources_->command_sites.insert(site);
+    return Value::of(commands->latest(site, args[0].as_str()));
+  }
+
+  // history(value, ms): the value `ms` milliseconds ago (see history_book.h).
+  Result<Value> history(const std::vector<Value>& args, const ScopePtr& scope, Position p) {
+    if (args.size() != 2 || !args[1].is_int()) {
+      return error("errUnify", "history takes a value and an int (milliseconds ago)", p);
+    }
+    if (args[1].as_int() < 0) {
+      return error("errStream", "history: can't use a negative interval of " +
+                                    std::to_string(args[1].as_int()),
+                   p);
+    }
+    const std::string site = site_of(scope, p);
+    if (!runtime_ || !runtime_->history) return args[0];  // no past yet
+    std::optional<HistoryBook::Clock::time_point> due;
+    Value v = runtime_->history->remember(site, args[0], std::chrono::milliseconds(args[1].as_int()),
+                                          HistoryBook::Clock::now(), &due);
+    if (sources_ && due && (!sources_->wake_at || *due < *sources_->wake_at)) {
+      sources_->wake_at = due;
+    }
+    return v;
+  }
+
   // `world` (the cluster store: world.getval, world.kvlookup) and `local` (this host's own
   // state: local.vardir, local.pool), from the running agent (runtime_).
   Result<Value> agent_module(const std::string& name, const std::vector<Value>& args,
@@ -922,7 +1154,7 @@ class Interpreter {
     // Without an agent (mgmt graph, the check before a deploy) the program sees a fresh
     // cluster and host: nothing in the store, a state directory not made yet, the first
     // number of a pool. Nothing is changed.
-    const bool dry = runtime_ == nullptr;
+    const bool dry = runtime_ == nullptr || !runtime_->get;
     auto one_str = [&]() -> Result<std::string> {
       if (args.size() != 1 || !args[0].is_str()) {
         return error("errUnify", name + " takes one str", p);
@@ -955,6 +1187,24 @@ class Interpreter {
       }
       return Value::map(std::move(out));
     }
+    if (name == "world.schedule") return world_schedule(args, dry, p);
+    if (name == "world/collect.res") {
+      if (args.size() != 1 || !args[0].is_str()) {
+        return error("errUnify", "collect.res takes one str, the kind", p);
+      }
+      auto exported = exported_here(p);
+      if (!exported) return fail(exported.error());
+      std::set<std::pair<std::string, std::string>> found;
+      for (const auto& e : *exported) {
+        if (e.kind == args[0].as_str()) found.emplace(e.name, e.host);
+      }
+      List out;
+      for (const auto& [n, h] : found) {
+        out.push_back(Value::structure({{"name", Value::of(n)}, {"host", Value::of(h)}}));
+      }
+      return Value::list(std::move(out));
+    }
+    if (name.rfind("value.get_", 0) == 0) return value_get(name, args, dry, p);
     if (name == "local.vardir") {
       auto rel = one_str();
       if (!rel) return fail(rel.error());
@@ -979,6 +1229,89 @@ class Interpreter {
       return local_pool(args[0].as_str(), args[1].as_str(), p);
     }
     return error("errSetScope", "func " + name + " is not defined", p);
+  }
+
+  // world.schedule(ns): the hosts scheduled in a namespace by schedule resources (see
+  // agent/resources/schedule.cpp): requests in the order they were made, the first `max`.
+  Result<Value> world_schedule(const std::vector<Value>& args, bool dry, Position p) {
+    const std::string name = "world.schedule";
+    if (args.size() != 1 || !args[0].is_str()) {
+      return error("errUnify", name + " takes one str, the namespace", p);
+    }
+    const std::string prefix = "/_mgmt/schedule/" + args[0].as_str() + "/";
+    if (sources_) sources_->store_prefixes.insert(prefix);
+    if (dry || !runtime_->list_prefix) return Value::list({});
+    auto got = runtime_->list_prefix(prefix);
+    if (!got) return error("errStream", name + ": " + got.error().message(), p);
+    struct Request {
+      int64_t since;
+      std::string host;
+      int64_t max;
+    };
+    std::vector<Request> requests;
+    for (const auto& [key, entry] : *got) {
+      auto request = nlohmann::json::parse(entry.first, nullptr, false);
+      int64_t max = 1;
+      if (request.is_object() && request.contains("max") && request["max"].is_number_integer()) {
+        max = request["max"].get<int64_t>();
+      }
+      requests.push_back({entry.second, key.substr(prefix.size()), max});
+    }
+    std::sort(requests.begin(), requests.end(), [](const Request& a, const Request& b) {
+      return std::tie(a.since, a.host) < std::tie(b.since, b.host);
+    });
+    List hosts;
+    const int64_t max = requests.empty() ? 0 : requests.front().max;
+    for (const auto& r : requests) {
+      if (static_cast<int64_t>(hosts.size()) >= max) break;
+      hosts.push_back(Value::of(r.host));
+    }
+    return Value::list(std::move(hosts));
+  }
+
+  // value.get_str/get_int/get_bool/get_float(name): struct{value T; ready bool}, what the
+  // value resource of that name keeps on this host; not ready (and the zero value) before it
+  // has run, or when it keeps another type.
+  Result<Value> value_get(const std::string& name, const std::vector<Value>& args, bool dry,
+                          Position p) {
+    if (args.size() != 1 || !args[0].is_str()) {
+      return error("errUnify", name + " takes one str, the value resource's name", p);
+    }
+    const std::string type = name.substr(std::string("value.get_").size());
+    Value zero;
+    if (type == "str") {
+      zero = Value::of(std::string());
+    } else if (type == "int") {
+      zero = Value::of(int64_t{0});
+    } else if (type == "bool") {
+      zero = Value::of(false);
+    } else if (type == "float") {
+      zero = Value::of(0.0);
+    } else {
+      return error("errSetScope", "func " + name + " is not defined", p);
+    }
+    auto not_ready = Value::structure({{"value", zero}, {"ready", Value::of(false)}});
+    if (dry || runtime_->value_dir.empty()) return not_ready;
+    if (sources_) {
+      sources_->files.insert(agent::resources::value_path(runtime_->value_dir, args[0].as_str()));
+    }
+    auto kept = agent::resources::read_value(runtime_->value_dir, args[0].as_str());
+    if (!kept) return error("errStream", name + ": " + kept.error().message(), p);
+    if (!*kept) return not_ready;
+    const nlohmann::json& v = **kept;
+    Value got;
+    if (type == "str" && v.is_string()) {
+      got = Value::of(v.get<std::string>());
+    } else if (type == "int" && v.is_number_integer()) {
+      got = Value::of(v.get<int64_t>());
+    } else if (type == "bool" && v.is_boolean()) {
+      got = Value::of(v.get<bool>());
+    } else if (type == "float" && v.is_number()) {
+      got = Value::of(v.get<double>());
+    } else {
+      return not_ready;
+    }
+    return Value::structure({{"value", got}, {"ready", Value::of(true)}});
   }
 
   // local.pool: a small number per uid in a namespace (1, 2, ...), the same every time for
@@ -1156,6 +1489,8 @@ class Interpreter {
   GraphSpec graph_;
   std::map<std::string, std::size_t> seen_;  // resource id -> index in graph_.resources
   int depth_ = 0;
+  std::map<std::string, int> site_calls_;        // calls per code position in this run
+  std::unique_ptr<CommandLines> own_commands_;   // os.system without an agent
 };
 
 }  // namespace

@@ -9,8 +9,12 @@
 
 #include "frontends/graph_spec.h"
 #include "frontends/lang/ast.h"
+#include "frontends/lang/command_lines.h"
+#include "frontends/lang/history_book.h"
 
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <map>
 #include <optional>
 #include <set>
@@ -26,6 +30,14 @@ struct StreamSources {
   bool clock = false;
   std::set<std::string> store_keys;      // world.getval
   std::set<std::string> store_prefixes;  // world.kvlookup
+  std::set<std::string> command_sites;   // os.system calls running (see CommandLines)
+  // When a past value asked for with history() becomes due: run again then.
+  std::optional<std::chrono::steady_clock::time_point> wake_at;
+
+  bool empty() const {
+    return files.empty() && !clock && store_keys.empty() && store_prefixes.empty() &&
+           command_sites.empty() && !wake_at;
+  }
 };
 
 // What a running agent lends a program, for the `world` and `local` modules: the cluster store
@@ -34,9 +46,20 @@ struct StreamSources {
 struct LangRuntime {
   std::string hostname;
   std::string var_dir;
+  std::string value_dir;  // where value resources keep their values (value.get_*)
   std::function<Result<std::optional<std::string>>(const std::string& key)> get;
   std::function<Result<std::map<std::string, std::string>>(const std::string& prefix)>
       get_prefix;
+  // Every key under a prefix with its create revision (world.schedule orders by it).
+  std::function<Result<std::map<std::string, std::pair<std::string, int64_t>>>(
+      const std::string& prefix)>
+      list_prefix;
+  // State one program keeps across its runs (history's values, os.system's processes); one
+  // per deploy. Without them history gives the value now and os.system its first line.
+  std::shared_ptr<HistoryBook> history;
+  std::shared_ptr<CommandLines> commands;
+  // The check before a deploy: os.system runs nothing on the deployer's machine (it gives "").
+  bool check_only = false;
 };
 
 // `dir` is where `import "x.mcl"` looks for files (the main file's directory). `sources`, when

@@ -198,6 +198,17 @@ class Parser {
       if (peek(1).kind == TokenKind::symbol && peek(1).text == "[" && is_edge()) return edge(s);
       return resource(s);
     }
+    // `collect KIND NAMES { fields }`: resources other hosts exported to this one.
+    if (first.kind == TokenKind::keyword && first.text == "collect") {
+      take();
+      if (peek().kind != TokenKind::identifier) {
+        return fail_at(peek(), "expected a resource kind after collect, found " +
+                                   describe(peek())),
+               nullptr;
+      }
+      s->collect = true;
+      return resource(s);
+    }
     fail_at(first, "expected a statement, found " + describe(first));
     return nullptr;
   }

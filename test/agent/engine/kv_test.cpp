@@ -29,6 +29,11 @@ class MemoryStore final : public res::StoreAccess {
     set(key, std::nullopt);
     return mgmt::ok();
   }
+  mgmt::Result<void> put_expiring(const std::string& key, const std::string& value, int64_t,
+                                  bool) override {
+    set(key, value);
+    return mgmt::ok();
+  }
   std::unique_ptr<res::Watch> watch(const std::string& key,
                                     std::function<void()> on_change) override {
     std::lock_guard lock(mutex_);

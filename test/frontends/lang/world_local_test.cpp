@@ -86,3 +86,91 @@ TEST_CASE("local: vardir makes a directory of the agent's state; pool numbers st
   CHECK(run("test [fmt.printf(\"%d\", local.pool(\"ports\", \"web\"))] {}\n") ==
         "Vertex: test[1]\n");  // the same uid keeps its number, also in a later run
 }
+
+namespace {
+
+// A stand-in store whose keys carry create revisions (world.schedule and collect list them).
+void list_over(LangRuntime& r, std::map<std::string, std::pair<std::string, int64_t>>& store) {
+  r.list_prefix = [&store](const std::string& prefix)
+      -> mgmt::Result<std::map<std::string, std::pair<std::string, int64_t>>> {
+    std::map<std::string, std::pair<std::string, int64_t>> out;
+    for (const auto& [k, v] : store) {
+      if (k.rfind(prefix, 0) == 0) out[k] = v;
+    }
+    return out;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("world.schedule: the hosts that asked first, as many as the first asked for",
+          "[lang]") {
+  mgmt::test::TempDir dir;
+  std::map<std::string, std::string> plain;
+  LangRuntime runtime = runtime_over(plain, dir.path());
+  std::map<std::string, std::pair<std::string, int64_t>> store = {
+      {"/_mgmt/schedule/web/h3", {"{\"strategy\":\"rr\",\"max\":2}", 7}},
+      {"/_mgmt/schedule/web/h1", {"{\"strategy\":\"rr\",\"max\":2}", 9}},
+      {"/_mgmt/schedule/web/h2", {"{\"strategy\":\"rr\",\"max\":3}", 12}},
+      {"/_mgmt/schedule/db/h9", {"{\"strategy\":\"rr\",\"max\":1}", 1}}};
+  list_over(runtime, store);
+  StreamSources sources;
+  auto graph = compile_source(
+      "import \"world\"\nimport \"fmt\"\ntest [fmt.printf(\"%v\", world.schedule(\"web\"))] {}\n",
+      "main.mcl", dir.path(), &sources, &runtime);
+  REQUIRE(graph);
+  // h3 asked first (revision 7), then h1; h3's max (2) rules; h2 waits its turn.
+  CHECK(render_graph_output(graph) == "Vertex: test[[h3 h1]]\n");
+  CHECK(sources.store_prefixes.count("/_mgmt/schedule/web/"));
+  // Without an agent nobody is scheduled.
+  auto dry = compile_source(
+      "import \"world\"\nimport \"fmt\"\ntest [fmt.printf(\"%v\", world.schedule(\"web\"))] {}\n",
+      "main.mcl", dir.path());
+  REQUIRE(dry);
+  CHECK(render_graph_output(dry) == "Vertex: test[[]]\n");
+}
+
+TEST_CASE("collect: exported resources for this host (or every host) are found and built, "
+          "the collect body on top",
+          "[lang]") {
+  mgmt::test::TempDir dir;
+  std::map<std::string, std::string> plain;
+  LangRuntime runtime = runtime_over(plain, dir.path());
+  std::map<std::string, std::pair<std::string, int64_t>> store = {
+      {"/_mgmt/exported/h2/file//etc/motd",
+       {R"({"params":{"content":"hi\n"},"to":["*"]})", 3}},
+      {"/_mgmt/exported/h3/file//etc/motd",
+       {R"({"params":{"content":"hi\n"},"to":["h1"]})", 4}},
+      {"/_mgmt/exported/h3/file//etc/secret", {R"({"params":{"content":"x"},"to":["h4"]})", 5}},
+      {"/_mgmt/exported/h3/print/p", {R"({"params":{"msg":"m"},"to":["h1"]})", 6}}};
+  list_over(runtime, store);
+  const std::string program =
+      "import \"world/collect\"\nimport \"fmt\"\n"
+      "test [fmt.printf(\"%v\", collect.res(\"file\"))] {}\n"
+      "collect file \"/etc/motd\" {\n\tmode => \"0644\",\n}\n"
+      "collect file \"/etc/secret\" {}\n"
+      "collect print [struct{name => \"p\", host => \"h3\",}, struct{name => \"p\", host => "
+      "\"h2\",},] {}\n";
+  StreamSources sources;
+  auto graph = compile_source(program, "main.mcl", dir.path(), &sources, &runtime);
+  REQUIRE(graph);
+  CHECK(render_graph_output(graph) ==
+        "Vertex: file[/etc/motd]\nVertex: print[p]\n"
+        "Vertex: test[[{/etc/motd h2} {/etc/motd h3}]]\n");
+  for (const auto& r : graph->resources) {
+    if (r.kind == "file") {
+      CHECK(r.params == nlohmann::json{{"content", "hi\n"}, {"mode", "0644"}});
+      CHECK_FALSE(r.meta.contains("export"));
+    }
+  }
+  CHECK(sources.store_prefixes.count("/_mgmt/exported/"));
+  // Two exports of one resource to the same host must agree.
+  auto clash = compile_source(
+      "test \"a\" {\n\tanotherstr => \"x\",\n\tMeta:export => [\"h1\"],\n}\n"
+      "test \"a\" {\n\tanotherstr => \"y\",\n\tMeta:export => [\"h1\"],\n}\n",
+      "main.mcl", dir.path());
+  CHECK(render_graph_output(clash).rfind(
+            "# err: errInterpret: test[a]: inequivalent duplicate export to h1: the anotherstr "
+            "differs",
+            0) == 0);
+}
