@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,6 +79,25 @@ pid_t spawn(const Command& c, int* output_fd, int* error_fd) {
   return pid;
 }
 
+namespace {
+
+// Sends `signal` to the process group led by `pid`; when that is not SIGKILL, waits up to 5 s
+// for the leader to end (on its pidfd, no polling) before killing the group.
+void stop_group(pid_t pid, int signal) {
+  ::kill(-pid, signal);
+  if (signal == SIGKILL) return;
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  bool ended = false;
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    ended = ::poll(&p, 1, 5000) > 0;
+    ::close(pidfd);
+  }
+  if (!ended) ::kill(-pid, SIGKILL);
+}
+
+}  // namespace
+
 Outcome run(const Command& c, int64_t timeout_seconds) {
   Outcome outcome;
   int out = -1;
@@ -98,7 +118,7 @@ Outcome run(const Command& c, int64_t timeout_seconds) {
     int ready = ::poll(p, 2, wait_ms);
     if (ready == 0) {
       outcome.timed_out = true;
-      ::kill(-pid, SIGKILL);
+      stop_group(pid, c.stop_signal);
       break;
     }
     if (ready < 0) {

@@ -7,6 +7,7 @@
 
 #include "common/result.h"
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -27,6 +28,9 @@ struct Command {
   // Run as this user (with its groups) and/or primary group; unset: as the agent.
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
+  // Sent to the process group when the timeout passes; a group still running 5 s later is
+  // killed (SIGKILL).
+  int stop_signal = SIGKILL;
 };
 
 struct Outcome {

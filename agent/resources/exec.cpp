@@ -6,7 +6,12 @@
 // (seconds) kills a command that runs too long. Output goes to the log, a line each.
 // `nifcmd` is ifcmd turned round (the command runs only when nifcmd fails); `donecmd` runs after
 // cmd succeeded. `user` and `group` run every one of them as that user (with its groups) and
-// group, which needs the agent to run as root.
+// group, which needs the agent to run as root. `ifequals` (`ifequals_stdout`): an ifcmd that
+// succeeds and prints exactly this (on stdout) also means nothing to do. `mtimes`: files
+// watched; one changed since the last run makes the command run again, whatever creates,
+// ifcmd or nifcmd say. `sig`: the signal a timeout sends first (default SIGTERM; SIGKILL 5 s
+// later). `send_output`, `send_stdout`, `send_stderr`: what send/recv sends before the command
+// has run here.
 #include "agent/resources/accounts.h"
 #include "agent/resources/command.h"
 #include "agent/resources/files_watch.h"
@@ -104,12 +109,67 @@ class Exec final : public Resource {
     }
     user_ = p.value("user", std::string());
     group_ = p.value("group", std::string());
+    if_equals_.reset();
+    if_equals_stdout_.reset();
+    if (auto e = p.find("ifequals"); e != p.end() && e->is_string()) if_equals_ = *e;
+    if (auto e = p.find("ifequals_stdout"); e != p.end() && e->is_string()) {
+      if_equals_stdout_ = *e;
+    }
+    mtimes_ = p.value("mtimes", std::vector<std::string>());
+    for (const auto& f : mtimes_) {
+      if (f.empty() || f[0] != '/') {
+        return fail(Code::invalid_argument, "exec[" + spec.name + "]: the path (\"" + f +
+                                                "\") in mtimes must be absolute");
+      }
+    }
+    const std::string sig = p.value("sig", std::string());
+    auto signal = signal_named(sig);
+    if (!signal) {
+      return fail(Code::invalid_argument,
+                  "exec[" + spec.name + "]: invalid sig \"" + sig +
+                      "\"; use a signal name like SIGTERM, SIGINT or SIGKILL");
+    }
+    for (Command* c : {&command_, &ifcmd_, &nifcmd_, &donecmd_}) c->stop_signal = *signal;
+    {
+      std::lock_guard lock(sent_mutex_);
+      for (const char* key : {"output", "stdout", "stderr"}) {
+        auto given = p.find(std::string("send_") + key);
+        if (given != p.end() && given->is_string() && !sent_.contains(key)) {
+          sent_[key] = *given;
+        }
+      }
+    }
     return ok();
+  }
+
+  static std::optional<int> signal_named(const std::string& name) {
+    if (name.empty()) return SIGTERM;
+    static const std::map<std::string, int> kSignals = {
+        {"SIGTERM", SIGTERM}, {"SIGINT", SIGINT},   {"SIGKILL", SIGKILL}, {"SIGHUP", SIGHUP},
+        {"SIGQUIT", SIGQUIT}, {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}};
+    auto it = kSignals.find(name);
+    if (it == kSignals.end()) it = kSignals.find("SIG" + name);
+    if (it == kSignals.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // Whether a file in mtimes changed after the command last ran here (or cannot be read).
+  Result<bool> mtimes_newer() const {
+    for (const auto& f : mtimes_) {
+      std::error_code ec;
+      const auto when = std::filesystem::last_write_time(f, ec);
+      if (ec) {
+        return fail(Code::failed_precondition,
+                    id() + ": the file " + f + " in mtimes is missing; create it first");
+      }
+      if (!last_run_ || when > *last_run_) return true;
+    }
+    return false;
   }
 
   // Each line watchcmd prints, and each change of a file in watchfiles, makes it run again.
   std::unique_ptr<Watch> watch(std::function<void()> on_event) override {
-    if (watchcmd_.cmd.empty() && watch_files_.empty()) return nullptr;
+    if (watchcmd_.cmd.empty() && watch_files_.empty() && mtimes_.empty()) return nullptr;
     auto again = [this, on_event] {
       ran_ = false;  // the watched thing changed: run again
       on_event();
@@ -121,24 +181,34 @@ class Exec final : public Resource {
     if (!watch_files_.empty()) {
       both->parts.push_back(std::make_unique<FilesWatch>(watch_files_, again));
     }
+    if (!mtimes_.empty()) {  // a check compares the times; the event only asks for one
+      both->parts.push_back(std::make_unique<FilesWatch>(mtimes_, on_event));
+    }
     return both;
   }
 
   Result<bool> check_apply(bool apply) override {
     std::error_code ec;
-    if (!creates_.empty() && std::filesystem::exists(creates_, ec)) return true;
-    if (ran_ && !refresh()) return true;
+    auto newer = mtimes_newer();
+    if (!newer) return fail(newer.error());
+    const bool forced = *newer;  // mtimes: run, whatever the guards say
+    if (!forced) {
+      if (!creates_.empty() && std::filesystem::exists(creates_, ec)) return true;
+      if (ran_ && !refresh()) return true;
+    }
     auto ids = identity();
     if (!ids) return fail(ids.error());
     for (Command* c : {&command_, &ifcmd_, &nifcmd_, &donecmd_}) {
       c->uid = ids->first;
       c->gid = ids->second;
     }
-    if (!ifcmd_.cmd.empty()) {
+    if (!forced && !ifcmd_.cmd.empty()) {
       auto check = run(ifcmd_, timeout_);
       if (check.exit_code != 0) return true;  // nothing to do
+      if (if_equals_ && *if_equals_ == check.output) return true;
+      if (if_equals_stdout_ && *if_equals_stdout_ == check.stdout_text) return true;
     }
-    if (!nifcmd_.cmd.empty()) {
+    if (!forced && !nifcmd_.cmd.empty()) {
       auto check = run(nifcmd_, timeout_);
       if (check.exit_code == 0) return true;  // nothing to do
     }
@@ -161,6 +231,7 @@ class Exec final : public Resource {
                                       std::to_string(outcome.exit_code));
     }
     ran_ = true;
+    last_run_ = std::filesystem::file_time_type::clock::now();  // its own writes do not count
     {
       std::lock_guard lock(sent_mutex_);
       sent_ = {{"output", outcome.output},
@@ -229,6 +300,10 @@ class Exec final : public Resource {
   Command watchcmd_;
   int64_t timeout_ = 0;
   std::string creates_;
+  std::optional<std::string> if_equals_;
+  std::optional<std::string> if_equals_stdout_;
+  std::vector<std::string> mtimes_;
+  std::optional<std::filesystem::file_time_type> last_run_;  // of the last successful run
   std::atomic<bool> ran_{false};
 };
 

@@ -52,7 +52,10 @@ std::map<std::string, KindInfo> build() {
               {"watchcwd", "str"}, {"watchshell", "str"}, {"watchfiles", "[]str"},
               {"ifcmd", "str"}, {"ifcwd", "str"}, {"ifshell", "str"}, {"nifcmd", "str"},
               {"nifcwd", "str"}, {"nifshell", "str"}, {"donecwd", "str"}, {"doneshell", "str"},
-              {"creates", "str"}, {"donecmd", "str"}, {"user", "str"}, {"group", "str"}}),
+              {"creates", "str"}, {"donecmd", "str"}, {"user", "str"}, {"group", "str"},
+              {"ifequals", "str"}, {"ifequals_stdout", "str"}, {"mtimes", "[]str"},
+              {"sig", "str"}, {"send_output", "str"}, {"send_stdout", "str"},
+              {"send_stderr", "str"}}),
       make_exec);
   add("timer", fields({{"interval", "int"}}), make_timer);
   add("msg", fields({{"body", "str"}, {"priority", "str"}, {"fields", "map{str: str}"},

@@ -1,9 +1,14 @@
 // builtins_system.cpp: see builtins_system.h.
 #include "frontends/lang/builtins_system.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <pwd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -67,6 +72,12 @@ int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string trim_copy(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
 bool exists(const std::string& path) {
@@ -206,6 +217,83 @@ void add_system_builtins(std::map<std::string, Func>& t) {
     static const char* kDays[] = {"sunday",   "monday", "tuesday", "wednesday",
                                   "thursday", "friday", "saturday"};
     return Value::of(std::string(kDays[local(a[0].as_int()).tm_wday]));
+  };
+  // Today's weekday (the program runs again each second while it reads the clock).
+  no_args("datetime.weekday_fast", [] {
+    static const char* kDays[] = {"sunday",   "monday", "tuesday", "wednesday",
+                                  "thursday", "friday", "saturday"};
+    return Value::of(std::string(kDays[local(std::time(nullptr)).tm_wday]));
+  });
+  // Whether a kernel module is loaded (/proc/modules).
+  t["os.modinfo_loaded"] = [](const std::vector<Value>& a) -> Result<Value> {
+    if (a.size() != 1 || !a[0].is_str()) {
+      return wrong("os.modinfo_loaded", "takes one str, the module");
+    }
+    std::istringstream modules(read_all("/proc/modules"));
+    for (std::string line; std::getline(modules, line);) {
+      if (line.substr(0, line.find(' ')) == a[0].as_str()) return Value::of(true);
+    }
+    return Value::of(false);
+  };
+  // The first wired interface (not loopback, has a hardware address, not wireless), one that
+  // is up before one that is down.
+  t["net.wired_interface"] = [](const std::vector<Value>& a) -> Result<Value> {
+    if (!a.empty()) return wrong("net.wired_interface", "takes no arguments");
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/sys/class/net", ec)) {
+      names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    std::string down;
+    for (const auto& n : names) {
+      const std::string dir = "/sys/class/net/" + n;
+      const std::string mac = trim_copy(read_all(dir + "/address"));
+      if (n == "lo" || mac.empty() || mac == "00:00:00:00:00:00" || exists(dir + "/wireless")) {
+        continue;
+      }
+      if (trim_copy(read_all(dir + "/operstate")) == "up") return Value::of(n);
+      if (down.empty()) down = n;
+    }
+    if (!down.empty()) return Value::of(down);
+    return fail(Code::not_found, "errStream: net.wired_interface: no wired network interface "
+                                 "found");
+  };
+  // The interface's first global IPv4 address with its prefix ("192.0.2.7/24").
+  t["net.interface_cidr"] = [](const std::vector<Value>& a) -> Result<Value> {
+    if (a.size() != 1 || !a[0].is_str()) {
+      return wrong("net.interface_cidr", "takes one str, the interface");
+    }
+    ifaddrs* all = nullptr;
+    if (::getifaddrs(&all) != 0) {
+      return fail(Code::unavailable, "errStream: net.interface_cidr: cannot list addresses");
+    }
+    std::string found;
+    bool seen = false;
+    for (ifaddrs* i = all; i != nullptr && found.empty(); i = i->ifa_next) {
+      if (i->ifa_name == nullptr || a[0].as_str() != i->ifa_name) continue;
+      seen = true;
+      if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET || !i->ifa_netmask) {
+        continue;
+      }
+      in_addr addr{};
+      in_addr mask{};
+      std::memcpy(&addr, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, sizeof addr);
+      std::memcpy(&mask, &reinterpret_cast<sockaddr_in*>(i->ifa_netmask)->sin_addr, sizeof mask);
+      const uint32_t host = ntohl(addr.s_addr);
+      const bool global = (host >> 24) != 127 && (host >> 16) != 0xA9FE && (host >> 28) != 0xE &&
+                          host != 0;
+      if (!global) continue;
+      char text[INET_ADDRSTRLEN] = {};
+      ::inet_ntop(AF_INET, &addr, text, sizeof text);
+      found = std::string(text) + "/" + std::to_string(__builtin_popcount(mask.s_addr));
+    }
+    ::freeifaddrs(all);
+    if (!found.empty()) return Value::of(found);
+    return fail(Code::not_found, "errStream: net.interface_cidr: " +
+                                     (seen ? "interface `" + a[0].as_str() +
+                                                 "` has no global-unicast IPv4 address"
+                                           : "could not find interface `" + a[0].as_str() + "`"));
   };
   t["datetime.hour"] = [](const std::vector<Value>& a) -> Result<Value> {
     if (a.size() != 1 || !a[0].is_int()) return wrong("datetime.hour", "takes one int");

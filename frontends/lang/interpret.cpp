@@ -613,7 +613,19 @@ class Interpreter {
   }
 
   static Result<void> merge_duplicate(const std::string& id, ResourceSpec& have,
-                                      const ResourceSpec& add) {
+                                      const ResourceSpec& added) {
+    ResourceSpec add = added;
+    // pkg: "installed" and "newest" agree; the package is kept newest (as the reference does).
+    if (have.kind == "pkg" && have.params != add.params) {
+      const std::string a = have.params.value("state", "installed");
+      const std::string b = add.params.value("state", "installed");
+      if (a != b && (a == "newest" || b == "newest") && (a == "installed" || b == "installed")) {
+        nlohmann::json x = have.params;
+        nlohmann::json y = add.params;
+        x["state"] = y["state"] = "newest";
+        if (x == y) have.params = add.params = x;
+      }
+    }
     if (have.params != add.params) {
       const auto& exported = exported_to;
       const auto a = exported(have);
@@ -1049,7 +1061,8 @@ class Interpreter {
         auto full = std::filesystem::absolute(args[0].as_str(), ec);
         sources_->files.insert(ec ? args[0].as_str() : full.lexically_normal().string());
       }
-      if (name == "datetime.now" || name == "datetime.str_now" || name == "sys.uptime") {
+      if (name == "datetime.now" || name == "datetime.str_now" || name == "sys.uptime" ||
+          name == "datetime.weekday_fast") {
         sources_->clock = true;
       }
     }

@@ -195,7 +195,7 @@ class Parser {
       return s;
     }
     if (first.kind == TokenKind::identifier) {
-      if (peek(1).kind == TokenKind::symbol && peek(1).text == "[" && is_edge()) return edge(s);
+      if (is_kind_ref(at_) && is_edge()) return edge(s);
       return resource(s);
     }
     // `collect KIND NAMES { fields }`: resources other hosts exported to this one.
@@ -215,6 +215,31 @@ class Parser {
 
   // `kind[...]` starts an edge when the matching ']' is followed by '->' or '.', and a
   // resource with a computed name (`test ["a", "b"] {}`) when it is followed by '{'.
+  // How many tokens a resource kind takes from `k`: Kind, or Kind:Part:Part (http:server).
+  std::size_t kind_length(std::size_t k) const {
+    std::size_t n = 1;
+    while (k + n + 1 < tokens_.size() && tokens_[k + n].kind == TokenKind::symbol &&
+           tokens_[k + n].text == ":" && tokens_[k + n + 1].kind == TokenKind::identifier) {
+      n += 2;
+    }
+    return n;
+  }
+  // Whether a kind followed by "[" starts at `k` (an edge end, `Kind["name"]`).
+  bool is_kind_ref(std::size_t k) const {
+    if (k >= tokens_.size() || tokens_[k].kind != TokenKind::identifier) return false;
+    const std::size_t after = k + kind_length(k);
+    return after < tokens_.size() && tokens_[after].kind == TokenKind::symbol &&
+           tokens_[after].text == "[";
+  }
+  std::string take_kind() {
+    std::string kind = take().text;
+    while (is(":") && peek(1).kind == TokenKind::identifier) {
+      take();
+      kind += ":" + take().text;
+    }
+    return kind;
+  }
+
   bool is_edge() const {
     int depth = 0;
     for (std::size_t k = at_ + 1; k < tokens_.size(); ++k) {
@@ -291,7 +316,7 @@ class Parser {
       if (peek().kind != TokenKind::identifier) {
         return fail_at(peek(), "expected a resource kind in an edge"), nullptr;
       }
-      end.kind = take().text;
+      end.kind = take_kind();
       if (!expect("[")) return nullptr;
       end.name = expression();
       if (!end.name || !expect("]")) return nullptr;
@@ -311,7 +336,7 @@ class Parser {
 
   StmtPtr resource(std::shared_ptr<Stmt> s) {
     s->kind = Stmt::Kind::resource;
-    s->name = take().text;  // the kind
+    s->name = take_kind();  // some kinds have parts joined by ':' (http:server:flag)
     s->value = expression();
     if (!s->value || !expect("{")) return nullptr;
     skip_newlines();
@@ -329,16 +354,16 @@ class Parser {
           f.name == "Listen") {
         Stmt::EdgeProp prop;
         prop.property = f.name;
-        if (!(peek().kind == TokenKind::identifier && peek(1).text == "[")) {
+        if (!is_kind_ref(at_)) {
           prop.condition = expression();  // `$cond ?: Kind[...]`
           if (!prop.condition || !expect("?:")) return nullptr;
         }
-        if (peek().kind != TokenKind::identifier || peek(1).text != "[") {
+        if (!is_kind_ref(at_)) {
           return fail_at(peek(), "expected a resource like Kind[\"name\"] after " + f.name),
                  nullptr;
         }
         prop.end.position = peek().position;
-        prop.end.kind = take().text;
+        prop.end.kind = take_kind();
         take();  // [
         prop.end.name = expression();
         if (!prop.end.name || !expect("]")) return nullptr;

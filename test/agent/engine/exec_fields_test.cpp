@@ -78,3 +78,77 @@ TEST_CASE("exec: user runs the command as that user", "[exec]") {
   CHECK(refused.error().message() ==
         "exec[x]: user \"no-such-user-mgmt\" does not exist; add a user resource for it");
 }
+
+TEST_CASE("exec: ifequals and ifequals_stdout: an ifcmd printing exactly that means nothing "
+          "to do",
+          "[exec]") {
+  TempDir dir;
+  const std::string log = dir.path() + "/log";
+  auto run = [&](nlohmann::json extra) {
+    nlohmann::json params = {{"cmd", "echo ran >> " + log}, {"shell", "/bin/sh"},
+                             {"ifcmd", "echo ok; echo warn >&2"}, {"ifshell", "/bin/sh"}};
+    params.update(extra);
+    auto r = make_resource(resource("exec", "e", params));
+    auto checked = r->check_apply(true);
+    REQUIRE(checked);
+    return *checked;
+  };
+  CHECK(run({{"ifequals_stdout", "ok\n"}}));         // stdout alone matches
+  CHECK_FALSE(run({{"ifequals", "ok\n"}}));          // the output has the warning too
+  CHECK(run({{"ifequals", "ok\nwarn\n"}}));
+  CHECK(slurp(log) == "ran\n");
+}
+
+TEST_CASE("exec: a file in mtimes changed since the last run runs the command, creates or "
+          "not",
+          "[exec]") {
+  TempDir dir;
+  const std::string input = dir.path() + "/input";
+  const std::string made = dir.path() + "/made";
+  const std::string log = dir.path() + "/log";
+  { std::ofstream(input) << "1"; }
+  auto r = make_resource(resource("exec", "build", {{"cmd", "echo ran >> " + log + "; touch " + made},
+                                                    {"shell", "/bin/sh"},
+                                                    {"creates", made},
+                                                    {"mtimes", {input}}}));
+  auto first = r->check_apply(true);
+  REQUIRE(first);
+  CHECK_FALSE(*first);
+  auto again = r->check_apply(true);
+  REQUIRE(again);
+  CHECK(*again);  // nothing newer than the run, and `made` exists
+  // A newer input: a time after the run (set, not waited for).
+  std::filesystem::last_write_time(
+      input, std::filesystem::file_time_type::clock::now() + std::chrono::seconds(5));
+  auto rebuilt = r->check_apply(true);
+  REQUIRE(rebuilt);
+  CHECK_FALSE(*rebuilt);
+  CHECK(slurp(log) == "ran\nran\n");
+  // A missing file in mtimes is an error naming it.
+  auto missing = make_resource(resource(
+      "exec", "m", {{"cmd", "true"}, {"shell", "/bin/sh"}, {"mtimes", {dir.path() + "/nope"}}}));
+  auto err = missing->check_apply(true);
+  REQUIRE_FALSE(err);
+  CHECK(err.error().message().find(dir.path() + "/nope in mtimes is missing") !=
+        std::string::npos);
+}
+
+TEST_CASE("exec: a timeout sends sig first; send_output is sent before the command has run",
+          "[exec]") {
+  TempDir dir;
+  const std::string log = dir.path() + "/log";
+  // The command notes SIGINT and ends; SIGKILL would leave no note.
+  auto r = make_resource(resource(
+      "exec", "slow", {{"cmd", "trap 'echo got INT >> " + log + "; exit 3' INT; sleep 30 & wait"},
+                       {"shell", "/bin/sh"},
+                       {"timeout", 1},
+                       {"sig", "SIGINT"},
+                       {"send_output", "cached"}}));
+  CHECK(r->sent("output") == nlohmann::json("cached"));
+  auto out = r->check_apply(true);
+  REQUIRE_FALSE(out);
+  CHECK(out.error().message().find("timeout") != std::string::npos);
+  CHECK(slurp(log) == "got INT\n");
+  auto bad = mgmt::agent::resources::find_kind("exec")->make();
+  CHECK_FALSE(bad->configure(resource("exec", "x", {{"cmd", "true"}, {"sig", "SIGNOPE"}})));
+}
