@@ -29,4 +29,9 @@ Value HistoryBook::remember(const std::string& site, const Value& now_value,
   return entries.front().value;
 }
 
+int64_t HistoryBook::next_count(const std::string& site) {
+  std::lock_guard lock(mutex_);
+  return counts_[site]++;
+}
+
 }  // namespace mgmt::frontends::lang

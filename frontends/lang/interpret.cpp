@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include <map>
@@ -1043,7 +1044,7 @@ class Interpreter {
     }
     if (name == "os.system") return os_system(args, scope, e.position);
     if (name == "history") return history(args, scope, e.position);
-    if (name.rfind("test.", 0) == 0) return test_module(name, args, e.position);
+    if (name.rfind("test.", 0) == 0) return test_module(name, args, scope, e.position);
     if (name.rfind("world.", 0) == 0 || name.rfind("world/", 0) == 0 ||
         name.rfind("local.", 0) == 0 ||
         name.rfind("value.", 0) == 0) {
@@ -1367,8 +1368,22 @@ class Interpreter {
   // one_instance_* function may be set up once per program (a bind or an argument used twice
   // shares one instance; we evaluate each once), one_stream takes one input.
   Result<Value> test_module(const std::string& name, const std::vector<Value>& args,
-                            Position p) {
+                            const ScopePtr& scope, Position p) {
     const std::string fn = name.substr(5);
+    // A string, five seconds later (to show that `<|>` runs its right side only when needed).
+    if (fn == "slow_string") {
+      if (!args.empty()) return error("errUnify", name + " takes no arguments", p);
+      std::this_thread::sleep_for(std::chrono::seconds(5));
+      return Value::of(std::string("five seconds has elapsed"));
+    }
+    // A count that goes up as fast as the program can run again (0 without an agent).
+    if (fn == "fastcount") {
+      if (!args.empty()) return error("errUnify", name + " takes no arguments", p);
+      const std::string site = site_of(scope, p);
+      if (!runtime_ || !runtime_->history) return Value::of(int64_t{0});
+      if (sources_) sources_->wake_at = HistoryBook::Clock::now();
+      return Value::of(runtime_->history->next_count(site));
+    }
     if (fn.rfind("one_instance_", 0) == 0 && fn.size() == 14 && fn[13] >= 'a' &&
         fn[13] <= 'h') {
       if (!args.empty()) return error("errUnify", name + " takes no arguments", p);
