@@ -15,7 +15,7 @@ packages=(
 for_tests=0
 if [ "${1:-}" = "--for-tests" ]; then
   for_tests=1
-  packages+=(etcd-client etcd-server systemd iproute2)
+  packages+=(etcd-client etcd-server systemd iproute2 golang-go golang-etcd-server-dev)
 fi
 
 missing=()

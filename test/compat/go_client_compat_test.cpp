@@ -1,0 +1,74 @@
+// go_client_compat_test.cpp: the Go clientv3 (etcd 3.4's, from Debian's
+// golang-etcd-server-dev; mgmt itself is written against clientv3) runs the same script
+// (go_client/main.go) against Debian's etcd 3.4 and against our store; the outputs must be
+// identical. The script covers KV, Txn, watches (history, prev_kv, progress, compacted),
+// compaction, leases, error texts, and the concurrency package: sessions, a contended mutex,
+// an election with observe and resign, and STM transactions.
+#include "store/server/store_server.h"
+#include "test/support/process/child_process.h"
+#include "test/support/process/free_port.h"
+#include "test/support/process/real_etcd.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using mgmt::test::RealEtcd;
+using mgmt::test::TempDir;
+
+namespace {
+
+std::string run_go_client(const std::string& endpoint) {
+  // Only stdout: clientv3 logs its retries on stderr, with timestamps.
+  auto done = mgmt::test::run_to_completion(
+      {"/bin/sh", "-c", "timeout 120 " + std::string(MGMT_GO_CLIENT) + " " + endpoint +
+                            " 2>/dev/null"});
+  return "exit " + std::to_string(done.exit_code) + "\n" + done.output;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("compat: the Go clientv3 sees the same answers from our store as from etcd 3.4",
+          "[compat][go]") {
+  if (!std::filesystem::exists(MGMT_GO_CLIENT)) {
+    FAIL("the Go client was not built: install golang-go and golang-etcd-server-dev "
+         "(tools/setup.sh --for-tests does) and configure again");
+  }
+  if (!mgmt::test::have_program("etcd")) {
+    FAIL("Debian's etcd-server is needed: apt-get install etcd-server");
+  }
+  RealEtcd etcd;
+  REQUIRE(etcd.ready());
+  TempDir dir;
+  mgmt::store::server::StoreConfig config;
+  config.data_dir = dir.path() + "/store";
+  config.member_name = "default";
+  config.client_urls = {"http://127.0.0.1:0"};
+  config.peer_urls = {"http://127.0.0.1:" + std::to_string(mgmt::test::free_port())};
+  auto ours = mgmt::store::server::StoreServer::open(config);
+  REQUIRE(ours);
+  REQUIRE((*ours)->start());
+  auto strip = [](std::string endpoint) {
+    return endpoint.rfind("http://", 0) == 0 ? endpoint.substr(7) : endpoint;
+  };
+  const auto expected = lines(run_go_client(strip(etcd.endpoint())));
+  const auto actual = lines(run_go_client(strip((*ours)->client_endpoints().front())));
+  REQUIRE(expected.size() > 40);  // the script ran to its end against etcd
+  CHECK(expected.front() == "exit 0");
+  for (std::size_t i = 0; i < std::max(expected.size(), actual.size()); ++i) {
+    const std::string want = i < expected.size() ? expected[i] : "(nothing)";
+    const std::string got = i < actual.size() ? actual[i] : "(nothing)";
+    INFO("line " << i);
+    CHECK(got == want);
+  }
+}
