@@ -117,6 +117,12 @@ void add_run(CLI::App* root, RunOptions* o) {
       ->envname("MGMT_IDEAL_CLUSTER_SIZE")
       ->capture_default_str()
       ->check(whole_number(1));
+  run->add_option("--member-timeout", o->member_timeout,
+                  "seconds a store member may be unreachable before the leader removes it, "
+                  "making room for a live agent to join (0: never)")
+      ->envname("MGMT_MEMBER_TIMEOUT")
+      ->capture_default_str()
+      ->check(whole_number(0));
   run->add_option("--snapshot-count", o->snapshot_count,
                   "applied store entries between snapshots of the log (compaction), as etcd's")
       ->envname("MGMT_SNAPSHOT_COUNT")

@@ -37,6 +37,7 @@ struct RunOptions {
   std::vector<std::string> advertise_client_urls;
   std::vector<std::string> advertise_server_urls;
   int ideal_cluster_size = 5;
+  int member_timeout = 60;  // seconds; 0: members are never removed for silence
   int snapshot_count = 10000;
   bool no_server = false;
   int converged_timeout = -1;  // seconds; -1 never exits on convergence

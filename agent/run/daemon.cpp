@@ -6,6 +6,7 @@
 #include "agent/run/data_dir.h"
 #include "agent/run/exports.h"
 #include "agent/run/lang_stream.h"
+#include "agent/run/membership.h"
 #include "agent/run/store_access.h"
 #include "agent/run/stop_signal.h"
 #include "agent/run/systemd_notify.h"
@@ -61,6 +62,14 @@ int run_daemon(const cli::RunOptions& options) {
 
   // The store: embedded (the default), or the cluster at --seeds with --no-server.
   std::unique_ptr<store::server::StoreServer> store;
+  std::mutex store_mutex;  // guards `store` once a client agent may join (membership.h)
+  auto member_store = [&]() -> store::server::StoreServer* {
+    std::lock_guard lock(store_mutex);
+    return store.get();
+  };
+  store::server::StoreConfig config;  // this agent's member, now or when nominated
+  std::vector<std::string> advertise_peers;
+  bool volunteer = false;  // a client of the cluster that may be nominated to join it
   std::vector<std::string> endpoints = options.seeds;
   if (options.no_server) {
     if (options.seeds.empty()) {
@@ -70,15 +79,17 @@ int run_daemon(const cli::RunOptions& options) {
     }
     log->info("using the store at {} (no embedded server)", fmt::join(options.seeds, ", "));
   } else {
-    store::server::StoreConfig config;
     config.data_dir = ((*data_dir)->path() / "store").string();
     config.member_name = hostname;
     if (!options.client_urls.empty()) config.client_urls = options.client_urls;
     if (!options.server_urls.empty()) config.peer_urls = options.server_urls;
     config.ideal_voters = static_cast<size_t>(std::max(1, options.ideal_cluster_size));
+    config.member_timeout = std::chrono::seconds(std::max(0, options.member_timeout));
     config.snapshot_count = static_cast<uint64_t>(std::max(1, options.snapshot_count));
     config.advertise_client_urls = options.advertise_client_urls;
     config.advertise_peer_urls = options.advertise_server_urls;
+    advertise_peers =
+        options.advertise_server_urls.empty() ? config.peer_urls : options.advertise_server_urls;
     bool serve = true;
     if (!options.seeds.empty()) {
       // An agent given --seeds belongs to that cluster: it never starts a new one. With no
@@ -105,27 +116,16 @@ int run_daemon(const cli::RunOptions& options) {
         for (const auto& m : *members) voters += m.is_learner ? 0 : 1;
         if (voters >= config.ideal_voters) {
           serve = false;
+          volunteer = true;
           log->info("the cluster has {} voting members (--ideal-cluster-size {}): running as its "
                     "client, without a store of my own", voters, config.ideal_voters);
         } else {
-          std::vector<std::string> advertise = options.advertise_server_urls.empty()
-                                                   ? config.peer_urls
-                                                   : options.advertise_server_urls;
-          auto added = (*seeds)->member_add(advertise, /*is_learner=*/true);
-          if (!added) {
-            std::cerr << "mgmt run: the cluster at --seeds refused to add this agent ("
-                      << added.error().message()
-                      << "); if it was a member before, remove it with `etcdctl member remove`"
-                         " or start it with its old --prefix\n";
+          if (auto joined = ask_to_join(**seeds, advertise_peers, config); !joined) {
+            std::cerr << "mgmt run: " << joined.error().message() << "\n";
             return kExitStore;
           }
-          config.join_cluster_id = added->cluster_id;
-          config.join_member_id = added->added.id;
-          for (const auto& m : added->members) {
-            if (!m.peer_urls.empty()) config.join_peers[m.id] = m.peer_urls.front();
-          }
           log->info("joining cluster {:x} as member {:x} (a learner until it has caught up)",
-                    added->cluster_id, added->added.id);
+                    config.join_cluster_id.value_or(0), config.join_member_id.value_or(0));
         }
       }
     }
@@ -145,6 +145,13 @@ int run_daemon(const cli::RunOptions& options) {
       // quorum of its members); say so while waiting.
       while (!store->wait_for_leader(std::chrono::seconds(5))) {
         if (stop.stop_requested()) return 0;
+        if (store->removed()) {
+          std::cerr << "mgmt run: this agent's store member was removed from the cluster (by "
+                       "hand, or after it was unreachable past --member-timeout); move "
+                    << config.data_dir
+                    << " away and start again to join the cluster as a new member\n";
+          return kExitStore;
+        }
         log->info("waiting for the store's cluster to elect a leader (needs a quorum of its "
                   "members running)");
       }
@@ -292,12 +299,43 @@ int run_daemon(const cli::RunOptions& options) {
     s.converged = converged && engine->idle() && engine->errors().empty();
     s.error = (*watcher)->last_error();
     if (s.error.empty() && !engine->errors().empty()) s.error = engine->errors().front();
-    s.role = store ? store->role() : "client";
+    auto* member = member_store();
+    s.role = member ? member->role() : "client";
     return s;
   });
   {
     std::lock_guard lock(poke_mutex);
     poke_status = [&status] { status->poke(); };
+  }
+
+  // Membership (membership.h): the leader's agent nominates volunteers while the cluster has
+  // fewer members than the ideal size; a client agent volunteers and joins when nominated.
+  std::unique_ptr<Chooser> chooser;
+  std::unique_ptr<Volunteer> volunteering;
+  if (!options.no_server) {
+    chooser = std::make_unique<Chooser>(*store_access, **client, member_store,
+                                        config.ideal_voters);
+  }
+  if (volunteer) {
+    volunteering = std::make_unique<Volunteer>(*store_access, hostname, advertise_peers, [&] {
+      if (auto joined = ask_to_join(**client, advertise_peers, config); !joined) {
+        log->error("could not join the cluster's store: {}", joined.error().message());
+        return;
+      }
+      auto opened = store::server::StoreServer::open(config);
+      if (!opened) {
+        log->error("could not open this agent's store member: {}", opened.error().message());
+        return;
+      }
+      if (auto started = (*opened)->start(); !started) {
+        log->error("could not start this agent's store member: {}", started.error().message());
+        return;
+      }
+      log->info("joined cluster {:x} as member {:x} (a learner until it has caught up)",
+                config.join_cluster_id.value_or(0), config.join_member_id.value_or(0));
+      std::lock_guard lock(store_mutex);
+      store = std::move(*opened);
+    });
   }
 
   std::optional<std::chrono::steady_clock::time_point> deadline;
@@ -312,12 +350,17 @@ int run_daemon(const cli::RunOptions& options) {
     std::lock_guard lock(poke_mutex);
     poke_status = nullptr;
   }
+  volunteering.reset();
+  chooser.reset();
   status.reset();  // revokes the status lease while the store still serves
   store_access->close();  // and the leases of schedule requests
   watcher->reset();
   stream.reset();  // no run of the program after the engine stops
   engine->stop();
-  if (store) store->stop();
+  {
+    std::lock_guard lock(store_mutex);
+    if (store) store->stop();
+  }
   return kExitOk;
 }
 

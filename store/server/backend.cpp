@@ -1,6 +1,8 @@
 // backend.cpp: the member's state machine and its request paths; see backend.h.
 #include "store/server/backend.h"
 
+#include <cstring>
+
 #include "common/log.h"
 #include "store/mvcc/validate.h"
 #include "store/raft/codec.h"
@@ -28,6 +30,9 @@ uint64_t fnv1a(const std::string& s, uint64_t seed) {
 }
 
 std::string member_key(uint64_t id) { return kMemberPrefix + storage::encode_u64(id); }
+// Members removed from the cluster, kept so that one coming back is told (etcd does the same).
+constexpr const char* kRemovedPrefix = "removed/";
+std::string removed_key(uint64_t id) { return kRemovedPrefix + storage::encode_u64(id); }
 
 uint64_t wall_nanos() {
   return static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
@@ -101,7 +106,26 @@ Result<void> Backend::open_state() {
   return ok();
 }
 
+void Backend::load_removed() {
+  std::set<uint64_t> found;
+  std::string end = kRemovedPrefix;
+  end.back() = static_cast<char>(end.back() + 1);
+  (void)storage_->scan(storage::Column::meta, kRemovedPrefix, end,
+                       [&](std::string_view key, std::string_view) {
+                         auto id = storage::decode_u64(key.substr(std::strlen(kRemovedPrefix)));
+                         if (id) found.insert(*id);
+                         return true;
+                       });
+  removed_ = std::move(found);
+}
+
+bool Backend::was_removed(uint64_t id) const {
+  std::lock_guard lock(apply_mutex_);
+  return removed_.count(id) != 0;
+}
+
 Result<void> Backend::load_members() {
+  load_removed();
   std::map<uint64_t, Member> found;
   std::string end = kMemberPrefix;
   end.back() = static_cast<char>(end.back() + 1);
@@ -422,7 +446,9 @@ Result<void> Backend::apply_member_change(const raft::ConfChange& change, storag
     }
     case raft::ConfChangeType::remove_node:
       members_.erase(change.node_id);
+      removed_.insert(change.node_id);
       batch.del(storage::Column::meta, member_key(change.node_id));
+      batch.put(storage::Column::meta, removed_key(change.node_id), "");
       break;
   }
   return ok();
@@ -524,6 +550,7 @@ Result<void> Backend::restore(const std::string& state, uint64_t index) {
                          return true;
                        });
   members_ = std::move(found);
+  load_removed();
   auto applied = storage_->get_u64(kAppliedIndex);
   applied_index_ = applied && *applied ? **applied : index;
   if (applied_index_ != index) {

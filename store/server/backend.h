@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <future>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -106,6 +107,8 @@ class Backend {
   // Membership, as applied.
   std::vector<Member> members() const;
   std::optional<Member> member(uint64_t id) const;
+  // Whether a member with this id was removed from the cluster (its messages are refused).
+  bool was_removed(uint64_t id) const;
   // Adds a member (as a learner or a voter) through Raft; returns it with its new id.
   [[nodiscard]] Result<Member> add_member(const std::vector<std::string>& peer_urls,
                                           bool is_learner);
@@ -137,6 +140,7 @@ class Backend {
   Result<void> write_applied(storage::Batch& batch, uint64_t index);
   Result<void> wait_applied(uint64_t index) const;
   Result<void> load_members();
+  void load_removed();
   Result<void> change_membership(const raft::ConfChange& change);
 
   BackendConfig config_;
@@ -156,6 +160,7 @@ class Backend {
   uint64_t applied_index_ = 0;
   bool failed_ = false;
   std::map<uint64_t, Member> members_;
+  std::set<uint64_t> removed_;  // ids removed from the cluster (meta "removed/ID")
   std::map<uint64_t, std::promise<Result<Applied>>> waiters_;
   std::atomic<uint64_t> next_request_{1};
   std::atomic<uint64_t> lease_id_state_{0};

@@ -118,6 +118,10 @@ void PeerTransport::run(Peer& peer) {
                          (big ? std::chrono::seconds(60) : std::chrono::seconds(2)));
         const grpc::Status status = peer.stub->Send(&ctx, request, &ack);
         sent = status.ok();
+        if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+            status.error_message() == kErrMemberRemoved && hooks_.removed) {
+          hooks_.removed();
+        }
         if (!sent && !peer.reported_down) {
           log::get("raft")->info("peer {:x} at {} unreachable: {}", peer.id, url,
                                  status.error_message());
@@ -153,6 +157,9 @@ grpc::Status PeerService::Send(grpc::ServerContext*, const mgmtraft::MessageBatc
     if (!m) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m.error().message());
     if (raft::is_local(m->type)) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "mgmt: local message from a peer");
+    }
+    if (was_removed_ && was_removed_(m->from)) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kErrMemberRemoved);
     }
     deliver_(std::move(*m));
   }

@@ -28,6 +28,8 @@ class PeerTransport : public raft::Transport {
     std::function<std::string(raft::NodeId)> peer_url;
     // Delivery failed: the core should hear unreachable / snapshot failed (a local message).
     std::function<void(const raft::Message&)> report;
+    // A peer answered that this member was removed from the cluster.
+    std::function<void()> removed;
   };
   PeerTransport(uint64_t cluster_id, Hooks hooks);
   ~PeerTransport() override;
@@ -48,14 +50,24 @@ class PeerTransport : public raft::Transport {
 
 class PeerService final : public mgmtraft::RaftPeer::Service {
  public:
-  PeerService(uint64_t cluster_id, std::function<void(raft::Message)> deliver)
-      : cluster_id_(cluster_id), deliver_(std::move(deliver)) {}
+  // `was_removed`: whether a sender was removed from the cluster (it is told so, once per
+  // batch, with kErrMemberRemoved).
+  PeerService(uint64_t cluster_id, std::function<void(raft::Message)> deliver,
+              std::function<bool(uint64_t)> was_removed = nullptr)
+      : cluster_id_(cluster_id),
+        deliver_(std::move(deliver)),
+        was_removed_(std::move(was_removed)) {}
   grpc::Status Send(grpc::ServerContext*, const mgmtraft::MessageBatch* batch,
                     mgmtraft::SendAck*) override;
 
  private:
   uint64_t cluster_id_;
   std::function<void(raft::Message)> deliver_;
+  std::function<bool(uint64_t)> was_removed_;
 };
+
+// What a removed member hears from its former peers (etcd's words).
+inline constexpr const char* kErrMemberRemoved =
+    "the member has been permanently removed from the cluster";
 
 }  // namespace mgmt::store::server

@@ -74,9 +74,19 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
                              auto it = h->config_.initial_peers.find(id);
                              return it == h->config_.initial_peers.end() ? "" : it->second;
                            },
-                           [h](const raft::Message& m) { h->enqueue(m); }});
+                           [h](const raft::Message& m) { h->enqueue(m); },
+                           [h] {
+                             if (!h->removed_.exchange(true)) {
+                               log::get("raft")->error(
+                                   "this member was removed from the cluster (by hand, or "
+                                   "after it was unreachable past --member-timeout); move its "
+                                   "store directory away and start again to join as a new "
+                                   "member");
+                             }
+                           }});
   host->peer_service_ = std::make_unique<PeerService>(
-      backend.cluster_id(), [h](raft::Message m) { h->deliver(std::move(m)); });
+      backend.cluster_id(), [h](raft::Message m) { h->deliver(std::move(m)); },
+      [&backend](uint64_t id) { return backend.was_removed(id); });
   host->state_ = std::make_unique<BackendStateMachine>(backend);
 
   raft::Config rc;
@@ -168,7 +178,15 @@ void RaftHost::enqueue(Item item) {
   wake_.notify_all();
 }
 
-void RaftHost::deliver(raft::Message m) { enqueue(std::move(m)); }
+// A message from a peer (the transport's own reports about a peer, such as unreachable, come
+// through enqueue and do not count as hearing from it).
+void RaftHost::deliver(raft::Message m) {
+  {
+    std::lock_guard lock(heard_mutex_);
+    last_heard_[m.from] = std::chrono::steady_clock::now();
+  }
+  enqueue(std::move(m));
+}
 
 Result<void> RaftHost::propose(std::string data) {
   Proposal p{std::move(data), {}};
@@ -274,8 +292,35 @@ void RaftHost::after_ready() {
 
 void RaftHost::choose() {
   const raft::Node& n = driver_->node();
-  if (n.role() != raft::Role::leader || n.pending_conf_index() > n.log().applied()) return;
+  const bool leader = n.role() == raft::Role::leader;
+  std::lock_guard heard_lock(heard_mutex_);
+  if (leader && !was_leader_) {
+    // A new leader gives every member a full timeout before judging it.
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [id, at] : last_heard_) at = now;
+  }
+  was_leader_ = leader;
+  if (!leader || n.pending_conf_index() > n.log().applied()) return;
   const auto& tracker = n.tracker();
+  if (config_.member_timeout.count() > 0) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<raft::NodeId> members(tracker.voters().begin(), tracker.voters().end());
+    members.insert(members.end(), tracker.learners().begin(), tracker.learners().end());
+    for (raft::NodeId id : members) {
+      if (id == n.id()) continue;
+      auto heard = last_heard_.try_emplace(id, now).first->second;
+      if (now - heard < config_.member_timeout) continue;
+      raft::ConfChange cc{raft::ConfChangeType::remove_node, id, {}};
+      if (driver_->propose_conf_change(cc)) {
+        log::get("raft")->info(
+            "removing member {:x}: not heard from for {} s (--member-timeout); the cluster can "
+            "grow again with a live agent",
+            id, std::chrono::duration_cast<std::chrono::seconds>(now - heard).count());
+        last_heard_.erase(id);
+      }
+      return;  // one change at a time
+    }
+  }
   if (tracker.voters().size() >= config_.ideal_voters) return;
   for (raft::NodeId id : tracker.learners()) {
     const raft::Progress& pr = tracker.progress().at(id);

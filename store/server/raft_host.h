@@ -34,6 +34,9 @@ struct RaftHostConfig {
   uint64_t election_ticks = 10;                 // etcd: election timeout 1000 ms
   uint64_t compact_after = 10000;
   size_t ideal_voters = 5;  // the chooser promotes learners up to this many voters
+  // The leader removes a member it has not heard from for this long (0: never), so that the
+  // cluster can grow again with a live one (--member-timeout).
+  std::chrono::milliseconds member_timeout{0};
   bool joining = false;     // a member added by the cluster: starts with an empty log
   // This member, recorded in the first entry of a new cluster.
   std::string name;
@@ -61,6 +64,8 @@ class RaftHost : public Replicator {
   Result<void> propose_member_change(const raft::ConfChange& change) override;
   Result<uint64_t> read_index(std::chrono::milliseconds timeout) override;
   uint64_t leader_id() const override { return leader_.load(); }
+  // A former peer said this member was removed from the cluster.
+  bool removed() const { return removed_.load(); }
   uint64_t term() const override { return term_.load(); }
   std::optional<std::pair<uint64_t, uint64_t>> progress(uint64_t member_id) const override;
 
@@ -94,7 +99,9 @@ class RaftHost : public Replicator {
   void run();
   void handle(Item& item);
   void after_ready();
-  void choose();  // leader: promote caught-up learners while below the ideal size
+  // Leader: remove a member silent past member_timeout, else promote a caught-up learner while
+  // below the ideal size; one membership change at a time.
+  void choose();
 
   Backend& backend_;
   RaftHostConfig config_;
@@ -113,12 +120,17 @@ class RaftHost : public Replicator {
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> progress_;  // leader: id -> (match, commit)
   mutable std::mutex progress_mutex_;
   std::atomic<uint64_t> leader_{0};
+  std::atomic<bool> removed_{false};
   std::atomic<uint64_t> term_{0};
   std::atomic<uint64_t> commit_{0};
   std::atomic<uint64_t> applied_{0};
   std::atomic<uint64_t> next_read_{1};
   uint64_t ticks_since_lease_check_ = 0;
   uint64_t ticks_since_choose_ = 0;
+  // When each other member was last heard from (reset when this member became leader).
+  std::mutex heard_mutex_;  // guards last_heard_ (written by the peer service's threads)
+  std::map<uint64_t, std::chrono::steady_clock::time_point> last_heard_;
+  bool was_leader_ = false;
   bool failed_ = false;
 };
 

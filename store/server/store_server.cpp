@@ -80,6 +80,7 @@ Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config
   RaftHostConfig host_config;
   host_config.tick_interval = config.tick_interval;
   host_config.ideal_voters = config.ideal_voters;
+  host_config.member_timeout = config.member_timeout;
   host_config.joining = config.join_member_id.has_value() || config.never_bootstrap;
   host_config.name = config.member_name;
   host_config.peer_urls =
@@ -213,6 +214,8 @@ std::vector<std::string> StoreServer::client_endpoints() const {
 uint64_t StoreServer::member_id() const { return backend_ ? backend_->member_id() : 0; }
 uint64_t StoreServer::cluster_id() const { return backend_ ? backend_->cluster_id() : 0; }
 uint64_t StoreServer::leader_id() const { return host_ ? host_->leader_id() : 0; }
+
+bool StoreServer::removed() const { return host_ && host_->removed(); }
 std::string StoreServer::role() const {
   if (!backend_) return "voter";
   auto self = backend_->member(backend_->member_id());

@@ -46,6 +46,8 @@ struct StoreConfig {
   bool never_bootstrap = false;
   // The leader promotes caught-up learners while fewer voters than this (--ideal-cluster-size).
   size_t ideal_voters = 5;
+  // The leader removes a member silent this long (0: never) (--member-timeout).
+  std::chrono::milliseconds member_timeout{0};
   uint64_t snapshot_count = 10000;  // applied entries between log compactions
   // What other members and clients should use, when not the listening URLs.
   std::vector<std::string> advertise_client_urls;
@@ -77,6 +79,8 @@ class StoreServer {
   uint64_t leader_id() const;
   // "voter" or "learner": this member's place in the cluster's membership.
   std::string role() const;
+  // Whether a former peer said this member was removed from the cluster.
+  bool removed() const;
   // Waits until the cluster has a leader this member knows of (false on timeout).
   bool wait_for_leader(std::chrono::milliseconds timeout);
 

@@ -1,0 +1,96 @@
+// membership_test.cpp: the store's voters shrink and grow again, with four real agents on
+// loopback (--ideal-cluster-size 3, --member-timeout 3): three voters and a fourth agent that
+// runs as a client and volunteers; one voter is killed (kill -9); the leader removes it after
+// the timeout, nominates the volunteer, which joins as a learner and is promoted: three voters
+// again, the volunteer among them. The removed member, started again, exits saying it was
+// removed and what to do.
+#include "test/support/process/child_process.h"
+#include "test/support/process/free_port.h"
+#include "test/support/process/real_etcd.h"
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+using mgmt::test::ChildProcess;
+using mgmt::test::free_port;
+using mgmt::test::run_to_completion;
+
+namespace {
+
+std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
+
+// An agent; `prefix` empty: a fresh temporary data dir.
+std::unique_ptr<ChildProcess> agent(const std::string& name, const std::string& client_url,
+                                    const std::string& seeds, const std::string& prefix = "",
+                                    const std::string& server_url = "") {
+  const char* binary = std::getenv("MGMT_BINARY");
+  REQUIRE(binary != nullptr);
+  std::vector<std::string> argv = {binary, "run", "--hostname", name,
+                                   "--ideal-cluster-size", "3", "--member-timeout", "3",
+                                   "--client-urls", client_url, "--server-urls",
+                                   server_url.empty() ? url(free_port()) : server_url};
+  if (prefix.empty()) {
+    argv.push_back("--tmp-prefix");
+  } else {
+    argv.push_back("--prefix");
+    argv.push_back(prefix);
+  }
+  if (!seeds.empty()) {
+    argv.push_back("--seeds");
+    argv.push_back(seeds);
+  }
+  return std::make_unique<ChildProcess>(argv);
+}
+
+}  // namespace
+
+TEST_CASE("membership: a lost voter is removed after --member-timeout and a volunteer takes "
+          "its place",
+          "[run][cluster]") {
+  REQUIRE(mgmt::test::have_program("etcdctl"));
+  const std::string seeds = url(free_port());
+  auto h1 = agent("h1", seeds, "");
+  REQUIRE(h1->wait_for_output("waiting for `mgmt deploy`"));
+  auto h2 = agent("h2", url(free_port()), seeds);
+  REQUIRE(h1->wait_for_occurrences("promoting learner", 1));
+  mgmt::test::TempDir dir;
+  const std::string h3_prefix = dir.path() + "/h3";
+  const std::string h3_client = url(free_port());
+  const std::string h3_server = url(free_port());
+  auto h3 = agent("h3", h3_client, seeds, h3_prefix, h3_server);
+  REQUIRE(h1->wait_for_occurrences("promoting learner", 2));
+  auto h4 = agent("h4", url(free_port()), seeds);
+  REQUIRE(h4->wait_for_output("running as its client"));
+  REQUIRE(h4->wait_for_output("volunteering to be a store member"));
+
+  h3->send_signal(SIGKILL);
+  REQUIRE(h3->wait_exit());
+  REQUIRE(h1->wait_for_output("removing member", std::chrono::seconds(60)));
+  REQUIRE(h1->wait_for_output("nominating volunteer h4"));
+  REQUIRE(h4->wait_for_output("nominated to join the cluster's store"));
+  REQUIRE(h4->wait_for_output("joined cluster"));
+  REQUIRE(h1->wait_for_occurrences("promoting learner", 3, std::chrono::seconds(60)));
+
+  // Three voters again, h4 among them, h3 gone.
+  auto list = run_to_completion(
+      {"/bin/sh", "-c", "ETCDCTL_API=3 etcdctl --endpoints=" + seeds + " member list 2>&1"});
+  INFO(list.output);
+  CHECK(std::count(list.output.begin(), list.output.end(), '\n') == 3);
+  CHECK(list.output.find(", h4, ") != std::string::npos);
+  CHECK(list.output.find(", h3, ") == std::string::npos);
+  CHECK(list.output.find(", true") == std::string::npos);  // no learner left
+
+  // The removed member, started again on its data dir, is told, and says what to do.
+  auto again = agent("h3", h3_client, seeds, h3_prefix, h3_server);
+  auto code = again->wait_exit(std::chrono::seconds(60));
+  REQUIRE(code);
+  CHECK(*code != 0);
+  CHECK(again->output().find("store member was removed from the cluster") != std::string::npos);
+  CHECK(again->output().find("move " + h3_prefix + "/store away") != std::string::npos);
+}
