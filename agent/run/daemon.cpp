@@ -312,7 +312,7 @@ int run_daemon(const cli::RunOptions& options) {
   // fewer members than the ideal size; a client agent volunteers and joins when nominated.
   std::unique_ptr<Chooser> chooser;
   std::unique_ptr<Volunteer> volunteering;
-  if (!options.no_server) {
+  if (!options.no_server && std::getenv("MGMT_NO_CHOOSER") == nullptr) {
     chooser = std::make_unique<Chooser>(*store_access, **client, member_store,
                                         config.ideal_voters);
   }

@@ -116,11 +116,12 @@ void Backend::load_removed() {
                          if (id) found.insert(*id);
                          return true;
                        });
+  std::lock_guard lock(removed_mutex_);
   removed_ = std::move(found);
 }
 
 bool Backend::was_removed(uint64_t id) const {
-  std::lock_guard lock(apply_mutex_);
+  std::lock_guard lock(removed_mutex_);
   return removed_.count(id) != 0;
 }
 
@@ -446,7 +447,10 @@ Result<void> Backend::apply_member_change(const raft::ConfChange& change, storag
     }
     case raft::ConfChangeType::remove_node:
       members_.erase(change.node_id);
-      removed_.insert(change.node_id);
+      {
+        std::lock_guard lock(removed_mutex_);
+        removed_.insert(change.node_id);
+      }
       batch.del(storage::Column::meta, member_key(change.node_id));
       batch.put(storage::Column::meta, removed_key(change.node_id), "");
       break;

@@ -160,7 +160,8 @@ class Backend {
   uint64_t applied_index_ = 0;
   bool failed_ = false;
   std::map<uint64_t, Member> members_;
-  std::set<uint64_t> removed_;  // ids removed from the cluster (meta "removed/ID")
+  mutable std::mutex removed_mutex_;  // guards removed_ (read by the peer service's threads)
+  std::set<uint64_t> removed_;        // ids removed from the cluster (meta "removed/ID")
   std::map<uint64_t, std::promise<Result<Applied>>> waiters_;
   std::atomic<uint64_t> next_request_{1};
   std::atomic<uint64_t> lease_id_state_{0};
