@@ -542,6 +542,11 @@ Result<void> Backend::restore(const std::string& state, uint64_t index) {
   std::lock_guard lock(apply_mutex_);
   if (auto l = storage_->load_state(state); !l) return l;
   if (auto s = open_state(); !s) return s;
+  // Requests this member proposed and still waits for may be inside the snapshot, applied
+  // without this member seeing them: their outcome is unknown. Say so now (etcd's words)
+  // rather than at the request timeout.
+  for (auto& [id, waiter] : waiters_) waiter.set_value(fail(Code::unavailable, kErrTimeout));
+  waiters_.clear();
   std::map<uint64_t, Member> found;
   std::string end = kMemberPrefix;
   end.back() = static_cast<char>(end.back() + 1);

@@ -101,9 +101,11 @@ TEST_CASE("crash points: a member joining after compaction gets a snapshot, dies
     CHECK(joining.wait_exit(std::chrono::seconds(60)) == 86);
     CHECK(joining.output().find("crash point after-snapshot-state reached") != std::string::npos);
   }
-  // Restarted on the same data dir, it resumes from the installed state and catches up.
+  // Restarted on the same data dir, it resumes from the installed state and catches up (the
+  // leader promotes it once it holds the leader's log).
   ChildProcess again(second);
   REQUIRE(again.wait_for_output("waiting for `mgmt deploy`"));
+  REQUIRE(first.wait_for_output("promoting learner"));
   bool caught_up = false;
   for (int attempt = 0; attempt < 500 && !caught_up; ++attempt) {
     caught_up = etcdctl(c2, "get s30 --consistency=s --print-value-only").output == "v30\n";
