@@ -3,6 +3,7 @@
 // (cluster, member and lease ids, ports, timings), the outputs must be identical. A difference
 // is a compatibility bug.
 #include "store/server/store_server.h"
+#include "test/compat/our_store.h"
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
@@ -18,32 +19,12 @@
 #include <vector>
 
 using mgmt::test::ChildProcess;
+using mgmt::test::OurStore;
 using mgmt::test::have_program;
 using mgmt::test::RealEtcd;
 using mgmt::test::TempDir;
 
 namespace {
-
-// Our store, in this process.
-class OurStore {
- public:
-  OurStore() {
-    mgmt::store::server::StoreConfig config;
-    config.data_dir = dir_.path() + "/store";
-    config.member_name = "default";
-    config.client_urls = {"http://127.0.0.1:0"};
-    config.peer_urls = {"http://127.0.0.1:" + std::to_string(mgmt::test::free_port())};
-    auto opened = mgmt::store::server::StoreServer::open(config);
-    REQUIRE(opened);
-    server_ = std::move(*opened);
-    REQUIRE(server_->start());
-  }
-  std::string endpoint() const { return server_->client_endpoints().front(); }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<mgmt::store::server::StoreServer> server_;
-};
 
 std::string etcdctl(const std::string& endpoint, const std::string& args,
                     const std::string& stdin_text = "", const std::string& wrapper = "") {

@@ -4,7 +4,7 @@
 // identical. The script covers KV, Txn, watches (history, prev_kv, progress, compacted),
 // compaction, leases, error texts, and the concurrency package: sessions, a contended mutex,
 // an election with observe and resign, and STM transactions.
-#include "store/server/store_server.h"
+#include "test/compat/our_store.h"
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
@@ -17,7 +17,6 @@
 #include <vector>
 
 using mgmt::test::RealEtcd;
-using mgmt::test::TempDir;
 
 namespace {
 
@@ -49,20 +48,12 @@ TEST_CASE("compat: the Go clientv3 sees the same answers from our store as from 
   }
   RealEtcd etcd;
   REQUIRE(etcd.ready());
-  TempDir dir;
-  mgmt::store::server::StoreConfig config;
-  config.data_dir = dir.path() + "/store";
-  config.member_name = "default";
-  config.client_urls = {"http://127.0.0.1:0"};
-  config.peer_urls = {"http://127.0.0.1:" + std::to_string(mgmt::test::free_port())};
-  auto ours = mgmt::store::server::StoreServer::open(config);
-  REQUIRE(ours);
-  REQUIRE((*ours)->start());
+  mgmt::test::OurStore ours;
   auto strip = [](std::string endpoint) {
     return endpoint.rfind("http://", 0) == 0 ? endpoint.substr(7) : endpoint;
   };
   const auto expected = lines(run_go_client(strip(etcd.endpoint())));
-  const auto actual = lines(run_go_client(strip((*ours)->client_endpoints().front())));
+  const auto actual = lines(run_go_client(strip(ours.endpoint())));
   REQUIRE(expected.size() > 40);  // the script ran to its end against etcd
   CHECK(expected.front() == "exit 0");
   for (std::size_t i = 0; i < std::max(expected.size(), actual.size()); ++i) {

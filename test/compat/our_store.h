@@ -1,0 +1,37 @@
+// our_store.h: our store served in the test's own process on loopback (one member, a fresh
+// data dir), for the compatibility tests that compare it with Debian's etcd.
+#pragma once
+
+#include "store/server/store_server.h"
+#include "test/support/process/child_process.h"
+#include "test/support/process/free_port.h"
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <string>
+
+namespace mgmt::test {
+
+class OurStore {
+ public:
+  OurStore() {
+    mgmt::store::server::StoreConfig config;
+    config.data_dir = dir_.path() + "/store";
+    config.member_name = "default";
+    config.client_urls = {"http://127.0.0.1:0"};
+    config.peer_urls = {"http://127.0.0.1:" + std::to_string(free_port())};
+    auto opened = mgmt::store::server::StoreServer::open(config);
+    REQUIRE(opened);
+    server_ = std::move(*opened);
+    REQUIRE(server_->start());
+  }
+  // "http://127.0.0.1:PORT".
+  std::string endpoint() const { return server_->client_endpoints().front(); }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<mgmt::store::server::StoreServer> server_;
+};
+
+}  // namespace mgmt::test
