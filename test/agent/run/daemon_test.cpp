@@ -2,6 +2,7 @@
 // NOTIFY_SOCKET, stops cleanly on SIGTERM and SIGINT, and refuses a data dir it cannot use with
 // one line and its own exit code, deleting nothing.
 #include "test/support/process/child_process.h"
+#include "test/support/process/free_port.h"
 
 #include <catch2/catch.hpp>
 
@@ -25,6 +26,9 @@ std::string mgmt_binary() {
   REQUIRE(binary != nullptr);
   return binary;
 }
+
+// Loopback ports of their own: tests run side by side.
+std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 
 // A notify socket like systemd's: a unix datagram socket the test reads.
 class NotifySocket {
@@ -57,7 +61,8 @@ class NotifySocket {
 TEST_CASE("run: the agent tells systemd it is ready, then stops on SIGTERM", "[run]") {
   TempDir dir;
   NotifySocket notify(dir.path() + "/notify.sock");
-  ChildProcess agent({mgmt_binary(), "run", "--tmp-prefix", "--hostname", "h1"},
+  ChildProcess agent({mgmt_binary(), "run", "--tmp-prefix", "--hostname", "h1", "--client-urls",
+                      url(mgmt::test::free_port()), "--server-urls", url(mgmt::test::free_port())},
                      {{"NOTIFY_SOCKET", notify.path()}});
   std::string ready = notify.receive();
   CHECK(ready.find("READY=1") != std::string::npos);
@@ -71,7 +76,8 @@ TEST_CASE("run: the agent stops on SIGINT and keeps its --prefix data dir", "[ru
   TempDir dir;
   NotifySocket notify(dir.path() + "/notify.sock");
   std::string prefix = dir.path() + "/data";
-  ChildProcess agent({mgmt_binary(), "run", "--prefix", prefix},
+  ChildProcess agent({mgmt_binary(), "run", "--prefix", prefix, "--client-urls",
+                      url(mgmt::test::free_port()), "--server-urls", url(mgmt::test::free_port())},
                      {{"NOTIFY_SOCKET", notify.path()}});
   REQUIRE(notify.receive().find("READY=1") != std::string::npos);
   agent.send_signal(SIGINT);
