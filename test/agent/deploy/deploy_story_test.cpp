@@ -174,7 +174,8 @@ TEST_CASE("deploy: outside git a deploy lands and says that no commit chain is c
           "[deploy][cluster]") {
   TempDir dir;
   int port = free_port();
-  Agent a({"--tmp-prefix", "--client-urls", url(port)}, "solo");
+  Agent a({"--tmp-prefix", "--client-urls", url(port), "--server-urls", url(free_port())},
+          "solo");
   REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
   std::string code = dir.path() + "/g.yaml";
   write(code, graph_saying("no git"));
@@ -206,7 +207,8 @@ TEST_CASE("deploy: outside git a deploy lands and says that no commit chain is c
 TEST_CASE("deploy: concurrent deployers never both win", "[deploy][cluster]") {
   TempDir dir;
   int port = free_port();
-  Agent a({"--tmp-prefix", "--client-urls", url(port)}, "race");
+  Agent a({"--tmp-prefix", "--client-urls", url(port), "--server-urls", url(free_port())},
+          "race");
   REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
   std::string code = dir.path() + "/g.yaml";
   write(code, graph_saying("race"));
