@@ -2,6 +2,7 @@
 // keys until every live agent has loaded the deploy and converged, or one reports an error.
 #include "agent/deploy/commands.h"
 #include "agent/deploy/deployer.h"
+#include "common/host.h"
 
 #include <unistd.h>
 
@@ -13,10 +14,7 @@
 namespace mgmt::agent::deploy {
 namespace {
 
-std::string this_host() {
-  char name[256] = {};
-  return ::gethostname(name, sizeof(name) - 1) == 0 ? name : "localhost";
-}
+std::string this_host() { return machine_hostname(); }
 
 int wait_for_hosts(store::client::EtcdClient& client, int64_t id, int timeout_seconds,
                    std::ostream& out, std::ostream& err) {

@@ -10,6 +10,7 @@
 #include "agent/run/store_access.h"
 #include "agent/run/stop_signal.h"
 #include "agent/run/systemd_notify.h"
+#include "common/host.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "store/server/store_server.h"
@@ -36,15 +37,6 @@
 #include <vector>
 
 namespace mgmt::agent::run {
-namespace {
-
-std::string machine_hostname() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof(name) - 1) != 0) return "localhost";
-  return name;
-}
-
-}  // namespace
 
 int run_daemon(const cli::RunOptions& options) {
   auto log = log::get("agent");

@@ -4,6 +4,7 @@
 #include "frontends/lang/builtins_json.h"
 #include "frontends/lang/builtins_system.h"
 #include "frontends/lang/go_template.h"
+#include "common/host.h"
 
 #include <unistd.h>
 
@@ -265,9 +266,7 @@ std::map<std::string, Func> build() {
   t["sys.hostname"] = [](const std::vector<Value>& a) -> Result<Value> {
     const std::string name = "sys.hostname";
     MGMT_ARITY(0);
-    char host[256] = {};
-    ::gethostname(host, sizeof(host) - 1);
-    return Value::of(std::string(host));
+    return Value::of(machine_hostname());
   };
   t["os.readfile"] = [](const std::vector<Value>& a) -> Result<Value> {
     const std::string name = "os.readfile";

@@ -6,6 +6,7 @@
 
 #include "agent/resources/registry.h"
 #include "agent/resources/value_state.h"
+#include "common/host.h"
 #include "frontends/lang/builtins.h"
 #include "frontends/lang/parser.h"
 
@@ -1111,9 +1112,7 @@ class Interpreter {
 
   std::string hostname() const {
     if (runtime_ && !runtime_->hostname.empty()) return runtime_->hostname;
-    char name[256] = {};
-    if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
-    return name;
+    return machine_hostname();
   }
 
   // A call site that keeps state across runs: where it is in the code, and which of the
