@@ -62,6 +62,7 @@ int run_daemon(const cli::RunOptions& options) {
   store::server::StoreConfig config;  // this agent's member, now or when nominated
   std::vector<std::string> advertise_peers;
   bool volunteer = false;  // a client of the cluster that may be nominated to join it
+  std::atomic<bool> removed_from_cluster{false};
   std::vector<std::string> endpoints = options.seeds;
   if (options.no_server) {
     if (options.seeds.empty()) {
@@ -77,6 +78,14 @@ int run_daemon(const cli::RunOptions& options) {
     if (!options.server_urls.empty()) config.peer_urls = options.server_urls;
     config.ideal_voters = static_cast<size_t>(std::max(1, options.ideal_cluster_size));
     config.member_timeout = std::chrono::seconds(std::max(0, options.member_timeout));
+    // Removed while running (partitioned past --member-timeout, or by hand): a member without
+    // a cluster serves nothing, so the agent stops and says what to do.
+    config.on_removed = [&stop, &removed_from_cluster, dir = config.data_dir] {
+      removed_from_cluster = true;
+      stop.request_stop("this agent's store member was removed from the cluster (by hand, or "
+                        "after it was unreachable past --member-timeout); move " +
+                        dir + " away and start again to join the cluster as a new member");
+    };
     config.snapshot_count = static_cast<uint64_t>(std::max(1, options.snapshot_count));
     config.advertise_client_urls = options.advertise_client_urls;
     config.advertise_peer_urls = options.advertise_server_urls;
@@ -136,7 +145,6 @@ int run_daemon(const cli::RunOptions& options) {
       // Serve deploys only once the cluster has a leader (a restarting cluster waits for a
       // quorum of its members); say so while waiting.
       while (!store->wait_for_leader(std::chrono::seconds(5))) {
-        if (stop.stop_requested()) return 0;
         if (store->removed()) {
           std::cerr << "mgmt run: this agent's store member was removed from the cluster (by "
                        "hand, or after it was unreachable past --member-timeout); move "
@@ -144,6 +152,7 @@ int run_daemon(const cli::RunOptions& options) {
                     << " away and start again to join the cluster as a new member\n";
           return kExitStore;
         }
+        if (stop.stop_requested()) return 0;
         log->info("waiting for the store's cluster to elect a leader (needs a quorum of its "
                   "members running)");
       }
@@ -353,7 +362,7 @@ int run_daemon(const cli::RunOptions& options) {
     std::lock_guard lock(store_mutex);
     if (store) store->stop();
   }
-  return kExitOk;
+  return removed_from_cluster ? kExitStore : kExitOk;
 }
 
 }  // namespace mgmt::agent::run

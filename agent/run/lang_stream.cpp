@@ -47,7 +47,8 @@ LangStream::~LangStream() {
 void LangStream::poke(const std::string& why) {
   {
     std::lock_guard lock(mutex_);
-    if (pending_.empty()) pending_ = why;
+    // A change outranks the extra run a new watch asked for: its reason is the one logged.
+    if (pending_.empty() || pending_ == kNewWatch) pending_ = why;
   }
   wake_.notify_all();
 }

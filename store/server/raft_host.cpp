@@ -82,6 +82,7 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
                                    "after it was unreachable past --member-timeout); move its "
                                    "store directory away and start again to join as a new "
                                    "member");
+                               if (h->config_.on_removed) h->config_.on_removed();
                              }
                            }});
   host->peer_service_ = std::make_unique<PeerService>(

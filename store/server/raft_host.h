@@ -37,6 +37,8 @@ struct RaftHostConfig {
   // The leader removes a member it has not heard from for this long (0: never), so that the
   // cluster can grow again with a live one (--member-timeout).
   std::chrono::milliseconds member_timeout{0};
+  // Called once, from a transport thread, when a former peer says this member was removed.
+  std::function<void()> on_removed;
   bool joining = false;     // a member added by the cluster: starts with an empty log
   // This member, recorded in the first entry of a new cluster.
   std::string name;

@@ -81,6 +81,7 @@ Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config
   host_config.tick_interval = config.tick_interval;
   host_config.ideal_voters = config.ideal_voters;
   host_config.member_timeout = config.member_timeout;
+  host_config.on_removed = config.on_removed;
   host_config.joining = config.join_member_id.has_value() || config.never_bootstrap;
   host_config.name = config.member_name;
   host_config.peer_urls =

@@ -12,6 +12,7 @@
 #include "common/result.h"
 
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <optional>
 #include <cstdint>
@@ -48,6 +49,8 @@ struct StoreConfig {
   size_t ideal_voters = 5;
   // The leader removes a member silent this long (0: never) (--member-timeout).
   std::chrono::milliseconds member_timeout{0};
+  // Called once when a former peer says this member was removed from the cluster.
+  std::function<void()> on_removed;
   uint64_t snapshot_count = 10000;  // applied entries between log compactions
   // What other members and clients should use, when not the listening URLs.
   std::vector<std::string> advertise_client_urls;

@@ -2,8 +2,9 @@
 // loopback (--ideal-cluster-size 3, --member-timeout 3): three voters and a fourth agent that
 // runs as a client and volunteers; one voter is killed (kill -9); the leader removes it after
 // the timeout, nominates the volunteer, which joins as a learner and is promoted: three voters
-// again, the volunteer among them. The removed member, started again, exits saying it was
-// removed and what to do.
+// again, the volunteer among them. A member paused past the timeout is removed too, and stops
+// when it wakes; the removed member, started again, exits saying it was removed and what to
+// do.
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
@@ -65,6 +66,16 @@ TEST_CASE("membership: a lost voter is removed after --member-timeout and a volu
   const std::string h3_server = url(free_port());
   auto h3 = agent("h3", h3_client, seeds, h3_prefix, h3_server);
   REQUIRE(h1->wait_for_occurrences("promoting learner", 2));
+  // "promoting" is logged when proposed: wait until the member list shows three voters.
+  auto voters = [&] {
+    auto list = run_to_completion(
+        {"/bin/sh", "-c", "ETCDCTL_API=3 etcdctl --endpoints=" + seeds + " member list 2>&1"});
+    return std::count(list.output.begin(), list.output.end(), '\n') == 3 &&
+           list.output.find(", true") == std::string::npos;
+  };
+  bool three = false;
+  for (int attempt = 0; attempt < 300 && !three; ++attempt) three = voters();
+  REQUIRE(three);
   auto h4 = agent("h4", url(free_port()), seeds);
   REQUIRE(h4->wait_for_output("running as its client"));
   REQUIRE(h4->wait_for_output("volunteering to be a store member"));
@@ -85,6 +96,16 @@ TEST_CASE("membership: a lost voter is removed after --member-timeout and a volu
   CHECK(list.output.find(", h4, ") != std::string::npos);
   CHECK(list.output.find(", h3, ") == std::string::npos);
   CHECK(list.output.find(", true") == std::string::npos);  // no learner left
+
+  // A member paused past the timeout is removed while it runs; when it wakes, its former peers
+  // tell it, and the agent stops, saying what to do.
+  h2->send_signal(SIGSTOP);
+  REQUIRE(h1->wait_for_occurrences("removing member", 2, std::chrono::seconds(60)));
+  h2->send_signal(SIGCONT);
+  auto paused = h2->wait_exit(std::chrono::seconds(60));
+  REQUIRE(paused);
+  CHECK(*paused != 0);
+  CHECK(h2->output().find("store member was removed from the cluster") != std::string::npos);
 
   // The removed member, started again on its data dir, is told, and says what to do.
   auto again = agent("h3", h3_client, seeds, h3_prefix, h3_server);
