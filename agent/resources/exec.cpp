@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,15 +143,15 @@ class Exec final : public Resource {
     return ok();
   }
 
+  // "SIGTERM" or "TERM" (any signal the C library names), default SIGTERM.
   static std::optional<int> signal_named(const std::string& name) {
     if (name.empty()) return SIGTERM;
-    static const std::map<std::string, int> kSignals = {
-        {"SIGTERM", SIGTERM}, {"SIGINT", SIGINT},   {"SIGKILL", SIGKILL}, {"SIGHUP", SIGHUP},
-        {"SIGQUIT", SIGQUIT}, {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}};
-    auto it = kSignals.find(name);
-    if (it == kSignals.end()) it = kSignals.find("SIG" + name);
-    if (it == kSignals.end()) return std::nullopt;
-    return it->second;
+    const std::string bare = name.rfind("SIG", 0) == 0 ? name.substr(3) : name;
+    for (int s = 1; s < NSIG; ++s) {
+      const char* abbrev = ::sigabbrev_np(s);
+      if (abbrev != nullptr && bare == abbrev) return s;
+    }
+    return std::nullopt;
   }
 
   // Whether a file in mtimes changed after the command last ran here (or cannot be read).

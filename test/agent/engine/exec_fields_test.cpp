@@ -151,4 +151,6 @@ TEST_CASE("exec: a timeout sends sig first; send_output is sent before the comma
   CHECK(slurp(log) == "got INT\n");
   auto bad = mgmt::agent::resources::find_kind("exec")->make();
   CHECK_FALSE(bad->configure(resource("exec", "x", {{"cmd", "true"}, {"sig", "SIGNOPE"}})));
+  CHECK(bad->configure(resource("exec", "x", {{"cmd", "true"}, {"sig", "SIGCONT"}})));
+  CHECK(bad->configure(resource("exec", "x", {{"cmd", "true"}, {"sig", "HUP"}})));
 }
