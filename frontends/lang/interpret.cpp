@@ -629,9 +629,8 @@ class Interpreter {
       }
     }
     if (have.params != add.params) {
-      const auto& exported = exported_to;
-      const auto a = exported(have);
-      const auto b = exported(add);
+      const auto a = exported_to(have);
+      const auto b = exported_to(add);
       for (const auto& host : a) {
         if (!b.count(host)) continue;
         std::string field;

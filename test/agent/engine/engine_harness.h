@@ -3,6 +3,7 @@
 #pragma once
 
 #include "agent/engine/engine.h"
+#include "test/support/process/child_process.h"  // slurp
 
 #include <condition_variable>
 #include <fstream>
@@ -65,13 +66,6 @@ inline frontends::EdgeSpec edge(const std::string& fk, const std::string& fn,
                                 const std::string& tk, const std::string& tn,
                                 bool notify = false) {
   return frontends::EdgeSpec{fk, fn, tk, tn, notify};
-}
-
-inline std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 }  // namespace mgmt::test

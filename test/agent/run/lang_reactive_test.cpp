@@ -10,21 +10,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 
 using mgmt::test::ChildProcess;
 using mgmt::test::free_port;
+using mgmt::test::slurp;
 using mgmt::test::TempDir;
-
-namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-}  // namespace
 
 TEST_CASE("lang: a file the program reads changes, and the graph follows at once",
           "[run][lang]") {

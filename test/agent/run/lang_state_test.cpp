@@ -11,20 +11,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 using mgmt::test::ChildProcess;
 using mgmt::test::free_port;
+using mgmt::test::slurp;
 using mgmt::test::TempDir;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
 
 // `mgmt run` of the program `code` (written to DIR/code/main.mcl) as host h1.
 std::vector<std::string> run_args(const TempDir& dir, const std::string& code) {
