@@ -37,11 +37,18 @@ Result<void> Driver::process_ready() {
       }
     }
     for (const Message& m : rd.messages) transport_.send(m);
-    for (const Entry& e : rd.committed_entries) {
-      if (e.index <= state_.applied_index()) continue;  // replayed after a restart
-      if (auto r = state_.apply(e); !r) {
-        return stop(r.error().with_context("raft: applying entry " + std::to_string(e.index) +
-                                           " failed; stopped"));
+    {
+      // Entries at or below the applied index were applied before a restart: skip them.
+      std::span<const Entry> todo(rd.committed_entries);
+      const uint64_t applied = state_.applied_index();
+      while (!todo.empty() && todo.front().index <= applied) todo = todo.subspan(1);
+      if (!todo.empty()) {
+        if (auto r = state_.apply_all(todo); !r) {
+          return stop(r.error().with_context("raft: applying entries " +
+                                             std::to_string(todo.front().index) + ".." +
+                                             std::to_string(todo.back().index) +
+                                             " failed; stopped"));
+        }
       }
     }
     if (options_.on_read) {

@@ -16,6 +16,7 @@
 #include "store/raft/node.h"
 
 #include <functional>
+#include <span>
 #include <memory>
 #include <optional>
 
@@ -48,6 +49,14 @@ class StateMachine {
   virtual uint64_t applied_index() const = 0;
   // Applies one committed entry (normal or membership) and records its index, atomically.
   virtual Result<void> apply(const Entry& entry) = 0;
+  // Applies consecutive committed entries in order. A state machine may record them together
+  // (their effects and the last index in one atomic write); the default applies one by one.
+  virtual Result<void> apply_all(std::span<const Entry> entries) {
+    for (const Entry& e : entries) {
+      if (auto r = apply(e); !r) return r;
+    }
+    return ok();
+  }
   // Replaces the state by a snapshot's data; applied_index() becomes its index.
   virtual Result<void> restore(const Snapshot& snapshot) = 0;
   // The state at applied_index(), for compaction.

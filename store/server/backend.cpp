@@ -167,33 +167,74 @@ bool Backend::is_leader() const {
 // ---------------------------------------------------------------------------------------------
 // Client requests
 
-Result<Backend::Applied> Backend::propose_and_wait(mgmtraft::InternalRequest& request) {
-  if (replicator_ == nullptr) return fail(Code::unavailable, kErrNoLeader);
+void Backend::submit(mgmtraft::InternalRequest& request, Finish done) {
+  if (replicator_ == nullptr) return done(fail(Code::unavailable, kErrNoLeader));
   const uint64_t id = ((member_id_ & 0xffffffffULL) << 32) | (next_request_++ & 0xffffffffULL);
   request.set_id(id);
-  std::future<Result<Applied>> done;
+  {
+    std::unique_lock lock(apply_mutex_);
+    if (failed_) {
+      lock.unlock();
+      return done(fail(Code::unavailable,
+                       "etcdserver: this member stopped accepting writes after a disk failure; "
+                       "restart it once the disk is healthy"));
+    }
+    waiters_[id] = Waiter{std::move(done),
+                          std::chrono::steady_clock::now() + config_.request_timeout};
+  }
+  replicator_->propose(request.SerializeAsString(),
+                       [this, id](Error e) { finish(id, fail(std::move(e))); });
+}
+
+void Backend::finish(uint64_t id, Result<Applied> result) {
+  Finish done;
   {
     std::lock_guard lock(apply_mutex_);
-    if (failed_) {
-      return fail(Code::unavailable,
-                  "etcdserver: this member stopped accepting writes after a disk failure; "
-                  "restart it once the disk is healthy");
-    }
-    done = waiters_[id].get_future();
+    auto it = waiters_.find(id);
+    if (it == waiters_.end()) return;
+    done = std::move(it->second.done);
+    waiters_.erase(it);
   }
-  auto forget = [&] {
+  done(std::move(result));
+}
+
+void Backend::expire_waiters() {
+  std::vector<Finish> expired;
+  {
+    const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(apply_mutex_);
-    waiters_.erase(id);
-  };
-  if (auto p = replicator_->propose(request.SerializeAsString()); !p) {
-    forget();
-    return fail(p.error());
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->second.deadline <= now) {
+        expired.push_back(std::move(it->second.done));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
-  if (done.wait_for(config_.request_timeout) != std::future_status::ready) {
-    forget();
-    return fail(Code::unavailable, kErrTimeout);
+  for (Finish& done : expired) done(fail(Code::unavailable, kErrTimeout));
+}
+
+void Backend::fail_waiters(const Error& why) {
+  std::map<uint64_t, Waiter> all;
+  {
+    std::lock_guard lock(apply_mutex_);
+    all.swap(waiters_);
   }
-  return done.get();
+  for (auto& [id, waiter] : all) waiter.done(fail(why));
+}
+
+Result<Backend::Applied> Backend::propose_and_wait(mgmtraft::InternalRequest& request) {
+  auto promise = std::make_shared<std::promise<Result<Applied>>>();
+  auto outcome = promise->get_future();
+  submit(request, [promise](Result<Applied> r) { promise->set_value(std::move(r)); });
+  // expire_waiters() answers by the deadline while the Raft host runs; without it, fail the
+  // waiter here (whoever takes it out of waiters_ answers, exactly once).
+  if (outcome.wait_for(config_.request_timeout + std::chrono::seconds(1)) !=
+      std::future_status::ready) {
+    finish(request.id(), fail(Code::unavailable, kErrTimeout));
+  }
+  return outcome.get();
 }
 
 Result<void> Backend::wait_applied(uint64_t index) const {
@@ -223,6 +264,33 @@ static Result<T> take(Result<std::variant<mvcc::PutResponse, mvcc::DeleteRangeRe
   if (!r) return fail(r.error());
   if (auto* v = std::get_if<T>(&*r)) return std::move(*v);
   return fail(Code::internal, "etcdserver: unexpected apply result");
+}
+
+template <typename T>
+void Backend::submit_typed(mgmtraft::InternalRequest& request, Done<T> done) {
+  submit(request, [done = std::move(done)](Result<Applied> r) { done(take<T>(std::move(r))); });
+}
+
+void Backend::put_async(const mvcc::PutRequest& r, Done<mvcc::PutResponse> done) {
+  if (auto v = mvcc::validate_put(r); !v) return done(fail(v.error()));
+  mgmtraft::InternalRequest req;
+  to_pb_request(r, req.mutable_put());
+  submit_typed(req, std::move(done));
+}
+
+void Backend::delete_range_async(const mvcc::DeleteRangeRequest& r,
+                                 Done<mvcc::DeleteRangeResponse> done) {
+  if (auto v = mvcc::validate_delete_range(r); !v) return done(fail(v.error()));
+  mgmtraft::InternalRequest req;
+  to_pb_request(r, req.mutable_delete_range());
+  submit_typed(req, std::move(done));
+}
+
+void Backend::txn_async(const mvcc::TxnRequest& r, Done<mvcc::TxnResponse> done) {
+  if (auto v = mvcc::validate_txn(r); !v) return done(fail(v.error()));
+  mgmtraft::InternalRequest req;
+  to_pb_request(r, req.mutable_txn());
+  submit_typed(req, std::move(done));
 }
 
 Result<mvcc::PutResponse> Backend::put(const mvcc::PutRequest& r) {
@@ -506,47 +574,77 @@ Result<Backend::Applied> Backend::apply_request(const mgmtraft::InternalRequest&
 }
 
 Result<void> Backend::apply(const raft::Entry& entry) {
-  std::lock_guard lock(apply_mutex_);
-  if (entry.index <= applied_index_) return ok();  // replayed after a restart
-  if (failed_) return fail(Code::unavailable, "etcdserver: stopped after a disk failure");
-  storage::Batch batch;
-  std::optional<uint64_t> waiter;
-  Result<Applied> result = std::monostate{};
-  if (entry.type == raft::EntryType::conf_change) {
-    auto cc = raft::codec::decode_conf_change(entry.data);
-    if (!cc) return fail(cc.error());
-    if (auto m = apply_member_change(*cc, batch); !m) return m;
-  } else if (!entry.data.empty()) {
-    mgmtraft::InternalRequest req;
-    if (!req.ParseFromString(entry.data)) {
-      return fail(Code::data_loss, "etcdserver: entry " + std::to_string(entry.index) +
-                                       " of the log does not decode");
-    }
-    if (req.id() != 0) waiter = req.id();
-    result = apply_request(req, batch);
-  }
-  if (auto w = write_applied(batch, entry.index); !w) return w;
-  if (!entry.data.empty()) crash_point("after-apply");
-  applied_cv_.notify_all();
-  if (waiter) {
-    auto it = waiters_.find(*waiter);
-    if (it != waiters_.end()) {
-      it->second.set_value(std::move(result));
+  return apply_all(std::span<const raft::Entry>(&entry, 1));
+}
+
+Result<void> Backend::apply_all(std::span<const raft::Entry> entries) {
+  std::vector<std::pair<Finish, Result<Applied>>> answers;
+  bool any_request = false;
+  Result<void> outcome = ok();
+  {
+    std::lock_guard lock(apply_mutex_);
+    if (failed_) return fail(Code::unavailable, "etcdserver: stopped after a disk failure");
+    storage::Batch batch;
+    uint64_t last = applied_index_;
+    for (const raft::Entry& entry : entries) {
+      if (entry.index <= last) continue;  // replayed after a restart
+      last = entry.index;
+      if (entry.type == raft::EntryType::conf_change) {
+        auto cc = raft::codec::decode_conf_change(entry.data);
+        if (!cc) {
+          outcome = fail(cc.error());
+          break;
+        }
+        if (outcome = apply_member_change(*cc, batch); !outcome) break;
+        continue;
+      }
+      if (entry.data.empty()) continue;  // a new leader's empty entry
+      any_request = true;
+      mgmtraft::InternalRequest req;
+      if (!req.ParseFromString(entry.data)) {
+        outcome = fail(Code::data_loss, "etcdserver: entry " + std::to_string(entry.index) +
+                                            " of the log does not decode");
+        break;
+      }
+      Result<Applied> result = apply_request(req, batch);
+      if (req.id() == 0) continue;  // nobody waits (a lease expiry)
+      auto it = waiters_.find(req.id());
+      if (it == waiters_.end()) continue;  // proposed elsewhere, or given up
+      answers.emplace_back(std::move(it->second.done), std::move(result));
       waiters_.erase(it);
     }
+    if (outcome && last != applied_index_) outcome = write_applied(batch, last);
   }
+  if (!outcome) {
+    // Nothing of this batch is recorded: the member stops, and its requests learn why.
+    for (auto& [done, result] : answers) {
+      done(fail(Code::unavailable, "etcdserver: this member stopped: " + outcome.error().message()));
+    }
+    return outcome;
+  }
+  if (any_request) crash_point("after-apply");
+  applied_cv_.notify_all();
+  for (auto& [done, result] : answers) done(std::move(result));
   return ok();
 }
 
 Result<void> Backend::restore(const std::string& state, uint64_t index) {
-  std::lock_guard lock(apply_mutex_);
-  if (auto l = storage_->load_state(state); !l) return l;
-  if (auto s = open_state(); !s) return s;
+  std::map<uint64_t, Waiter> orphaned;
+  {
+    std::lock_guard lock(apply_mutex_);
+    if (auto r = restore_locked(state, index); !r) return r;
+    orphaned.swap(waiters_);
+  }
   // Requests this member proposed and still waits for may be inside the snapshot, applied
   // without this member seeing them: their outcome is unknown. Say so now (etcd's words)
   // rather than at the request timeout.
-  for (auto& [id, waiter] : waiters_) waiter.set_value(fail(Code::unavailable, kErrTimeout));
-  waiters_.clear();
+  for (auto& [id, waiter] : orphaned) waiter.done(fail(Code::unavailable, kErrTimeout));
+  return ok();
+}
+
+Result<void> Backend::restore_locked(const std::string& state, uint64_t index) {
+  if (auto l = storage_->load_state(state); !l) return l;
+  if (auto s = open_state(); !s) return s;
   std::map<uint64_t, Member> found;
   std::string end = kMemberPrefix;
   end.back() = static_cast<char>(end.back() + 1);

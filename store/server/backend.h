@@ -27,12 +27,15 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
-#include <set>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -43,8 +46,9 @@ namespace mgmt::store::server {
 class Replicator {
  public:
   virtual ~Replicator() = default;
-  // Hands the bytes to Raft; an error when this member cannot propose now (no leader).
-  virtual Result<void> propose(std::string data) = 0;
+  // Hands the bytes to Raft and returns at once; `rejected` is called (from the Raft thread)
+  // when this member cannot propose them now (no leader, stopping).
+  virtual void propose(std::string data, std::function<void(Error)> rejected) = 0;
   virtual Result<void> propose_member_change(const raft::ConfChange& change) = 0;
   // A linearizable read point (blocks until confirmed or the timeout).
   virtual Result<uint64_t> read_index(std::chrono::milliseconds timeout) = 0;
@@ -88,7 +92,19 @@ class Backend {
   lease::Lessor& lessor() const { return *lessor_.load(); }
   storage::Storage& storage() { return *storage_; }
 
-  // Client requests.
+  // Client requests. The writes come in two forms: blocking, and asynchronous, where `done` is
+  // called once with the outcome (from the Raft thread when applied, or from the caller's thread
+  // when refused at once; a request not applied within the request timeout fails with etcd's
+  // "request timed out").
+  template <typename T>
+  using Done = std::function<void(Result<T>)>;
+  void put_async(const mvcc::PutRequest& r, Done<mvcc::PutResponse> done);
+  void delete_range_async(const mvcc::DeleteRangeRequest& r, Done<mvcc::DeleteRangeResponse> done);
+  void txn_async(const mvcc::TxnRequest& r, Done<mvcc::TxnResponse> done);
+  // Fails the requests that waited past the request timeout (the Raft host calls it every tick).
+  void expire_waiters();
+  // Fails every waiting request (the server stops; its Raft host has stopped).
+  void fail_waiters(const Error& why);
   [[nodiscard]] Result<mvcc::RangeResponse> range(const mvcc::RangeRequest& r) const;
   [[nodiscard]] Result<mvcc::PutResponse> put(const mvcc::PutRequest& r);
   [[nodiscard]] Result<mvcc::DeleteRangeResponse> delete_range(const mvcc::DeleteRangeRequest& r);
@@ -118,8 +134,10 @@ class Backend {
   // This member's own entry, with the client URLs it actually serves (after binding).
   void set_self_urls(const std::vector<std::string>& client_urls);
 
-  // The Raft state machine (called on the Raft thread).
+  // The Raft state machine (called on the Raft thread). apply_all records consecutive entries'
+  // effects and the last index in one storage write, then answers their waiting requests.
   [[nodiscard]] Result<void> apply(const raft::Entry& entry);
+  [[nodiscard]] Result<void> apply_all(std::span<const raft::Entry> entries);
   // Replaces the whole state by a snapshot's data (Storage::dump_state format) at `index`.
   [[nodiscard]] Result<void> restore(const std::string& state, uint64_t index);
   // The whole state and the index it was applied up to, read consistently (for snapshots).
@@ -132,9 +150,21 @@ class Backend {
  private:
   using Applied = std::variant<mvcc::PutResponse, mvcc::DeleteRangeResponse, mvcc::TxnResponse,
                                mvcc::CompactResponse, lease::LeaseInfo, int64_t, std::monostate>;
+  using Finish = std::function<void(Result<Applied>)>;
+  struct Waiter {
+    Finish done;
+    std::chrono::steady_clock::time_point deadline;
+  };
   Backend() = default;
   Result<void> open_state();
+  // Proposes the request; `done` gets the outcome of its apply, or why it was not applied.
+  void submit(mgmtraft::InternalRequest& request, Finish done);
+  template <typename T>
+  void submit_typed(mgmtraft::InternalRequest& request, Done<T> done);
+  // Hands `result` to the request's waiter, if it still waits.
+  void finish(uint64_t id, Result<Applied> result);
   Result<Applied> propose_and_wait(mgmtraft::InternalRequest& request);
+  Result<void> restore_locked(const std::string& state, uint64_t index);
   Result<Applied> apply_request(const mgmtraft::InternalRequest& request, storage::Batch& batch);
   Result<void> apply_member_change(const raft::ConfChange& change, storage::Batch& batch);
   Result<void> write_applied(storage::Batch& batch, uint64_t index);
@@ -162,7 +192,7 @@ class Backend {
   std::map<uint64_t, Member> members_;
   mutable std::mutex removed_mutex_;  // guards removed_ (read by the peer service's threads)
   std::set<uint64_t> removed_;        // ids removed from the cluster (meta "removed/ID")
-  std::map<uint64_t, std::promise<Result<Applied>>> waiters_;
+  std::map<uint64_t, Waiter> waiters_;
   std::atomic<uint64_t> next_request_{1};
   std::atomic<uint64_t> lease_id_state_{0};
 };

@@ -6,7 +6,11 @@
 namespace mgmt::store::server {
 namespace {
 
-class KvService final : public etcdserverpb::KV::Service {
+using KvBase = etcdserverpb::KV::WithCallbackMethod_Put<
+    etcdserverpb::KV::WithCallbackMethod_DeleteRange<
+        etcdserverpb::KV::WithCallbackMethod_Txn<etcdserverpb::KV::Service>>>;
+
+class KvService final : public KvBase {
  public:
   explicit KvService(ServiceContext& context) : context_(context) {}
 
@@ -19,33 +23,40 @@ class KvService final : public etcdserverpb::KV::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Put(grpc::ServerContext*, const etcdserverpb::PutRequest* request,
-                   etcdserverpb::PutResponse* response) override {
-    if (request->ByteSizeLong() > kMaxRequestBytes) return request_too_large();
-    auto result = context_.backend.put(from_pb(*request));
-    if (!result) return to_status(result.error());
-    context_.fill(response->mutable_header(), result->revision);
-    to_pb(*result, response);
-    return grpc::Status::OK;
+  // Writes use gRPC's callback API: the handler proposes and returns; the apply answers the
+  // call from the Raft thread. No server thread waits for Raft (with the synchronous API, a
+  // thread per request in flight, made and unmade by gRPC as the load changes).
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* call,
+                                const etcdserverpb::PutRequest* request,
+                                etcdserverpb::PutResponse* response) override {
+    auto* reactor = call->DefaultReactor();
+    if (request->ByteSizeLong() > kMaxRequestBytes) {
+      reactor->Finish(request_too_large());
+      return reactor;
+    }
+    context_.backend.put_async(from_pb(*request), answer<mvcc::PutResponse>(reactor, response));
+    return reactor;
   }
 
-  grpc::Status DeleteRange(grpc::ServerContext*, const etcdserverpb::DeleteRangeRequest* request,
-                           etcdserverpb::DeleteRangeResponse* response) override {
-    auto result = context_.backend.delete_range(from_pb(*request));
-    if (!result) return to_status(result.error());
-    context_.fill(response->mutable_header(), result->revision);
-    to_pb(*result, response);
-    return grpc::Status::OK;
+  grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* call,
+                                        const etcdserverpb::DeleteRangeRequest* request,
+                                        etcdserverpb::DeleteRangeResponse* response) override {
+    auto* reactor = call->DefaultReactor();
+    context_.backend.delete_range_async(from_pb(*request),
+                                        answer<mvcc::DeleteRangeResponse>(reactor, response));
+    return reactor;
   }
 
-  grpc::Status Txn(grpc::ServerContext*, const etcdserverpb::TxnRequest* request,
-                   etcdserverpb::TxnResponse* response) override {
-    if (request->ByteSizeLong() > kMaxRequestBytes) return request_too_large();
-    auto result = context_.backend.txn(from_pb(*request));
-    if (!result) return to_status(result.error());
-    context_.fill(response->mutable_header(), result->revision);
-    to_pb(*result, response);
-    return grpc::Status::OK;
+  grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* call,
+                                const etcdserverpb::TxnRequest* request,
+                                etcdserverpb::TxnResponse* response) override {
+    auto* reactor = call->DefaultReactor();
+    if (request->ByteSizeLong() > kMaxRequestBytes) {
+      reactor->Finish(request_too_large());
+      return reactor;
+    }
+    context_.backend.txn_async(from_pb(*request), answer<mvcc::TxnResponse>(reactor, response));
+    return reactor;
   }
 
   grpc::Status Compact(grpc::ServerContext*, const etcdserverpb::CompactionRequest* request,
@@ -57,6 +68,17 @@ class KvService final : public etcdserverpb::KV::Service {
   }
 
  private:
+  // The callback that answers a write's call with its applied result.
+  template <typename Result, typename Pb>
+  Backend::Done<Result> answer(grpc::ServerUnaryReactor* reactor, Pb* response) {
+    return [this, reactor, response](mgmt::Result<Result> r) {
+      if (!r) return reactor->Finish(to_status(r.error()));
+      context_.fill(response->mutable_header(), r->revision);
+      to_pb(*r, response);
+      reactor->Finish(grpc::Status::OK);
+    };
+  }
+
   ServiceContext& context_;
 };
 

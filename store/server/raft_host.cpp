@@ -14,6 +14,9 @@ class BackendStateMachine : public raft::StateMachine {
   explicit BackendStateMachine(Backend& b) : backend_(b) {}
   uint64_t applied_index() const override { return backend_.applied_index(); }
   Result<void> apply(const raft::Entry& e) override { return backend_.apply(e); }
+  Result<void> apply_all(std::span<const raft::Entry> entries) override {
+    return backend_.apply_all(entries);
+  }
   Result<void> restore(const raft::Snapshot& s) override {
     return backend_.restore(s.data, s.meta.index);
   }
@@ -154,7 +157,7 @@ void RaftHost::stop() {
   if (thread_.joinable()) thread_.join();
   if (transport_) transport_->stop();
   for (Item& item : inbox_) {
-    if (auto* p = std::get_if<Proposal>(&item)) p->done.set_value(fail(Code::unavailable, kErrNoLeader));
+    if (auto* p = std::get_if<Proposal>(&item)) p->rejected(Error(Code::unavailable, kErrNoLeader));
     if (auto* c = std::get_if<ConfProposal>(&item)) {
       c->done.set_value(fail(Code::unavailable, kErrNoLeader));
     }
@@ -163,20 +166,25 @@ void RaftHost::stop() {
 }
 
 void RaftHost::enqueue(Item item) {
+  bool queued = false;
   {
     std::lock_guard lock(mutex_);
-    if (stopped_) {
-      if (auto* p = std::get_if<Proposal>(&item)) {
-        p->done.set_value(fail(Code::unavailable, "etcdserver: server stopped"));
-      }
-      if (auto* c = std::get_if<ConfProposal>(&item)) {
-        c->done.set_value(fail(Code::unavailable, "etcdserver: server stopped"));
-      }
-      return;
+    if (!stopped_) {
+      inbox_.push_back(std::move(item));
+      queued = true;
     }
-    inbox_.push_back(std::move(item));
   }
-  wake_.notify_all();
+  if (queued) {
+    wake_.notify_all();
+    return;
+  }
+  // Answered outside the lock: a rejection callback may take the Backend's locks.
+  if (auto* p = std::get_if<Proposal>(&item)) {
+    p->rejected(Error(Code::unavailable, "etcdserver: server stopped"));
+  }
+  if (auto* c = std::get_if<ConfProposal>(&item)) {
+    c->done.set_value(fail(Code::unavailable, "etcdserver: server stopped"));
+  }
 }
 
 // A message from a peer (the transport's own reports about a peer, such as unreachable, come
@@ -189,14 +197,8 @@ void RaftHost::deliver(raft::Message m) {
   enqueue(std::move(m));
 }
 
-Result<void> RaftHost::propose(std::string data) {
-  Proposal p{std::move(data), {}};
-  auto done = p.done.get_future();
-  enqueue(std::move(p));
-  if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-    return fail(Code::unavailable, kErrTimeout);
-  }
-  return done.get();
+void RaftHost::propose(std::string data, std::function<void(Error)> rejected) {
+  enqueue(Proposal{std::move(data), std::move(rejected)});
 }
 
 Result<void> RaftHost::propose_member_change(const raft::ConfChange& change) {
@@ -256,12 +258,9 @@ void RaftHost::handle(Item& item) {
   if (auto* m = std::get_if<raft::Message>(&item)) {
     (void)d.step(*m);
   } else if (auto* p = std::get_if<Proposal>(&item)) {
-    auto r = d.propose(std::move(p->data));
-    if (r) {
-      p->done.set_value(ok());
-    } else {
-      p->done.set_value(fail(Code::unavailable, leader_.load() == 0 ? kErrNoLeader
-                                                                     : r.error().message()));
+    if (auto r = d.propose(std::move(p->data)); !r) {
+      p->rejected(Error(Code::unavailable,
+                        leader_.load() == 0 ? kErrNoLeader : r.error().message()));
     }
   } else if (auto* c = std::get_if<ConfProposal>(&item)) {
     auto r = d.propose_conf_change(c->change);
@@ -352,8 +351,8 @@ void RaftHost::run() {
     if (failed_) {
       for (Item& item : items) {
         if (auto* p = std::get_if<Proposal>(&item)) {
-          p->done.set_value(fail(Code::unavailable, "etcdserver: this member stopped after a "
-                                                    "storage failure; restart it"));
+          p->rejected(Error(Code::unavailable, "etcdserver: this member stopped after a "
+                                               "storage failure; restart it"));
         }
         if (auto* c = std::get_if<ConfProposal>(&item)) {
           c->done.set_value(fail(Code::unavailable, "etcdserver: this member stopped"));
@@ -365,6 +364,7 @@ void RaftHost::run() {
     for (Item& item : items) handle(item);
     if (clock::now() >= next_tick) {
       driver_->tick();
+      backend_.expire_waiters();
       next_tick += config_.tick_interval;
       if (next_tick < clock::now()) next_tick = clock::now() + config_.tick_interval;
       if (++ticks_since_lease_check_ >= 5) {

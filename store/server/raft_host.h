@@ -3,8 +3,8 @@
 // thread that owns the core. Everything else talks to it through a queue:
 //   inbox: peer messages, proposals, read requests, membership changes, transport reports;
 //   the thread: drains the inbox, ticks every tick_interval, runs the Ready loop.
-// Proposals are fire-and-forget here (the Backend waits for its apply); reads wait for their
-// ReadState. The leader also promotes caught-up learners while the cluster has fewer voters than
+// Proposals are fire-and-forget (the Backend waits for their apply; a refused one is reported
+// through its callback); reads wait for their ReadState. The leader also promotes caught-up learners while the cluster has fewer voters than
 // ideal_voters (the chooser), and proposes revokes for expired leases.
 // Thread-safety: every public method is thread-safe.
 #pragma once
@@ -62,7 +62,7 @@ class RaftHost : public Replicator {
   void deliver(raft::Message m);
 
   // Replicator.
-  Result<void> propose(std::string data) override;
+  void propose(std::string data, std::function<void(Error)> rejected) override;
   Result<void> propose_member_change(const raft::ConfChange& change) override;
   Result<uint64_t> read_index(std::chrono::milliseconds timeout) override;
   uint64_t leader_id() const override { return leader_.load(); }
@@ -82,7 +82,7 @@ class RaftHost : public Replicator {
  private:
   struct Proposal {
     std::string data;
-    std::promise<Result<void>> done;
+    std::function<void(Error)> rejected;
   };
   struct ConfProposal {
     raft::ConfChange change;

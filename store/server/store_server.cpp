@@ -108,6 +108,7 @@ Result<void> StoreServer::start() {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   ports_.assign(config_.client_urls.size(), 0);
   for (std::size_t i = 0; i < config_.client_urls.size(); ++i) {
@@ -188,12 +189,15 @@ void StoreServer::stop() {
   }
   wake_.notify_all();
   if (context_) context_->stopping = true;
+  // Raft stops first, and the requests still waiting for it are answered, so that gRPC's
+  // shutdown (which waits for every open call) does not wait for them.
+  if (host_) host_->stop();
+  if (backend_) backend_->fail_waiters(Error(Code::unavailable, "etcdserver: server stopped"));
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
     server_->Wait();
   }
   if (publisher_.joinable()) publisher_.join();
-  if (host_) host_->stop();
   server_.reset();
   if (backend_) backend_->attach(nullptr);
   host_.reset();
