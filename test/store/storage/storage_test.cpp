@@ -301,3 +301,84 @@ TEST_CASE("storage: a batch whose write fails leaves none of its changes", "[sto
   CHECK(s->get_u64(meta::kAppliedIndex).value() == std::optional<uint64_t>(1));
   CHECK_FALSE(s->get(Column::kv, "k2").value().has_value());
 }
+
+namespace {
+
+// What a member killed at this moment leaves on disk: the files as the kernel has them.
+void copy_as_crashed(const std::string& from, const std::string& to) {
+  for (const auto& e : std::filesystem::directory_iterator(from)) {
+    if (e.path().filename() == "mgmt.lock" || e.path().filename() == "LOCK") continue;
+    std::filesystem::copy_file(e.path(), to + "/" + e.path().filename().string());
+  }
+}
+
+std::filesystem::path live_wal(const std::string& dir) {
+  std::filesystem::path wal;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".log" && e.file_size() > 0) wal = e.path();
+  }
+  return wal;
+}
+
+// The offset just past the last non-zero byte (the end of what was written).
+uintmax_t written_end(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto last = bytes.find_last_not_of('\0');
+  return last == std::string::npos ? 0 : last + 1;
+}
+
+}  // namespace
+
+TEST_CASE("storage: the WAL is preallocated, and a crash leaves every synced batch readable",
+          "[storage][crash]") {
+  test::TempDir dir;
+  test::TempDir crashed;
+  constexpr int kBatches = 20;
+  auto s = Storage::open(at(dir.path())).value();
+  for (int i = 0; i < kBatches; ++i) {
+    Batch b;
+    b.put(Column::raft, encode_u64(static_cast<uint64_t>(i)), std::string(200, 'x'));
+    b.put_u64(meta::kAppliedIndex, static_cast<uint64_t>(i));
+    REQUIRE(s->write(b, true));
+  }
+  const auto wal = live_wal(dir.path());
+  REQUIRE_FALSE(wal.empty());
+  // Preallocated with its size: a synced append does not change the file's size.
+  const uintmax_t end = written_end(wal);
+  CHECK(std::filesystem::file_size(wal) > end + 1024 * 1024);
+  copy_as_crashed(dir.path(), crashed.path());
+  const auto crashed_wal = std::filesystem::path(crashed.path()) / wal.filename();
+
+  const std::string damage = GENERATE("none", "torn", "flipped");
+  const bool torn = damage == "torn";
+  if (torn) {
+    // A power cut while the last record was written: its end never reached the disk, and the
+    // preallocated space after it still reads as zeros.
+    std::fstream f(crashed_wal, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(end - 50));
+    f.write(std::string(50, '\0').data(), 50);
+  }
+  if (damage == "flipped") {
+    // Damage in the middle, with records after it: an error, and the file is left as it was.
+    {
+      std::fstream f(crashed_wal, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(end / 2));
+      f.write("\xde\xad\xbe\xef\xde\xad\xbe\xef", 8);
+    }
+    auto before = snapshot_dir(crashed.path());
+    auto refused = Storage::open(at(crashed.path()));
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message().find("is damaged") != std::string::npos);
+    CHECK(snapshot_dir(crashed.path()).at(wal.filename().string()) ==
+          before.at(wal.filename().string()));
+    return;
+  }
+  auto reopened = Storage::open(at(crashed.path()));
+  if (!reopened) FAIL(reopened.error().message());
+  auto applied = (*reopened)->get_u64(meta::kAppliedIndex).value();
+  REQUIRE(applied.has_value());
+  CHECK(*applied == (torn ? kBatches - 2 : kBatches - 1));
+  CHECK((*reopened)->get(Column::raft, encode_u64(kBatches - 2)).value().has_value());
+  CHECK((*reopened)->get(Column::raft, encode_u64(kBatches - 1)).value().has_value() == !torn);
+}
