@@ -3,9 +3,10 @@
 # test). Both run with the same topology: 1 member, or 3 members on loopback (ours joined with
 # --seeds, etcd's from a static initial cluster). For each: `etcdctl check perf --load=LOAD`
 # (60 s), then test/bench/store_load: concurrent puts, linearizable and serializable gets, CAS
-# txns (8 clients, 4000 ops each workload) and watch delivery latency (1000 puts). Ends with the
-# ratios ours/etcd (throughput: above 1 is better; p99: below 1 is better).
-# Usage: tools/bench-store.sh [s|m|l] [1|3]
+# txns (8 clients, 4000 ops each workload) and watch delivery latency (1000 puts), ROUNDS times
+# each (default 5), alternating between the two stores. Ends with the ratios ours/etcd of the
+# medians (throughput: above 1 is better; p99: below 1 is better).
+# Usage: [ROUNDS=N] tools/bench-store.sh [s|m|l] [1|3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 load="${1:-s}"
@@ -50,27 +51,36 @@ for t in $(seq 1 200); do
   sleep 0.1
 done
 
-declare -A result
-run_store() {
-  local name=$1 eps=$2
-  echo "== $name ($members member(s): $eps)"
+# Each workload runs ROUNDS times (default 5), etcd and ours alternating, so that both see the
+# same moments of a shared machine; the report takes the median round of each.
+rounds="${ROUNDS:-5}"
+declare -A ops p99s
+for name in etcd mgmt; do
+  eps=$([ "$name" = etcd ] && echo "$etcd_eps" || echo "$ours_eps")
+  echo "== $name ($members member(s): $eps): etcdctl check perf --load=$load"
   etcdctl --endpoints="$eps" check perf --load="$load" 2>&1 | tr "\r" "\n" | grep -E "PASS|FAIL" || true
-  for w in put get get-serializable txn; do
-    line=$("$loadgen" --endpoints "$eps" --workload "$w" --clients 8 --ops 4000)
-    echo "$line"
-    result[$name/$w]="$line"
-  done
-  line=$("$loadgen" --endpoints "$eps" --workload watch --ops 1000)
-  echo "$line"
-  result[$name/watch]="$line"
-}
-run_store etcd "$etcd_eps"
-run_store mgmt "$ours_eps"
-echo "== ratios ours/etcd"
+done
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for w in put get get-serializable txn watch; do
-  e=${result[etcd/$w]}; m=${result[mgmt/$w]}
-  et=$(echo "$e" | awk '{print $6}'); mt=$(echo "$m" | awk '{print $6}')
-  ep=$(echo "$e" | awk '{print $12}'); mp=$(echo "$m" | awk '{print $12}')
+  args=(--workload "$w" --clients 8 --ops 4000)
+  [ "$w" = watch ] && args=(--workload watch --ops 1000)
+  for r in $(seq 1 "$rounds"); do
+    for name in etcd mgmt; do
+      eps=$([ "$name" = etcd ] && echo "$etcd_eps" || echo "$ours_eps")
+      line=$("$loadgen" --endpoints "$eps" "${args[@]}")
+      ops[$name/$w]+="$(echo "$line" | awk '{print $6}') "
+      p99s[$name/$w]+="$(echo "$line" | awk '{print $12}') "
+    done
+  done
+  for name in etcd mgmt; do
+    printf "%-5s %-17s ops/s %s| p99 ms %s\n" "$name" "$w" "${ops[$name/$w]}" "${p99s[$name/$w]}"
+  done
+done
+echo "== ratios ours/etcd, medians of $rounds rounds (throughput: above 1 is better; p99: below 1 is better)"
+for w in put get get-serializable txn watch; do
+  et=$(echo "${ops[etcd/$w]}" | median); mt=$(echo "${ops[mgmt/$w]}" | median)
+  ep=$(echo "${p99s[etcd/$w]}" | median); mp=$(echo "${p99s[mgmt/$w]}" | median)
   awk -v w="$w" -v et="$et" -v mt="$mt" -v ep="$ep" -v mp="$mp" 'BEGIN {
-    printf "%-17s throughput %.2fx  p99 %.2fx\n", w, mt / et, mp / ep }'
+    printf "%-17s throughput %.2fx (%.0f vs %.0f ops/s)  p99 %.2fx (%.2f vs %.2f ms)\n",
+           w, mt / et, mt, et, mp / ep, mp, ep }'
 done

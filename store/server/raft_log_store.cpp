@@ -25,6 +25,18 @@ raft::InitialState RaftLogStore::initial_state() const {
 
 Result<std::vector<raft::Entry>> RaftLogStore::entries(uint64_t lo, uint64_t hi,
                                                        uint64_t max_bytes) const {
+  if (!recent_.empty() && lo >= recent_.front().entry.index && lo < hi &&
+      hi - 1 <= recent_.back().entry.index) {
+    std::vector<raft::Entry> out;
+    uint64_t bytes = 0;
+    for (auto it = recent_.begin() + static_cast<std::ptrdiff_t>(lo - recent_.front().entry.index);
+         it != recent_.end() && it->entry.index < hi; ++it) {
+      bytes += it->bytes;
+      if (!out.empty() && bytes > max_bytes) break;
+      out.push_back(it->entry);
+    }
+    return out;
+  }
   auto stored = log_->entries(lo, hi, max_bytes);
   if (!stored) return fail(stored.error());
   std::vector<raft::Entry> out;
@@ -56,6 +68,7 @@ Result<void> RaftLogStore::save(const std::optional<raft::Snapshot>& snapshot,
                                 const std::vector<raft::Entry>& entries,
                                 const std::optional<raft::HardState>& hard_state) {
   if (snapshot) {
+    forget_through(UINT64_MAX);
     if (auto i = hooks_.install(*snapshot); !i) return i;
     crash_point("after-snapshot-state");
     storage::StoredSnapshotMeta meta{snapshot->meta.index, snapshot->meta.term,
@@ -72,8 +85,40 @@ Result<void> RaftLogStore::save(const std::optional<raft::Snapshot>& snapshot,
   }
   if (!hs && stored.empty()) return ok();
   auto saved = log_->save(hs, stored);
-  if (saved) crash_point("after-log-persist");
+  if (!saved) {
+    forget_through(UINT64_MAX);  // what is stored is uncertain: read it back from the disk
+    return saved;
+  }
+  remember(entries, stored);
+  crash_point("after-log-persist");
   return saved;
+}
+
+void RaftLogStore::remember(const std::vector<raft::Entry>& entries,
+                            const std::vector<storage::StoredEntry>& stored) {
+  if (entries.empty()) return;
+  const uint64_t first = entries.front().index;
+  // The new entries replace any cached suffix from `first` on.
+  while (!recent_.empty() && recent_.back().entry.index >= first) {
+    recent_bytes_ -= recent_.back().bytes;
+    recent_.pop_back();
+  }
+  if (!recent_.empty() && recent_.back().entry.index + 1 != first) forget_through(UINT64_MAX);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    recent_.push_back(Recent{entries[i], stored[i].data.size()});
+    recent_bytes_ += stored[i].data.size();
+  }
+  while (recent_.size() > kRecentEntries || recent_bytes_ > kRecentBytes) {
+    recent_bytes_ -= recent_.front().bytes;
+    recent_.pop_front();
+  }
+}
+
+void RaftLogStore::forget_through(uint64_t index) {
+  while (!recent_.empty() && recent_.front().entry.index <= index) {
+    recent_bytes_ -= recent_.front().bytes;
+    recent_.pop_front();
+  }
 }
 
 Result<void> RaftLogStore::compact(uint64_t index, const raft::ConfState& conf_state,
@@ -81,7 +126,9 @@ Result<void> RaftLogStore::compact(uint64_t index, const raft::ConfState& conf_s
   if (index < log_->first_index() || index > log_->last_index()) return ok();
   // A synced write: it also makes every earlier (unsynced) apply batch durable, so the state
   // machine never needs entries the log no longer has.
-  return log_->compact(index, raft::codec::encode(conf_state));
+  auto compacted = log_->compact(index, raft::codec::encode(conf_state));
+  if (compacted) forget_through(index);
+  return compacted;
 }
 
 Result<void> RaftLogStore::bootstrap(const raft::Entry& first) {

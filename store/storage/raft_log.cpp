@@ -151,7 +151,9 @@ Result<void> RaftLog::save(const std::optional<StoredHardState>& hard_state,
   std::unique_lock lock(mu_);
   Batch batch;
   uint64_t last = snapshot_.index + terms_.size();
-  std::vector<uint64_t> terms = terms_;
+  // terms_ changes only once the write succeeded: keep its first `keep` terms, then these.
+  std::size_t keep = terms_.size();
+  std::vector<uint64_t> appended;
   if (!entries.empty()) {
     uint64_t first = entries.front().index;
     if (first <= snapshot_.index || first > last + 1) {
@@ -162,16 +164,17 @@ Result<void> RaftLog::save(const std::optional<StoredHardState>& hard_state,
     // Truncate the conflicting suffix [first, last].
     if (first <= last) {
       batch.del_range(Column::raft, entry_key(first), entry_key(last + 1));
-      terms.resize(first - snapshot_.index - 1);
+      keep = first - snapshot_.index - 1;
     }
-    uint64_t prev_term = terms.empty() ? snapshot_.term : terms.back();
+    uint64_t prev_term = keep == 0 ? snapshot_.term : terms_[keep - 1];
+    appended.reserve(entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const auto& e = entries[i];
       MGMT_ASSERT(e.index == first + i);   // consecutive: the core's contract
       MGMT_ASSERT(e.term >= prev_term);    // terms never decrease along the log
       prev_term = e.term;
       batch.put(Column::raft, entry_key(e.index), encode_u64(e.term) + e.data);
-      terms.push_back(e.term);
+      appended.push_back(e.term);
     }
   }
   if (hard_state) batch.put(Column::raft, kHardStateKey, encode_hard_state(*hard_state));
@@ -183,7 +186,8 @@ Result<void> RaftLog::save(const std::optional<StoredHardState>& hard_state,
                          (hard_state && (hard_state->term != hard_state_.term ||
                                          hard_state->vote != hard_state_.vote));
   if (auto w = storage_.write(batch, must_sync); !w) return w;
-  terms_ = std::move(terms);
+  terms_.resize(keep);
+  terms_.insert(terms_.end(), appended.begin(), appended.end());
   if (hard_state) hard_state_ = *hard_state;
   return ok();
 }
