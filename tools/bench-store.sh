@@ -6,7 +6,7 @@
 # txns (8 clients, 4000 ops each workload) and watch delivery latency (1000 puts), ROUNDS times
 # each (default 5), alternating between the two stores. Ends with the ratios ours/etcd of the
 # medians (throughput: above 1 is better; p99: below 1 is better).
-# Usage: [ROUNDS=N] tools/bench-store.sh [s|m|l] [1|3]
+# Usage: [ROUNDS=N] [WORKLOADS="put watch"] [CHECK_PERF=0] tools/bench-store.sh [s|m|l] [1|3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 load="${1:-s}"
@@ -55,13 +55,15 @@ done
 # same moments of a shared machine; the report takes the median round of each.
 rounds="${ROUNDS:-5}"
 declare -A ops p99s
+workloads="${WORKLOADS:-put get get-serializable txn watch}"
 for name in etcd mgmt; do
+  [ "${CHECK_PERF:-1}" = 1 ] || break
   eps=$([ "$name" = etcd ] && echo "$etcd_eps" || echo "$ours_eps")
   echo "== $name ($members member(s): $eps): etcdctl check perf --load=$load"
   etcdctl --endpoints="$eps" check perf --load="$load" 2>&1 | tr "\r" "\n" | grep -E "PASS|FAIL" || true
 done
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-for w in put get get-serializable txn watch; do
+for w in $workloads; do
   args=(--workload "$w" --clients 8 --ops 4000)
   [ "$w" = watch ] && args=(--workload watch --ops 1000)
   for r in $(seq 1 "$rounds"); do
@@ -77,7 +79,7 @@ for w in put get get-serializable txn watch; do
   done
 done
 echo "== ratios ours/etcd, medians of $rounds rounds (throughput: above 1 is better; p99: below 1 is better)"
-for w in put get get-serializable txn watch; do
+for w in $workloads; do
   et=$(echo "${ops[etcd/$w]}" | median); mt=$(echo "${ops[mgmt/$w]}" | median)
   ep=$(echo "${p99s[etcd/$w]}" | median); mp=$(echo "${p99s[mgmt/$w]}" | median)
   awk -v w="$w" -v et="$et" -v mt="$mt" -v ep="$ep" -v mp="$mp" 'BEGIN {

@@ -15,7 +15,7 @@ Result<std::unique_ptr<Driver>> Driver::open(const Config& config, DurableLog& l
 Driver::Driver(std::unique_ptr<Node> node, DurableLog& log, Transport& transport,
                StateMachine& state, DriverOptions options)
     : node_(std::move(node)), log_(log), transport_(transport), state_(state),
-      options_(std::move(options)) {}
+      options_(std::move(options)), saved_(log.initial_state().hard_state) {}
 
 Result<void> Driver::stop(Error e) {
   failure_ = e;
@@ -26,17 +26,30 @@ Result<void> Driver::process_ready() {
   if (failure_) return fail(*failure_);
   while (node_->has_ready()) {
     Ready rd = node_->ready();
+    // A leader sends before its own disk write (Raft thesis §10.2.1: the leader persists in
+    // parallel with its followers): its own ack counts only once persisted (Node::advance), and
+    // what it sends reveals no vote or term it has not saved, unless this Ready changes them.
+    const bool send_first =
+        node_->role() == Role::leader && !rd.snapshot &&
+        (!rd.hard_state ||
+         (rd.hard_state->term == saved_.term && rd.hard_state->vote == saved_.vote));
+    if (send_first) {
+      for (const Message& m : rd.messages) transport_.send(m);
+    }
     if (rd.snapshot || !rd.entries.empty() || rd.hard_state) {
       if (auto r = log_.save(rd.snapshot, rd.entries, rd.hard_state); !r) {
         return stop(r.error().with_context("raft: persisting the log failed; stopped"));
       }
+      if (rd.hard_state) saved_ = *rd.hard_state;
     }
     if (rd.snapshot && rd.snapshot->meta.index > state_.applied_index()) {
       if (auto r = state_.restore(*rd.snapshot); !r) {
         return stop(r.error().with_context("raft: installing a snapshot failed; stopped"));
       }
     }
-    for (const Message& m : rd.messages) transport_.send(m);
+    if (!send_first) {
+      for (const Message& m : rd.messages) transport_.send(m);
+    }
     {
       // Entries at or below the applied index were applied before a restart: skip them.
       std::span<const Entry> todo(rd.committed_entries);

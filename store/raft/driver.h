@@ -3,7 +3,9 @@
 // simulator (in-memory disk with faults, simulated network). Per Ready, in this order:
 //   1. persist snapshot, entries and hard state in ONE synced write (DurableLog::save);
 //   2. install the snapshot into the state machine;
-//   3. send the messages (only now: they may reveal a vote or an ack of what was just saved);
+//   3. send the messages (only now: they may reveal a vote or an ack of what was just saved;
+//      a leader whose term and vote are already saved sends before step 1 instead, so that
+//      its followers persist while it does);
 //   4. apply the committed entries (each apply records its index atomically with its effect);
 //   5. advance the core; then compact the log once enough was applied.
 // A failed save or apply stops the driver for good (failed()): nothing more is sent or
@@ -103,6 +105,7 @@ class Driver {
   Transport& transport_;
   StateMachine& state_;
   DriverOptions options_;
+  HardState saved_;  // the hard state last persisted
   std::optional<Error> failure_;
 };
 

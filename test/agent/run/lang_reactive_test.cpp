@@ -35,7 +35,9 @@ TEST_CASE("lang: a file the program reads changes, and the graph follows at once
                       "http://127.0.0.1:" + std::to_string(free_port()), "--server-urls",
                       "http://127.0.0.1:" + std::to_string(free_port()), "lang",
                       dir.path() + "/code"});
-  REQUIRE(agent.wait_for_output("file[" + out + "]: contents written"));
+  const bool written = agent.wait_for_output("file[" + out + "]: contents written");
+  INFO(agent.output());
+  REQUIRE(written);
   CHECK(slurp(out) == "first\n");
   const auto changed = std::chrono::steady_clock::now();
   {
@@ -77,5 +79,6 @@ TEST_CASE("lang: a key the program reads from the store changes, and the graph f
     agent.wait_for_occurrences("file[" + out + "]: contents written", writes,
                                std::chrono::seconds(20));
   }
+  INFO(agent.output());
   CHECK(slurp(out) == "hello");
 }
