@@ -29,34 +29,20 @@ class KvService final : public KvBase {
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* call,
                                 const etcdserverpb::PutRequest* request,
                                 etcdserverpb::PutResponse* response) override {
-    auto* reactor = call->DefaultReactor();
-    if (request->ByteSizeLong() > kMaxRequestBytes) {
-      reactor->Finish(request_too_large());
-      return reactor;
-    }
-    context_.backend.put_async(from_pb(*request), answer<mvcc::PutResponse>(reactor, response));
-    return reactor;
+    return propose<mvcc::PutResponse>(call, *request, response, &Backend::put_async);
   }
 
   grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* call,
                                         const etcdserverpb::DeleteRangeRequest* request,
                                         etcdserverpb::DeleteRangeResponse* response) override {
-    auto* reactor = call->DefaultReactor();
-    context_.backend.delete_range_async(from_pb(*request),
-                                        answer<mvcc::DeleteRangeResponse>(reactor, response));
-    return reactor;
+    return propose<mvcc::DeleteRangeResponse>(call, *request, response,
+                                              &Backend::delete_range_async);
   }
 
   grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* call,
                                 const etcdserverpb::TxnRequest* request,
                                 etcdserverpb::TxnResponse* response) override {
-    auto* reactor = call->DefaultReactor();
-    if (request->ByteSizeLong() > kMaxRequestBytes) {
-      reactor->Finish(request_too_large());
-      return reactor;
-    }
-    context_.backend.txn_async(from_pb(*request), answer<mvcc::TxnResponse>(reactor, response));
-    return reactor;
+    return propose<mvcc::TxnResponse>(call, *request, response, &Backend::txn_async);
   }
 
   grpc::Status Compact(grpc::ServerContext*, const etcdserverpb::CompactionRequest* request,
@@ -68,15 +54,23 @@ class KvService final : public KvBase {
   }
 
  private:
-  // The callback that answers a write's call with its applied result.
-  template <typename Result, typename Pb>
-  Backend::Done<Result> answer(grpc::ServerUnaryReactor* reactor, Pb* response) {
-    return [this, reactor, response](mgmt::Result<Result> r) {
+  // Proposes a write (etcd refuses any request over its size limit) and returns at once; the
+  // apply answers the call with the result.
+  template <typename Result, typename Request, typename Response, typename Async>
+  grpc::ServerUnaryReactor* propose(grpc::CallbackServerContext* call, const Request& request,
+                                    Response* response, Async async) {
+    auto* reactor = call->DefaultReactor();
+    if (request.ByteSizeLong() > kMaxRequestBytes) {
+      reactor->Finish(request_too_large());
+      return reactor;
+    }
+    (context_.backend.*async)(from_pb(request), [this, reactor, response](mgmt::Result<Result> r) {
       if (!r) return reactor->Finish(to_status(r.error()));
       context_.fill(response->mutable_header(), r->revision);
       to_pb(*r, response);
       reactor->Finish(grpc::Status::OK);
-    };
+    });
+    return reactor;
   }
 
   ServiceContext& context_;

@@ -36,6 +36,16 @@ Options at(const std::string& dir) {
   return o;
 }
 
+// Synced batches 0..n-1, each a raft record and the applied index.
+void write_synced_batches(Storage& s, int n) {
+  for (int i = 0; i < n; ++i) {
+    Batch b;
+    b.put(Column::raft, encode_u64(static_cast<uint64_t>(i)), std::string(200, 'x'));
+    b.put_u64(meta::kAppliedIndex, static_cast<uint64_t>(i));
+    REQUIRE(s.write(b, true));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("storage: batches are atomic across column families and survive reopen", "[storage]") {
@@ -256,12 +266,7 @@ TEST_CASE("storage: a torn last WAL record is dropped and every earlier batch is
   constexpr int kBatches = 20;
   {
     auto s = Storage::open(at(dir.path())).value();
-    for (int i = 0; i < kBatches; ++i) {
-      Batch b;
-      b.put(Column::raft, encode_u64(static_cast<uint64_t>(i)), std::string(200, 'x'));
-      b.put_u64(meta::kAppliedIndex, static_cast<uint64_t>(i));
-      REQUIRE(s->write(b, true));
-    }
+    write_synced_batches(*s, kBatches);
   }
   std::filesystem::path wal;
   for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
@@ -336,12 +341,7 @@ TEST_CASE("storage: the WAL is preallocated, and a crash leaves every synced bat
   test::TempDir crashed;
   constexpr int kBatches = 20;
   auto s = Storage::open(at(dir.path())).value();
-  for (int i = 0; i < kBatches; ++i) {
-    Batch b;
-    b.put(Column::raft, encode_u64(static_cast<uint64_t>(i)), std::string(200, 'x'));
-    b.put_u64(meta::kAppliedIndex, static_cast<uint64_t>(i));
-    REQUIRE(s->write(b, true));
-  }
+  write_synced_batches(*s, kBatches);
   const auto wal = live_wal(dir.path());
   REQUIRE_FALSE(wal.empty());
   // Preallocated with its size: a synced append does not change the file's size.
