@@ -24,6 +24,8 @@ struct ResourceSpec {
   nlohmann::json meta = nlohmann::json::object();
   // Where it came from, for error messages ("main.mcl @ 3:1", "graph.yaml line 7").
   std::string origin;
+
+  bool operator==(const ResourceSpec&) const = default;
 };
 
 struct EdgeSpec {
@@ -35,12 +37,16 @@ struct EdgeSpec {
   // Send/recv: the sender's value `send` becomes the receiver's field `recv` (both or neither).
   std::string send;
   std::string recv;
+
+  bool operator==(const EdgeSpec&) const = default;
 };
 
 struct GraphSpec {
   std::string name;  // the graph's name (yaml `graph:`), may be empty
   std::vector<ResourceSpec> resources;
   std::vector<EdgeSpec> edges;
+
+  bool operator==(const GraphSpec&) const = default;
 };
 
 }  // namespace mgmt::frontends

@@ -271,13 +271,14 @@ int run_daemon(const cli::RunOptions& options) {
                                                " frontend is not built yet on this agent");
         }
         if (!graph) return fail(graph.error());
+        frontends::GraphSpec first = *graph;
         if (auto swapped = swap_graph(std::move(*graph), payload.noop); !swapped) {
           return swapped;
         }
         if (!sources.empty()) {
           const bool noop = payload.noop;
           stream = std::make_unique<LangStream>(
-              entry, sources, program_runtime,
+              entry, std::move(first), sources, program_runtime,
               [store_access](const std::string& key, bool prefix, std::function<void()> f) {
                 return prefix ? store_access->watch_prefix(key, std::move(f))
                               : store_access->watch(key, std::move(f));

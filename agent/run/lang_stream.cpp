@@ -19,12 +19,14 @@ constexpr const char* kNewWatch = "what the program reads may have changed befor
 
 }  // namespace
 
-LangStream::LangStream(std::string entry, frontends::lang::StreamSources sources,
+LangStream::LangStream(std::string entry, frontends::GraphSpec first,
+                       frontends::lang::StreamSources sources,
                        frontends::lang::LangRuntime runtime, WatchStore watch_store, Swap swap)
     : entry_(std::move(entry)),
       runtime_(std::move(runtime)),
       watch_store_(std::move(watch_store)),
-      swap_(std::move(swap)) {
+      swap_(std::move(swap)),
+      last_(std::move(first)) {
   watch(sources);
   if (runtime_.commands) {
     runtime_.commands->set_on_line(
@@ -143,10 +145,19 @@ void LangStream::loop() {
       log->error("{}: the new graph was refused: {}", why, swapped.error().message());
       continue;
     }
+    const bool changed = *graph != last_;
+    last_ = std::move(*graph);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - began)
                         .count();
-    if (why != kClockTicked && why != kHistoryDue && why != kNewWatch) log->info("{}: ran the program again ({} ms)", why, ms);
+    if (why == kNewWatch && changed) {
+      // A change made before its watch started: the run a new watch asks for found it.
+      log->info("what the program reads changed before it was watched: ran the program again "
+                "({} ms)",
+                ms);
+    } else if (why != kClockTicked && why != kHistoryDue && why != kNewWatch) {
+      log->info("{}: ran the program again ({} ms)", why, ms);
+    }
   }
 }
 

@@ -35,9 +35,11 @@ class LangStream {
       const std::string& key, bool prefix, std::function<void()> on_change)>;
 
   // `entry`: the program (a .mcl file or a directory with main.mcl) as the deploy left it;
-  // `sources`: what its first run read; `runtime`: what the agent lends it (world, local).
-  LangStream(std::string entry, frontends::lang::StreamSources sources,
-             frontends::lang::LangRuntime runtime, WatchStore watch_store, Swap swap);
+  // `first`: the graph of its first run, and `sources`: what that run read; `runtime`: what
+  // the agent lends it (world, local).
+  LangStream(std::string entry, frontends::GraphSpec first,
+             frontends::lang::StreamSources sources, frontends::lang::LangRuntime runtime,
+             WatchStore watch_store, Swap swap);
   ~LangStream();
   LangStream(const LangStream&) = delete;
   LangStream& operator=(const LangStream&) = delete;
@@ -51,6 +53,7 @@ class LangStream {
   frontends::lang::LangRuntime runtime_;
   WatchStore watch_store_;
   Swap swap_;
+  frontends::GraphSpec last_;  // the graph last handed over (the stream's thread only)
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
