@@ -293,27 +293,6 @@ void Backend::txn_async(const mvcc::TxnRequest& r, Done<mvcc::TxnResponse> done)
   submit_typed(req, std::move(done));
 }
 
-Result<mvcc::PutResponse> Backend::put(const mvcc::PutRequest& r) {
-  if (auto v = mvcc::validate_put(r); !v) return fail(v.error());
-  mgmtraft::InternalRequest req;
-  to_pb_request(r, req.mutable_put());
-  return take<mvcc::PutResponse>(propose_and_wait(req));
-}
-
-Result<mvcc::DeleteRangeResponse> Backend::delete_range(const mvcc::DeleteRangeRequest& r) {
-  if (auto v = mvcc::validate_delete_range(r); !v) return fail(v.error());
-  mgmtraft::InternalRequest req;
-  to_pb_request(r, req.mutable_delete_range());
-  return take<mvcc::DeleteRangeResponse>(propose_and_wait(req));
-}
-
-Result<mvcc::TxnResponse> Backend::txn(const mvcc::TxnRequest& r) {
-  if (auto v = mvcc::validate_txn(r); !v) return fail(v.error());
-  mgmtraft::InternalRequest req;
-  to_pb_request(r, req.mutable_txn());
-  return take<mvcc::TxnResponse>(propose_and_wait(req));
-}
-
 Result<mvcc::CompactResponse> Backend::compact(int64_t revision) {
   mgmtraft::InternalRequest req;
   req.mutable_compaction()->set_revision(revision);

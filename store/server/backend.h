@@ -30,7 +30,6 @@
 #include <functional>
 #include <future>
 #include <map>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,10 +91,9 @@ class Backend {
   lease::Lessor& lessor() const { return *lessor_.load(); }
   storage::Storage& storage() { return *storage_; }
 
-  // Client requests. The writes come in two forms: blocking, and asynchronous, where `done` is
-  // called once with the outcome (from the Raft thread when applied, or from the caller's thread
-  // when refused at once; a request not applied within the request timeout fails with etcd's
-  // "request timed out").
+  // Client requests. The KV writes are asynchronous: `done` is called once with the outcome
+  // (from the Raft thread when applied, or from the caller's thread when refused at once; a
+  // request not applied within the request timeout fails with etcd's "request timed out").
   template <typename T>
   using Done = std::function<void(Result<T>)>;
   void put_async(const mvcc::PutRequest& r, Done<mvcc::PutResponse> done);
@@ -106,9 +104,6 @@ class Backend {
   // Fails every waiting request (the server stops; its Raft host has stopped).
   void fail_waiters(const Error& why);
   [[nodiscard]] Result<mvcc::RangeResponse> range(const mvcc::RangeRequest& r) const;
-  [[nodiscard]] Result<mvcc::PutResponse> put(const mvcc::PutRequest& r);
-  [[nodiscard]] Result<mvcc::DeleteRangeResponse> delete_range(const mvcc::DeleteRangeRequest& r);
-  [[nodiscard]] Result<mvcc::TxnResponse> txn(const mvcc::TxnRequest& r);
   [[nodiscard]] Result<mvcc::CompactResponse> compact(int64_t revision);
   // id 0: a fresh id is picked.
   [[nodiscard]] Result<lease::LeaseInfo> lease_grant(lease::LeaseId id, int64_t ttl_seconds);
