@@ -19,16 +19,13 @@ constexpr size_t kMaxBatch = 64;
 
 struct PeerTransport::Peer {
   raft::NodeId id = 0;
-  std::mutex mutex;  // guards queue, stopping, stream_context (the sender thread owns the rest)
+  std::mutex mutex;  // guards queue, url
   std::condition_variable wake;
   std::deque<raft::Message> queue;
   std::thread thread;
   std::string url;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<mgmtraft::RaftPeer::Stub> stub;
-  std::unique_ptr<grpc::ClientContext> stream_context;
-  std::unique_ptr<grpc::ClientWriter<mgmtraft::MessageBatch>> stream;
-  mgmtraft::SendAck stream_ack;
   bool stopping = false;
   bool reported_down = false;
 };
@@ -50,8 +47,6 @@ void PeerTransport::stop() {
     {
       std::lock_guard lock(p->mutex);
       p->stopping = true;
-      // A write blocked on a peer that stopped reading returns at once.
-      if (p->stream_context) p->stream_context->TryCancel();
     }
     p->wake.notify_all();
   }
@@ -100,18 +95,40 @@ void PeerTransport::run(Peer& peer) {
     const std::string url = hooks_.peer_url(peer.id);
     bool sent = false;
     if (!url.empty()) {
-      const grpc::Status status = deliver(peer, url, batch);
-      sent = status.ok();
-      if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
-          status.error_message() == kErrMemberRemoved && hooks_.removed) {
-        hooks_.removed();
+      if (url != peer.url || !peer.stub) {
+        auto address = listen_address(url);
+        if (address) {
+          grpc::ChannelArguments args;
+          args.SetMaxSendMessageSize(-1);
+          args.SetMaxReceiveMessageSize(-1);
+          peer.channel = grpc::CreateCustomChannel(*address, grpc::InsecureChannelCredentials(),
+                                                   args);
+          peer.stub = mgmtraft::RaftPeer::NewStub(peer.channel);
+          peer.url = url;
+        }
       }
-      if (!sent && !peer.reported_down) {
-        log::get("raft")->info("peer {:x} at {} unreachable: {}", peer.id, url,
-                               status.error_message());
+      if (peer.stub) {
+        mgmtraft::MessageBatch request;
+        request.set_cluster_id(cluster_id_);
+        for (const auto& m : batch) request.add_messages(raft::codec::encode(m));
+        mgmtraft::SendAck ack;
+        grpc::ClientContext ctx;
+        const bool big = batch.size() == 1 && batch[0].type == raft::MessageType::snapshot;
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         (big ? std::chrono::seconds(60) : std::chrono::seconds(2)));
+        const grpc::Status status = peer.stub->Send(&ctx, request, &ack);
+        sent = status.ok();
+        if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+            status.error_message() == kErrMemberRemoved && hooks_.removed) {
+          hooks_.removed();
+        }
+        if (!sent && !peer.reported_down) {
+          log::get("raft")->info("peer {:x} at {} unreachable: {}", peer.id, url,
+                                 status.error_message());
+        }
+        if (sent && peer.reported_down) log::get("raft")->info("peer {:x} reachable", peer.id);
+        peer.reported_down = !sent;
       }
-      if (sent && peer.reported_down) log::get("raft")->info("peer {:x} reachable", peer.id);
-      peer.reported_down = !sent;
     }
     if (!sent) {
       for (const auto& m : batch) {
@@ -124,102 +141,13 @@ void PeerTransport::run(Peer& peer) {
       // Back off a little so a dead peer does not spin this thread.
       std::unique_lock lock(peer.mutex);
       peer.wake.wait_for(lock, std::chrono::milliseconds(100), [&] { return peer.stopping; });
-      if (peer.stopping) {
-        lock.unlock();
-        close_stream(peer);
-        return;
-      }
+      if (peer.stopping) return;
     }
   }
-}
-
-grpc::Status PeerTransport::deliver(Peer& peer, const std::string& url,
-                                    std::vector<raft::Message>& batch) {
-  if (url != peer.url || !peer.stub) {
-    close_stream(peer);
-    auto address = listen_address(url);
-    if (!address) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, address.error().message());
-    grpc::ChannelArguments args;
-    args.SetMaxSendMessageSize(-1);
-    args.SetMaxReceiveMessageSize(-1);
-    // A peer that stops answering (paused, cut off) is noticed by pings, which ends the stream.
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    peer.channel = grpc::CreateCustomChannel(*address, grpc::InsecureChannelCredentials(), args);
-    peer.stub = mgmtraft::RaftPeer::NewStub(peer.channel);
-    peer.url = url;
-  }
-  mgmtraft::MessageBatch request;
-  request.set_cluster_id(cluster_id_);
-  for (const auto& m : batch) request.add_messages(raft::codec::encode(m));
-  if (batch.size() == 1 && batch[0].type == raft::MessageType::snapshot) {
-    mgmtraft::SendAck ack;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    return peer.stub->Send(&ctx, request, &ack);
-  }
-  if (!peer.stream) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    {
-      std::lock_guard lock(peer.mutex);
-      if (peer.stopping) return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
-      peer.stream_context = std::move(context);
-    }
-    peer.stream = peer.stub->Stream(peer.stream_context.get(), &peer.stream_ack);
-  }
-  if (peer.stream->Write(request)) return grpc::Status::OK;
-  // The stream broke: its status says why (the peer's refusal, or the connection).
-  grpc::Status status = peer.stream->Finish();
-  peer.stream.reset();
-  close_stream(peer);
-  if (status.ok()) status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the stream ended");
-  return status;
-}
-
-void PeerTransport::close_stream(Peer& peer) {
-  if (peer.stream) {
-    peer.stream_context->TryCancel();
-    (void)peer.stream->Finish();
-    peer.stream.reset();
-  }
-  std::lock_guard lock(peer.mutex);
-  peer.stream_context.reset();
 }
 
 grpc::Status PeerService::Send(grpc::ServerContext*, const mgmtraft::MessageBatch* batch,
                                mgmtraft::SendAck*) {
-  return receive(*batch);
-}
-
-namespace {
-
-// One incoming stream: reads a batch, hands it over, reads the next; ends at the sender's end
-// or at the first refused batch. Deletes itself when gRPC is done with it.
-class StreamReader final : public grpc::ServerReadReactor<mgmtraft::MessageBatch> {
- public:
-  explicit StreamReader(PeerService& service) : service_(service) { StartRead(&batch_); }
-  void OnReadDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status::OK);
-    if (grpc::Status status = service_.receive(batch_); !status.ok()) return Finish(status);
-    StartRead(&batch_);
-  }
-  void OnDone() override { delete this; }
-
- private:
-  PeerService& service_;
-  mgmtraft::MessageBatch batch_;
-};
-
-}  // namespace
-
-grpc::ServerReadReactor<mgmtraft::MessageBatch>* PeerService::Stream(
-    grpc::CallbackServerContext*, mgmtraft::SendAck*) {
-  return new StreamReader(*this);
-}
-
-grpc::Status PeerService::receive(const mgmtraft::MessageBatch& batch_ref) {
-  const mgmtraft::MessageBatch* batch = &batch_ref;
   if (batch->cluster_id() != cluster_id_) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         "mgmt: message from another cluster (id mismatch)");

@@ -1,10 +1,7 @@
 // peer_transport.h: Raft messages between members over gRPC (proto/raft/peer.proto). One
-// sender thread per peer drains that peer's queue into batches written to one long-lived
-// stream (RaftPeer.Stream), so the Raft thread never blocks on the network and a batch never
-// waits for the previous one's round trip; a snapshot goes alone in a Send call. A failed
-// write ends the stream (the next batch opens a new one), drops the batch (Raft retransmits)
-// and reports the peer unreachable (and a snapshot as failed); a full queue drops the oldest
-// messages.
+// sender thread per peer drains that peer's queue into batched Send calls, so the Raft thread
+// never blocks on the network. A failed send drops the batch (Raft retransmits) and reports the
+// peer unreachable (and a snapshot as failed); a full queue drops the oldest messages.
 // The receiving side is PeerService, which hands each message to a callback.
 // Thread-safety: send() from the Raft thread; everything else is internal.
 #pragma once
@@ -43,9 +40,6 @@ class PeerTransport : public raft::Transport {
  private:
   struct Peer;
   void run(Peer& peer);
-  // Sends one batch to the peer; the status of the failure, if any.
-  grpc::Status deliver(Peer& peer, const std::string& url, std::vector<raft::Message>& batch);
-  static void close_stream(Peer& peer);
 
   uint64_t cluster_id_;
   Hooks hooks_;
@@ -54,10 +48,7 @@ class PeerTransport : public raft::Transport {
   bool stopped_ = false;
 };
 
-// Streams are read with gRPC's callback API: each batch is handed over from gRPC's own thread
-// as it arrives, with no server thread parked per stream.
-class PeerService final
-    : public mgmtraft::RaftPeer::WithCallbackMethod_Stream<mgmtraft::RaftPeer::Service> {
+class PeerService final : public mgmtraft::RaftPeer::Service {
  public:
   // `was_removed`: whether a sender was removed from the cluster (it is told so, once per
   // batch, with kErrMemberRemoved).
@@ -68,14 +59,8 @@ class PeerService final
         was_removed_(std::move(was_removed)) {}
   grpc::Status Send(grpc::ServerContext*, const mgmtraft::MessageBatch* batch,
                     mgmtraft::SendAck*) override;
-  grpc::ServerReadReactor<mgmtraft::MessageBatch>* Stream(grpc::CallbackServerContext*,
-                                                          mgmtraft::SendAck*) override;
-
-  // Checks a batch and hands its messages over; an error status ends the call.
-  grpc::Status receive(const mgmtraft::MessageBatch& batch);
 
  private:
-
   uint64_t cluster_id_;
   std::function<void(raft::Message)> deliver_;
   std::function<bool(uint64_t)> was_removed_;

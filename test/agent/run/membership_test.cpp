@@ -103,6 +103,7 @@ TEST_CASE("membership: a lost voter is removed after --member-timeout and a volu
   REQUIRE(h1->wait_for_occurrences("removing member", 2, std::chrono::seconds(60)));
   h2->send_signal(SIGCONT);
   auto paused = h2->wait_exit(std::chrono::seconds(60));
+  INFO(h2->output());
   REQUIRE(paused);
   CHECK(*paused != 0);
   CHECK(h2->output().find("store member was removed from the cluster") != std::string::npos);
