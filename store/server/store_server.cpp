@@ -112,6 +112,8 @@ Result<void> StoreServer::start() {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
+  // What still uses the synchronous API (reads, streams, the peer service) keeps its threads:
+  // with the default of 2 idle pollers, gRPC made and unmade a thread per request under load.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   ports_.assign(config_.client_urls.size(), 0);
