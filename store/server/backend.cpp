@@ -199,29 +199,29 @@ void Backend::finish(uint64_t id, Result<Applied> result) {
 }
 
 void Backend::expire_waiters() {
-  std::vector<Finish> expired;
+  const auto now = std::chrono::steady_clock::now();
+  fail_waiters_if([now](const Waiter& w) { return w.deadline <= now; },
+                  Error(Code::unavailable, kErrTimeout));
+}
+
+void Backend::fail_waiters(const Error& why) {
+  fail_waiters_if([](const Waiter&) { return true; }, why);
+}
+
+void Backend::fail_waiters_if(const std::function<bool(const Waiter&)>& which, const Error& why) {
+  std::vector<Finish> failed;
   {
-    const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(apply_mutex_);
     for (auto it = waiters_.begin(); it != waiters_.end();) {
-      if (it->second.deadline <= now) {
-        expired.push_back(std::move(it->second.done));
+      if (which(it->second)) {
+        failed.push_back(std::move(it->second.done));
         it = waiters_.erase(it);
       } else {
         ++it;
       }
     }
   }
-  for (Finish& done : expired) done(fail(Code::unavailable, kErrTimeout));
-}
-
-void Backend::fail_waiters(const Error& why) {
-  std::map<uint64_t, Waiter> all;
-  {
-    std::lock_guard lock(apply_mutex_);
-    all.swap(waiters_);
-  }
-  for (auto& [id, waiter] : all) waiter.done(fail(why));
+  for (Finish& done : failed) done(fail(why));  // outside the lock: answers may call back in
 }
 
 Result<Backend::Applied> Backend::propose_and_wait(mgmtraft::InternalRequest& request) {

@@ -158,6 +158,8 @@ class Backend {
   void submit_typed(mgmtraft::InternalRequest& request, Done<T> done);
   // Hands `result` to the request's waiter, if it still waits.
   void finish(uint64_t id, Result<Applied> result);
+  // Fails (with `why`) the waiting requests `which` selects.
+  void fail_waiters_if(const std::function<bool(const Waiter&)>& which, const Error& why);
   Result<Applied> propose_and_wait(mgmtraft::InternalRequest& request);
   Result<void> restore_locked(const std::string& state, uint64_t index);
   Result<Applied> apply_request(const mgmtraft::InternalRequest& request, storage::Batch& batch);

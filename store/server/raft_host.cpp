@@ -156,12 +156,7 @@ void RaftHost::stop() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (transport_) transport_->stop();
-  for (Item& item : inbox_) {
-    if (auto* p = std::get_if<Proposal>(&item)) p->rejected(Error(Code::unavailable, kErrNoLeader));
-    if (auto* c = std::get_if<ConfProposal>(&item)) {
-      c->done.set_value(fail(Code::unavailable, kErrNoLeader));
-    }
-  }
+  for (Item& item : inbox_) refuse(item, kErrNoLeader);
   inbox_.clear();
 }
 
@@ -179,12 +174,12 @@ void RaftHost::enqueue(Item item) {
     return;
   }
   // Answered outside the lock: a rejection callback may take the Backend's locks.
-  if (auto* p = std::get_if<Proposal>(&item)) {
-    p->rejected(Error(Code::unavailable, "etcdserver: server stopped"));
-  }
-  if (auto* c = std::get_if<ConfProposal>(&item)) {
-    c->done.set_value(fail(Code::unavailable, "etcdserver: server stopped"));
-  }
+  refuse(item, "etcdserver: server stopped");
+}
+
+void RaftHost::refuse(Item& item, const std::string& why) {
+  if (auto* p = std::get_if<Proposal>(&item)) p->rejected(Error(Code::unavailable, why));
+  if (auto* c = std::get_if<ConfProposal>(&item)) c->done.set_value(fail(Code::unavailable, why));
 }
 
 // A message from a peer (the transport's own reports about a peer, such as unreachable, come
@@ -350,13 +345,7 @@ void RaftHost::run() {
     }
     if (failed_) {
       for (Item& item : items) {
-        if (auto* p = std::get_if<Proposal>(&item)) {
-          p->rejected(Error(Code::unavailable, "etcdserver: this member stopped after a "
-                                               "storage failure; restart it"));
-        }
-        if (auto* c = std::get_if<ConfProposal>(&item)) {
-          c->done.set_value(fail(Code::unavailable, "etcdserver: this member stopped"));
-        }
+        refuse(item, "etcdserver: this member stopped after a storage failure; restart it");
       }
       next_tick = clock::now() + config_.tick_interval;
       continue;

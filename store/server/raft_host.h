@@ -98,6 +98,8 @@ class RaftHost : public Replicator {
 
   RaftHost(Backend& backend, const RaftHostConfig& config) : backend_(backend), config_(config) {}
   void enqueue(Item item);
+  // Answers a queued proposal or membership change that will not be proposed (others: nothing).
+  static void refuse(Item& item, const std::string& why);
   void run();
   void handle(Item& item);
   void after_ready();

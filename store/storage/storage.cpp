@@ -241,7 +241,8 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
     // A power cut can leave a torn, never acknowledged record before the preallocated WAL's
     // zeros; cut it as RocksDB would at the end of a file (wal_tail.h).
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-      if (!exists || entry.path().extension() != ".log") continue;
+      if (!exists) break;
+      if (entry.path().extension() != ".log") continue;
       auto trimmed = trim_torn_wal_tail(entry.path().string());
       if (!trimmed) return fail(trimmed.error());
       if (*trimmed) {
