@@ -1,8 +1,13 @@
-// peer_transport.h: Raft messages between members over gRPC (proto/raft/peer.proto). One
-// sender thread per peer drains that peer's queue into batched Send calls, so the Raft thread
-// never blocks on the network. A failed send drops the batch (Raft retransmits) and reports the
-// peer unreachable (and a snapshot as failed); a full queue drops the oldest messages.
-// The receiving side is PeerService, which hands each message to a callback.
+// peer_transport.h: Raft messages between members over gRPC (proto/raft/peer.proto).
+// Sending: one sender thread per peer drains that peer's queue into batches written to one
+// long-lived stream (RaftPeer.Stream), so the Raft thread never blocks on the network and a
+// message costs a frame, not a call; a snapshot goes alone in a Send call. A reader thread per
+// stream waits for the receiver's notice: a refusal ends the stream, and "removed" is reported
+// at once (it does not wait for the next write). A failed write or an ended stream drops the
+// batch (Raft retransmits), reports the peer unreachable (and a snapshot as failed), and the
+// next batch opens a new stream; a full queue drops the oldest messages.
+// Receiving: PeerService reads each stream with gRPC's callback API and hands each message to a
+// callback; messages from a member that was removed are refused with kErrMemberRemoved.
 // Thread-safety: send() from the Raft thread; everything else is internal.
 #pragma once
 
@@ -40,6 +45,12 @@ class PeerTransport : public raft::Transport {
  private:
   struct Peer;
   void run(Peer& peer);
+  // Sends one batch to the peer; the status of the failure, if any.
+  grpc::Status deliver(Peer& peer, const std::string& url, const std::vector<raft::Message>& batch);
+  // Opens the stream to the peer and starts its reader.
+  void open_stream(Peer& peer);
+  // Ends the stream (cancels it first when `cancel`); its status.
+  static grpc::Status close_stream(Peer& peer, bool cancel);
 
   uint64_t cluster_id_;
   Hooks hooks_;
@@ -48,7 +59,10 @@ class PeerTransport : public raft::Transport {
   bool stopped_ = false;
 };
 
-class PeerService final : public mgmtraft::RaftPeer::Service {
+// Stream is served with gRPC's callback API: a batch is handed over on the gRPC thread that read
+// it, with no server thread parked per stream. Send (snapshots) is synchronous.
+class PeerService final
+    : public mgmtraft::RaftPeer::WithCallbackMethod_Stream<mgmtraft::RaftPeer::Service> {
  public:
   // `was_removed`: whether a sender was removed from the cluster (it is told so, once per
   // batch, with kErrMemberRemoved).
@@ -59,6 +73,11 @@ class PeerService final : public mgmtraft::RaftPeer::Service {
         was_removed_(std::move(was_removed)) {}
   grpc::Status Send(grpc::ServerContext*, const mgmtraft::MessageBatch* batch,
                     mgmtraft::SendAck*) override;
+  grpc::ServerBidiReactor<mgmtraft::MessageBatch, mgmtraft::StreamNotice>* Stream(
+      grpc::CallbackServerContext*) override;
+
+  // Checks a batch and hands its messages over; an error status refuses the rest.
+  grpc::Status receive(const mgmtraft::MessageBatch& batch);
 
  private:
   uint64_t cluster_id_;

@@ -2,6 +2,7 @@
 #include "store/server/raft_host.h"
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "store/raft/codec.h"
 #include "store/server/etcd_errors.h"
 
@@ -333,6 +334,7 @@ void RaftHost::choose() {
 }
 
 void RaftHost::run() {
+  name_this_thread("raft");
   using clock = std::chrono::steady_clock;
   auto next_tick = clock::now() + config_.tick_interval;
   for (;;) {

@@ -2,6 +2,7 @@
 // A create is answered with `created` before any event (history replay included); events come
 // in revision order, each once; a start revision below the compaction gets compact_revision and
 // `canceled`; a progress request gets a header-only response with watch_id -1, as etcd 3.4.
+#include "common/thread_name.h"
 #include "store/server/pb_convert.h"
 #include "store/server/services.h"
 
@@ -62,6 +63,7 @@ class WatchService final : public etcdserverpb::Watch::Service {
       override {
     ResponseQueue queue;
     std::thread writer([&] {
+      name_this_thread("watch-send");
       while (auto response = queue.pop()) {
         if (!stream->Write(*response)) break;
       }
