@@ -51,6 +51,22 @@ for t in $(seq 1 200); do
   sleep 0.1
 done
 
+# The load generator talks to the first endpoint it is given: make that each store's leader, so
+# that neither store pays for forwarding writes from a follower and the other does not.
+leader_first() {
+  local leader
+  leader=$(etcdctl --endpoints="$1" endpoint status -w json 2>/dev/null |
+    python3 -c 'import json,sys
+for s in json.load(sys.stdin):
+    if s["Status"]["header"]["member_id"] == s["Status"]["leader"]: print(s["Endpoint"])' |
+    head -1)
+  [ -n "$leader" ] || { echo "$1"; return; }
+  echo "$leader$(echo ",$1" | sed "s#,$leader##")"
+}
+etcd_eps=$(leader_first "$etcd_eps")
+ours_eps=$(leader_first "$ours_eps")
+echo "== load goes to each store's leader first: etcd $etcd_eps, ours $ours_eps"
+
 # Each workload runs ROUNDS times (default 5), etcd and ours alternating, so that both see the
 # same moments of a shared machine; the report takes the median round of each.
 rounds="${ROUNDS:-5}"
