@@ -109,6 +109,10 @@ void PeerTransport::run(Peer& peer) {
     if (!url.empty()) {
       const grpc::Status status = deliver(peer, url, batch);
       sent = status.ok();
+      if (!sent) {
+        std::lock_guard lock(peer.mutex);
+        if (peer.stopping) break;  // our own cancel, not the peer's failure
+      }
       if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
           status.error_message() == kErrMemberRemoved && hooks_.removed) {
         hooks_.removed();
