@@ -84,6 +84,10 @@ struct EtcdClient::Impl {
         if (answered_by) *answered_by = endpoints[at].url;
         return status;
       }
+      // This endpoint did not answer: the next request starts with the one after it, so that a
+      // member that stopped answering (paused, cut off) costs one timeout, not one per request.
+      std::size_t expected = at;
+      preferred.compare_exchange_strong(expected, (at + 1) % endpoints.size());
       if (mutating && !not_sent(status)) return status;  // outcome unknown: no blind retry
     }
     return status;

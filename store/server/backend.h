@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <optional>
 #include <set>
 #include <span>
@@ -190,7 +191,10 @@ class Backend {
   mutable std::mutex removed_mutex_;  // guards removed_ (read by the peer service's threads)
   std::set<uint64_t> removed_;        // ids removed from the cluster (meta "removed/ID")
   std::map<uint64_t, Waiter> waiters_;
-  std::atomic<uint64_t> next_request_{1};
+  // Request ids are this member's id and a counter that starts at random in every run: a
+  // restarted member must never wait on an id its previous run proposed, which its catch-up
+  // could apply and answer with that old entry's result.
+  std::atomic<uint64_t> next_request_{std::random_device{}()};
   std::atomic<uint64_t> lease_id_state_{0};
 };
 

@@ -354,6 +354,11 @@ TEST_CASE("store cluster: concurrent clients' histories are linearizable while m
     for (const auto& op : ops) unknown += op.unknown;
     auto result = mgmt::test::history::check_register(ops);
     INFO(key << ": " << result.explanation);
+    if (!result.decided) {
+      // Too many unknown outcomes to search every order in time: say so, no verdict.
+      WARN(key << ": " << result.explanation);
+      continue;
+    }
     CHECK(result.linearizable);
   }
   INFO(total << " operations recorded, " << unknown << " with an unknown outcome");

@@ -28,10 +28,16 @@ struct RegisterOp {
 
 struct CheckResult {
   bool linearizable = true;
-  std::string explanation;  // when not: the operations that could not be ordered
+  // False when the search gave up (more states than its budget): then `linearizable` says
+  // nothing. Unknown outcomes can make the number of orders explode.
+  bool decided = true;
+  std::string explanation;  // when not linearizable or not decided: why
 };
 
-CheckResult check_register(const std::vector<RegisterOp>& ops);
+// Past `budget` states the search tries again without the unknown writes whose values nobody
+// observed (sound: they can always take effect last); if that is not conclusive either, the
+// result is undecided rather than a wrong verdict or an endless search.
+CheckResult check_register(const std::vector<RegisterOp>& ops, size_t budget = 2'000'000);
 
 std::string describe(const RegisterOp& op);
 
