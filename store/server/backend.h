@@ -32,8 +32,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <optional>
+#include <random>
 #include <set>
 #include <span>
 #include <string>

@@ -16,6 +16,12 @@ namespace {
 constexpr size_t kMaxQueued = 4096;
 constexpr size_t kMaxBatch = 64;
 
+// The refusal a removed member hears (receive() makes it; the sender and the stream act on it).
+bool is_removal(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+         s.error_message() == kErrMemberRemoved;
+}
+
 using Stream = grpc::ClientReaderWriter<mgmtraft::MessageBatch, mgmtraft::StreamNotice>;
 
 }  // namespace
@@ -113,10 +119,7 @@ void PeerTransport::run(Peer& peer) {
         std::lock_guard lock(peer.mutex);
         if (peer.stopping) break;  // our own cancel, not the peer's failure
       }
-      if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
-          status.error_message() == kErrMemberRemoved && hooks_.removed) {
-        hooks_.removed();
-      }
+      if (is_removal(status) && hooks_.removed) hooks_.removed();
       if (!sent && !peer.reported_down) {
         log::get("raft")->info("peer {:x} at {} unreachable: {}", peer.id, url,
                                status.error_message());
@@ -243,8 +246,7 @@ class StreamReceiver final
     if (!ok) return Finish(grpc::Status::OK);
     grpc::Status status = service_.receive(batch_);
     if (status.ok()) return StartRead(&batch_);
-    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
-        status.error_message() == kErrMemberRemoved) {
+    if (is_removal(status)) {
       refusal_ = status;
       notice_.set_removed(true);
       return StartWrite(&notice_);
