@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <system_error>
 
 extern char** environ;
 
@@ -19,14 +20,25 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& extra_env) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  // The child's own TMPDIR, removed once it is reaped: what an agent killed with SIGKILL leaves
+  // there (a --tmp-prefix data dir) does not pile up across test runs.
+  if (extra_env.count("TMPDIR") == 0) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/mgmt-child-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    tmpdir_ = pattern;
+  }
   // Build argv and envp before fork: only async-signal-safe calls in the child.
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry = *e;
     std::string key = entry.substr(0, entry.find('='));
-    if (extra_env.count(key) == 0) env_strings.push_back(entry);
+    if (extra_env.count(key) == 0 && !(key == "TMPDIR" && !tmpdir_.empty())) {
+      env_strings.push_back(entry);
+    }
   }
   for (const auto& [key, value] : extra_env) env_strings.push_back(key + "=" + value);
+  if (!tmpdir_.empty()) env_strings.push_back("TMPDIR=" + tmpdir_);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -75,6 +87,10 @@ ChildProcess::~ChildProcess() {
   }
   if (reader_.joinable()) reader_.join();
   ::close(output_fd_);
+  if (!tmpdir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(tmpdir_, ignored);
+  }
 }
 
 bool ChildProcess::wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {

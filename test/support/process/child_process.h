@@ -2,6 +2,8 @@
 // started with argv and extra environment, its stdout and stderr merged and collected by a
 // reader thread, so a test can wait for a line to appear (an event, never a sleep), send it a
 // signal, and collect its exit code. The destructor kills (SIGKILL) and reaps it if still alive.
+// Unless the test sets TMPDIR, the child gets a TMPDIR of its own, removed after it is reaped
+// (an agent killed with SIGKILL cannot remove its --tmp-prefix data dir itself).
 // Thread-safety: the output buffer is guarded; the other methods are for the test's thread.
 #pragma once
 
@@ -53,6 +55,7 @@ class ChildProcess {
   std::string output_;
   bool eof_ = false;
   std::optional<int> exit_code_;
+  std::string tmpdir_;  // the child's TMPDIR when this object made it; removed at destruction
 };
 
 // Runs a command to completion and returns its exit code and merged output.
