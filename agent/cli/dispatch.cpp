@@ -6,6 +6,7 @@
 #include "agent/cli/help.h"
 #include "agent/cli/misuse.h"
 #include "common/log.h"
+#include "store/client/grpc_log.h"
 
 #include <algorithm>
 
@@ -183,6 +184,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   }
 
   log::init(log_level(tree->options.global));
+  store::client::route_grpc_logs();
   std::string top = command == root ? "" : command_path(command).substr(5);
   top = top.substr(0, top.find(' '));
   if (top == "version") return version_command(out);

@@ -11,7 +11,13 @@
 #include <fmt/ranges.h>
 #include <grpcpp/grpcpp.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 namespace mgmt::store::server {
 
@@ -56,6 +62,43 @@ Result<std::string> listen_address(const std::string& url) {
   }
   return rest;
 }
+
+namespace {
+
+// Why `address` ("host:port", from listen_address) cannot be listened on, found by binding it
+// once ourselves; "" when it can. gRPC only says that one of a server's ports failed.
+std::string bind_problem(const std::string& address) {
+  const auto colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found);
+      rc != 0) {
+    return std::string("the host does not resolve: ") + ::gai_strerror(rc);
+  }
+  std::string problem;
+  for (addrinfo* a = found; a != nullptr && problem.empty(); a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      problem = errno == EADDRINUSE      ? "the address is in use"
+                : errno == EADDRNOTAVAIL ? "the address is not one of this machine's"
+                : errno == EACCES        ? "a port below 1024 needs root"
+                                         : std::strerror(errno);
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return problem;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config) {
   std::unique_ptr<StoreServer> s(new StoreServer());
@@ -111,6 +154,9 @@ Result<void> StoreServer::start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  // An address in use is an error, as with etcd: gRPC sets SO_REUSEPORT by default on Linux, and
+  // a second agent on the same URLs then started without a word and took half the connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   // What still uses the synchronous API (reads, streams, the peer service) keeps its threads:
   // with the default of 2 idle pollers, gRPC made and unmade a thread per request under load.
@@ -137,24 +183,34 @@ Result<void> StoreServer::start() {
   services_.push_back(std::make_unique<ServiceHolder>(make_auth_service(*context_)));
   for (auto& s : services_) builder.RegisterService(s->get());
   server_ = builder.BuildAndStart();
-  for (std::size_t i = 0; i < ports_.size(); ++i) {
-    if (server_ == nullptr || ports_[i] == 0) {
-      server_.reset();
-      return fail(Code::unavailable,
-                  "cannot listen on " + config_.client_urls[i] +
-                      ": the address is in use or not local; stop what uses it or choose "
-                      "another with --client-urls");
+  bool listening = server_ != nullptr;
+  for (int port : ports_) listening = listening && port != 0;
+  for (int port : peer_ports) listening = listening && port != 0;
+  if (!listening) {
+    if (server_ != nullptr) server_->Shutdown();
+    server_.reset();
+    // Name the URL that failed, and why; gRPC tells neither.
+    struct Url {
+      const std::string& url;
+      const char* flag;
+    };
+    std::vector<Url> urls;
+    for (const auto& u : config_.client_urls) urls.push_back({u, "--client-urls"});
+    for (const auto& u : config_.peer_urls) urls.push_back({u, "--server-urls"});
+    for (const auto& [url, flag] : urls) {
+      if (std::string why = bind_problem(*listen_address(url)); !why.empty()) {
+        const bool in_use = why == "the address is in use";
+        return fail(Code::unavailable,
+                    "cannot listen on " + url + ": " + why + "; " +
+                        (in_use ? "stop what uses it or choose another" : "choose another") +
+                        " with " + flag);
+      }
     }
-  }
-  for (std::size_t i = 0; i < peer_ports.size(); ++i) {
-    if (peer_ports[i] == 0) {
-      server_->Shutdown();
-      server_.reset();
-      return fail(Code::unavailable,
-                  "cannot listen on " + config_.peer_urls[i] +
-                      ": the address is in use or not local; stop what uses it or choose "
-                      "another with --server-urls");
-    }
+    std::string all;
+    for (const auto& u : urls) all += (all.empty() ? "" : ", ") + u.url;
+    return fail(Code::unavailable, "cannot listen on " + all +
+                                       ": gRPC refused them (run with --verbose to see why); "
+                                       "choose others with --client-urls and --server-urls");
   }
   context_->member.client_urls = client_endpoints();
   host_->start();

@@ -1,6 +1,7 @@
 // daemon_test.cpp: `mgmt run` as a process: it tells systemd it is ready through
-// NOTIFY_SOCKET, stops cleanly on SIGTERM and SIGINT, and refuses a data dir it cannot use with
-// one line and its own exit code, deleting nothing.
+// NOTIFY_SOCKET, stops cleanly on SIGTERM and SIGINT (a --tmp-prefix data dir removed), and
+// refuses a data dir it cannot use, or URLs in use, with one line and its own exit code,
+// deleting nothing.
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 
@@ -58,18 +59,60 @@ class NotifySocket {
 
 }  // namespace
 
-TEST_CASE("run: the agent tells systemd it is ready, then stops on SIGTERM", "[run]") {
+TEST_CASE("run: the agent tells systemd it is ready, then stops on SIGTERM and removes its "
+          "--tmp-prefix data dir",
+          "[run]") {
   TempDir dir;
   NotifySocket notify(dir.path() + "/notify.sock");
+  const std::string tmp = dir.path() + "/tmp";
+  std::filesystem::create_directory(tmp);
   ChildProcess agent({mgmt_binary(), "run", "--tmp-prefix", "--hostname", "h1", "--client-urls",
                       url(mgmt::test::free_port()), "--server-urls", url(mgmt::test::free_port())},
-                     {{"NOTIFY_SOCKET", notify.path()}});
+                     {{"NOTIFY_SOCKET", notify.path()}, {"TMPDIR", tmp}});
   std::string ready = notify.receive();
   CHECK(ready.find("READY=1") != std::string::npos);
+  CHECK(!std::filesystem::is_empty(tmp));
   agent.send_signal(SIGTERM);
   CHECK(notify.receive().find("STOPPING=1") != std::string::npos);
   CHECK(agent.wait_exit() == 0);
   CHECK(agent.output().find("agent: stopping: terminated (SIGTERM)") != std::string::npos);
+  CHECK(std::filesystem::is_empty(tmp));
+}
+
+TEST_CASE("run: URLs another agent serves are refused in one line naming the URL and the flag",
+          "[run]") {
+  TempDir dir;
+  NotifySocket notify(dir.path() + "/notify.sock");
+  const std::string client = url(mgmt::test::free_port());
+  const std::string server = url(mgmt::test::free_port());
+  ChildProcess first({mgmt_binary(), "run", "--tmp-prefix", "--hostname", "h1", "--client-urls",
+                      client, "--server-urls", server},
+                     {{"NOTIFY_SOCKET", notify.path()}});
+  REQUIRE(notify.receive().find("READY=1") != std::string::npos);
+  // gRPC would share the port (SO_REUSEPORT) and the second agent would take half the clients.
+  auto same_client = mgmt::test::run_to_completion(
+      {mgmt_binary(), "run", "--tmp-prefix", "--hostname", "h2", "--client-urls", client,
+       "--server-urls", url(mgmt::test::free_port())});
+  INFO(same_client.output);
+  CHECK(same_client.exit_code == 11);
+  CHECK(same_client.output.find("mgmt run: cannot listen on " + client +
+                                ": the address is in use; stop what uses it or choose another "
+                                "with --client-urls\n") != std::string::npos);
+  auto same_server = mgmt::test::run_to_completion(
+      {mgmt_binary(), "run", "--tmp-prefix", "--hostname", "h2", "--client-urls",
+       url(mgmt::test::free_port()), "--server-urls", server});
+  INFO(same_server.output);
+  CHECK(same_server.exit_code == 11);
+  CHECK(same_server.output.find("mgmt run: cannot listen on " + server +
+                                ": the address is in use; stop what uses it or choose another "
+                                "with --server-urls\n") != std::string::npos);
+  CHECK(same_server.output.find("chttp2") == std::string::npos);  // no raw gRPC log lines
+  // The first agent still serves.
+  auto list = mgmt::test::run_to_completion(
+      {"/bin/sh", "-c", "ETCDCTL_API=3 etcdctl --endpoints=" + client + " member list 2>&1"});
+  CHECK(list.output.find(", h1, ") != std::string::npos);
+  first.send_signal(SIGTERM);
+  CHECK(first.wait_exit() == 0);
 }
 
 TEST_CASE("run: the agent stops on SIGINT and keeps its --prefix data dir", "[run]") {
