@@ -91,6 +91,11 @@ int run_daemon(const cli::RunOptions& options) {
     config.advertise_peer_urls = options.advertise_server_urls;
     advertise_peers =
         options.advertise_server_urls.empty() ? config.peer_urls : options.advertise_server_urls;
+    // Before a cluster is created or asked to add a member: URLs in use are the user's to fix.
+    if (auto r = store::server::check_listen(config); !r) {
+      std::cerr << "mgmt run: " << r.error().message() << "\n";
+      return kExitStore;
+    }
     bool serve = true;
     if (!options.seeds.empty()) {
       // An agent given --seeds belongs to that cluster: it never starts a new one. With no
@@ -320,6 +325,10 @@ int run_daemon(const cli::RunOptions& options) {
   }
   if (volunteer) {
     volunteering = std::make_unique<Volunteer>(*store_access, hostname, advertise_peers, [&] {
+      if (auto r = store::server::check_listen(config); !r) {
+        log->error("could not join the cluster's store: {}", r.error().message());
+        return;
+      }
       if (auto joined = ask_to_join(**client, advertise_peers, config); !joined) {
         log->error("could not join the cluster's store: {}", joined.error().message());
         return;

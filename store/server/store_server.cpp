@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 namespace mgmt::store::server {
 
@@ -98,17 +99,47 @@ std::string bind_problem(const std::string& address) {
   return problem;
 }
 
+// The first of the URLs that cannot be listened on, as the one line a user reads (the URL, why,
+// and the flag to change); nothing when all can.
+std::optional<Error> first_unusable(const StoreConfig& config) {
+  struct Url {
+    const std::string& url;
+    const char* flag;
+  };
+  std::vector<Url> urls;
+  for (const auto& u : config.client_urls) urls.push_back({u, "--client-urls"});
+  for (const auto& u : config.peer_urls) urls.push_back({u, "--server-urls"});
+  for (const auto& [url, flag] : urls) {
+    const std::string why = bind_problem(*listen_address(url));
+    if (why.empty()) continue;
+    const bool in_use = why == "the address is in use";
+    return Error(Code::unavailable,
+                 "cannot listen on " + url + ": " + why + "; " +
+                     (in_use ? "stop what uses it or choose another" : "choose another") +
+                     " with " + flag);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config) {
-  std::unique_ptr<StoreServer> s(new StoreServer());
-  s->config_ = config;
+Result<void> check_listen(const StoreConfig& config) {
   for (const auto& url : config.client_urls) {
     if (auto a = listen_address(url); !a) return fail(a.error());
   }
   for (const auto& url : config.peer_urls) {
     if (auto a = listen_address(url); !a) return fail(a.error());
   }
+  if (auto problem = first_unusable(config)) return fail(*problem);
+  return ok();
+}
+
+Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config) {
+  std::unique_ptr<StoreServer> s(new StoreServer());
+  s->config_ = config;
+  // Before the store is opened: a start that cannot listen must not create a cluster in a fresh
+  // data dir (started again with --seeds, that dir would belong to its own cluster).
+  if (auto r = check_listen(config); !r) return fail(r.error());
   BackendConfig backend_config;
   backend_config.data_dir = config.data_dir;
   backend_config.member_name = config.member_name;
@@ -190,24 +221,10 @@ Result<void> StoreServer::start() {
     if (server_ != nullptr) server_->Shutdown();
     server_.reset();
     // Name the URL that failed, and why; gRPC tells neither.
-    struct Url {
-      const std::string& url;
-      const char* flag;
-    };
-    std::vector<Url> urls;
-    for (const auto& u : config_.client_urls) urls.push_back({u, "--client-urls"});
-    for (const auto& u : config_.peer_urls) urls.push_back({u, "--server-urls"});
-    for (const auto& [url, flag] : urls) {
-      if (std::string why = bind_problem(*listen_address(url)); !why.empty()) {
-        const bool in_use = why == "the address is in use";
-        return fail(Code::unavailable,
-                    "cannot listen on " + url + ": " + why + "; " +
-                        (in_use ? "stop what uses it or choose another" : "choose another") +
-                        " with " + flag);
-      }
-    }
+    if (auto problem = first_unusable(config_)) return fail(*problem);
     std::string all;
-    for (const auto& u : urls) all += (all.empty() ? "" : ", ") + u.url;
+    for (const auto& u : config_.client_urls) all += (all.empty() ? "" : ", ") + u;
+    for (const auto& u : config_.peer_urls) all += ", " + u;
     return fail(Code::unavailable, "cannot listen on " + all +
                                        ": gRPC refused them (run with --verbose to see why); "
                                        "choose others with --client-urls and --server-urls");

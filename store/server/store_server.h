@@ -61,6 +61,12 @@ struct StoreConfig {
 // "http://127.0.0.1:2379" -> "127.0.0.1:2379" (gRPC's listen address), or an error naming it.
 Result<std::string> listen_address(const std::string& url);
 
+// Whether every client and peer URL of `config` can be listened on now (each bound once and
+// released): the first that cannot, as one line with the reason and the flag to change. Run
+// before anything that a failed start should not leave behind (a new cluster in a fresh data
+// dir, a learner added to a cluster).
+[[nodiscard]] Result<void> check_listen(const StoreConfig& config);
+
 class StoreServer {
  public:
   [[nodiscard]] static Result<std::unique_ptr<StoreServer>> open(const StoreConfig& config);

@@ -98,8 +98,11 @@ TEST_CASE("run: URLs another agent serves are refused in one line naming the URL
   CHECK(same_client.output.find("mgmt run: cannot listen on " + client +
                                 ": the address is in use; stop what uses it or choose another "
                                 "with --client-urls\n") != std::string::npos);
+  // The refused start leaves no store behind: started again with --seeds, a store of its own
+  // would keep it out of the cluster it was told to join.
+  const std::string prefix = dir.path() + "/h2";
   auto same_server = mgmt::test::run_to_completion(
-      {mgmt_binary(), "run", "--tmp-prefix", "--hostname", "h2", "--client-urls",
+      {mgmt_binary(), "run", "--prefix", prefix, "--hostname", "h2", "--client-urls",
        url(mgmt::test::free_port()), "--server-urls", server});
   INFO(same_server.output);
   CHECK(same_server.exit_code == 11);
@@ -107,6 +110,8 @@ TEST_CASE("run: URLs another agent serves are refused in one line naming the URL
                                 ": the address is in use; stop what uses it or choose another "
                                 "with --server-urls\n") != std::string::npos);
   CHECK(same_server.output.find("chttp2") == std::string::npos);  // no raw gRPC log lines
+  CHECK(same_server.output.find("leads") == std::string::npos);   // no cluster started
+  CHECK(!std::filesystem::exists(prefix + "/store"));
   // The first agent still serves.
   auto list = mgmt::test::run_to_completion(
       {"/bin/sh", "-c", "ETCDCTL_API=3 etcdctl --endpoints=" + client + " member list 2>&1"});
