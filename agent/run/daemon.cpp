@@ -133,6 +133,12 @@ int run_daemon(const cli::RunOptions& options) {
           log->info("joining cluster {:x} as member {:x} (a learner until it has caught up)",
                     config.join_cluster_id.value_or(0), config.join_member_id.value_or(0));
         }
+      } else if (auto seeds = store::client::EtcdClient::open(options.seeds,
+                                                              std::chrono::seconds(2))) {
+        // Restarting on a store of its own: the seeds, when they answer, must serve the same
+        // cluster (a whole cluster restarting may not answer yet; the store then starts alone).
+        if (auto id = (*seeds)->cluster_id()) config.seeds_cluster_id = *id;
+        config.seeds = fmt::format("{}", fmt::join(options.seeds, ","));
       }
     }
     if (serve) {

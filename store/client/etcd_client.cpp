@@ -309,6 +309,18 @@ Result<std::vector<MemberInfo>> EtcdClient::member_list() {
   return out;
 }
 
+Result<uint64_t> EtcdClient::cluster_id() {
+  etcdserverpb::MemberListRequest request;
+  etcdserverpb::MemberListResponse response;
+  auto status = impl_->with_failover(
+      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
+        return e.cluster->MemberList(&c, request, &response);
+      },
+      nullptr);
+  if (!status.ok()) return fail(impl_->error_of(status));
+  return response.header().cluster_id();
+}
+
 Result<MemberAddResult> EtcdClient::member_add(const std::vector<std::string>& peer_urls,
                                                bool is_learner) {
   etcdserverpb::MemberAddRequest request;

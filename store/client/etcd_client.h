@@ -105,6 +105,8 @@ class EtcdClient {
   [[nodiscard]] Result<void> lease_revoke(int64_t lease);
 
   [[nodiscard]] Result<std::vector<MemberInfo>> member_list();
+  // The id of the cluster the endpoints serve (from a MemberList answer's header).
+  [[nodiscard]] Result<uint64_t> cluster_id();
   [[nodiscard]] Result<MemberAddResult> member_add(const std::vector<std::string>& peer_urls,
                                                    bool is_learner);
   [[nodiscard]] Result<void> member_remove(uint64_t id);

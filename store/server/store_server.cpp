@@ -147,6 +147,8 @@ Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config
   backend_config.client_urls = config.client_urls;
   backend_config.join_cluster_id = config.join_cluster_id;
   backend_config.join_member_id = config.join_member_id;
+  backend_config.seeds_cluster_id = config.seeds_cluster_id;
+  backend_config.seeds = config.seeds;
   auto backend = Backend::open(backend_config);
   if (!backend) return fail(backend.error());
   s->backend_ = std::move(*backend);

@@ -45,6 +45,10 @@ struct StoreConfig {
   std::map<uint64_t, std::string> join_peers;
   // Never start a new cluster from an empty log (an agent given --seeds belongs to theirs).
   bool never_bootstrap = false;
+  // The cluster the --seeds serve, when they answered: a data dir holding another cluster's
+  // member is refused (it would run that cluster instead of joining the seeds').
+  std::optional<uint64_t> seeds_cluster_id;
+  std::string seeds;  // the --seeds as given, for that message
   // The leader promotes caught-up learners while fewer voters than this (--ideal-cluster-size).
   size_t ideal_voters = 5;
   // The leader removes a member silent this long (0: never) (--member-timeout).

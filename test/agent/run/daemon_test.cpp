@@ -1,7 +1,7 @@
 // daemon_test.cpp: `mgmt run` as a process: it tells systemd it is ready through
 // NOTIFY_SOCKET, stops cleanly on SIGTERM and SIGINT (a --tmp-prefix data dir removed), and
-// refuses a data dir it cannot use, or URLs in use, with one line and its own exit code,
-// deleting nothing.
+// refuses a data dir it cannot use (not a directory, or another cluster's member while --seeds
+// name a different one), or URLs in use, with one line and its own exit code, deleting nothing.
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 
@@ -16,6 +16,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 using mgmt::test::ChildProcess;
 using mgmt::test::TempDir;
@@ -165,4 +167,42 @@ TEST_CASE("run: the systemd unit passes systemd-analyze verify", "[run][systemd]
   auto verified = mgmt::test::run_to_completion({"/usr/bin/systemd-analyze", "verify", unit});
   INFO(verified.output);
   CHECK(verified.exit_code == 0);
+}
+
+TEST_CASE("run: a data dir of another cluster given --seeds is refused, naming both clusters, "
+          "and kept",
+          "[run]") {
+  TempDir dir;
+  NotifySocket notify(dir.path() + "/notify.sock");
+  const std::string seeds = url(mgmt::test::free_port());
+  ChildProcess theirs({mgmt_binary(), "run", "--tmp-prefix", "--hostname", "h1", "--client-urls",
+                       seeds, "--server-urls", url(mgmt::test::free_port())},
+                      {{"NOTIFY_SOCKET", notify.path()}});
+  REQUIRE(notify.receive().find("READY=1") != std::string::npos);
+  // A store of its own, made by a start without --seeds.
+  const std::string prefix = dir.path() + "/h2";
+  const std::vector<std::string> h2 = {mgmt_binary(),   "run",
+                                       "--prefix",      prefix,
+                                       "--hostname",    "h2",
+                                       "--client-urls", url(mgmt::test::free_port()),
+                                       "--server-urls", url(mgmt::test::free_port())};
+  {
+    NotifySocket own(dir.path() + "/own.sock");
+    ChildProcess alone(h2, {{"NOTIFY_SOCKET", own.path()}});
+    REQUIRE(own.receive().find("READY=1") != std::string::npos);
+    alone.send_signal(SIGTERM);
+    REQUIRE(alone.wait_exit() == 0);
+  }
+  std::vector<std::string> joining = h2;
+  joining.insert(joining.end(), {"--seeds", seeds});
+  auto refused = mgmt::test::run_to_completion(joining);
+  INFO(refused.output);
+  CHECK(refused.exit_code == 10);
+  CHECK(refused.output.find("mgmt run: data dir " + prefix + "/store holds a member of cluster ") !=
+        std::string::npos);
+  CHECK(refused.output.find("but the seeds " + seeds + " serve cluster ") != std::string::npos);
+  CHECK(refused.output.find("move " + prefix + "/store away") != std::string::npos);
+  CHECK(std::filesystem::exists(prefix + "/store/CURRENT"));
+  theirs.send_signal(SIGTERM);
+  CHECK(theirs.wait_exit() == 0);
 }
