@@ -98,6 +98,7 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
   rc.id = backend.member_id();
   rc.election_tick = config.election_ticks;
   rc.heartbeat_tick = 1;
+  rc.max_inflight = config.max_inflight;
   rc.seed = backend.member_id() ^ static_cast<uint64_t>(
                                       std::chrono::steady_clock::now().time_since_epoch().count());
   rc.check_quorum = true;

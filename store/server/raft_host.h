@@ -33,6 +33,12 @@ struct RaftHostConfig {
   std::chrono::milliseconds tick_interval{100};  // etcd: heartbeat 100 ms
   uint64_t election_ticks = 10;                 // etcd: election timeout 1000 ms
   uint64_t compact_after = 10000;
+  // Appends a leader has in flight to one follower before it waits for an answer (etcd: 256).
+  // One: what queues meanwhile goes out as one append, one write and fsync on the follower.
+  // Measured with 3 members and 8 clients on 2 cores (bench-store.sh's put): 1 gave +20 %
+  // puts/s and -22 % CPU per put against 256, and beat 2 by as much, at no worse p99. A
+  // follower far behind still gets up to 1 MiB per append.
+  uint64_t max_inflight = 1;
   size_t ideal_voters = 5;  // the chooser promotes learners up to this many voters
   // The leader removes a member it has not heard from for this long (0: never), so that the
   // cluster can grow again with a live one (--member-timeout).
