@@ -295,7 +295,7 @@ MemberInfo member_from_pb(const etcdserverpb::Member& m) {
 
 }  // namespace
 
-Result<std::vector<MemberInfo>> EtcdClient::member_list() {
+Result<std::vector<MemberInfo>> EtcdClient::member_list(uint64_t* cluster_id) {
   etcdserverpb::MemberListRequest request;
   etcdserverpb::MemberListResponse response;
   auto status = impl_->with_failover(
@@ -304,21 +304,16 @@ Result<std::vector<MemberInfo>> EtcdClient::member_list() {
       },
       nullptr);
   if (!status.ok()) return fail(impl_->error_of(status));
+  if (cluster_id != nullptr) *cluster_id = response.header().cluster_id();
   std::vector<MemberInfo> out;
   for (const auto& m : response.members()) out.push_back(member_from_pb(m));
   return out;
 }
 
 Result<uint64_t> EtcdClient::cluster_id() {
-  etcdserverpb::MemberListRequest request;
-  etcdserverpb::MemberListResponse response;
-  auto status = impl_->with_failover(
-      [&](Impl::Endpoint& e, grpc::ClientContext& c) {
-        return e.cluster->MemberList(&c, request, &response);
-      },
-      nullptr);
-  if (!status.ok()) return fail(impl_->error_of(status));
-  return response.header().cluster_id();
+  uint64_t id = 0;
+  if (auto members = member_list(&id); !members) return fail(members.error());
+  return id;
 }
 
 Result<MemberAddResult> EtcdClient::member_add(const std::vector<std::string>& peer_urls,

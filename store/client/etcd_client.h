@@ -104,7 +104,8 @@ class EtcdClient {
   [[nodiscard]] Result<void> lease_keep_alive_once(int64_t lease);
   [[nodiscard]] Result<void> lease_revoke(int64_t lease);
 
-  [[nodiscard]] Result<std::vector<MemberInfo>> member_list();
+  // The members; also the id of the cluster that answered, when `cluster_id` is given.
+  [[nodiscard]] Result<std::vector<MemberInfo>> member_list(uint64_t* cluster_id = nullptr);
   // The id of the cluster the endpoints serve (from a MemberList answer's header).
   [[nodiscard]] Result<uint64_t> cluster_id();
   [[nodiscard]] Result<MemberAddResult> member_add(const std::vector<std::string>& peer_urls,
