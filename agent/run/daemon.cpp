@@ -102,6 +102,7 @@ int run_daemon(const cli::RunOptions& options) {
       // store of its own yet, it asks to join (as a learner the leader promotes when caught up)
       // while the cluster has fewer voters than --ideal-cluster-size; past it, it is a client.
       config.never_bootstrap = true;
+      config.seeds = fmt::format("{}", fmt::join(options.seeds, ","));
       std::error_code ec;
       const bool have_store = std::filesystem::exists(config.data_dir, ec) &&
                               !std::filesystem::is_empty(config.data_dir, ec);
@@ -113,7 +114,7 @@ int run_daemon(const cli::RunOptions& options) {
         }
         auto members = (*seeds)->member_list();
         if (!members) {
-          std::cerr << "mgmt run: cannot reach the cluster at " << fmt::format("{}", fmt::join(options.seeds, ","))
+          std::cerr << "mgmt run: cannot reach the cluster at " << config.seeds
                     << " (" << members.error().message()
                     << "); start an agent there first, or check --seeds\n";
           return kExitStore;
@@ -138,7 +139,6 @@ int run_daemon(const cli::RunOptions& options) {
         // Restarting on a store of its own: the seeds, when they answer, must serve the same
         // cluster (a whole cluster restarting may not answer yet; the store then starts alone).
         if (auto id = (*seeds)->cluster_id()) config.seeds_cluster_id = *id;
-        config.seeds = fmt::format("{}", fmt::join(options.seeds, ","));
       }
     }
     if (serve) {

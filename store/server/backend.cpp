@@ -62,18 +62,15 @@ Result<std::unique_ptr<Backend>> Backend::open(const BackendConfig& config) {
   if (*cluster && *member) {
     b->cluster_id_ = **cluster;
     b->member_id_ = **member;
-    if (config.join_cluster_id && *config.join_cluster_id != b->cluster_id_) {
-      return fail(Code::failed_precondition,
-                  "data dir " + config.data_dir + " belongs to another cluster; give a fresh "
-                  "--prefix to join this one, or start without --seeds to use its own");
-    }
-    if (config.seeds_cluster_id && *config.seeds_cluster_id != b->cluster_id_) {
+    // The cluster the seeds serve: the one that added us, or the one they answered for.
+    const auto theirs = config.join_cluster_id ? config.join_cluster_id : config.seeds_cluster_id;
+    if (theirs && *theirs != b->cluster_id_) {
       return fail(Code::failed_precondition,
                   fmt::format("data dir {} holds a member of cluster {:x}, but the seeds {} serve "
                               "cluster {:x}; move {} away to join theirs as a new member, or "
                               "start without --seeds to run cluster {:x}",
-                              config.data_dir, b->cluster_id_, config.seeds,
-                              *config.seeds_cluster_id, config.data_dir, b->cluster_id_));
+                              config.data_dir, b->cluster_id_, config.seeds, *theirs,
+                              config.data_dir, b->cluster_id_));
     }
   } else {
     if (config.join_cluster_id && config.join_member_id) {

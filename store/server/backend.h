@@ -67,7 +67,8 @@ struct BackendConfig {
   // Joining an existing cluster: the ids it gave us (else a new cluster is made on first start).
   std::optional<uint64_t> join_cluster_id;
   std::optional<uint64_t> join_member_id;
-  // The cluster the --seeds serve, when known (see StoreConfig).
+  // The cluster the --seeds serve, when known (see StoreConfig); a data dir holding a member of
+  // another cluster than this or join_cluster_id is refused, naming `seeds`.
   std::optional<uint64_t> seeds_cluster_id;
   std::string seeds;
   std::chrono::milliseconds request_timeout{7000};  // etcd's default request timeout is 7 s
