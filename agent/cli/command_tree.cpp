@@ -149,7 +149,13 @@ void add_run(CLI::App* root, RunOptions* o) {
   add_frontends(run, &o->frontend, "run");
   run->footer(
       "Without a frontend, the agent waits for code from `mgmt deploy`. With one, it deploys\n"
-      "that code to itself through the store, exactly as `mgmt deploy` would.");
+      "that code to itself through the store, exactly as `mgmt deploy` would.\n"
+      "\n"
+      "Exit codes: 0 stopped (a signal, --max-runtime, --converged-timeout); 2 the command line\n"
+      "is wrong; 10 the data dir cannot be used (not a directory, unwritable, locked by another\n"
+      "agent, damaged, or holding another cluster's member); 11 the store cannot start or be\n"
+      "reached (a URL in use, seeds that do not answer, this member removed from the cluster);\n"
+      "12 the code given here failed. Every failure says why and what to do, in one line.");
 }
 
 void add_deploy(CLI::App* root, DeployOptions* o) {
