@@ -114,9 +114,8 @@ int run_daemon(const cli::RunOptions& options) {
         }
         auto members = (*seeds)->member_list();
         if (!members) {
-          std::cerr << "mgmt run: cannot reach the cluster at " << config.seeds
-                    << " (" << members.error().message()
-                    << "); start an agent there first, or check --seeds\n";
+          // The client's error names the seeds, the cause and the remedy already.
+          std::cerr << "mgmt run: " << members.error().message() << "\n";
           return kExitStore;
         }
         size_t voters = 0;

@@ -206,3 +206,18 @@ TEST_CASE("run: a data dir of another cluster given --seeds is refused, naming b
   theirs.send_signal(SIGTERM);
   CHECK(theirs.wait_exit() == 0);
 }
+
+TEST_CASE("run: seeds that do not answer are named in one line with the remedy", "[run]") {
+  const std::string seeds = url(mgmt::test::free_port());  // nothing listens there
+  auto done = mgmt::test::run_to_completion(
+      {mgmt_binary(), "run", "--tmp-prefix", "--hostname", "h2", "--client-urls",
+       url(mgmt::test::free_port()), "--server-urls", url(mgmt::test::free_port()), "--seeds",
+       seeds});
+  INFO(done.output);
+  CHECK(done.exit_code == 11);
+  const auto line = done.output.find("mgmt run: cannot reach the store at " + seeds + " (");
+  REQUIRE(line != std::string::npos);
+  const auto end = done.output.find('\n', line);
+  CHECK(done.output.substr(line, end - line).find("Point --seeds at it") != std::string::npos);
+  CHECK(done.output.find("mgmt run:", line + 1) == std::string::npos);  // one line, said once
+}
