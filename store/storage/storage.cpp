@@ -284,7 +284,9 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
     for (const char* name : kColumnNames) {
       if (std::find(names.begin(), names.end(), name) == names.end()) {
         return fail(Code::data_loss, "store data dir " + dir + " lacks column family " + name +
-                                         ": not an mgmt store or damaged; nothing was changed");
+                                         ": not an mgmt store, or damaged; nothing was changed: restore it from a "
+                                         "backup, or move it away and re-add the member with "
+                                         "an empty dir");
       }
     }
   }
@@ -324,8 +326,9 @@ Result<void> Storage::verify(const Options& options, bool existed) {
   if (!format->has_value()) {
     if (existed) {
       return fail(Code::data_loss, "store data dir " + dir +
-                                       " has no format record: not an mgmt store or damaged; "
-                                       "nothing was changed");
+                                       " has no format record: not an mgmt store, or damaged; "
+                                       "nothing was changed: restore it from a backup, or move "
+                                       "it away and re-add the member with an empty dir");
     }
     Batch batch;
     batch.put_u64(meta::kFormat, kFormatVersion);

@@ -222,6 +222,34 @@ TEST_CASE("storage: flipped bytes give a clear error and the dir is left as it w
   CHECK(after.at(victim.filename().string()) == before.at(victim.filename().string()));
 }
 
+TEST_CASE("storage: a WAL destroyed from its first record is refused, not taken for a new store",
+          "[storage][corruption]") {
+  test::TempDir dir;
+  {
+    auto s = Storage::open(at(dir.path())).value();
+    Batch b;
+    b.put(Column::kv, "key", "acknowledged");
+    REQUIRE(s->write(b, true));
+  }
+  // Everything is still in the WAL (nothing flushed): overwrite it whole. RocksDB takes what is
+  // left for a torn tail and opens empty; the store must not start afresh on it.
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    if (e.path().extension() == ".log") {
+      std::ofstream(e.path(), std::ios::binary | std::ios::trunc) << std::string(100, '\x5a');
+    }
+  }
+  auto before = snapshot_dir(dir.path());
+  auto s = Storage::open(at(dir.path()));
+  REQUIRE_FALSE(s);
+  const std::string message = s.error().message();
+  INFO(message);
+  CHECK(s.error().code() == mgmt::Code::data_loss);
+  CHECK(message.find(dir.path() + " has no format record") != std::string::npos);
+  CHECK(message.find("restore it from a backup") != std::string::npos);
+  CHECK(message.find('\n') == std::string::npos);
+  CHECK(snapshot_dir(dir.path()) == before);
+}
+
 TEST_CASE("storage: a state dump loads into another member, keeping that member's identity",
           "[storage][snapshot]") {
   test::TempDir a_dir, b_dir;
