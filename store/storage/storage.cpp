@@ -34,12 +34,14 @@ Error status_error(const std::string& dir, const std::string& what, const rocksd
   for (char& c : text) {
     if (c == '\n') c = ' ';
   }
-  if (s.IsCorruption()) {
+  // A file the database names is missing (its MANIFEST, say): damaged too.
+  if (s.IsCorruption() || s.IsPathNotFound()) {
     return Error(Code::data_loss, "store data dir " + dir + " is damaged (" + what + ": " + text +
                                       "); restore it from a backup or remove the member and "
                                       "re-add it with an empty dir");
   }
-  return Error(Code::internal, "store data dir " + dir + ": " + what + " failed: " + text);
+  return Error(Code::internal, "store data dir " + dir + ": " + what + " failed: " + text +
+                                   "; check the disk and the dir's permissions");
 }
 
 }  // namespace
@@ -283,10 +285,10 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
     if (!s.ok()) return fail(status_error(dir, "reading the column families", s));
     for (const char* name : kColumnNames) {
       if (std::find(names.begin(), names.end(), name) == names.end()) {
-        return fail(Code::data_loss, "store data dir " + dir + " lacks column family " + name +
-                                         ": not an mgmt store, or damaged; nothing was changed: restore it from a "
-                                         "backup, or move it away and re-add the member with "
-                                         "an empty dir");
+        return fail(Code::data_loss,
+                    "store data dir " + dir + " lacks column family " + name +
+                        ": not an mgmt store, or damaged; nothing was changed: restore it from a "
+                        "backup, or move it away and re-add the member with an empty dir");
       }
     }
   }

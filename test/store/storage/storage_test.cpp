@@ -250,6 +250,28 @@ TEST_CASE("storage: a WAL destroyed from its first record is refused, not taken 
   CHECK(snapshot_dir(dir.path()) == before);
 }
 
+TEST_CASE("storage: a missing MANIFEST is reported as damage with the remedy, the dir untouched",
+          "[storage][corruption]") {
+  test::TempDir dir;
+  {
+    auto s = Storage::open(at(dir.path())).value();
+    Batch b;
+    b.put(Column::kv, "key", "value");
+    REQUIRE(s->write(b, true));
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    if (e.path().filename().string().starts_with("MANIFEST-")) std::filesystem::remove(e.path());
+  }
+  auto before = snapshot_dir(dir.path());
+  auto s = Storage::open(at(dir.path()));
+  REQUIRE_FALSE(s);
+  INFO(s.error().message());
+  CHECK(s.error().code() == mgmt::Code::data_loss);
+  CHECK(s.error().message().find(dir.path() + " is damaged") != std::string::npos);
+  CHECK(s.error().message().find("restore it from a backup") != std::string::npos);
+  CHECK(snapshot_dir(dir.path()) == before);
+}
+
 TEST_CASE("storage: a state dump loads into another member, keeping that member's identity",
           "[storage][snapshot]") {
   test::TempDir a_dir, b_dir;
