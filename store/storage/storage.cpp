@@ -236,7 +236,8 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
           return fail(Code::failed_precondition,
                       "store data dir " + dir + " holds files but no store database (" +
                           entry.path().filename().string() +
-                          "); choose an empty or an mgmt store dir");
+                          ", no CURRENT); if it was this member's store it is damaged: restore "
+                          "it from a backup; else choose an empty or an mgmt store dir");
         }
       }
     }
