@@ -63,6 +63,9 @@ struct KvStore::Impl {
   KeyIndex index;         // guarded by mu
   int64_t current = 1;    // guarded by mu
   int64_t compacted = 0;  // guarded by mu
+  // Whether any compaction happened (etcd: compactMainRev starts at -1, so a first compaction
+  // at revision 0 succeeds and a second one is refused as compacted). Guarded by mu.
+  bool ever_compacted = false;
   WatchHub hub;
 
   explicit Impl(storage::Storage& s) : storage(s) {}
@@ -362,7 +365,10 @@ Result<std::unique_ptr<KvStore>> KvStore::open(storage::Storage& storage, LeaseH
   auto compacted = storage.get_u64(storage::meta::kCompactedRevision);
   if (!compacted) return fail(compacted.error());
   if (rev->has_value()) impl->current = std::max<int64_t>(1, static_cast<int64_t>(**rev));
-  if (compacted->has_value()) impl->compacted = static_cast<int64_t>(**compacted);
+  if (compacted->has_value()) {
+    impl->compacted = static_cast<int64_t>(**compacted);
+    impl->ever_compacted = true;
+  }
 
   std::optional<Error> bad;
   int64_t last_main = 0;
@@ -444,12 +450,15 @@ Result<TxnResponse> KvStore::txn(const TxnRequest& r, storage::Batch& batch) {
 
 Result<CompactResponse> KvStore::compact(int64_t revision, storage::Batch& batch) {
   std::unique_lock lock(impl_->mu);
-  if (revision <= impl_->compacted) return fail(err_compacted());
+  if (impl_->ever_compacted ? revision <= impl_->compacted : revision < 0) {
+    return fail(err_compacted());
+  }
   if (revision > impl_->current) return fail(err_future_rev());
   impl_->index.compact(revision, [&](Revision rev, bool tomb) {
     batch.del(storage::Column::kv, encode_revision_key(rev, tomb));
   });
   impl_->compacted = revision;
+  impl_->ever_compacted = true;
   batch.put_u64(storage::meta::kCompactedRevision, static_cast<uint64_t>(revision));
   return CompactResponse{impl_->current};
 }

@@ -92,7 +92,7 @@ class KvStore {
   void set_lease_hook(LeaseHook* leases);
 
   int64_t current_revision() const;
-  int64_t compacted_revision() const;  // 0 before any compaction
+  int64_t compacted_revision() const;  // 0 before any compaction (which may also be at 0)
 
   // Reads (never change the revision). Errors: kErrCompacted, kErrFutureRev.
   [[nodiscard]] Result<RangeResponse> range(const RangeRequest& r) const;

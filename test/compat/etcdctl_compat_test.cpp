@@ -99,6 +99,8 @@ const std::vector<Step> kScript = {
     {"txn", "value(\"foo\") = \"baz\"\n\nput t1 yes\nget foo\n\nput t2 no\n\n"},
     {"txn", "mod(\"foo\") > \"100\"\n\nput t1 yes\n\nput t2 no\n\n"},
     {"get t --prefix -w json", ""},
+    {"compaction 0", ""},  // a store never compacted compacts at 0 once, then 0 is compacted
+    {"compaction 0", ""},
     {"compaction 3", ""},
     {"get foo --rev 2", ""},
     {"compaction 2", ""},
