@@ -6,23 +6,11 @@
 #include "store/server/raft_host.h"
 #include "store/server/services.h"
 
-#include <filesystem>
-
 namespace mgmt::store::server {
 namespace {
 
 constexpr const char* kApiVersion = "3.4.0";
 constexpr std::size_t kSnapshotChunkBytes = 32 * 1024;
-
-int64_t directory_bytes(const std::string& dir) {
-  std::error_code ec;
-  int64_t total = 0;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += static_cast<int64_t>(it->file_size(ec));
-  }
-  return total;
-}
 
 class MaintenanceService final : public etcdserverpb::Maintenance::Service {
  public:
@@ -33,7 +21,7 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
     auto& b = context_.backend;
     context_.fill(response->mutable_header());
     response->set_version(kApiVersion);
-    int64_t size = directory_bytes(b.storage().dir());
+    const int64_t size = b.storage().data_bytes();
     response->set_dbsize(size);
     response->set_dbsizeinuse(size);
     const RaftHost* host = context_.host;

@@ -108,6 +108,11 @@ class Storage {
   // Flushes memtables to SST files (checkpoints, tests). Durability does not depend on it.
   [[nodiscard]] Result<void> flush();
 
+  // The bytes the database holds: its files but the WAL (preallocated, so its size says
+  // nothing), plus what the memtables hold (the WAL's live part). What Status reports as the db
+  // size: tens of KB for an empty store, not the 70 MB of a fresh WAL.
+  int64_t data_bytes() const;
+
   [[nodiscard]] Result<std::optional<std::string>> get(Column column, std::string_view key) const;
   [[nodiscard]] Result<std::optional<uint64_t>> get_u64(std::string_view meta_name) const;
 
