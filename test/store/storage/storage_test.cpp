@@ -222,15 +222,20 @@ TEST_CASE("storage: flipped bytes give a clear error and the dir is left as it w
   CHECK(after.at(victim.filename().string()) == before.at(victim.filename().string()));
 }
 
+namespace {
+// A store in `dir` holding one acknowledged (synced) key, closed again.
+void store_one_key(const std::string& dir) {
+  auto s = Storage::open(at(dir)).value();
+  Batch b;
+  b.put(Column::kv, "key", "acknowledged");
+  REQUIRE(s->write(b, true));
+}
+}  // namespace
+
 TEST_CASE("storage: a WAL destroyed from its first record is refused, not taken for a new store",
           "[storage][corruption]") {
   test::TempDir dir;
-  {
-    auto s = Storage::open(at(dir.path())).value();
-    Batch b;
-    b.put(Column::kv, "key", "acknowledged");
-    REQUIRE(s->write(b, true));
-  }
+  store_one_key(dir.path());
   // Everything is still in the WAL (nothing flushed): overwrite it whole. RocksDB takes what is
   // left for a torn tail and opens empty; the store must not start afresh on it.
   for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
@@ -253,12 +258,7 @@ TEST_CASE("storage: a WAL destroyed from its first record is refused, not taken 
 TEST_CASE("storage: a missing MANIFEST is reported as damage with the remedy, the dir untouched",
           "[storage][corruption]") {
   test::TempDir dir;
-  {
-    auto s = Storage::open(at(dir.path())).value();
-    Batch b;
-    b.put(Column::kv, "key", "value");
-    REQUIRE(s->write(b, true));
-  }
+  store_one_key(dir.path());
   for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
     if (e.path().filename().string().starts_with("MANIFEST-")) std::filesystem::remove(e.path());
   }
