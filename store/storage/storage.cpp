@@ -29,6 +29,10 @@ constexpr const char* kLockFile = "mgmt.lock";
 const char* const kColumnNames[] = {"raft", "kv", "leases", "meta"};
 
 // The error for a RocksDB status, one line, naming the dir and what to do.
+// What to do with a damaged store dir; every message that finds one ends with it.
+constexpr const char* kDamagedRemedy =
+    "restore it from a backup, or move it away and re-add the member with an empty dir";
+
 Error status_error(const std::string& dir, const std::string& what, const rocksdb::Status& s) {
   std::string text = s.ToString();
   for (char& c : text) {
@@ -36,9 +40,9 @@ Error status_error(const std::string& dir, const std::string& what, const rocksd
   }
   // A file the database names is missing (its MANIFEST, say): damaged too.
   if (s.IsCorruption() || s.IsPathNotFound()) {
-    return Error(Code::data_loss, "store data dir " + dir + " is damaged (" + what + ": " + text +
-                                      "); restore it from a backup or remove the member and "
-                                      "re-add it with an empty dir");
+    return Error(Code::data_loss,
+                 "store data dir " + dir + " is damaged (" + what + ": " + text + "); " +
+                     kDamagedRemedy);
   }
   return Error(Code::internal, "store data dir " + dir + ": " + what + " failed: " + text +
                                    "; check the disk and the dir's permissions");
@@ -288,8 +292,7 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
       if (std::find(names.begin(), names.end(), name) == names.end()) {
         return fail(Code::data_loss,
                     "store data dir " + dir + " lacks column family " + name +
-                        ": not an mgmt store, or damaged; nothing was changed: restore it from a "
-                        "backup, or move it away and re-add the member with an empty dir");
+                        ": not an mgmt store, or damaged; nothing was changed: " + kDamagedRemedy);
       }
     }
   }
@@ -330,8 +333,7 @@ Result<void> Storage::verify(const Options& options, bool existed) {
     if (existed) {
       return fail(Code::data_loss, "store data dir " + dir +
                                        " has no format record: not an mgmt store, or damaged; "
-                                       "nothing was changed: restore it from a backup, or move "
-                                       "it away and re-add the member with an empty dir");
+                                       "nothing was changed: " + kDamagedRemedy);
     }
     Batch batch;
     batch.put_u64(meta::kFormat, kFormatVersion);
