@@ -168,6 +168,9 @@ grpc::Status PeerTransport::deliver(Peer& peer, const std::string& url,
   request.set_cluster_id(cluster_id_);
   for (const auto& m : batch) request.add_messages(raft::codec::encode(m));
   if (batch.size() == 1 && batch[0].type == raft::MessageType::snapshot) {
+    log::get("raft")->info("sending a snapshot at index {} ({} bytes) to member {:x}: it is "
+                           "behind the compacted log",
+                           batch[0].snapshot->meta.index, batch[0].snapshot->data.size(), peer.id);
     mgmtraft::SendAck ack;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));

@@ -1,6 +1,7 @@
 // raft_log_store.cpp: see raft_log_store.h.
 #include "store/server/raft_log_store.h"
 
+#include "common/log.h"
 #include "store/raft/codec.h"
 #include "store/server/crash_point.h"
 
@@ -68,6 +69,8 @@ Result<void> RaftLogStore::save(const std::optional<raft::Snapshot>& snapshot,
                                 const std::vector<raft::Entry>& entries,
                                 const std::optional<raft::HardState>& hard_state) {
   if (snapshot) {
+    log::get("raft")->info("installing the leader's snapshot at index {} ({} bytes)",
+                           snapshot->meta.index, snapshot->data.size());
     forget_through(UINT64_MAX);
     if (auto i = hooks_.install(*snapshot); !i) return i;
     crash_point("after-snapshot-state");
