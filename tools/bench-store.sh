@@ -2,11 +2,14 @@
 # bench-store.sh: our store beside Debian's etcd on this machine, in one run, a benchmark (not a
 # test). Both run with the same topology: 1 member, or 3 members on loopback (ours joined with
 # --seeds, etcd's from a static initial cluster). For each: `etcdctl check perf --load=LOAD`
-# (60 s), then test/bench/store_load: concurrent puts, linearizable and serializable gets, CAS
-# txns (8 clients, 4000 ops each workload) and watch delivery latency (1000 puts), ROUNDS times
-# each (default 5), alternating between the two stores. Ends with the ratios ours/etcd of the
-# medians (throughput: above 1 is better; p99: below 1 is better).
-# Usage: [ROUNDS=N] [WORKLOADS="put watch"] [CHECK_PERF=0] tools/bench-store.sh [s|m|l] [1|3]
+# (60 s), then test/bench/store_load: puts by 1 (sequential), 8 and 64 clients, linearizable and
+# serializable gets, CAS txns (8 clients unless the workload says "@N"; each run lasts
+# RUN_SECONDS, default 3, after every client connected and warmed up) and watch delivery latency
+# (1000 sequential puts), ROUNDS times each (default 5), alternating between the two stores.
+# Ends with the ratios ours/etcd of the medians (throughput: above 1 is better; p99: below 1 is
+# better).
+# Usage: [ROUNDS=N] [WORKLOADS="put@1 put@64 watch"] [RUN_SECONDS=N] [CHECK_PERF=0]
+#        tools/bench-store.sh [s|m|l] [1|3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 load="${1:-s}"
@@ -71,7 +74,7 @@ echo "== load goes to each store's leader first: etcd $etcd_eps, ours $ours_eps"
 # same moments of a shared machine; the report takes the median round of each.
 rounds="${ROUNDS:-5}"
 declare -A ops p99s
-workloads="${WORKLOADS:-put get get-serializable txn watch}"
+workloads="${WORKLOADS:-put@1 put@8 put@64 get get-serializable txn watch}"
 for name in etcd mgmt; do
   [ "${CHECK_PERF:-1}" = 1 ] || break
   eps=$([ "$name" = etcd ] && echo "$etcd_eps" || echo "$ours_eps")
@@ -80,7 +83,9 @@ for name in etcd mgmt; do
 done
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for w in $workloads; do
-  args=(--workload "$w" --clients 8 --ops 4000)
+  clients=8
+  [[ "$w" == *@* ]] && clients="${w#*@}"
+  args=(--workload "${w%@*}" --clients "$clients" --ops 100000000 --seconds "${RUN_SECONDS:-3}")
   [ "$w" = watch ] && args=(--workload watch --ops 1000)
   for r in $(seq 1 "$rounds"); do
     for name in etcd mgmt; do

@@ -1,6 +1,8 @@
 // store_load.cpp: a load generator for any etcd v3 store (ours or etcd), for tools/bench-store.sh.
-// Bounded in count and time: N clients each run `--ops` operations of one workload, or stop at
-// `--seconds`. Prints one line: workload, ops, seconds, ops/s, p50/p99/max latency in ms.
+// Bounded in count and time: N clients share `--ops` operations of one workload, and stop at
+// `--seconds` after the start. Every client connects and makes a few untimed requests first;
+// then all start together, so that the measure holds neither connection set-up nor a cold
+// connection. Prints one line: workload, ops, seconds, ops/s, p50/p99/max latency in ms.
 //   store_load --endpoints URL[,URL] --workload put|get|get-serializable|txn|watch
 //              [--clients 8] [--ops 2000] [--keys 1000] [--seconds 60]
 // watch: one writer puts sequentially while a watcher on the prefix measures the delay from the
@@ -58,10 +60,17 @@ int main(int argc, char** argv) {
   }
   const auto endpoints = split(args["--endpoints"]);
   const std::string workload = args["--workload"];
+  if (workload != "put" && workload != "get" && workload != "get-serializable" &&
+      workload != "txn" && workload != "watch") {
+    std::fprintf(stderr, "store_load: unknown workload \"%s\"; use put, get, get-serializable, "
+                         "txn or watch\n", workload.c_str());
+    return 2;
+  }
   const int clients = std::stoi(args["--clients"]);
   const int ops = std::stoi(args["--ops"]);
   const int keys = std::stoi(args["--keys"]);
-  const auto deadline = clock_type::now() + std::chrono::seconds(std::stoi(args["--seconds"]));
+  const auto run_for = std::chrono::seconds(std::stoi(args["--seconds"]));
+  auto deadline = clock_type::now() + run_for;
 
   {  // Preload the keys the reads and txns use.
     auto c = EtcdClient::open(endpoints);
@@ -80,7 +89,7 @@ int main(int argc, char** argv) {
   std::mutex mutex;
   std::vector<double> latencies;
   std::atomic<int> errors{0};
-  const auto start = clock_type::now();
+  auto start = clock_type::now();
 
   if (workload == "watch") {
     auto c = EtcdClient::open(endpoints);
@@ -117,42 +126,63 @@ int main(int argc, char** argv) {
     return errors > 0 ? 1 : 0;
   }
 
+  // All clients connect and warm up, then start at once (`go`), so that every one of them runs
+  // for the whole measured time.
+  constexpr int kWarmupOps = 20;
+  std::condition_variable ready_cv;
+  int ready = 0;
+  bool go = false;
   std::vector<std::thread> threads;
   for (int t = 0; t < clients; ++t) {
     threads.emplace_back([&, t] {
       auto c = EtcdClient::open(endpoints);
-      if (!c) {
-        errors++;
-        return;
-      }
-      std::vector<double> mine;
       uint64_t x = 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(t + 1);
-      for (int i = 0; i < ops / clients && clock_type::now() < deadline; ++i) {
+      auto one = [&](int i) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         const std::string key = "load/" + std::to_string(x % static_cast<uint64_t>(keys));
-        const auto t0 = clock_type::now();
-        bool ok = true;
-        if (workload == "put") {
-          ok = (*c)->put(key, std::to_string(i)).has_value();
-        } else if (workload == "get" || workload == "get-serializable") {
+        if (workload == "put") return (*c)->put(key, std::to_string(i)).has_value();
+        if (workload == "get" || workload == "get-serializable") {
           mgmt::store::client::GetOptions o;
           o.serializable = workload == "get-serializable";
-          ok = (*c)->get(key, o).has_value();
-        } else if (workload == "txn") {
-          mgmt::store::client::Compare cmp;
-          cmp.key = key;
-          cmp.target = mgmt::store::client::Compare::Target::version;
-          cmp.number = 0;
-          ok = (*c)->txn({cmp}, {mgmt::store::client::Put{key + "-new", "v", 0}}).has_value();
+          return (*c)->get(key, o).has_value();
         }
-        if (!ok) errors++;
+        mgmt::store::client::Compare cmp;  // txn
+        cmp.key = key;
+        cmp.target = mgmt::store::client::Compare::Target::version;
+        cmp.number = 0;
+        return (*c)->txn({cmp}, {mgmt::store::client::Put{key + "-new", "v", 0}}).has_value();
+      };
+      bool usable = c.has_value();
+      for (int i = 0; usable && i < kWarmupOps; ++i) usable = one(i);
+      {
+        std::unique_lock lock(mutex);
+        ++ready;
+        ready_cv.notify_all();
+        ready_cv.wait(lock, [&] { return go; });
+      }
+      if (!usable) {
+        errors++;
+        return;
+      }
+      std::vector<double> mine;
+      for (int i = 0; i < ops / clients && clock_type::now() < deadline; ++i) {
+        const auto t0 = clock_type::now();
+        if (!one(i)) errors++;
         mine.push_back(ms(clock_type::now() - t0));
       }
       std::lock_guard lock(mutex);
       latencies.insert(latencies.end(), mine.begin(), mine.end());
     });
+  }
+  {
+    std::unique_lock lock(mutex);
+    ready_cv.wait(lock, [&] { return ready == clients; });
+    start = clock_type::now();
+    deadline = start + run_for;
+    go = true;
+    ready_cv.notify_all();
   }
   for (auto& t : threads) t.join();
   const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
