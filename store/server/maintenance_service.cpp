@@ -9,7 +9,6 @@
 namespace mgmt::store::server {
 namespace {
 
-constexpr const char* kApiVersion = "3.4.0";
 constexpr std::size_t kSnapshotChunkBytes = 32 * 1024;
 
 class MaintenanceService final : public etcdserverpb::Maintenance::Service {
@@ -20,7 +19,7 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
                       etcdserverpb::StatusResponse* response) override {
     auto& b = context_.backend;
     context_.fill(response->mutable_header());
-    response->set_version(kApiVersion);
+    response->set_version(kServerVersion);
     const int64_t size = b.storage().data_bytes();
     response->set_dbsize(size);
     response->set_dbsizeinuse(size);

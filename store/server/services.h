@@ -19,6 +19,10 @@
 
 namespace mgmt::store::server {
 
+// The etcd versions this store answers as (Status, /version): the API of etcd 3.4.
+inline constexpr const char* kServerVersion = "3.4.0";
+inline constexpr const char* kClusterVersion = "3.4.0";
+
 struct MemberInfo {
   std::string name;
   std::vector<std::string> peer_urls;

@@ -3,6 +3,7 @@
 
 #include "common/log.h"
 #include "store/server/backend.h"
+#include "store/server/client_listener.h"
 #include "store/server/etcd_errors.h"
 #include "store/server/raft_host.h"
 #include "store/server/services.h"
@@ -10,6 +11,7 @@
 #include <absl/synchronization/mutex.h>
 #include <fmt/ranges.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/server_posix.h>
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -195,11 +197,17 @@ Result<void> StoreServer::start() {
   // with the default of 2 idle pollers, gRPC made and unmade a thread per request under load.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
-  ports_.assign(config_.client_urls.size(), 0);
-  for (std::size_t i = 0; i < config_.client_urls.size(); ++i) {
-    builder.AddListeningPort(*listen_address(config_.client_urls[i]),
-                             grpc::InsecureServerCredentials(), &ports_[i]);
+  // The client URLs are our own sockets (client_listener.h), so that plain HTTP (/health,
+  // /version, /metrics) shares the port with gRPC as on etcd; gRPC gets its connections.
+  std::vector<std::string> client_addresses;
+  for (const auto& url : config_.client_urls) client_addresses.push_back(*listen_address(url));
+  auto listener = ClientListener::open(client_addresses);
+  if (!listener) {
+    if (auto problem = first_unusable(config_)) return fail(*problem);
+    return fail(listener.error());
   }
+  listener_ = std::move(*listener);
+  ports_ = listener_->ports();
   // The peer URLs serve the same services plus the Raft peer service (etcd keeps them apart;
   // one server is simpler and costs nothing on loopback or a trusted network).
   std::vector<int> peer_ports(config_.peer_urls.size(), 0);
@@ -217,11 +225,11 @@ Result<void> StoreServer::start() {
   for (auto& s : services_) builder.RegisterService(s->get());
   server_ = builder.BuildAndStart();
   bool listening = server_ != nullptr;
-  for (int port : ports_) listening = listening && port != 0;
   for (int port : peer_ports) listening = listening && port != 0;
   if (!listening) {
     if (server_ != nullptr) server_->Shutdown();
     server_.reset();
+    listener_.reset();
     // Name the URL that failed, and why; gRPC tells neither.
     if (auto problem = first_unusable(config_)) return fail(*problem);
     std::string all;
@@ -232,6 +240,11 @@ Result<void> StoreServer::start() {
                                        "choose others with --client-urls and --server-urls");
   }
   context_->member.client_urls = client_endpoints();
+  http_ = std::make_unique<HttpEndpoints>(*context_);
+  listener_->start([server = server_.get()](int fd) { grpc::AddInsecureChannelFromFd(server, fd); },
+                   [http = http_.get()](const std::string& method, const std::string& target) {
+                     return http->handle(method, target);
+                   });
   host_->start();
   publisher_ = std::thread([this] { publish_loop(); });
   log::get("etcd")->info("serving etcd v3 clients on {} (member {:x}, cluster {:x})",
@@ -270,6 +283,8 @@ void StoreServer::stop() {
   }
   wake_.notify_all();
   if (context_) context_->stopping = true;
+  // No new connection, and no HTTP request in progress, past this point.
+  if (listener_) listener_->stop();
   // Raft stops first, and the requests still waiting for it are answered, so that gRPC's
   // shutdown (which waits for every open call) does not wait for them.
   if (host_) host_->stop();

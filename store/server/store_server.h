@@ -30,6 +30,8 @@ class Server;
 namespace mgmt::store::server {
 
 class Backend;
+class ClientListener;
+class HttpEndpoints;
 class RaftHost;
 struct ServiceContext;
 
@@ -107,6 +109,8 @@ class StoreServer {
   std::unique_ptr<ServiceContext> context_;
   std::vector<std::unique_ptr<class ServiceHolder>> services_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpEndpoints> http_;
+  std::unique_ptr<ClientListener> listener_;  // the client URLs' sockets (gRPC and HTTP)
   std::vector<int> ports_;
   std::thread publisher_;  // publishes this member's client URLs once a leader is known
   std::mutex mutex_;  // guards stopped_

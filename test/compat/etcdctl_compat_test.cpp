@@ -6,6 +6,7 @@
 #include "test/compat/our_store.h"
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
+#include "test/support/process/loopback_client.h"
 #include "test/support/process/real_etcd.h"
 
 #include <catch2/catch.hpp>
@@ -219,4 +220,86 @@ TEST_CASE("compat: our store keeps every acknowledged write across a restart",
   std::string ep = (*server)->client_endpoints().front();
   CHECK(normalise(etcdctl(ep, "get '' --prefix -w json"), ep) == before);
   CHECK(before.find("\"count\":19") != std::string::npos);
+}
+
+namespace {
+
+int port_of(const std::string& endpoint) {
+  return std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+}
+
+// The metric names a Prometheus text page defines ("# TYPE name kind").
+std::vector<std::string> metric_names(const std::string& page) {
+  std::vector<std::string> names;
+  std::regex type_line("# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) ");
+  for (std::sregex_iterator it(page.begin(), page.end(), type_line), end; it != end; ++it) {
+    names.push_back((*it)[1]);
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("compat: plain HTTP on the client URL answers as etcd 3.4's (/health, /version, "
+          "/metrics, errors), and etcdctl check datascale passes",
+          "[compat][http]") {
+  if (!have_program("etcd") || !have_program("etcdctl")) {
+    FAIL("Debian's etcd-server and etcd-client are needed: apt-get install etcd-server "
+         "etcd-client (tools/setup.sh does)");
+  }
+  RealEtcd etcd;
+  REQUIRE(etcd.ready());
+  OurStore ours;
+  const int theirs_port = port_of(etcd.endpoint());
+  const int our_port = port_of(ours.endpoint());
+  struct Request {
+    std::string method, target;
+  };
+  for (const Request& r : std::vector<Request>{{"GET", "/health"},
+                                               {"POST", "/health"},
+                                               {"GET", "/version"},
+                                               {"DELETE", "/version"},
+                                               {"GET", "/no/such/page"}}) {
+    INFO(r.method << " " << r.target);
+    const std::string expected = mgmt::test::http_request(theirs_port, r.method, r.target);
+    const std::string actual = mgmt::test::http_request(our_port, r.method, r.target);
+    CHECK(mgmt::test::http_status(actual) == mgmt::test::http_status(expected));
+    CHECK(mgmt::test::http_header(actual, "Content-Type") ==
+          mgmt::test::http_header(expected, "Content-Type"));
+    CHECK(mgmt::test::http_header(actual, "Allow") == mgmt::test::http_header(expected, "Allow"));
+    // Our version is the API's (3.4.0), etcd's its release (3.4.N).
+    auto version_free = [](const std::string& body) {
+      return std::regex_replace(body, std::regex("3\\.4\\.[0-9]+"), "3.4.X");
+    };
+    CHECK(version_free(mgmt::test::http_body(actual)) ==
+          version_free(mgmt::test::http_body(expected)));
+  }
+  // /metrics: every name we publish is one of etcd's (no invented metric), including the one
+  // etcdctl check datascale reads.
+  const std::string their_metrics =
+      mgmt::test::http_body(mgmt::test::http_request(theirs_port, "GET", "/metrics"));
+  const std::string our_metrics =
+      mgmt::test::http_body(mgmt::test::http_request(our_port, "GET", "/metrics"));
+  const auto theirs = metric_names(their_metrics);
+  const auto mine = metric_names(our_metrics);
+  CHECK(mine.size() >= 10);
+  for (const auto& name : mine) {
+    INFO(name);
+    CHECK(std::find(theirs.begin(), theirs.end(), name) != theirs.end());
+  }
+  std::smatch rss;
+  REQUIRE(std::regex_search(our_metrics, rss,
+                            std::regex("\nprocess_resident_memory_bytes ([0-9.e+]+)\n")));
+  CHECK(std::stod(rss[1]) > 1e6);
+  CHECK(our_metrics.find("\netcd_server_has_leader 1\n") != std::string::npos);
+  // `etcdctl check datascale` writes 10,000 keys and reads /metrics before and after.
+  auto datascale = [](const std::string& endpoint) {
+    const std::string out = etcdctl(endpoint, "check datascale --load=s");
+    return out.substr(0, 7) + (out.find("PASS: Approximate system memory used") !=
+                                       std::string::npos
+                                   ? " PASS"
+                                   : " FAIL: " + out);
+  };
+  CHECK(datascale(etcd.endpoint()) == "exit 0\n PASS");
+  CHECK(datascale(ours.endpoint()) == "exit 0\n PASS");
 }

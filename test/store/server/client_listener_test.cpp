@@ -1,0 +1,170 @@
+// client_listener_test.cpp: the client port tells gRPC from plain HTTP by the first bytes, on
+// real loopback sockets: HTTP/1.1 requests are served (keep-alive, HEAD, bad requests), HTTP/2
+// connections reach gRPC with nothing consumed (even when the preface arrives in pieces), and a
+// client that sends nothing holds up no one.
+#include "store/server/client_listener.h"
+#include "test/support/process/free_port.h"
+#include "test/support/process/loopback_client.h"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+using mgmt::store::server::ClientListener;
+using mgmt::store::server::HttpReply;
+using mgmt::test::LoopbackClient;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+// A listener on a free loopback port whose HTTP side echoes the request and whose gRPC side
+// keeps the descriptors it is handed.
+struct Fixture {
+  Fixture() {
+    auto opened = ClientListener::open({"127.0.0.1:0"});
+    REQUIRE(opened);
+    listener = std::move(*opened);
+    port = listener->ports().front();
+    listener->start(
+        [this](int fd) {
+          std::lock_guard lock(mutex);
+          handed.push_back(fd);
+          cv.notify_all();
+        },
+        [](const std::string& method, const std::string& target) {
+          if (target == "/missing") return HttpReply{404, "text/plain", "404 page not found\n", {}};
+          return HttpReply{200, "text/plain", method + " " + target, {{"X-Test", "yes"}}};
+        });
+  }
+  ~Fixture() {
+    listener.reset();
+    for (int fd : handed) ::close(fd);
+  }
+  // The next descriptor handed to "gRPC", or -1 after 5 s.
+  int next_handed() {
+    std::unique_lock lock(mutex);
+    if (!cv.wait_for(lock, 5s, [&] { return handed.size() > taken; })) return -1;
+    return handed[taken++];
+  }
+
+  std::unique_ptr<ClientListener> listener;
+  int port = 0;
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<int> handed;
+  std::size_t taken = 0;
+};
+
+std::string read_fd(int fd, std::size_t n) {
+  std::string out(n, '\0');
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::read(fd, out.data() + got, n - got);
+    if (r <= 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  out.resize(got);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("client port: HTTP/1.1 requests are served, with etcd's headers",
+          "[store][client_listener]") {
+  Fixture f;
+  const std::string response = mgmt::test::http_request(f.port, "GET", "/health?x=1");
+  CHECK(mgmt::test::http_status(response) == 200);
+  CHECK(mgmt::test::http_body(response) == "GET /health?x=1");
+  CHECK(mgmt::test::http_header(response, "X-Test") == "yes");
+  CHECK(mgmt::test::http_header(response, "Access-Control-Allow-Origin") == "*");
+  CHECK(mgmt::test::http_header(response, "Content-Length") == "15");
+  CHECK_FALSE(mgmt::test::http_header(response, "Date").empty());
+  CHECK(mgmt::test::http_status(mgmt::test::http_request(f.port, "GET", "/missing")) == 404);
+  // HEAD: the GET's headers, no body.
+  const std::string head = mgmt::test::http_request(f.port, "HEAD", "/version");
+  CHECK(mgmt::test::http_header(head, "Content-Length") == "13");
+  CHECK(mgmt::test::http_body(head).empty());
+}
+
+TEST_CASE("client port: one connection serves several requests (keep-alive)",
+          "[store][client_listener]") {
+  Fixture f;
+  LoopbackClient client(f.port);
+  REQUIRE(client.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(client.read_until("GET /a", 5s));
+  REQUIRE(client.send("GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string all = client.read_to_end(5s);
+  CHECK(all.find("GET /b") != std::string::npos);
+  CHECK(f.handed.empty());
+}
+
+TEST_CASE("client port: a request that does not parse gets 400 and the connection closes",
+          "[store][client_listener]") {
+  Fixture f;
+  LoopbackClient client(f.port);
+  REQUIRE(client.send(std::string("\x01\x02 nonsense\r\n\r\n")));
+  const std::string response = client.read_to_end(5s);
+  CHECK(mgmt::test::http_status(response) == 400);
+  // The listener still serves.
+  CHECK(mgmt::test::http_status(mgmt::test::http_request(f.port, "GET", "/x")) == 200);
+}
+
+TEST_CASE("client port: HTTP/2 connections go to gRPC with their bytes unread",
+          "[store][client_listener]") {
+  Fixture f;
+  SECTION("the preface in one piece") {
+    LoopbackClient client(f.port);
+    REQUIRE(client.send(kPreface));
+    const int fd = f.next_handed();
+    REQUIRE(fd >= 0);
+    CHECK(read_fd(fd, std::string(kPreface).size()) == kPreface);
+  }
+  SECTION("the preface one byte first, the rest later") {
+    LoopbackClient client(f.port);
+    REQUIRE(client.send("P"));
+    // The listener must not decide on one byte: "P" also starts POST and PUT.
+    REQUIRE(mgmt::test::http_status(mgmt::test::http_request(f.port, "GET", "/x")) == 200);
+    REQUIRE(client.send(std::string(kPreface).substr(1)));
+    const int fd = f.next_handed();
+    REQUIRE(fd >= 0);
+    CHECK(read_fd(fd, std::string(kPreface).size()) == kPreface);
+  }
+  SECTION("POST and PUT are HTTP/1.1, not HTTP/2") {
+    CHECK(mgmt::test::http_body(mgmt::test::http_request(f.port, "POST", "/p")) == "POST /p");
+    CHECK(mgmt::test::http_body(mgmt::test::http_request(f.port, "PUT", "/p")) == "PUT /p");
+    CHECK(f.handed.empty());
+  }
+}
+
+TEST_CASE("client port: a client that sends nothing holds up no one",
+          "[store][client_listener]") {
+  Fixture f;
+  std::vector<std::unique_ptr<LoopbackClient>> silent;
+  for (int i = 0; i < 20; ++i) silent.push_back(std::make_unique<LoopbackClient>(f.port));
+  CHECK(mgmt::test::http_status(mgmt::test::http_request(f.port, "GET", "/x")) == 200);
+  LoopbackClient grpc(f.port);
+  REQUIRE(grpc.send(kPreface));
+  CHECK(f.next_handed() >= 0);
+}
+
+TEST_CASE("client port: a port in use is refused, naming it; stop() frees the port",
+          "[store][client_listener]") {
+  int port = 0;
+  {
+    Fixture f;
+    port = f.port;
+    auto second = ClientListener::open({"127.0.0.1:" + std::to_string(port)});
+    REQUIRE_FALSE(second);
+    CHECK(second.error().message() ==
+          "cannot listen on 127.0.0.1:" + std::to_string(port) +
+              ": Address already in use; choose another with --client-urls");
+  }
+  auto again = ClientListener::open({"127.0.0.1:" + std::to_string(port)});
+  CHECK(again);
+}
