@@ -3,6 +3,11 @@
 // connections reach gRPC with nothing consumed (even when the preface arrives in pieces), and a
 // client that sends nothing holds up no one.
 #include "store/server/client_listener.h"
+
+#include "store/client/etcd_client.h"
+#include "store/server/store_server.h"
+#include "test/support/fuzz/mutator.h"
+#include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/loopback_client.h"
 
@@ -167,4 +172,41 @@ TEST_CASE("client port: a port in use is refused, naming it; stop() frees the po
   }
   auto again = ClientListener::open({"127.0.0.1:" + std::to_string(port)});
   CHECK(again);
+}
+
+TEST_CASE("client port: mangled requests, HTTP and HTTP/2, leave a member serving both",
+          "[store][client_listener]") {
+  mgmt::test::TempDir dir;
+  mgmt::store::server::StoreConfig config;
+  config.data_dir = dir.path() + "/store";
+  config.client_urls = {"http://127.0.0.1:0"};
+  config.peer_urls = {"http://127.0.0.1:" + std::to_string(mgmt::test::free_port())};
+  auto server = mgmt::store::server::StoreServer::open(config);
+  REQUIRE(server);
+  REQUIRE((*server)->start());
+  const int port = (*server)->client_ports().front();
+  const std::vector<std::string> seeds = {
+      "GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\nGET /version HTTP/1.0\r\n\r\n",
+      "POST /v3/kv/range HTTP/1.1\r\nContent-Length: 14\r\n\r\n{\"key\":\"Zm9v\"}",
+      std::string(kPreface) + std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9),
+  };
+  const std::string alphabet = std::string(" \r\n:/?%PRIGETHOSconten-lgh0123456789\x00\xff", 41);
+  mgmt::test::Mutator mutator(20261201);
+  for (int i = 0; i < 300; ++i) {
+    LoopbackClient client(port);
+    REQUIRE(client.connected());
+    (void)client.send(mutator.mutate(seeds[static_cast<std::size_t>(i) % seeds.size()],
+                                     alphabet, 8));
+    (void)client.read_until("\r\n\r\n", 20ms);  // whatever comes; then hang up
+  }
+  // Still serving: HTTP and gRPC on the same port.
+  CHECK(mgmt::test::http_status(mgmt::test::http_request(port, "GET", "/health")) == 200);
+  auto client = mgmt::store::client::EtcdClient::open({(*server)->client_endpoints().front()});
+  REQUIRE(client);
+  CHECK((*client)->put("after", "mangling"));
+  auto got = (*client)->get("after");
+  REQUIRE(got);
+  REQUIRE(got->kvs.size() == 1);
+  CHECK(got->kvs[0].value == "mangling");
 }
