@@ -576,7 +576,10 @@ void Node::handle_append(const Message& m) {
     return;
   }
   if (auto last_new = log_.maybe_append(m.index, m.log_term, m.commit, m.entries)) {
-    send(Message{.type = MessageType::append_response, .to = m.from, .index = *last_new});
+    const bool commit_only = m.entries.empty() && m.context == kCommitOnlyContext;
+    if (!commit_only) {
+      send(Message{.type = MessageType::append_response, .to = m.from, .index = *last_new});
+    }
     return;
   }
   // Rejection with a hint: the largest index <= m.index whose term is <= m.log_term, so the
@@ -644,12 +647,15 @@ bool Node::send_append(NodeId to, bool send_if_empty) {
   if (ents->empty() && !send_if_empty) return false;
   const uint64_t n = ents->size();
   const uint64_t last = n ? ents->back().index : 0;
+  const bool commit_only = n == 0 && pr->state == ProgressState::replicate &&
+                           pr->match + 1 == pr->next && pr->match == log_.last_index();
   send(Message{.type = MessageType::append,
                .to = to,
                .log_term = *prev_term,
                .index = pr->next - 1,
                .entries = std::move(*ents),
-               .commit = log_.committed()});
+               .commit = log_.committed(),
+               .context = commit_only ? kCommitOnlyContext : ""});
   if (n) {
     if (pr->state == ProgressState::replicate) {
       pr->optimistic_update(last);

@@ -239,6 +239,48 @@ TEST_CASE("flow control: one probe at a time, a bounded in-flight window, and a 
   CHECK(net.node(2).log().committed() == net.node(1).log().committed());
 }
 
+TEST_CASE("a follower that holds the whole log does not answer an append that only moves the "
+          "commit index, and still applies it", "[unit]") {
+  NodeNet net;
+  Config cfg;
+  cfg.pre_vote = false;
+  cfg.max_inflight = 1;  // as the store runs (with more, an append may be in flight to one)
+  net.add(1, {1, 2, 3}, {}, cfg);
+  net.add(2, {1, 2, 3}, {}, cfg);
+  net.add(3, {1, 2, 3}, {}, cfg);
+  net.node(1).campaign();
+  net.stabilize();
+  REQUIRE(net.node(1).role() == Role::leader);
+  REQUIRE(net.node(1).tracker().progress().at(2).state == ProgressState::replicate);
+  REQUIRE(net.node(1).propose("x"));
+  const auto sent = net.stabilize();
+  std::size_t commit_only = 0, answers = 0;
+  for (const Message& m : sent) {
+    if (m.type == MessageType::append && m.entries.empty()) {
+      CHECK(m.context == kCommitOnlyContext);
+      ++commit_only;
+    }
+    if (m.type == MessageType::append_response && m.from == 2) ++answers;
+  }
+  CHECK(commit_only == 2);  // one to each follower, after the quorum acked the entry
+  CHECK(answers == 1);      // the entry's ack; the commit needs none
+  for (NodeId id : {2, 3}) {
+    CHECK(net.node(id).log().committed() == net.node(1).log().committed());
+  }
+  // A follower that does not hold what the leader thinks it holds still answers (rejects), so
+  // the leader repairs it as before.
+  Message stale{.type = MessageType::append, .to = 2, .from = 1, .term = net.node(1).term(),
+                .log_term = net.node(1).term(), .index = net.node(1).log().last_index() + 5,
+                .commit = net.node(1).log().committed(), .context = kCommitOnlyContext};
+  REQUIRE(net.node(2).step(stale));
+  REQUIRE(net.node(2).has_ready());
+  const Ready rd = net.node(2).ready();
+  REQUIRE(rd.messages.size() == 1);
+  CHECK(rd.messages[0].type == MessageType::append_response);
+  CHECK(rd.messages[0].reject);
+  net.node(2).advance(rd);
+}
+
 // -------------------------------------------------------------------------------- Commit rules
 
 TEST_CASE("followers that learn the commit index late still apply in order", "[unit]") {
