@@ -110,10 +110,13 @@ TEST_CASE("metaparams: limit spaces a busy resource's runs out", "[engine]") {
     seen = h.wait_converged(seen);
     REQUIRE(seen > 0);
   }
+  // The engine starts runs 0.25 s apart; the times are the child's, whose start lags by a
+  // varying few tens of ms on a busy machine (0.23 s was seen under the full test run). Without
+  // the limit, runs would follow the events 0.02 s apart.
   const auto times = numbers(slurp(log));
   for (std::size_t i = 1; i < times.size(); ++i) {
     INFO("run " << i << " followed the one before by " << times[i] - times[i - 1] << " s");
-    CHECK(times[i] - times[i - 1] >= 0.24);
+    CHECK(times[i] - times[i - 1] >= 0.15);
   }
 }
 
