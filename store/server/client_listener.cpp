@@ -43,7 +43,7 @@ std::string http_date() {
 struct ClientListener::Impl {
   asio::io_context io;
   std::vector<tcp::acceptor> acceptors;
-  asio::thread_pool serve_pool{1};
+  asio::thread_pool serve_pool{4};
   std::thread io_thread;
   HandOff hand_off;
   Serve serve;
@@ -91,10 +91,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     head_ = request.method() == http::verb::head;
     std::string method(request.method_string());
     std::string target(request.target());
+    std::string body = request.body();
     // Served on the pool (it may wait for a quorum read); the reply is written on the I/O thread.
     asio::post(pool_, [self = shared_from_this(), method = std::move(method),
-                       target = std::move(target)]() mutable {
-      HttpReply reply = self->serve_(method, target);
+                       target = std::move(target), body = std::move(body)]() mutable {
+      HttpReply reply = self->serve_(method, target, body);
       asio::post(self->stream_.get_executor(), [self, reply = std::move(reply)]() mutable {
         self->write(std::move(reply));
       });

@@ -4,8 +4,8 @@
 // connection tell them apart: HTTP/2's preface starts "PRI", which no HTTP/1.1 method does.
 // A gRPC connection is handed to the gRPC server (which owns the descriptor from then on); an
 // HTTP/1.1 connection is served here, request by request (keep-alive), by the `Serve` callback.
-// Threads: one accepts, sniffs and does all socket I/O (it never blocks); one runs `Serve`
-// (/health may wait up to a second for a quorum read). A connection that sends nothing for
+// Threads: one accepts, sniffs and does all socket I/O (it never blocks); a pool of 4 runs
+// `Serve` (/health may wait up to a second for a quorum read, a /v3 call for Raft). A connection that sends nothing for
 // 10 s, or an HTTP one idle for 60 s, is closed.
 // Life: open() binds (so that a port in use fails before anything is served), start() accepts,
 // stop() (idempotent, also from the destructor) closes the sockets and joins the threads.
@@ -24,7 +24,8 @@ namespace mgmt::store::server {
 class ClientListener {
  public:
   using HandOff = std::function<void(int fd)>;
-  using Serve = std::function<HttpReply(const std::string& method, const std::string& target)>;
+  using Serve = std::function<HttpReply(const std::string& method, const std::string& target,
+                                        const std::string& body)>;
 
   // Binds every address ("host:port", as listen_address() gives; port 0 picks a free one).
   [[nodiscard]] static Result<std::unique_ptr<ClientListener>> open(

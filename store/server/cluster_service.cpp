@@ -21,9 +21,15 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
  public:
   explicit ClusterService(ServiceContext& context) : context_(context) {}
 
+  // As etcd 3.4's cluster server: cluster id, member id and raft term, no revision.
+  void fill(etcdserverpb::ResponseHeader* header) const {
+    context_.fill(header);
+    header->clear_revision();
+  }
+
   grpc::Status MemberList(grpc::ServerContext*, const etcdserverpb::MemberListRequest*,
                           etcdserverpb::MemberListResponse* response) override {
-    context_.fill(response->mutable_header());
+    fill(response->mutable_header());
     list(response->mutable_members());
     return grpc::Status::OK;
   }
@@ -40,7 +46,7 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
     }
     auto m = context_.backend.add_member(urls, request->islearner());
     if (!m) return to_status(m.error());
-    context_.fill(response->mutable_header());
+    fill(response->mutable_header());
     to_pb(*m, response->mutable_member());
     list(response->mutable_members());
     return grpc::Status::OK;
@@ -56,7 +62,7 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
           [&](auto& stub, auto& ctx) { return stub.MemberRemove(&ctx, *request, response); });
     }
     if (auto r = context_.backend.remove_member(request->id()); !r) return to_status(r.error());
-    context_.fill(response->mutable_header());
+    fill(response->mutable_header());
     list(response->mutable_members());
     return grpc::Status::OK;
   }
@@ -74,7 +80,7 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
     if (auto r = context_.backend.update_member(request->id(), urls); !r) {
       return to_status(r.error());
     }
-    context_.fill(response->mutable_header());
+    fill(response->mutable_header());
     list(response->mutable_members());
     return grpc::Status::OK;
   }
@@ -90,7 +96,7 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
           [&](auto& stub, auto& ctx) { return stub.MemberPromote(&ctx, *request, response); });
     }
     if (auto r = context_.backend.promote_member(request->id()); !r) return to_status(r.error());
-    context_.fill(response->mutable_header());
+    fill(response->mutable_header());
     list(response->mutable_members());
     return grpc::Status::OK;
   }

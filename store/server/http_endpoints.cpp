@@ -1,6 +1,7 @@
 // http_endpoints.cpp: see http_endpoints.h.
 #include "store/server/http_endpoints.h"
 
+#include "store/server/json_gateway.h"
 #include "store/server/raft_host.h"
 #include "store/server/services.h"
 
@@ -88,8 +89,10 @@ void metric(std::string& out, const char* name, const char* type, const char* he
 
 }  // namespace
 
-HttpReply HttpEndpoints::handle(const std::string& method, const std::string& target) const {
+HttpReply HttpEndpoints::handle(const std::string& method, const std::string& target,
+                                const std::string& body) const {
   const std::string path = target.substr(0, target.find('?'));
+  if (JsonGateway::owns(path)) return gateway_.handle(method, path, body);
   const bool get = method == "GET" || method == "HEAD";
   if (path == "/health") return get ? health() : method_not_allowed();
   if (path == "/version") {

@@ -3,7 +3,8 @@
 // else 503 {"health":"false"}), GET /version ({"etcdserver":…,"etcdcluster":…}) and
 // GET /metrics (Prometheus text: the process's memory, CPU and descriptors, and the member's
 // leader, Raft indexes, revision and db size; `etcdctl check datascale` reads
-// process_resident_memory_bytes). Anything else: 404, as etcd.
+// process_resident_memory_bytes). Paths under /v3/ go to the JSON gateway (json_gateway.h).
+// Anything else: 404, as etcd.
 // Invariants: every value in /metrics is measured, none is a constant standing in for one;
 // handle() may block up to the store's request timeout (/health), so callers run it off the
 // thread that accepts connections.
@@ -15,6 +16,7 @@
 
 namespace mgmt::store::server {
 
+class JsonGateway;
 struct ServiceContext;
 
 struct HttpReply {
@@ -26,14 +28,17 @@ struct HttpReply {
 
 class HttpEndpoints {
  public:
-  explicit HttpEndpoints(ServiceContext& context) : context_(context) {}
-  HttpReply handle(const std::string& method, const std::string& target) const;
+  HttpEndpoints(ServiceContext& context, const JsonGateway& gateway)
+      : context_(context), gateway_(gateway) {}
+  HttpReply handle(const std::string& method, const std::string& target,
+                   const std::string& body) const;
 
  private:
   HttpReply health() const;
   HttpReply metrics() const;
 
   ServiceContext& context_;
+  const JsonGateway& gateway_;
 };
 
 }  // namespace mgmt::store::server

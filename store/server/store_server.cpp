@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "store/server/backend.h"
 #include "store/server/client_listener.h"
+#include "store/server/json_gateway.h"
 #include "store/server/etcd_errors.h"
 #include "store/server/raft_host.h"
 #include "store/server/services.h"
@@ -240,11 +241,14 @@ Result<void> StoreServer::start() {
                                        "choose others with --client-urls and --server-urls");
   }
   context_->member.client_urls = client_endpoints();
-  http_ = std::make_unique<HttpEndpoints>(*context_);
-  listener_->start([server = server_.get()](int fd) { grpc::AddInsecureChannelFromFd(server, fd); },
-                   [http = http_.get()](const std::string& method, const std::string& target) {
-                     return http->handle(method, target);
-                   });
+  grpc::ChannelArguments in_process;
+  in_process.SetMaxReceiveMessageSize(-1);
+  gateway_ = std::make_unique<JsonGateway>(server_->InProcessChannel(in_process));
+  http_ = std::make_unique<HttpEndpoints>(*context_, *gateway_);
+  listener_->start(
+      [server = server_.get()](int fd) { grpc::AddInsecureChannelFromFd(server, fd); },
+      [http = http_.get()](const std::string& method, const std::string& target,
+                           const std::string& body) { return http->handle(method, target, body); });
   host_->start();
   publisher_ = std::thread([this] { publish_loop(); });
   log::get("etcd")->info("serving etcd v3 clients on {} (member {:x}, cluster {:x})",
@@ -294,6 +298,8 @@ void StoreServer::stop() {
     server_->Wait();
   }
   if (publisher_.joinable()) publisher_.join();
+  http_.reset();
+  gateway_.reset();  // its channel is to server_
   server_.reset();
   if (backend_) backend_->attach(nullptr);
   host_.reset();

@@ -32,6 +32,7 @@ namespace mgmt::store::server {
 class Backend;
 class ClientListener;
 class HttpEndpoints;
+class JsonGateway;
 class RaftHost;
 struct ServiceContext;
 
@@ -109,6 +110,7 @@ class StoreServer {
   std::unique_ptr<ServiceContext> context_;
   std::vector<std::unique_ptr<class ServiceHolder>> services_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<JsonGateway> gateway_;
   std::unique_ptr<HttpEndpoints> http_;
   std::unique_ptr<ClientListener> listener_;  // the client URLs' sockets (gRPC and HTTP)
   std::vector<int> ports_;

@@ -42,7 +42,7 @@ struct Fixture {
           handed.push_back(fd);
           cv.notify_all();
         },
-        [](const std::string& method, const std::string& target) {
+        [](const std::string& method, const std::string& target, const std::string&) {
           if (target == "/missing") return HttpReply{404, "text/plain", "404 page not found\n", {}};
           return HttpReply{200, "text/plain", method + " " + target, {{"X-Test", "yes"}}};
         });

@@ -66,12 +66,13 @@ std::string LoopbackClient::read_to_end(std::chrono::milliseconds timeout) {
   return received_;
 }
 
-std::string http_request(int port, const std::string& method, const std::string& target) {
+std::string http_request(int port, const std::string& method, const std::string& target,
+                         const std::string& body) {
   LoopbackClient client(port);
-  if (!client.send(method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                   "Connection: close\r\n\r\n")) {
-    return "";
-  }
+  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                        "Connection: close\r\n";
+  if (!body.empty()) request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!client.send(request + "\r\n" + body)) return "";
   return client.read_to_end(std::chrono::seconds(5));
 }
 
@@ -82,7 +83,21 @@ int http_status(const std::string& response) {
 
 std::string http_body(const std::string& response) {
   const auto at = response.find("\r\n\r\n");
-  return at == std::string::npos ? "" : response.substr(at + 4);
+  if (at == std::string::npos) return "";
+  std::string body = response.substr(at + 4);
+  if (http_header(response, "Transfer-Encoding") != "chunked") return body;
+  // Chunks: hex size, CRLF, data, CRLF; a zero size ends them (trailers after it are dropped).
+  std::string joined;
+  std::size_t pos = 0;
+  for (;;) {
+    const auto line_end = body.find("\r\n", pos);
+    if (line_end == std::string::npos) break;
+    const std::size_t size = std::strtoul(body.substr(pos, line_end - pos).c_str(), nullptr, 16);
+    if (size == 0) break;
+    joined += body.substr(line_end + 2, size);
+    pos = line_end + 2 + size + 2;
+  }
+  return joined;
 }
 
 std::string http_header(const std::string& response, const std::string& name) {
@@ -96,7 +111,8 @@ std::string http_header(const std::string& response, const std::string& name) {
   const auto at = head.find(key);
   if (at == std::string::npos) return "";
   const auto start = at + key.size();
-  return response.substr(start, head.find("\r\n", start) - start);
+  const auto end = std::min(head.find("\r\n", start), head.size());  // the last header's end
+  return response.substr(start, end - start);
 }
 
 }  // namespace mgmt::test

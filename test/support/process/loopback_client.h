@@ -30,9 +30,10 @@ class LoopbackClient {
   std::string received_;
 };
 
-// One HTTP/1.1 request with "Connection: close" to 127.0.0.1:port; the whole raw response
-// ("" if none came within 5 s).
-std::string http_request(int port, const std::string& method, const std::string& target);
+// One HTTP/1.1 request with "Connection: close" to 127.0.0.1:port, with `body` if not empty;
+// the whole raw response ("" if none came within 5 s).
+std::string http_request(int port, const std::string& method, const std::string& target,
+                         const std::string& body = "");
 // The status code and body of a raw HTTP/1.1 response (code 0 when it does not parse).
 int http_status(const std::string& response);
 std::string http_body(const std::string& response);

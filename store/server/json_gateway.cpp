@@ -1,0 +1,148 @@
+// json_gateway.cpp: see json_gateway.h.
+#include "store/server/json_gateway.h"
+
+#include "etcd/rpc.grpc.pb.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+namespace mgmt::store::server {
+namespace {
+
+constexpr auto kCallTimeout = std::chrono::seconds(30);
+
+// grpc-gateway v1's mapping from a gRPC code to the HTTP status of the answer.
+int http_status_of(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK: return 200;
+    case grpc::StatusCode::CANCELLED: return 408;
+    case grpc::StatusCode::INVALID_ARGUMENT: return 400;
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return 504;
+    case grpc::StatusCode::NOT_FOUND: return 404;
+    case grpc::StatusCode::ALREADY_EXISTS: return 409;
+    case grpc::StatusCode::PERMISSION_DENIED: return 403;
+    case grpc::StatusCode::UNAUTHENTICATED: return 401;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return 429;
+    case grpc::StatusCode::FAILED_PRECONDITION: return 412;
+    case grpc::StatusCode::ABORTED: return 409;
+    case grpc::StatusCode::OUT_OF_RANGE: return 400;
+    case grpc::StatusCode::UNIMPLEMENTED: return 501;
+    case grpc::StatusCode::UNAVAILABLE: return 503;
+    default: return 500;  // UNKNOWN, INTERNAL, DATA_LOSS
+  }
+}
+
+HttpReply error_reply(grpc::StatusCode code, const std::string& message) {
+  nlohmann::ordered_json body;
+  body["error"] = message;
+  body["message"] = message;
+  body["code"] = static_cast<int>(code);
+  return HttpReply{http_status_of(code), "application/json", body.dump(), {}};
+}
+
+// One unary method of one service, called through `stub`.
+template <typename Stub, typename Request, typename Response>
+std::function<HttpReply(const std::string&)> unary(
+    std::shared_ptr<Stub> stub,
+    grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*)) {
+  return [stub, method](const std::string& body) {
+    Request request;  // an empty body is an empty request, as etcd's gateway reads it
+    google::protobuf::util::JsonParseOptions parse;
+    parse.ignore_unknown_fields = true;
+    if (auto parsed = google::protobuf::util::JsonStringToMessage(body.empty() ? "{}" : body,
+                                                                  &request, parse);
+        !parsed.ok()) {
+      return error_reply(grpc::StatusCode::INVALID_ARGUMENT, std::string(parsed.message()));
+    }
+    Response response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    const grpc::Status status = ((*stub).*method)(&context, request, &response);
+    if (!status.ok()) return error_reply(status.error_code(), status.error_message());
+    google::protobuf::util::JsonPrintOptions print;
+    print.preserve_proto_field_names = true;
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(response, &json, print);
+    return HttpReply{200, "application/json", std::move(json), {}};
+  };
+}
+
+// The path under /v3 ("/kv/put"), or "" when `path` is not the gateway's.
+std::string route_of(const std::string& path) {
+  for (const char* prefix : {"/v3/", "/v3beta/", "/v3alpha/"}) {
+    const std::string p(prefix);
+    if (path.rfind(p, 0) == 0) return path.substr(p.size() - 1);
+  }
+  return "";
+}
+
+}  // namespace
+
+struct JsonGateway::Stubs {
+  std::shared_ptr<etcdserverpb::KV::Stub> kv;
+  std::shared_ptr<etcdserverpb::Lease::Stub> lease;
+  std::shared_ptr<etcdserverpb::Cluster::Stub> cluster;
+  std::shared_ptr<etcdserverpb::Maintenance::Stub> maintenance;
+  std::shared_ptr<etcdserverpb::Auth::Stub> auth;
+};
+
+JsonGateway::JsonGateway(std::shared_ptr<grpc::Channel> channel)
+    : stubs_(std::make_unique<Stubs>()) {
+  using namespace etcdserverpb;
+  Stubs& s = *stubs_;
+  s.kv = KV::NewStub(channel);
+  s.lease = Lease::NewStub(channel);
+  s.cluster = Cluster::NewStub(channel);
+  s.maintenance = Maintenance::NewStub(channel);
+  s.auth = Auth::NewStub(channel);
+  // The paths of etcd 3.4's rpc.proto (google.api.http); /maintenance/hash is Hash's there.
+  routes_ = {
+      {"/kv/range", unary(s.kv, &KV::Stub::Range)},
+      {"/kv/put", unary(s.kv, &KV::Stub::Put)},
+      {"/kv/deleterange", unary(s.kv, &KV::Stub::DeleteRange)},
+      {"/kv/txn", unary(s.kv, &KV::Stub::Txn)},
+      {"/kv/compaction", unary(s.kv, &KV::Stub::Compact)},
+      {"/lease/grant", unary(s.lease, &Lease::Stub::LeaseGrant)},
+      {"/lease/revoke", unary(s.lease, &Lease::Stub::LeaseRevoke)},
+      {"/kv/lease/revoke", unary(s.lease, &Lease::Stub::LeaseRevoke)},
+      {"/lease/timetolive", unary(s.lease, &Lease::Stub::LeaseTimeToLive)},
+      {"/kv/lease/timetolive", unary(s.lease, &Lease::Stub::LeaseTimeToLive)},
+      {"/lease/leases", unary(s.lease, &Lease::Stub::LeaseLeases)},
+      {"/kv/lease/leases", unary(s.lease, &Lease::Stub::LeaseLeases)},
+      {"/cluster/member/add", unary(s.cluster, &Cluster::Stub::MemberAdd)},
+      {"/cluster/member/remove", unary(s.cluster, &Cluster::Stub::MemberRemove)},
+      {"/cluster/member/update", unary(s.cluster, &Cluster::Stub::MemberUpdate)},
+      {"/cluster/member/list", unary(s.cluster, &Cluster::Stub::MemberList)},
+      {"/cluster/member/promote", unary(s.cluster, &Cluster::Stub::MemberPromote)},
+      {"/maintenance/alarm", unary(s.maintenance, &Maintenance::Stub::Alarm)},
+      {"/maintenance/status", unary(s.maintenance, &Maintenance::Stub::Status)},
+      {"/maintenance/defragment", unary(s.maintenance, &Maintenance::Stub::Defragment)},
+      {"/maintenance/hash", unary(s.maintenance, &Maintenance::Stub::Hash)},
+      {"/maintenance/transfer-leadership", unary(s.maintenance, &Maintenance::Stub::MoveLeader)},
+      {"/auth/enable", unary(s.auth, &Auth::Stub::AuthEnable)},
+      {"/auth/disable", unary(s.auth, &Auth::Stub::AuthDisable)},
+      {"/auth/authenticate", unary(s.auth, &Auth::Stub::Authenticate)},
+  };
+}
+
+JsonGateway::~JsonGateway() = default;
+
+bool JsonGateway::owns(const std::string& path) { return !route_of(path).empty(); }
+
+HttpReply JsonGateway::handle(const std::string& method, const std::string& path,
+                              const std::string& body) const {
+  auto it = routes_.find(route_of(path));
+  if (it == routes_.end()) {
+    return HttpReply{404, "text/plain; charset=utf-8", "Not Found\n",
+                     {{"X-Content-Type-Options", "nosniff"}}};
+  }
+  if (method != "POST") {
+    return HttpReply{405, "text/plain; charset=utf-8", "Method Not Allowed\n", {}};
+  }
+  return it->second(body);
+}
+
+}  // namespace mgmt::store::server
