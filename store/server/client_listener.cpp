@@ -12,7 +12,13 @@
 
 #include <chrono>
 #include <ctime>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 namespace mgmt::store::server {
@@ -38,6 +44,108 @@ std::string http_date() {
   return buf;
 }
 
+// One streamed answer: what its thread writes goes, chunk-encoded, to the session's socket on
+// the I/O thread; the client leaving (or stop()) closes it and runs the cancel callback.
+class StreamState : public HttpStream {
+ public:
+  using Post = std::function<void(std::string framed)>;
+  explicit StreamState(Post post) : post_(std::move(post)) {}
+
+  bool write(std::string bytes) override {
+    if (bytes.empty()) return !closed();
+    if (pending_.load() > kMaxStreamBacklog) {
+      close();  // the client does not read: drop it rather than hold the server's memory
+      return false;
+    }
+    std::lock_guard lock(mutex_);
+    if (closed_) return false;
+    char size[32];
+    std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
+    std::string framed = size + std::move(bytes) + "\r\n";
+    pending_ += framed.size();  // written() takes back what the socket took
+    post_(std::move(framed));
+    return true;
+  }
+  void on_close(std::function<void()> cancel) override {
+    std::lock_guard cancelling(cancel_mutex_);
+    std::unique_lock lock(mutex_);
+    if (closed_ && cancel) {
+      lock.unlock();
+      cancel();
+      return;
+    }
+    cancel_ = std::move(cancel);
+  }
+  void close() {
+    // The cancel runs under cancel_mutex_, so that on_close(nullptr) returns only once no cancel
+    // is running (the stream's thread then frees what the cancel uses).
+    std::lock_guard cancelling(cancel_mutex_);
+    std::function<void()> cancel;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return;
+      closed_ = true;
+      cancel = std::move(cancel_);
+      cancel_ = nullptr;
+    }
+    if (cancel) cancel();
+  }
+  bool closed() {
+    std::lock_guard lock(mutex_);
+    return closed_;
+  }
+  // The socket took n bytes (the last chunk, which write() did not count, saturates at 0).
+  void written(std::size_t n) {
+    std::size_t now = pending_.load();
+    while (!pending_.compare_exchange_weak(now, now - std::min(now, n))) {
+    }
+  }
+
+ private:
+  static constexpr std::size_t kMaxStreamBacklog = 16 << 20;
+  Post post_;
+  std::mutex cancel_mutex_;  // held while a cancel runs or is replaced
+  std::mutex mutex_;  // guards closed_, cancel_ (held while posting, so none follows a close)
+  bool closed_ = false;
+  std::function<void()> cancel_;
+  std::atomic<std::size_t> pending_{0};
+};
+
+// The streamed answers in progress, so that stop() can end them and wait for their threads.
+class StreamRegistry {
+ public:
+  // False when stopping (no new stream then).
+  bool add(const std::shared_ptr<StreamState>& s) {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    streams_.insert(s);
+    return true;
+  }
+  void remove(const std::shared_ptr<StreamState>& s) {
+    std::lock_guard lock(mutex_);
+    streams_.erase(s);
+    if (streams_.empty()) empty_.notify_all();
+  }
+  // Closes every stream (their cancels run) and waits up to `timeout` for their threads.
+  void stop_all(std::chrono::milliseconds timeout) {
+    std::set<std::shared_ptr<StreamState>> all;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      all = streams_;
+    }
+    for (const auto& s : all) s->close();
+    std::unique_lock lock(mutex_);
+    empty_.wait_for(lock, timeout, [this] { return streams_.empty(); });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable empty_;
+  std::set<std::shared_ptr<StreamState>> streams_;
+  bool stopping_ = false;
+};
+
 }  // namespace
 
 struct ClientListener::Impl {
@@ -45,6 +153,7 @@ struct ClientListener::Impl {
   std::vector<tcp::acceptor> acceptors;
   asio::thread_pool serve_pool{4};
   std::thread io_thread;
+  std::shared_ptr<StreamRegistry> streams = std::make_shared<StreamRegistry>();
   HandOff hand_off;
   Serve serve;
   bool stopped = false;
@@ -57,11 +166,12 @@ struct ClientListener::Impl {
 namespace {
 
 // One HTTP/1.1 connection: read a request, have it served off the I/O thread, write the reply,
-// and again while the client keeps the connection alive.
+// and again while the client keeps the connection alive. A streamed reply ends the connection.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, asio::thread_pool& pool, const ClientListener::Serve& serve)
-      : stream_(std::move(socket)), pool_(pool), serve_(serve) {}
+  HttpSession(tcp::socket socket, asio::thread_pool& pool, const ClientListener::Serve& serve,
+              std::shared_ptr<StreamRegistry> streams)
+      : stream_(std::move(socket)), pool_(pool), serve_(serve), streams_(std::move(streams)) {}
 
   void read() {
     parser_.emplace();
@@ -82,7 +192,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (ec.category() == error_code(http::error::bad_method).category()) {
         keep_alive_ = false;
         head_ = false;
-        return write(HttpReply{400, "text/plain; charset=utf-8", "400 Bad Request", {}});
+        return write(HttpReply{400, "text/plain; charset=utf-8", "400 Bad Request", {}, {}});
       }
       return close();  // the connection failed
     }
@@ -102,7 +212,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
-  void write(HttpReply reply) {
+  void set_headers(const HttpReply& reply) {
     response_ = {};
     response_.version(11);
     response_.result(static_cast<unsigned>(reply.status));
@@ -112,6 +222,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response_.set(http::field::content_type, reply.content_type);
     response_.set(http::field::date, http_date());
     for (const auto& [name, value] : reply.headers) response_.set(name, value);
+  }
+
+  void write(HttpReply reply) {
+    if (reply.stream) return start_stream(std::move(reply));
+    set_headers(reply);
     response_.body() = std::move(reply.body);
     response_.prepare_payload();
     if (head_) response_.body().clear();  // the length stays that of the GET's body
@@ -124,6 +239,76 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                       });
   }
 
+  // Status and headers (chunked), then the stream's thread writes; a read that completes means
+  // the client left (or sent what a streamed request no longer reads), which ends the stream.
+  void start_stream(HttpReply reply) {
+    std::weak_ptr<HttpSession> weak = shared_from_this();
+    auto executor = stream_.get_executor();
+    state_ = std::make_shared<StreamState>([weak, executor](std::string framed) {
+      asio::post(executor, [weak, framed = std::move(framed)]() mutable {
+        if (auto self = weak.lock()) self->queue(std::move(framed));
+      });
+    });
+    if (!streams_->add(state_)) {
+      return write(HttpReply{503, "text/plain; charset=utf-8", "the server is stopping\n", {}, {}});
+    }
+    set_headers(reply);
+    response_.chunked(true);
+    response_.keep_alive(false);
+    stream_.expires_never();
+    header_ = std::make_shared<http::response_serializer<http::string_body>>(response_);
+    http::async_write_header(stream_, *header_, [self = shared_from_this()](error_code ec,
+                                                                            std::size_t) {
+      if (ec) return self->end_stream();
+      self->watch_for_close();
+    });
+    std::thread([self = shared_from_this(), state = state_, run = std::move(reply.stream),
+                 streams = streams_] {
+      name_this_thread("http-stream");
+      run(*state);
+      state->close();
+      asio::post(self->stream_.get_executor(), [self] {
+        self->finishing_ = true;
+        self->queue("0\r\n\r\n");  // the last chunk
+      });
+      streams->remove(state);
+    }).detach();
+  }
+
+  void watch_for_close() {
+    stream_.socket().async_read_some(asio::buffer(scratch_),
+                                     [self = shared_from_this()](error_code, std::size_t) {
+                                       self->state_->close();
+                                     });
+  }
+
+  void queue(std::string framed) {
+    out_.push_back(std::move(framed));
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    if (out_.empty()) {
+      writing_ = false;
+      if (finishing_) close();
+      return;
+    }
+    writing_ = true;
+    asio::async_write(stream_.socket(), asio::buffer(out_.front()),
+                      [self = shared_from_this()](error_code ec, std::size_t n) {
+                        self->state_->written(n);
+                        self->out_.pop_front();
+                        if (ec) return self->end_stream();
+                        self->write_next();
+                      });
+  }
+
+  void end_stream() {
+    state_->close();
+    out_.clear();
+    close();
+  }
+
   void close() {
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -133,11 +318,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::tcp_stream stream_;
   asio::thread_pool& pool_;
   const ClientListener::Serve& serve_;
+  std::shared_ptr<StreamRegistry> streams_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
   bool keep_alive_ = false;
   bool head_ = false;
+  // A streamed answer: its state, header writer, chunks waiting for the socket.
+  std::shared_ptr<StreamState> state_;
+  std::shared_ptr<http::response_serializer<http::string_body>> header_;
+  std::deque<std::string> out_;
+  bool writing_ = false;
+  bool finishing_ = false;
+  char scratch_[512];
 };
 
 }  // namespace
@@ -188,7 +381,7 @@ void ClientListener::Impl::sniff(std::shared_ptr<tcp::socket> socket,
     }
     deadline->cancel();
     if (first[0] == 'P' && first[1] == 'R') return route(socket);
-    std::make_shared<HttpSession>(std::move(*socket), serve_pool, serve)->read();
+    std::make_shared<HttpSession>(std::move(*socket), serve_pool, serve, streams)->read();
   });
 }
 
@@ -254,6 +447,8 @@ void ClientListener::stop() {
   Impl& impl = *impl_;
   if (impl.stopped) return;
   impl.stopped = true;
+  // Streams first: their threads end once their cancels ran (a gRPC stream's Read returns).
+  impl.streams->stop_all(std::chrono::seconds(10));
   impl.io.stop();
   if (impl.io_thread.joinable()) impl.io_thread.join();
   impl.serve_pool.join();  // requests being served finish (their replies are dropped)

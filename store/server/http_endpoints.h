@@ -10,20 +10,35 @@
 // thread that accepts connections.
 #pragma once
 
+#include <functional>
 #include <string>
-#include <vector>
 #include <utility>
+#include <vector>
 
 namespace mgmt::store::server {
 
 class JsonGateway;
 struct ServiceContext;
 
+// The client side of a streamed answer (chunked, as etcd's gateway streams a watch).
+class HttpStream {
+ public:
+  virtual ~HttpStream() = default;
+  // Queues bytes for the client; false once the client left or the server is stopping.
+  virtual bool write(std::string bytes) = 0;
+  // `cancel` runs once when the client leaves or the server stops (at once if that happened
+  // already); on_close(nullptr) before what `cancel` refers to goes away.
+  virtual void on_close(std::function<void()> cancel) = 0;
+};
+
 struct HttpReply {
   int status = 200;
   std::string content_type;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // beyond Content-Type
+  // When set, the answer is streamed: status and headers, then what this writes (on a thread
+  // of its own) until it returns or the client leaves; `body` is unused.
+  std::function<void(HttpStream&)> stream;
 };
 
 class HttpEndpoints {

@@ -8,6 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <sstream>
+#include <thread>
+#include <vector>
 
 namespace mgmt::store::server {
 namespace {
@@ -40,7 +43,16 @@ HttpReply error_reply(grpc::StatusCode code, const std::string& message) {
   body["error"] = message;
   body["message"] = message;
   body["code"] = static_cast<int>(code);
-  return HttpReply{http_status_of(code), "application/json", body.dump(), {}};
+  return HttpReply{http_status_of(code), "application/json", body.dump(), {}, {}};
+}
+
+// As grpc-gateway v1 prints a message: the .proto names, no default values.
+std::string message_json(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions print;
+  print.preserve_proto_field_names = true;
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, print);
+  return json;
 }
 
 // One unary method of one service, called through `stub`.
@@ -62,11 +74,69 @@ std::function<HttpReply(const std::string&)> unary(
     context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
     const grpc::Status status = ((*stub).*method)(&context, request, &response);
     if (!status.ok()) return error_reply(status.error_code(), status.error_message());
-    google::protobuf::util::JsonPrintOptions print;
-    print.preserve_proto_field_names = true;
-    std::string json;
-    (void)google::protobuf::util::MessageToJsonString(response, &json, print);
-    return HttpReply{200, "application/json", std::move(json), {}};
+    return HttpReply{200, "application/json", message_json(response), {}, {}};
+  };
+}
+
+// A bidirectional stream, as grpc-gateway streams one: the body's JSON objects are the requests
+// (sent, then the stream is half-closed); each answer goes to the client as one line,
+// {"result":…}, while the stream lasts (a watch: until the client leaves). A body that does
+// not parse is a 500, as etcd's.
+template <typename Stub, typename Request, typename Response>
+std::function<HttpReply(const std::string&)> bidi_stream(
+    std::shared_ptr<Stub> stub,
+    std::unique_ptr<grpc::ClientReaderWriter<Request, Response>> (Stub::*method)(
+        grpc::ClientContext*)) {
+  return [stub, method](const std::string& body) {
+    std::vector<Request> requests;
+    std::istringstream in(body);
+    google::protobuf::util::JsonParseOptions parse;
+    parse.ignore_unknown_fields = true;
+    while ((in >> std::ws) && in.peek() != std::char_traits<char>::eof()) {
+      nlohmann::json value;
+      try {
+        in >> value;
+      } catch (const nlohmann::json::exception& e) {
+        return error_reply(grpc::StatusCode::UNKNOWN, e.what());
+      }
+      Request request;
+      if (auto parsed = google::protobuf::util::JsonStringToMessage(value.dump(), &request, parse);
+          !parsed.ok()) {
+        return error_reply(grpc::StatusCode::UNKNOWN, std::string(parsed.message()));
+      }
+      requests.push_back(std::move(request));
+    }
+    HttpReply reply{200, "application/json", "", {{"Grpc-Metadata-Content-Type",
+                                                   "application/grpc"}}, {}};
+    reply.stream = [stub, method, requests = std::move(requests)](HttpStream& out) {
+      grpc::ClientContext context;
+      out.on_close([&context] { context.TryCancel(); });
+      auto stream = ((*stub).*method)(&context);
+      // Sent from a thread of its own: over the in-process channel a write completes only once
+      // the server reads it, and the server may be writing an answer that waits for our read.
+      std::thread sender([&] {
+        for (const Request& r : requests) {
+          if (!stream->Write(r)) break;
+        }
+        stream->WritesDone();
+      });
+      Response response;
+      bool client_left = false;
+      while (stream->Read(&response)) {
+        if (!out.write("{\"result\":" + message_json(response) + "}\n")) {
+          client_left = true;
+          break;
+        }
+      }
+      out.on_close(nullptr);
+      if (client_left) context.TryCancel();
+      sender.join();
+      const grpc::Status status = stream->Finish();
+      if (!status.ok() && !client_left && status.error_code() != grpc::StatusCode::CANCELLED) {
+        out.write(error_reply(status.error_code(), status.error_message()).body + "\n");
+      }
+    };
+    return reply;
   };
 }
 
@@ -83,6 +153,7 @@ std::string route_of(const std::string& path) {
 
 struct JsonGateway::Stubs {
   std::shared_ptr<etcdserverpb::KV::Stub> kv;
+  std::shared_ptr<etcdserverpb::Watch::Stub> watch;
   std::shared_ptr<etcdserverpb::Lease::Stub> lease;
   std::shared_ptr<etcdserverpb::Cluster::Stub> cluster;
   std::shared_ptr<etcdserverpb::Maintenance::Stub> maintenance;
@@ -94,6 +165,7 @@ JsonGateway::JsonGateway(std::shared_ptr<grpc::Channel> channel)
   using namespace etcdserverpb;
   Stubs& s = *stubs_;
   s.kv = KV::NewStub(channel);
+  s.watch = Watch::NewStub(channel);
   s.lease = Lease::NewStub(channel);
   s.cluster = Cluster::NewStub(channel);
   s.maintenance = Maintenance::NewStub(channel);
@@ -105,6 +177,8 @@ JsonGateway::JsonGateway(std::shared_ptr<grpc::Channel> channel)
       {"/kv/deleterange", unary(s.kv, &KV::Stub::DeleteRange)},
       {"/kv/txn", unary(s.kv, &KV::Stub::Txn)},
       {"/kv/compaction", unary(s.kv, &KV::Stub::Compact)},
+      {"/watch", bidi_stream(s.watch, &Watch::Stub::Watch)},
+      {"/lease/keepalive", bidi_stream(s.lease, &Lease::Stub::LeaseKeepAlive)},
       {"/lease/grant", unary(s.lease, &Lease::Stub::LeaseGrant)},
       {"/lease/revoke", unary(s.lease, &Lease::Stub::LeaseRevoke)},
       {"/kv/lease/revoke", unary(s.lease, &Lease::Stub::LeaseRevoke)},
@@ -137,10 +211,10 @@ HttpReply JsonGateway::handle(const std::string& method, const std::string& path
   auto it = routes_.find(route_of(path));
   if (it == routes_.end()) {
     return HttpReply{404, "text/plain; charset=utf-8", "Not Found\n",
-                     {{"X-Content-Type-Options", "nosniff"}}};
+                     {{"X-Content-Type-Options", "nosniff"}}, {}};
   }
   if (method != "POST") {
-    return HttpReply{405, "text/plain; charset=utf-8", "Method Not Allowed\n", {}};
+    return HttpReply{405, "text/plain; charset=utf-8", "Method Not Allowed\n", {}, {}};
   }
   return it->second(body);
 }

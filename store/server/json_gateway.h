@@ -7,8 +7,10 @@
 // but asked with another method is 405, an unknown /v3 path 404 "Not Found". /v3beta/ and
 // /v3alpha/ are the same paths. Every call goes through this member's own gRPC services (an
 // in-process channel), so that it is validated and answered exactly as over gRPC.
-// Not served: the streams (/v3/watch, /v3/lease/keepalive, /v3/maintenance/snapshot) and the
-// auth user and role calls, which this store does not implement over gRPC either.
+// /v3/watch and /v3/lease/keepalive stream: the body's JSON objects are the requests, each
+// answer is a line {"result":…} of a chunked reply, as long as the stream lasts (a watch: until
+// the client hangs up). Not served: /v3/maintenance/snapshot and the auth user and role calls,
+// which this store does not implement over gRPC either.
 #pragma once
 
 #include "store/server/http_endpoints.h"

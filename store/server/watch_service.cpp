@@ -6,6 +6,7 @@
 #include "store/server/pb_convert.h"
 #include "store/server/services.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -26,7 +27,7 @@ class ResponseQueue {
       if (closed_) return;
       queue_.push_back(std::move(response));
     }
-    changed_.notify_one();
+    changed_.notify_all();  // the writer, not only the stream's thread waiting in wait_closed()
   }
   // Blocks until a response is queued or the queue is closed (then nothing).
   std::optional<etcdserverpb::WatchResponse> pop() {
@@ -45,6 +46,11 @@ class ResponseQueue {
     }
     changed_.notify_all();
   }
+  // Waits up to `timeout` for close(); whether it was closed.
+  bool wait_closed(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [this] { return closed_; });
+  }
 
  private:
   std::mutex mutex_;  // guards queue_, closed_
@@ -58,7 +64,7 @@ class WatchService final : public etcdserverpb::Watch::Service {
   explicit WatchService(ServiceContext& context) : context_(context) {}
 
   grpc::Status Watch(
-      grpc::ServerContext*,
+      grpc::ServerContext* call,
       grpc::ServerReaderWriter<etcdserverpb::WatchResponse, etcdserverpb::WatchRequest>* stream)
       override {
     ResponseQueue queue;
@@ -67,6 +73,7 @@ class WatchService final : public etcdserverpb::Watch::Service {
       while (auto response = queue.pop()) {
         if (!stream->Write(*response)) break;
       }
+      queue.close();  // the client is gone
     });
     std::map<int64_t, mvcc::WatcherId> watchers;  // our stream's watch ids -> the store's
     int64_t next_id = 0;
@@ -132,6 +139,12 @@ class WatchService final : public etcdserverpb::Watch::Service {
         progress.set_watch_id(-1);  // etcd: not tied to a watcher; every client channel sees it
         queue.push(std::move(progress));
       }
+    }
+    // A client that half-closed (sends no more requests, as etcd's JSON gateway does) keeps its
+    // watchers, as with etcd: the stream ends when the call does (the client cancels or leaves,
+    // or the server stops). gRPC's synchronous API does not notify a cancel: it is polled.
+    while (!context_.stopping && !call->IsCancelled() &&
+           !queue.wait_closed(std::chrono::milliseconds(200))) {
     }
     for (const auto& [id, watcher] : watchers) context_.backend.kv().cancel_watch(watcher);
     queue.close();

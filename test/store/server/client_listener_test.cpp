@@ -210,3 +210,66 @@ TEST_CASE("client port: mangled requests, HTTP and HTTP/2, leave a member servin
   REQUIRE(got->kvs.size() == 1);
   CHECK(got->kvs[0].value == "mangling");
 }
+
+TEST_CASE("client port: a streamed answer is chunked, and ends when the client leaves or the "
+          "listener stops", "[store][client_listener]") {
+  auto opened = ClientListener::open({"127.0.0.1:0"});
+  REQUIRE(opened);
+  std::unique_ptr<ClientListener> listener = std::move(*opened);
+  const int port = listener->ports().front();
+  std::mutex mutex;
+  std::condition_variable cv;
+  int cancels = 0, ended = 0;
+  listener->start([](int fd) { ::close(fd); },
+                  [&](const std::string&, const std::string& target, const std::string& body) {
+                    HttpReply reply{200, "application/json", "", {}, {}};
+                    reply.stream = [&, target, body](mgmt::store::server::HttpStream& out) {
+                      bool cancelled = false;
+                      out.on_close([&] {
+                        std::lock_guard lock(mutex);
+                        cancelled = true;
+                        ++cancels;
+                        cv.notify_all();
+                      });
+                      out.write("first " + body + "\n");
+                      out.write("second\n");
+                      if (target == "/forever") {
+                        std::unique_lock lock(mutex);
+                        cv.wait(lock, [&] { return cancelled; });
+                      }
+                      out.on_close(nullptr);
+                      std::lock_guard lock(mutex);
+                      ++ended;
+                      cv.notify_all();
+                    };
+                    return reply;
+                  });
+  auto wait_for = [&](int& counter, int value) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, 5s, [&] { return counter >= value; });
+  };
+  SECTION("a stream that ends by itself ends the answer") {
+    const std::string response = mgmt::test::http_request(port, "POST", "/once", "{}");
+    CHECK(mgmt::test::http_header(response, "Transfer-Encoding") == "chunked");
+    CHECK(mgmt::test::http_body(response) == "first {}\nsecond\n");
+    CHECK(wait_for(ended, 1));
+    CHECK(cancels == 0);
+  }
+  SECTION("a client that hangs up cancels its stream") {
+    {
+      LoopbackClient client(port);
+      REQUIRE(client.send("POST /forever HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"));
+      REQUIRE(client.read_until("second\n", 5s));
+    }
+    CHECK(wait_for(ended, 1));
+    CHECK(cancels == 1);
+  }
+  SECTION("stop() cancels the streams in progress and waits for them") {
+    LoopbackClient client(port);
+    REQUIRE(client.send("POST /forever HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+    REQUIRE(client.read_until("second\n", 5s));
+    listener->stop();
+    CHECK(ended == 1);  // stop() returned after the stream's thread finished
+    CHECK(cancels == 1);
+  }
+}

@@ -19,6 +19,10 @@ class LoopbackClient {
   bool send(const std::string& bytes);
   // What arrives until `until` is in it (true), the peer closes or the timeout passes (false).
   bool read_until(const std::string& until, std::chrono::milliseconds timeout);
+  // Whatever arrives next (false when the peer closed or nothing came in time).
+  bool read_some(std::chrono::milliseconds timeout) {
+    return read_more(std::chrono::steady_clock::now() + timeout);
+  }
   // Everything until the peer closes (or the timeout passes).
   std::string read_to_end(std::chrono::milliseconds timeout);
   const std::string& received() const { return received_; }
