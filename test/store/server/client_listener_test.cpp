@@ -200,6 +200,15 @@ TEST_CASE("client port: mangled requests, HTTP and HTTP/2, leave a member servin
                                      alphabet, 8));
     (void)client.read_until("\r\n\r\n", 20ms);  // whatever comes; then hang up
   }
+  // Gateway watches whose clients hang up at once or after the first answer: each hang-up
+  // cancels a gRPC stream in progress, which must end cleanly.
+  const std::string watch = R"({"create_request":{"key":"YQ==","start_revision":"1"}})";
+  for (int i = 0; i < 50; ++i) {
+    LoopbackClient client(port);
+    REQUIRE(client.send("POST /v3/watch HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                        std::to_string(watch.size()) + "\r\n\r\n" + watch));
+    if (i % 2 == 0) (void)client.read_until("\"created\":true", 5s);
+  }
   // Still serving: HTTP and gRPC on the same port.
   CHECK(mgmt::test::http_status(mgmt::test::http_request(port, "GET", "/health")) == 200);
   auto client = mgmt::store::client::EtcdClient::open({(*server)->client_endpoints().front()});
