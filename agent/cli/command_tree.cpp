@@ -129,6 +129,12 @@ void add_run(CLI::App* root, RunOptions* o) {
       ->envname("MGMT_SNAPSHOT_COUNT")
       ->capture_default_str()
       ->check(whole_number(1));
+  run->add_option("--snapshot-catchup-entries", o->snapshot_catchup_entries,
+                  "applied store entries a compaction keeps, so that a slow member catches up "
+                  "from the log rather than from a snapshot of the whole store, as etcd's")
+      ->envname("MGMT_SNAPSHOT_CATCHUP_ENTRIES")
+      ->capture_default_str()
+      ->check(whole_number(0));
   run->add_flag("--no-server", o->no_server,
                 "host no store; use the cluster at --seeds (ours or a real etcd)");
   run->add_option("--converged-timeout", o->converged_timeout,

@@ -39,6 +39,7 @@ struct RunOptions {
   int ideal_cluster_size = 5;
   int member_timeout = 60;  // seconds; 0: members are never removed for silence
   int snapshot_count = 10000;
+  int snapshot_catchup_entries = 5000;
   bool no_server = false;
   int converged_timeout = -1;  // seconds; -1 never exits on convergence
   int max_runtime = 0;         // seconds; 0 runs until stopped

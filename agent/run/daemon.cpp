@@ -87,6 +87,8 @@ int run_daemon(const cli::RunOptions& options) {
                         dir + " away and start again to join the cluster as a new member");
     };
     config.snapshot_count = static_cast<uint64_t>(std::max(1, options.snapshot_count));
+    config.snapshot_catchup_entries =
+        static_cast<uint64_t>(std::max(0, options.snapshot_catchup_entries));
     config.advertise_client_urls = options.advertise_client_urls;
     config.advertise_peer_urls = options.advertise_server_urls;
     advertise_peers =

@@ -1,6 +1,8 @@
 // driver.cpp: see driver.h.
 #include "store/raft/driver.h"
 
+#include <algorithm>
+
 namespace mgmt::store::raft {
 
 Result<std::unique_ptr<Driver>> Driver::open(const Config& config, DurableLog& log,
@@ -50,6 +52,11 @@ Result<void> Driver::process_ready() {
     if (!send_first) {
       for (const Message& m : rd.messages) transport_.send(m);
     }
+    for (const Entry& e : rd.committed_entries) {
+      if (e.type == EntryType::conf_change) {
+        last_conf_change_ = std::max(last_conf_change_, e.index);
+      }
+    }
     {
       // Entries at or below the applied index were applied before a restart: skip them.
       std::span<const Entry> todo(rd.committed_entries);
@@ -77,13 +84,20 @@ Result<void> Driver::process_ready() {
 Result<void> Driver::maybe_compact() {
   if (options_.compact_after == 0) return ok();
   const uint64_t applied = node_->log().applied();
-  if (applied < log_.first_index() || applied - log_.first_index() + 1 < options_.compact_after) {
+  const uint64_t keep = options_.keep_after_compaction;
+  if (applied <= keep) return ok();
+  // Compact through `to`, keeping `keep` applied entries; with today's membership, so not below
+  // a membership change (it waits until the change is `keep` entries old).
+  const uint64_t to = applied - keep;
+  if (to < log_.first_index() || to - log_.first_index() + 1 < options_.compact_after) {
     return ok();
   }
+  if (keep > 0 && last_conf_change_ > to) return ok();
   if (applied != state_.applied_index()) return ok();
   auto data = state_.snapshot_data();
   if (!data) return stop(data.error().with_context("raft: taking a snapshot failed; stopped"));
-  if (auto r = log_.compact(applied, node_->tracker().conf_state(), std::move(*data)); !r) {
+  const uint64_t at = data->empty() ? to : applied;  // a state handed over describes `applied`
+  if (auto r = log_.compact(at, node_->tracker().conf_state(), std::move(*data)); !r) {
     return stop(r.error().with_context("raft: compacting the log failed; stopped"));
   }
   return ok();

@@ -68,6 +68,11 @@ class StateMachine {
 struct DriverOptions {
   // Take a snapshot and compact once this many applied entries are in the log (0: never).
   uint64_t compact_after = 10000;
+  // Applied entries a compaction leaves in the log, so that a follower a little behind catches
+  // up from it rather than from a snapshot (etcd keeps 5000). Only for a state machine whose
+  // snapshots are taken when sent (snapshot_data() empty): one that hands its state over at
+  // compaction is compacted at the applied index, which its snapshot describes.
+  uint64_t keep_after_compaction = 0;
   std::function<void(const ReadState&)> on_read;
   std::function<void(const SoftState&)> on_soft_state;
 };
@@ -106,6 +111,9 @@ class Driver {
   StateMachine& state_;
   DriverOptions options_;
   HardState saved_;  // the hard state last persisted
+  // The highest conf change index among the entries committed so far (this run): the log is
+  // never compacted below it with today's membership, which it changed.
+  uint64_t last_conf_change_ = 0;
   std::optional<Error> failure_;
 };
 

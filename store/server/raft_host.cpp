@@ -105,6 +105,7 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
   rc.pre_vote = true;
   raft::DriverOptions opts;
   opts.compact_after = config.compact_after;
+  opts.keep_after_compaction = config.keep_after_compaction;
   opts.on_read = [h](const raft::ReadState& rs) {
     std::lock_guard lock(h->mutex_);
     auto it = h->reads_.find(rs.context);

@@ -33,6 +33,8 @@ struct RaftHostConfig {
   std::chrono::milliseconds tick_interval{100};  // etcd: heartbeat 100 ms
   uint64_t election_ticks = 10;                 // etcd: election timeout 1000 ms
   uint64_t compact_after = 10000;
+  // Applied entries kept in the log after a compaction (--snapshot-catchup-entries).
+  uint64_t keep_after_compaction = 5000;
   // Appends a leader has in flight to one follower before it waits for an answer (etcd: 256).
   // One: what queues meanwhile goes out as one append, one write and fsync on the follower.
   // Measured with 3 members and 8 clients on 2 cores (bench-store.sh's put): 1 gave +20 %

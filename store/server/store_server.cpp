@@ -167,6 +167,7 @@ Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config
   host_config.peer_urls =
       config.advertise_peer_urls.empty() ? config.peer_urls : config.advertise_peer_urls;
   host_config.compact_after = config.snapshot_count;
+  host_config.keep_after_compaction = config.snapshot_catchup_entries;
   host_config.client_urls =
       config.advertise_client_urls.empty() ? config.client_urls : config.advertise_client_urls;
   host_config.initial_peers = config.join_peers;

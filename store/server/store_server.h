@@ -59,6 +59,9 @@ struct StoreConfig {
   // Called once when a former peer says this member was removed from the cluster.
   std::function<void()> on_removed;
   uint64_t snapshot_count = 10000;  // applied entries between log compactions
+  // Applied entries a compaction keeps, so that a slow follower catches up from the log
+  // rather than from a snapshot of the whole store (etcd's default: 5000).
+  uint64_t snapshot_catchup_entries = 5000;
   // What other members and clients should use, when not the listening URLs.
   std::vector<std::string> advertise_client_urls;
   std::vector<std::string> advertise_peer_urls;

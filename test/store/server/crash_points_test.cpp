@@ -87,7 +87,7 @@ TEST_CASE("crash points: a member joining after compaction gets a snapshot, dies
   const std::string c2 = url(free_port()), p2 = url(free_port());
   ChildProcess first({binary, "run", "--hostname", "j1", "--prefix", dir.path() + "/j1",
                       "--client-urls", c1, "--server-urls", p1, "--no-deploy-watch",
-                      "--snapshot-count", "5"});
+                      "--snapshot-count", "5", "--snapshot-catchup-entries", "0"});
   REQUIRE(first.wait_for_output("waiting for `mgmt deploy`"));
   for (int i = 1; i <= 30; ++i) {
     REQUIRE(etcdctl(c1, "put s" + std::to_string(i) + " v" + std::to_string(i)).exit_code == 0);

@@ -50,11 +50,13 @@ struct Member {
   std::string peer;
   std::string prefix;
   std::unique_ptr<ChildProcess> process;
+  std::vector<std::string> extra_flags;
 
   void start(const std::string& seeds) {
     std::vector<std::string> argv = {mgmt_binary(), "run", "--hostname", name, "--prefix", prefix,
                                      "--client-urls", client, "--server-urls", peer,
                                      "--ideal-cluster-size", "3", "--no-deploy-watch"};
+    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
     if (!seeds.empty()) {
       argv.push_back("--seeds");
       argv.push_back(seeds);
@@ -78,10 +80,10 @@ struct Cluster {
   TempDir dir;
   std::vector<Member> members;
 
-  Cluster() {
+  explicit Cluster(const std::vector<std::string>& extra_flags = {}) {
     for (int i = 1; i <= 3; ++i) {
       members.push_back(Member{"s" + std::to_string(i), url(free_port()), url(free_port()),
-                               dir.path() + "/s" + std::to_string(i), nullptr});
+                               dir.path() + "/s" + std::to_string(i), nullptr, extra_flags});
     }
     members[0].start("");
     REQUIRE(members[0].ready());
@@ -450,4 +452,41 @@ TEST_CASE("store cluster: concurrent clients' histories are linearizable while m
     }
     for (const auto& kv : now_read->kvs) CHECK(last_value[kv.key] == kv.value);
   }
+}
+
+TEST_CASE("store cluster: a member paused for fewer entries than --snapshot-catchup-entries "
+          "catches up from the log, one paused for more from a snapshot", "[cluster]") {
+  Cluster c({"--snapshot-count", "20", "--snapshot-catchup-entries", "60"});
+  const int leader = c.leader();
+  REQUIRE(leader >= 0);
+  Member& lead = c.members[static_cast<size_t>(leader)];
+  Member& slow = c.members[static_cast<size_t>((leader + 1) % 3)];
+  auto client = mgmt::store::client::EtcdClient::open({lead.client});
+  REQUIRE(client);
+  auto put_n = [&](const std::string& prefix, int n) {
+    for (int i = 1; i <= n; ++i) REQUIRE((*client)->put(prefix + std::to_string(i), "v"));
+  };
+  auto caught_up = [&](const std::string& key) {
+    return Cluster::wait_for([&] {
+      return etcdctl(slow.client, "get " + key + " --consistency=s --print-value-only").output ==
+             "v\n";
+    });
+  };
+  put_n("warm", 100);  // past the first compactions
+  REQUIRE(caught_up("warm100"));
+  // 40 entries behind: still in the leader's log (it keeps 60 after each compaction).
+  slow.process->send_signal(SIGSTOP);
+  put_n("near", 40);
+  slow.process->send_signal(SIGCONT);
+  CHECK(caught_up("near40"));
+  CHECK(lead.process->output().find("sending a snapshot") == std::string::npos);
+  // 200 entries behind: compacted away, so the leader sends a snapshot and it installs it.
+  slow.process->send_signal(SIGSTOP);
+  put_n("far", 200);
+  slow.process->send_signal(SIGCONT);
+  CHECK(caught_up("far200"));
+  CHECK(lead.process->wait_for_output("sending a snapshot"));
+  CHECK(slow.process->wait_for_output("installing the leader's snapshot"));
+  INFO("leader:\n" << lead.process->output() << "\nslow:\n" << slow.process->output());
+  CHECK(etcdctl(c.all(), "put after catching up").exit_code == 0);
 }
