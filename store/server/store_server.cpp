@@ -185,19 +185,26 @@ Result<void> StoreServer::start() {
   // Debian's abseil checks every mutex acquisition of gRPC's for lock-order cycles (a debugging
   // aid, on in its build): about 1% of the store's CPU under load, for nothing in production.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  grpc::ServerBuilder builder;
-  // Clients ping long watches every 10 s or so (clientv3's default keepalive); accept that
-  // without data flowing instead of answering with GOAWAY (gRPC C++'s default policy).
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-  // An address in use is an error, as with etcd: gRPC sets SO_REUSEPORT by default on Linux, and
-  // a second agent on the same URLs then started without a word and took half the connections.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Two servers: the clients' (etcd's 2 MiB message limit; its connections come from our own
+  // listener) and the peers' on the peer URLs, whose snapshots carry the whole store and have
+  // no such limit (a 2 MiB one made a member that fell behind a store over 2 MiB unrecoverable).
+  grpc::ServerBuilder builder, peer_builder;
+  for (grpc::ServerBuilder* b : {&builder, &peer_builder}) {
+    // Clients ping long watches every 10 s or so (clientv3's default keepalive); accept that
+    // without data flowing instead of answering with GOAWAY (gRPC C++'s default policy).
+    b->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+    b->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    b->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    // An address in use is an error, as with etcd: gRPC sets SO_REUSEPORT by default on Linux,
+    // and a second agent on the same URLs then started without a word and took half the
+    // connections.
+    b->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    // What uses the synchronous API (reads, streams, the peer service) keeps its threads: with
+    // the default of 2 idle pollers, gRPC made and unmade a thread per request under load.
+    b->SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
+  }
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
-  // What still uses the synchronous API (reads, streams, the peer service) keeps its threads:
-  // with the default of 2 idle pollers, gRPC made and unmade a thread per request under load.
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
+  peer_builder.SetMaxReceiveMessageSize(std::numeric_limits<int>::max());
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   // The client URLs are our own sockets (client_listener.h), so that plain HTTP (/health,
   // /version, /metrics) shares the port with gRPC as on etcd; gRPC gets its connections.
@@ -210,14 +217,13 @@ Result<void> StoreServer::start() {
   }
   listener_ = std::move(*listener);
   ports_ = listener_->ports();
-  // The peer URLs serve the same services plus the Raft peer service (etcd keeps them apart;
-  // one server is simpler and costs nothing on loopback or a trusted network).
+  // The peer URLs serve the Raft peer service only, as etcd's serve its peer protocol.
   std::vector<int> peer_ports(config_.peer_urls.size(), 0);
   for (std::size_t i = 0; i < config_.peer_urls.size(); ++i) {
-    builder.AddListeningPort(*listen_address(config_.peer_urls[i]),
-                             grpc::InsecureServerCredentials(), &peer_ports[i]);
+    peer_builder.AddListeningPort(*listen_address(config_.peer_urls[i]),
+                                  grpc::InsecureServerCredentials(), &peer_ports[i]);
   }
-  builder.RegisterService(&host_->peer_service());
+  peer_builder.RegisterService(&host_->peer_service());
   services_.push_back(std::make_unique<ServiceHolder>(make_kv_service(*context_)));
   services_.push_back(std::make_unique<ServiceHolder>(make_watch_service(*context_)));
   services_.push_back(std::make_unique<ServiceHolder>(make_lease_service(*context_)));
@@ -226,11 +232,14 @@ Result<void> StoreServer::start() {
   services_.push_back(std::make_unique<ServiceHolder>(make_auth_service(*context_)));
   for (auto& s : services_) builder.RegisterService(s->get());
   server_ = builder.BuildAndStart();
-  bool listening = server_ != nullptr;
+  peer_server_ = peer_builder.BuildAndStart();
+  bool listening = server_ != nullptr && peer_server_ != nullptr;
   for (int port : peer_ports) listening = listening && port != 0;
   if (!listening) {
     if (server_ != nullptr) server_->Shutdown();
+    if (peer_server_ != nullptr) peer_server_->Shutdown();
     server_.reset();
+    peer_server_.reset();
     listener_.reset();
     // Name the URL that failed, and why; gRPC tells neither.
     if (auto problem = first_unusable(config_)) return fail(*problem);
@@ -294,14 +303,16 @@ void StoreServer::stop() {
   // shutdown (which waits for every open call) does not wait for them.
   if (host_) host_->stop();
   if (backend_) backend_->fail_waiters(Error(Code::unavailable, "etcdserver: server stopped"));
-  if (server_) {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-    server_->Wait();
+  for (auto* s : {server_.get(), peer_server_.get()}) {
+    if (s == nullptr) continue;
+    s->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+    s->Wait();
   }
   if (publisher_.joinable()) publisher_.join();
   http_.reset();
   gateway_.reset();  // its channel is to server_
   server_.reset();
+  peer_server_.reset();
   if (backend_) backend_->attach(nullptr);
   host_.reset();
   backend_.reset();

@@ -112,7 +112,8 @@ class StoreServer {
   std::unique_ptr<RaftHost> host_;
   std::unique_ptr<ServiceContext> context_;
   std::vector<std::unique_ptr<class ServiceHolder>> services_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> server_;       // the client services (connections: listener_)
+  std::unique_ptr<grpc::Server> peer_server_;  // the Raft peer service, on the peer URLs
   std::unique_ptr<JsonGateway> gateway_;
   std::unique_ptr<HttpEndpoints> http_;
   std::unique_ptr<ClientListener> listener_;  // the client URLs' sockets (gRPC and HTTP)

@@ -455,7 +455,8 @@ TEST_CASE("store cluster: concurrent clients' histories are linearizable while m
 }
 
 TEST_CASE("store cluster: a member paused for fewer entries than --snapshot-catchup-entries "
-          "catches up from the log, one paused for more from a snapshot", "[cluster]") {
+          "catches up from the log, one paused for more from a snapshot of a store over 2 MiB",
+          "[cluster]") {
   Cluster c({"--snapshot-count", "20", "--snapshot-catchup-entries", "60"});
   const int leader = c.leader();
   REQUIRE(leader >= 0);
@@ -480,8 +481,12 @@ TEST_CASE("store cluster: a member paused for fewer entries than --snapshot-catc
   slow.process->send_signal(SIGCONT);
   CHECK(caught_up("near40"));
   CHECK(lead.process->output().find("sending a snapshot") == std::string::npos);
-  // 200 entries behind: compacted away, so the leader sends a snapshot and it installs it.
+  // 200 entries behind: compacted away, so the leader sends a snapshot and it installs it,
+  // though the store (3 MB) is larger than a client's message may be (2 MiB).
   slow.process->send_signal(SIGSTOP);
+  for (int i = 1; i <= 3; ++i) {
+    REQUIRE((*client)->put("big" + std::to_string(i), std::string(1 << 20, 'x')));
+  }
   put_n("far", 200);
   slow.process->send_signal(SIGCONT);
   CHECK(caught_up("far200"));
