@@ -28,6 +28,14 @@ using mgmt::test::TempDir;
 
 namespace {
 
+// What the comparisons run against: Debian's etcd 3.4 and its etcdctl.
+void require_debian_etcd() {
+  if (!have_program("etcd") || !have_program("etcdctl")) {
+    FAIL("Debian's etcd-server and etcd-client are needed: apt-get install etcd-server "
+         "etcd-client (tools/setup.sh does)");
+  }
+}
+
 std::string etcdctl(const std::string& endpoint, const std::string& args,
                     const std::string& stdin_text = "", const std::string& wrapper = "") {
   std::string command =
@@ -168,10 +176,7 @@ std::vector<std::string> run_script(const std::string& endpoint) {
 
 TEST_CASE("compat: etcdctl sees the same answers from our store as from etcd 3.4",
           "[compat][etcdctl]") {
-  if (!have_program("etcd") || !have_program("etcdctl")) {
-    FAIL("Debian's etcd-server and etcd-client are needed: apt-get install etcd-server "
-         "etcd-client (tools/setup.sh does)");
-  }
+  require_debian_etcd();
   RealEtcd etcd;
   REQUIRE(etcd.ready());
   OurStore ours;
@@ -246,10 +251,7 @@ std::vector<std::string> metric_names(const std::string& page) {
 TEST_CASE("compat: plain HTTP on the client URL answers as etcd 3.4's (/health, /version, "
           "/metrics, errors), and etcdctl check datascale passes",
           "[compat][http]") {
-  if (!have_program("etcd") || !have_program("etcdctl")) {
-    FAIL("Debian's etcd-server and etcd-client are needed: apt-get install etcd-server "
-         "etcd-client (tools/setup.sh does)");
-  }
+  require_debian_etcd();
   RealEtcd etcd;
   REQUIRE(etcd.ready());
   OurStore ours;
@@ -372,9 +374,7 @@ std::vector<std::string> run_gateway_script(int port) {
 }  // namespace
 
 TEST_CASE("compat: the JSON gateway (/v3/...) answers as etcd 3.4's", "[compat][http]") {
-  if (!have_program("etcd")) {
-    FAIL("Debian's etcd-server is needed: apt-get install etcd-server (tools/setup.sh does)");
-  }
+  require_debian_etcd();
   RealEtcd etcd;
   REQUIRE(etcd.ready());
   OurStore ours;
@@ -426,9 +426,7 @@ std::string gateway_stream(int port, const std::string& path, const std::string&
 
 TEST_CASE("compat: the JSON gateway streams watches and lease keep-alives as etcd 3.4's",
           "[compat][http]") {
-  if (!have_program("etcd")) {
-    FAIL("Debian's etcd-server is needed: apt-get install etcd-server (tools/setup.sh does)");
-  }
+  require_debian_etcd();
   RealEtcd etcd;
   REQUIRE(etcd.ready());
   OurStore ours;
