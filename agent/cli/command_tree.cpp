@@ -101,8 +101,9 @@ void add_run(CLI::App* root, RunOptions* o) {
                 "use a fresh temporary data directory, removed on exit");
   add_seeds(run, &o->seeds);
   add_list_flag(run, "--client-urls", &o->client_urls,
-                "URLs the store listens on for clients: etcd's gRPC API, and /health, /version "
-                "and /metrics over HTTP (default: http://127.0.0.1:2379)",
+                "URLs the store listens on for clients: etcd's gRPC API, and over HTTP /health, "
+                "/version, /metrics and the JSON gateway /v3/... (default: "
+                "http://127.0.0.1:2379)",
                 "MGMT_CLIENT_URLS");
   add_list_flag(run, "--server-urls", &o->server_urls,
                 "URLs the store listens on for peers (default: http://127.0.0.1:2380)",
