@@ -3,6 +3,7 @@
 
 #include "common/log.h"
 #include "common/thread_name.h"
+#include "store/server/store_server.h"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -405,10 +406,7 @@ Result<std::unique_ptr<ClientListener>> ClientListener::open(
   std::unique_ptr<ClientListener> listener(new ClientListener());
   Impl& impl = *listener->impl_;
   for (const std::string& address : addresses) {
-    const auto colon = address.rfind(':');
-    std::string host = address.substr(0, colon);
-    const std::string port = address.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    const auto [host, port] = split_listen_address(address);
     auto fail_with = [&](const std::string& why) {
       return fail(Code::unavailable, "cannot listen on " + address + ": " + why +
                                          "; choose another with --client-urls");

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -55,6 +56,17 @@ std::string message_json(const google::protobuf::Message& message) {
   return json;
 }
 
+// A request from its proto3 JSON as grpc-gateway v1 reads it (unknown fields ignored); the
+// parser's message when it does not parse.
+std::optional<std::string> parse_request(const std::string& json,
+                                         google::protobuf::Message* request) {
+  google::protobuf::util::JsonParseOptions parse;
+  parse.ignore_unknown_fields = true;
+  auto parsed = google::protobuf::util::JsonStringToMessage(json, request, parse);
+  if (parsed.ok()) return std::nullopt;
+  return std::string(parsed.message());
+}
+
 // One unary method of one service, called through `stub`.
 template <typename Stub, typename Request, typename Response>
 std::function<HttpReply(const std::string&)> unary(
@@ -62,12 +74,8 @@ std::function<HttpReply(const std::string&)> unary(
     grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*)) {
   return [stub, method](const std::string& body) {
     Request request;  // an empty body is an empty request, as etcd's gateway reads it
-    google::protobuf::util::JsonParseOptions parse;
-    parse.ignore_unknown_fields = true;
-    if (auto parsed = google::protobuf::util::JsonStringToMessage(body.empty() ? "{}" : body,
-                                                                  &request, parse);
-        !parsed.ok()) {
-      return error_reply(grpc::StatusCode::INVALID_ARGUMENT, std::string(parsed.message()));
+    if (auto bad = parse_request(body.empty() ? "{}" : body, &request)) {
+      return error_reply(grpc::StatusCode::INVALID_ARGUMENT, *bad);
     }
     Response response;
     grpc::ClientContext context;
@@ -90,8 +98,6 @@ std::function<HttpReply(const std::string&)> bidi_stream(
   return [stub, method](const std::string& body) {
     std::vector<Request> requests;
     std::istringstream in(body);
-    google::protobuf::util::JsonParseOptions parse;
-    parse.ignore_unknown_fields = true;
     while ((in >> std::ws) && in.peek() != std::char_traits<char>::eof()) {
       nlohmann::json value;
       try {
@@ -100,9 +106,8 @@ std::function<HttpReply(const std::string&)> bidi_stream(
         return error_reply(grpc::StatusCode::UNKNOWN, e.what());
       }
       Request request;
-      if (auto parsed = google::protobuf::util::JsonStringToMessage(value.dump(), &request, parse);
-          !parsed.ok()) {
-        return error_reply(grpc::StatusCode::UNKNOWN, std::string(parsed.message()));
+      if (auto bad = parse_request(value.dump(), &request)) {
+        return error_reply(grpc::StatusCode::UNKNOWN, *bad);
       }
       requests.push_back(std::move(request));
     }

@@ -67,15 +67,21 @@ Result<std::string> listen_address(const std::string& url) {
   return rest;
 }
 
+HostPort split_listen_address(const std::string& address) {
+  const auto colon = address.rfind(':');
+  HostPort out{address.substr(0, colon), address.substr(colon + 1)};
+  if (out.host.size() >= 2 && out.host.front() == '[') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  return out;
+}
+
 namespace {
 
 // Why `address` ("host:port", from listen_address) cannot be listened on, found by binding it
 // once ourselves; "" when it can. gRPC only says that one of a server's ports failed.
 std::string bind_problem(const std::string& address) {
-  const auto colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  const std::string port = address.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  const auto [host, port] = split_listen_address(address);
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE;

@@ -71,6 +71,14 @@ struct StoreConfig {
 // "http://127.0.0.1:2379" -> "127.0.0.1:2379" (gRPC's listen address), or an error naming it.
 Result<std::string> listen_address(const std::string& url);
 
+// "127.0.0.1:2379" -> {"127.0.0.1", "2379"}, "[::1]:2379" -> {"::1", "2379"}: a listen
+// address's host (brackets off) and port, as a resolver takes them.
+struct HostPort {
+  std::string host;
+  std::string port;
+};
+HostPort split_listen_address(const std::string& address);
+
 // Whether every client and peer URL of `config` can be listened on now (each bound once and
 // released): the first that cannot, as one line with the reason and the flag to change. Run
 // before anything that a failed start should not leave behind (a new cluster in a fresh data
