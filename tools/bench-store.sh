@@ -3,9 +3,11 @@
 # test). Both run with the same topology: 1 member, or 3 members on loopback (ours joined with
 # --seeds, etcd's from a static initial cluster). For each: `etcdctl check perf --load=LOAD`
 # (60 s), then test/bench/store_load: puts by 1 (sequential), 8 and 64 clients, linearizable and
-# serializable gets, CAS txns (8 clients unless the workload says "@N"; each run lasts
-# RUN_SECONDS, default 3, after every client connected and warmed up) and watch delivery latency
-# (1000 sequential puts), ROUNDS times each (default 5), alternating between the two stores.
+# serializable gets, CAS txns (8 clients unless the workload says "@N", each on a connection of
+# its own, all driven by one thread of the load generator so that it takes little of the CPU
+# the stores share with it; each run lasts RUN_SECONDS, default 3, after every client connected
+# and warmed up) and watch delivery latency (1000 sequential puts), ROUNDS times each (default
+# 5), alternating between the two stores.
 # Ends with the ratios ours/etcd of the medians (throughput: above 1 is better; p99: below 1 is
 # better).
 # Usage: [ROUNDS=N] [WORKLOADS="put@1 put@64 watch"] [RUN_SECONDS=N] [CHECK_PERF=0]
@@ -85,7 +87,9 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR
 for w in $workloads; do
   clients=8
   [[ "$w" == *@* ]] && clients="${w#*@}"
-  args=(--workload "${w%@*}" --clients "$clients" --ops 100000000 --seconds "${RUN_SECONDS:-3}")
+  # Each client on a connection of its own, as each agent of a cluster has its own.
+  args=(--workload "${w%@*}" --clients "$clients" --conns "$clients" --ops 100000000
+        --seconds "${RUN_SECONDS:-3}")
   [ "$w" = watch ] && args=(--workload watch --ops 1000)
   for r in $(seq 1 "$rounds"); do
     for name in etcd mgmt; do

@@ -282,7 +282,11 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (const char* name : kColumnNames) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    rocksdb::ColumnFamilyOptions column_options;
+    // The Raft log's entries live until the next log compaction, then are range-deleted:
+    // compressing them when a memtable is flushed is CPU spent on what is soon dropped.
+    if (std::string_view(name) == "raft") column_options.compression = rocksdb::kNoCompression;
+    descriptors.emplace_back(name, column_options);
   }
   if (exists) {
     std::vector<std::string> names;
