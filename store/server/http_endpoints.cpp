@@ -124,6 +124,10 @@ HttpReply HttpEndpoints::metrics() const {
   std::string out;
   metric(out, "etcd_debugging_mvcc_current_revision", "gauge",
          "The current revision of store.", static_cast<double>(b.revision()));
+  metric(out, "etcd_debugging_mvcc_watch_stream_total", "gauge", "Total number of watch streams.",
+         static_cast<double>(context_.watch_streams.load()));
+  metric(out, "etcd_debugging_mvcc_watcher_total", "gauge", "Total number of watchers.",
+         static_cast<double>(b.kv().watcher_count()));
   metric(out, "etcd_mvcc_db_total_size_in_bytes", "gauge",
          "Total size of the underlying database physically allocated in bytes.",
          static_cast<double>(b.storage().data_bytes()));

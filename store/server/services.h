@@ -1,9 +1,9 @@
 // services.h: the etcd v3 gRPC services of one member (KV, Watch, Lease, Cluster, Maintenance,
 // Auth), each a thin adapter from wire messages to the Backend. Every response carries etcd's
 // header (cluster_id, member_id, revision, raft_term).
-// Streams (Watch, LeaseKeepAlive, Snapshot) use gRPC's synchronous API: each open stream holds
-// one server thread for reading and, for Watch, one writer thread that drains a queue, so that
-// MVCC watch sinks (called under the store's locks) only enqueue.
+// Watch streams use gRPC's callback API and hold no thread: the store's watch sinks (called
+// under its locks) queue a response and start its write when none is in flight. The other
+// streams (LeaseKeepAlive, Snapshot) use the synchronous API, one server thread each.
 // Thread-safety: the services are called concurrently by gRPC's threads; the Backend is
 // thread-safe; stop() ends every open stream.
 #pragma once
@@ -37,6 +37,7 @@ struct ServiceContext {
   MemberInfo member;
   RaftHost* host = nullptr;
   std::atomic<bool> stopping{false};
+  std::atomic<int64_t> watch_streams{0};  // Watch streams open now (for /metrics)
 
   void fill(etcdserverpb::ResponseHeader* header) const;
   void fill(etcdserverpb::ResponseHeader* header, int64_t revision) const;

@@ -1,0 +1,145 @@
+// watch_service_test.cpp: the Watch service as a client on loopback sees it, with many streams
+// open at once (every agent of a cluster holds one): a stream costs the member no thread, each
+// stream gets its own live events, and a stream whose client leaves is gone at once (its
+// watchers too), as /metrics shows with etcd's gauges.
+#include "store/client/etcd_client.h"
+#include "store/server/store_server.h"
+#include "test/support/process/child_process.h"
+#include "test/support/process/free_port.h"
+#include "test/support/process/loopback_client.h"
+
+#include "etcd/rpc.grpc.pb.h"
+
+#include <catch2/catch.hpp>
+#include <grpcpp/grpcpp.h>
+
+#include <dirent.h>
+
+#include <chrono>
+#include <cstdint>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+int threads_of_this_process() {
+  int n = 0;
+  if (DIR* d = ::opendir("/proc/self/task")) {
+    while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
+    ::closedir(d);
+  }
+  return n;
+}
+
+// A gauge's value in the member's /metrics (-1 when absent).
+double gauge(int port, const std::string& name) {
+  const std::string body =
+      mgmt::test::http_body(mgmt::test::http_request(port, "GET", "/metrics"));
+  std::smatch m;
+  if (!std::regex_search(body, m, std::regex("\n" + name + " ([0-9.e+]+)\n"))) return -1;
+  return std::stod(m[1]);
+}
+
+// One Watch stream on a shared completion queue (no thread of its own on this side either).
+struct Stream {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientAsyncReaderWriter<etcdserverpb::WatchRequest,
+                                                etcdserverpb::WatchResponse>>
+      call;
+  etcdserverpb::WatchResponse response;
+};
+
+// Waits for the next event of `queue` (false after 10 s or when it is shut down).
+bool next_event(grpc::CompletionQueue& queue, void** tag, bool* ok) {
+  return queue.AsyncNext(tag, ok, std::chrono::system_clock::now() + 10s) ==
+         grpc::CompletionQueue::NextStatus::GOT_EVENT;
+}
+
+}  // namespace
+
+TEST_CASE("watch: many streams hold no member thread each, get their own events, and end "
+          "when their client leaves", "[store][watch]") {
+  mgmt::test::TempDir dir;
+  mgmt::store::server::StoreConfig config;
+  config.data_dir = dir.path() + "/store";
+  config.client_urls = {"http://127.0.0.1:0"};
+  config.peer_urls = {"http://127.0.0.1:" + std::to_string(mgmt::test::free_port())};
+  auto server = mgmt::store::server::StoreServer::open(config);
+  REQUIRE(server);
+  REQUIRE((*server)->start());
+  REQUIRE((*server)->wait_for_leader(10s));
+  const int port = (*server)->client_ports().front();
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                     grpc::InsecureChannelCredentials());
+  REQUIRE(channel->WaitForConnected(std::chrono::system_clock::now() + 10s));
+  auto stub = etcdserverpb::Watch::NewStub(channel);
+  grpc::CompletionQueue queue;
+  void* tag = nullptr;
+  bool ok = false;
+
+  // Each stream starts, sends its create and reads the answer. Tags: stream index * 4 + step.
+  constexpr int kStreams = 60;
+  enum Step { kStart = 0, kWrite = 1, kRead = 2 };
+  auto tag_of = [](int stream, Step step) {
+    return reinterpret_cast<void*>(static_cast<intptr_t>(stream * 4 + step));
+  };
+  auto stream_of = [](void* t) { return static_cast<int>(reinterpret_cast<intptr_t>(t) / 4); };
+  std::vector<Stream> streams(kStreams);
+  const int threads_before = threads_of_this_process();
+  for (int i = 0; i < kStreams; ++i) {
+    streams[i].call = stub->AsyncWatch(&streams[i].context, &queue, tag_of(i, kStart));
+  }
+  for (int started = 0; started < kStreams; ++started) REQUIRE(next_event(queue, &tag, &ok));
+  for (int i = 0; i < kStreams; ++i) {
+    etcdserverpb::WatchRequest create;
+    create.mutable_create_request()->set_key("w/" + std::to_string(i));
+    streams[i].call->Write(create, tag_of(i, kWrite));
+  }
+  for (int written = 0; written < kStreams; ++written) {
+    REQUIRE(next_event(queue, &tag, &ok));
+    REQUIRE(ok);
+  }
+  for (int i = 0; i < kStreams; ++i) streams[i].call->Read(&streams[i].response, tag_of(i, kRead));
+  for (int created = 0; created < kStreams; ++created) {
+    REQUIRE(next_event(queue, &tag, &ok));
+    REQUIRE(ok);
+    CHECK(streams[stream_of(tag)].response.created());
+  }
+  // The old design took two member threads per stream (120 here).
+  CHECK(threads_of_this_process() - threads_before < 10);
+  CHECK(gauge(port, "etcd_debugging_mvcc_watch_stream_total") == kStreams);
+  CHECK(gauge(port, "etcd_debugging_mvcc_watcher_total") == kStreams);
+
+  // A put to every second key: exactly those streams see their own key.
+  auto client = mgmt::store::client::EtcdClient::open({(*server)->client_endpoints().front()});
+  REQUIRE(client);
+  for (int i = 0; i < kStreams; ++i) streams[i].call->Read(&streams[i].response, tag_of(i, kRead));
+  for (int i = 0; i < kStreams; i += 2) REQUIRE((*client)->put("w/" + std::to_string(i), "v"));
+  for (int seen = 0; seen < kStreams / 2; ++seen) {
+    REQUIRE(next_event(queue, &tag, &ok));
+    REQUIRE(ok);
+    const int index = stream_of(tag);
+    const auto& response = streams[index].response;
+    CHECK(index % 2 == 0);
+    REQUIRE(response.events_size() == 1);
+    CHECK(response.events(0).kv().key() == "w/" + std::to_string(index));
+  }
+
+  // The clients leave (the odd streams' reads end unanswered): every stream and watcher is
+  // then gone from the member. It learns of each cancel from its socket, so /metrics is read
+  // until it shows that, for at most 5 s.
+  for (auto& s : streams) s.context.TryCancel();
+  for (int ended = 0; ended < kStreams / 2; ++ended) REQUIRE(next_event(queue, &tag, &ok));
+  for (int i = 0; i < 500 && gauge(port, "etcd_debugging_mvcc_watch_stream_total") != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(gauge(port, "etcd_debugging_mvcc_watch_stream_total") == 0);
+  CHECK(gauge(port, "etcd_debugging_mvcc_watcher_total") == 0);
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
+  }
+}
