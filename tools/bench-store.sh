@@ -104,10 +104,20 @@ for w in $workloads; do
   done
 done
 echo "== ratios ours/etcd, medians of $rounds rounds (throughput: above 1 is better; p99: below 1 is better)"
+echo "   paired: the median of each round's own ratio (etcd and ours ran back to back), with the"
+echo "   lowest and highest; it cancels the machine's drift over a run better than the ratio of"
+echo "   the medians"
+paired() {  # paired "etcd values" "our values": median, min and max of ours/etcd per round
+  paste <(echo "$1" | tr ' ' '\n' | grep .) <(echo "$2" | tr ' ' '\n' | grep .) |
+    awk '$1 > 0 { print $2 / $1 }' | sort -g |
+    awk '{a[NR]=$1} END {printf "%.2fx [%.2f-%.2f]", a[int((NR+1)/2)], a[1], a[NR]}'
+}
 for w in $workloads; do
   et=$(echo "${ops[etcd/$w]}" | median); mt=$(echo "${ops[mgmt/$w]}" | median)
   ep=$(echo "${p99s[etcd/$w]}" | median); mp=$(echo "${p99s[mgmt/$w]}" | median)
   awk -v w="$w" -v et="$et" -v mt="$mt" -v ep="$ep" -v mp="$mp" 'BEGIN {
     printf "%-17s throughput %.2fx (%.0f vs %.0f ops/s)  p99 %.2fx (%.2f vs %.2f ms)\n",
            w, mt / et, mt, et, mp / ep, mp, ep }'
+  printf "%-17s   paired: throughput %s  p99 %s\n" "" \
+    "$(paired "${ops[etcd/$w]}" "${ops[mgmt/$w]}")" "$(paired "${p99s[etcd/$w]}" "${p99s[mgmt/$w]}")"
 done
