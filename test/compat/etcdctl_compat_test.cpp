@@ -3,7 +3,7 @@
 // (cluster, member and lease ids, ports, timings), the outputs must be identical. A difference
 // is a compatibility bug.
 #include "store/server/store_server.h"
-#include "test/compat/our_store.h"
+#include "test/support/store/our_store.h"
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/loopback_client.h"

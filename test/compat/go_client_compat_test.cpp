@@ -4,7 +4,7 @@
 // identical. The script covers KV, Txn, watches (history, prev_kv, progress, compacted),
 // compaction, leases, error texts, and the concurrency package: sessions, a contended mutex,
 // an election with observe and resign, and STM transactions.
-#include "test/compat/our_store.h"
+#include "test/support/store/our_store.h"
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"

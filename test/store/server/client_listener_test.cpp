@@ -5,11 +5,9 @@
 #include "store/server/client_listener.h"
 
 #include "store/client/etcd_client.h"
-#include "store/server/store_server.h"
 #include "test/support/fuzz/mutator.h"
-#include "test/support/process/child_process.h"
-#include "test/support/process/free_port.h"
 #include "test/support/process/loopback_client.h"
+#include "test/support/store/our_store.h"
 
 #include <catch2/catch.hpp>
 
@@ -176,15 +174,8 @@ TEST_CASE("client port: a port in use is refused, naming it; stop() frees the po
 
 TEST_CASE("client port: mangled requests, HTTP and HTTP/2, leave a member serving both",
           "[store][client_listener]") {
-  mgmt::test::TempDir dir;
-  mgmt::store::server::StoreConfig config;
-  config.data_dir = dir.path() + "/store";
-  config.client_urls = {"http://127.0.0.1:0"};
-  config.peer_urls = {"http://127.0.0.1:" + std::to_string(mgmt::test::free_port())};
-  auto server = mgmt::store::server::StoreServer::open(config);
-  REQUIRE(server);
-  REQUIRE((*server)->start());
-  const int port = (*server)->client_ports().front();
+  mgmt::test::OurStore store;
+  const int port = store.port();
   const std::vector<std::string> seeds = {
       "GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
       "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\nGET /version HTTP/1.0\r\n\r\n",
@@ -211,7 +202,7 @@ TEST_CASE("client port: mangled requests, HTTP and HTTP/2, leave a member servin
   }
   // Still serving: HTTP and gRPC on the same port.
   CHECK(mgmt::test::http_status(mgmt::test::http_request(port, "GET", "/health")) == 200);
-  auto client = mgmt::store::client::EtcdClient::open({(*server)->client_endpoints().front()});
+  auto client = mgmt::store::client::EtcdClient::open({store.endpoint()});
   REQUIRE(client);
   CHECK((*client)->put("after", "mangling"));
   auto got = (*client)->get("after");

@@ -3,10 +3,8 @@
 // stream gets its own live events, and a stream whose client leaves is gone at once (its
 // watchers too), as /metrics shows with etcd's gauges.
 #include "store/client/etcd_client.h"
-#include "store/server/store_server.h"
-#include "test/support/process/child_process.h"
-#include "test/support/process/free_port.h"
 #include "test/support/process/loopback_client.h"
+#include "test/support/store/our_store.h"
 
 #include "etcd/rpc.grpc.pb.h"
 
@@ -63,16 +61,9 @@ bool next_event(grpc::CompletionQueue& queue, void** tag, bool* ok) {
 
 TEST_CASE("watch: many streams hold no member thread each, get their own events, and end "
           "when their client leaves", "[store][watch]") {
-  mgmt::test::TempDir dir;
-  mgmt::store::server::StoreConfig config;
-  config.data_dir = dir.path() + "/store";
-  config.client_urls = {"http://127.0.0.1:0"};
-  config.peer_urls = {"http://127.0.0.1:" + std::to_string(mgmt::test::free_port())};
-  auto server = mgmt::store::server::StoreServer::open(config);
-  REQUIRE(server);
-  REQUIRE((*server)->start());
-  REQUIRE((*server)->wait_for_leader(10s));
-  const int port = (*server)->client_ports().front();
+  mgmt::test::OurStore store;
+  REQUIRE(store.server().wait_for_leader(10s));
+  const int port = store.port();
   auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
                                      grpc::InsecureChannelCredentials());
   REQUIRE(channel->WaitForConnected(std::chrono::system_clock::now() + 10s));
@@ -115,7 +106,7 @@ TEST_CASE("watch: many streams hold no member thread each, get their own events,
   CHECK(gauge(port, "etcd_debugging_mvcc_watcher_total") == kStreams);
 
   // A put to every second key: exactly those streams see their own key.
-  auto client = mgmt::store::client::EtcdClient::open({(*server)->client_endpoints().front()});
+  auto client = mgmt::store::client::EtcdClient::open({store.endpoint()});
   REQUIRE(client);
   for (int i = 0; i < kStreams; ++i) streams[i].call->Read(&streams[i].response, tag_of(i, kRead));
   for (int i = 0; i < kStreams; i += 2) REQUIRE((*client)->put("w/" + std::to_string(i), "v"));

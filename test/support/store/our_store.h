@@ -1,5 +1,6 @@
 // our_store.h: our store served in the test's own process on loopback (one member, a fresh
-// data dir), for the compatibility tests that compare it with Debian's etcd.
+// data dir), for the tests that talk to it as a client would (the compatibility tests compare
+// it with Debian's etcd). Header-only: link mgmt_store_server and mgmt_test_process.
 #pragma once
 
 #include "store/server/store_server.h"
@@ -28,6 +29,8 @@ class OurStore {
   }
   // "http://127.0.0.1:PORT".
   std::string endpoint() const { return server_->client_endpoints().front(); }
+  int port() const { return server_->client_ports().front(); }
+  mgmt::store::server::StoreServer& server() { return *server_; }
 
  private:
   TempDir dir_;
