@@ -124,6 +124,9 @@ HttpReply HttpEndpoints::metrics() const {
   std::string out;
   metric(out, "etcd_debugging_mvcc_current_revision", "gauge",
          "The current revision of store.", static_cast<double>(b.revision()));
+  metric(out, "etcd_debugging_mvcc_slow_watcher_total", "gauge",
+         "Total number of unsynced slow watchers.",
+         static_cast<double>(context_.slow_watchers.load()));
   metric(out, "etcd_debugging_mvcc_watch_stream_total", "gauge", "Total number of watch streams.",
          static_cast<double>(context_.watch_streams.load()));
   metric(out, "etcd_debugging_mvcc_watcher_total", "gauge", "Total number of watchers.",

@@ -38,6 +38,7 @@ struct ServiceContext {
   RaftHost* host = nullptr;
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> watch_streams{0};  // Watch streams open now (for /metrics)
+  std::atomic<int64_t> slow_watchers{0};  // watchers behind their stream's backlog (/metrics)
 
   void fill(etcdserverpb::ResponseHeader* header) const;
   void fill(etcdserverpb::ResponseHeader* header, int64_t revision) const;

@@ -20,12 +20,22 @@ using etcdserverpb::WatchResponse;
 // on the Raft thread under the store's locks; each is queued and written in order, one write in
 // flight at a time, started by whoever queues into an idle stream (gRPC never runs a reaction
 // inside StartWrite, so that never waits on the network nor re-enters the store).
+// A slow client (as etcd's "unsynced" watchers): while more than kBacklogBytes wait unwritten,
+// a watcher's new events are not queued; the watcher remembers the revision of the first one it
+// skipped, and once the stream has written everything queued it is registered again from that
+// revision, and the store replays what it skipped from its history (or, if that was compacted
+// meanwhile, the client gets compact_revision, as from etcd). So a client that stops reading
+// holds a bounded backlog, not one that grows with every write, and loses nothing.
 // Lifetime: the stream finishes when the client cancels or leaves, a write fails, or the server
 // shuts down; a client that half-closes (sends no more requests, as etcd's JSON gateway does)
 // keeps its watchers, as with etcd. OnDone cancels the watchers (no sink runs after that), then
 // deletes the stream.
+// Locks: watchers_mutex_ (registrations) is taken before the store's, the store's before
+// mutex_ (the queue); sinks take only mutex_.
 class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResponse> {
  public:
+  static constexpr std::size_t kBacklogBytes = 16 << 20;
+
   explicit WatchStream(ServiceContext& context) : context_(context) {
     ++context_.watch_streams;
     StartRead(&request_);
@@ -38,14 +48,22 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mutex_);
-    writing_ = false;
-    if (!ok) finish_locked();  // the client is gone
-    if (finished_) {
-      send_finish_locked();  // it waited for this write
-      return;
+    std::map<int64_t, int64_t> behind;
+    {
+      std::lock_guard lock(mutex_);
+      writing_ = false;
+      if (!ok) finish_locked();  // the client is gone
+      if (finished_) {
+        send_finish_locked();  // it waited for this write
+        return;
+      }
+      write_next_locked();
+      if (!writing_ && !lagging_.empty() && !catching_up_) {
+        catching_up_ = true;
+        behind = lagging_;
+      }
     }
-    write_next_locked();
+    if (!behind.empty()) catch_up(behind);
   }
 
   void OnCancel() override {
@@ -54,15 +72,25 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   }
 
   void OnDone() override {
-    for (const auto& [id, watcher] : watchers_) context_.backend.kv().cancel_watch(watcher);
+    {
+      std::lock_guard lock(watchers_mutex_);
+      for (const auto& [id, w] : watchers_) context_.backend.kv().cancel_watch(w.store_id);
+    }
+    context_.slow_watchers -= static_cast<int64_t>(lagging_.size());  // no sink runs now
     --context_.watch_streams;
     delete this;
   }
 
  private:
+  struct Registered {
+    mvcc::WatcherId store_id = 0;
+    mvcc::WatchRequest request;
+  };
+
   void handle(const WatchRequest& request) {
     if (request.has_create_request()) {
       const auto& create = request.create_request();
+      std::lock_guard lock(watchers_mutex_);
       int64_t id = create.watch_id();
       if (id == 0) {
         while (watchers_.count(next_id_)) ++next_id_;
@@ -83,38 +111,39 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
       created.set_created(true);
       push(std::move(created));
 
-      mvcc::WatchRequest w;
-      w.key = create.key();
-      w.range_end = create.range_end();
-      w.start_revision = create.start_revision();
-      w.prev_kv = create.prev_kv();
+      Registered& w = watchers_[id];
+      w.request.key = create.key();
+      w.request.range_end = create.range_end();
+      w.request.start_revision = create.start_revision();
+      w.request.prev_kv = create.prev_kv();
       for (int f : create.filters()) {
-        if (f == etcdserverpb::WatchCreateRequest::NOPUT) w.no_put = true;
-        if (f == etcdserverpb::WatchCreateRequest::NODELETE) w.no_delete = true;
+        if (f == etcdserverpb::WatchCreateRequest::NOPUT) w.request.no_put = true;
+        if (f == etcdserverpb::WatchCreateRequest::NODELETE) w.request.no_delete = true;
       }
-      watchers_[id] = context_.backend.kv().watch(w, [this, id](const mvcc::WatchEvents& events) {
-        WatchResponse r;
-        context_.fill(r.mutable_header(), events.revision);
-        r.set_watch_id(id);
-        if (events.compact_revision != 0) {
-          r.set_compact_revision(events.compact_revision);
-          r.set_canceled(true);
-        }
-        for (const auto& e : events.events) to_pb(e, r.add_events());
-        push(std::move(r));
-      });
+      w.store_id = context_.backend.kv().watch(w.request, sink(id));
     } else if (request.has_cancel_request()) {
       const int64_t id = request.cancel_request().watch_id();
+      std::lock_guard lock(watchers_mutex_);
       auto it = watchers_.find(id);
       if (it == watchers_.end()) return;
-      context_.backend.kv().cancel_watch(it->second);
+      context_.backend.kv().cancel_watch(it->second.store_id);
       watchers_.erase(it);
+      {
+        std::lock_guard queue_lock(mutex_);
+        if (lagging_.erase(id) > 0) --context_.slow_watchers;
+      }
       WatchResponse canceled;
       context_.fill(canceled.mutable_header());
       canceled.set_watch_id(id);
       canceled.set_canceled(true);
       push(std::move(canceled));
     } else if (request.has_progress_request()) {
+      {
+        // As etcd 3.4: no progress while a watcher is behind (it would claim what the client
+        // has not seen yet).
+        std::lock_guard queue_lock(mutex_);
+        if (!lagging_.empty()) return;
+      }
       WatchResponse progress;
       context_.fill(progress.mutable_header());
       progress.set_watch_id(-1);  // etcd: not tied to a watcher; every client channel sees it
@@ -122,10 +151,70 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
     }
   }
 
-  // From the stream's reads and from the store's sinks.
+  // What the store calls with watcher `id`'s events (on the Raft thread, under its locks).
+  mvcc::WatchSink sink(int64_t id) {
+    return [this, id](const mvcc::WatchEvents& events) {
+      WatchResponse r;
+      context_.fill(r.mutable_header(), events.revision);
+      r.set_watch_id(id);
+      if (events.compact_revision != 0) {
+        r.set_compact_revision(events.compact_revision);
+        r.set_canceled(true);
+      }
+      for (const auto& e : events.events) to_pb(e, r.add_events());
+      const int64_t first = events.events.empty() ? 0 : events.events.front().kv.mod_revision;
+      std::lock_guard lock(mutex_);
+      if (finished_) return;
+      if (events.compact_revision == 0) {
+        if (lagging_.count(id)) return;  // skipped: catch_up() replays it
+        if (queued_bytes_ >= kBacklogBytes) {
+          if (first != 0) {
+            lagging_[id] = first;
+            ++context_.slow_watchers;
+          }
+          return;  // a progress notification is dropped too: the client is behind
+        }
+      }
+      enqueue_locked(std::move(r));
+    };
+  }
+
+  // Registers the watchers that fell behind again, from the first revision each skipped; the
+  // store replays from there (the queue is empty: everything before it was written).
+  void catch_up(const std::map<int64_t, int64_t>& behind) {
+    std::lock_guard lock(watchers_mutex_);
+    for (const auto& [id, from] : behind) {
+      {
+        // Canceled meanwhile (which cleared its lag), perhaps with its id given to a new one.
+        std::lock_guard queue_lock(mutex_);
+        auto lag = lagging_.find(id);
+        if (lag == lagging_.end() || lag->second != from) continue;
+      }
+      auto it = watchers_.find(id);
+      if (it == watchers_.end()) continue;
+      // The old registration goes first: until then its events are still skipped, and the new
+      // one replays them all from `from`.
+      context_.backend.kv().cancel_watch(it->second.store_id);
+      {
+        std::lock_guard queue_lock(mutex_);
+        if (lagging_.erase(id) > 0) --context_.slow_watchers;
+      }
+      it->second.request.start_revision = from;
+      it->second.store_id = context_.backend.kv().watch(it->second.request, sink(id));
+    }
+    std::lock_guard queue_lock(mutex_);
+    catching_up_ = false;
+  }
+
+  // Responses to the stream's own requests, never skipped.
   void push(WatchResponse response) {
     std::lock_guard lock(mutex_);
     if (finished_) return;
+    enqueue_locked(std::move(response));
+  }
+
+  void enqueue_locked(WatchResponse response) {
+    queued_bytes_ += response.ByteSizeLong();
     queue_.push_back(std::move(response));
     if (!writing_) write_next_locked();
   }
@@ -134,6 +223,7 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
     if (finished_ || queue_.empty()) return;
     writing_response_ = std::move(queue_.front());
     queue_.pop_front();
+    queued_bytes_ -= std::min(queued_bytes_, writing_response_.ByteSizeLong());
     writing_ = true;
     StartWrite(&writing_response_);
   }
@@ -143,6 +233,7 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   void finish_locked() {
     finished_ = true;
     queue_.clear();
+    queued_bytes_ = 0;
     send_finish_locked();
   }
   void send_finish_locked() {
@@ -152,11 +243,15 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   }
 
   ServiceContext& context_;
-  WatchRequest request_;                          // the read in flight
-  std::map<int64_t, mvcc::WatcherId> watchers_;   // this stream's watch ids -> the store's
+  WatchRequest request_;  // the read in flight
+  std::mutex watchers_mutex_;  // guards watchers_, next_id_
+  std::map<int64_t, Registered> watchers_;  // this stream's watch ids -> the store's
   int64_t next_id_ = 0;
   std::mutex mutex_;  // guards what follows
   std::deque<WatchResponse> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::map<int64_t, int64_t> lagging_;  // watch id -> first revision it skipped
+  bool catching_up_ = false;
   WatchResponse writing_response_;  // the write in flight, if writing_
   bool writing_ = false;
   bool finished_ = false;
