@@ -1,7 +1,9 @@
 // watch_service_test.cpp: the Watch service as a client on loopback sees it, with many streams
 // open at once (every agent of a cluster holds one): a stream costs the member no thread, each
-// stream gets its own live events, and a stream whose client leaves is gone at once (its
-// watchers too), as /metrics shows with etcd's gauges.
+// stream gets its own live events, and a stream whose client leaves is gone (its watchers too),
+// as /metrics shows with etcd's gauges. A client that stops reading falls behind without the
+// member queueing every write for it, and then gets every event once and in order, or the
+// compaction that took them.
 #include "store/client/etcd_client.h"
 #include "test/support/process/loopback_client.h"
 #include "test/support/store/our_store.h"
