@@ -137,109 +137,95 @@ TEST_CASE("watch: many streams hold no member thread each, get their own events,
   }
 }
 
-TEST_CASE("watch: a client that stops reading holds a bounded backlog on the member, then gets "
-          "every event once and in order", "[store][watch]") {
+// A watch on the prefix big/ whose client then reads nothing while 64 MiB of matching puts
+// go in: more than the member's 16 MiB backlog and what the connection buffers, so the watcher
+// falls behind. read() then takes the next response.
+struct StuckWatch {
+  static constexpr int kPuts = 64;
+
+  StuckWatch() {
+    REQUIRE(store.server().wait_for_leader(10s));
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);  // as clientv3's: a replay of history can be large
+    channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(store.port()),
+                                        grpc::InsecureChannelCredentials(), args);
+    stub = etcdserverpb::Watch::NewStub(channel);
+    stream.call = stub->AsyncWatch(&stream.context, &queue, nullptr);
+    REQUIRE(next_event(queue, &tag, &ok));
+    etcdserverpb::WatchRequest create;
+    create.mutable_create_request()->set_key("big/");
+    create.mutable_create_request()->set_range_end("big0");
+    stream.call->Write(create, nullptr);
+    REQUIRE(next_event(queue, &tag, &ok));
+    REQUIRE(read().created());
+
+    auto opened = mgmt::store::client::EtcdClient::open({store.endpoint()});
+    REQUIRE(opened);
+    client = std::move(*opened);
+    for (int i = 0; i < kPuts; ++i) {
+      auto put = client->put("big/" + std::to_string(100 + i), value);
+      REQUIRE(put);
+      revisions.push_back(*put);
+    }
+  }
+  ~StuckWatch() {
+    stream.context.TryCancel();
+    queue.Shutdown();
+    while (queue.Next(&tag, &ok)) {
+    }
+  }
+  const etcdserverpb::WatchResponse& read() {
+    stream.call->Read(&stream.response, nullptr);
+    REQUIRE(next_event(queue, &tag, &ok));
+    REQUIRE(ok);
+    return stream.response;
+  }
+
   mgmt::test::OurStore store;
-  REQUIRE(store.server().wait_for_leader(10s));
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);  // as clientv3's: a replay of history can be large
-  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(store.port()),
-                                           grpc::InsecureChannelCredentials(), args);
-  auto stub = etcdserverpb::Watch::NewStub(channel);
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<etcdserverpb::Watch::Stub> stub;
   grpc::CompletionQueue queue;
   void* tag = nullptr;
   bool ok = false;
   Stream stream;
-  stream.call = stub->AsyncWatch(&stream.context, &queue, nullptr);
-  REQUIRE(next_event(queue, &tag, &ok));
-  etcdserverpb::WatchRequest create;
-  create.mutable_create_request()->set_key("big/");
-  create.mutable_create_request()->set_range_end("big0");
-  stream.call->Write(create, nullptr);
-  REQUIRE(next_event(queue, &tag, &ok));
-  stream.call->Read(&stream.response, nullptr);
-  REQUIRE(next_event(queue, &tag, &ok));
-  REQUIRE(stream.response.created());
+  std::unique_ptr<mgmt::store::client::EtcdClient> client;
+  const std::string value = std::string(1 << 20, 'v');
+  std::vector<int64_t> revisions;  // of the puts
+};
 
-  // The client reads nothing while 64 MiB of matching puts go in: more than the member's
-  // 16 MiB backlog and what the connection buffers, so the watcher falls behind.
-  auto client = mgmt::store::client::EtcdClient::open({store.endpoint()});
-  REQUIRE(client);
-  constexpr int kPuts = 64;
-  const std::string value(1 << 20, 'v');
-  std::vector<int64_t> revisions;
-  for (int i = 0; i < kPuts; ++i) {
-    auto put = (*client)->put("big/" + std::to_string(100 + i), value);
-    REQUIRE(put);
-    revisions.push_back(*put);
-  }
-  CHECK(gauge(store.port(), "etcd_debugging_mvcc_slow_watcher_total") == 1);
+TEST_CASE("watch: a client that stops reading holds a bounded backlog on the member, then gets "
+          "every event once and in order", "[store][watch]") {
+  StuckWatch w;
+  CHECK(gauge(w.store.port(), "etcd_debugging_mvcc_slow_watcher_total") == 1);
 
   // It reads again: every put's event, once, in order; then it is in step again, live.
   std::vector<std::pair<std::string, int64_t>> seen;
-  while (seen.size() < kPuts) {
-    stream.call->Read(&stream.response, nullptr);
-    REQUIRE(next_event(queue, &tag, &ok));
-    REQUIRE(ok);
-    REQUIRE_FALSE(stream.response.canceled());
-    for (const auto& e : stream.response.events()) {
+  while (seen.size() < StuckWatch::kPuts) {
+    const auto& response = w.read();
+    REQUIRE_FALSE(response.canceled());
+    for (const auto& e : response.events()) {
       seen.emplace_back(e.kv().key(), e.kv().mod_revision());
-      CHECK(e.kv().value().size() == value.size());
+      CHECK(e.kv().value().size() == w.value.size());
     }
   }
-  REQUIRE(seen.size() == kPuts);
-  for (int i = 0; i < kPuts; ++i) {
+  REQUIRE(seen.size() == StuckWatch::kPuts);
+  for (int i = 0; i < StuckWatch::kPuts; ++i) {
     CHECK(seen[i].first == "big/" + std::to_string(100 + i));
-    CHECK(seen[i].second == revisions[i]);
+    CHECK(seen[i].second == w.revisions[i]);
   }
-  CHECK(gauge(store.port(), "etcd_debugging_mvcc_slow_watcher_total") == 0);
-  REQUIRE((*client)->put("big/live", "now"));
-  stream.call->Read(&stream.response, nullptr);
-  REQUIRE(next_event(queue, &tag, &ok));
-  REQUIRE(stream.response.events_size() == 1);
-  CHECK(stream.response.events(0).kv().key() == "big/live");
-
-  stream.context.TryCancel();
-  queue.Shutdown();
-  while (queue.Next(&tag, &ok)) {
-  }
+  CHECK(gauge(w.store.port(), "etcd_debugging_mvcc_slow_watcher_total") == 0);
+  REQUIRE(w.client->put("big/live", "now"));
+  const auto& live = w.read();
+  REQUIRE(live.events_size() == 1);
+  CHECK(live.events(0).kv().key() == "big/live");
 }
 
 TEST_CASE("watch: a watcher that fell behind past a compaction is told the compact revision and "
           "canceled, as etcd's", "[store][watch]") {
-  mgmt::test::OurStore store;
-  REQUIRE(store.server().wait_for_leader(10s));
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
-  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(store.port()),
-                                           grpc::InsecureChannelCredentials(), args);
-  auto stub = etcdserverpb::Watch::NewStub(channel);
-  grpc::CompletionQueue queue;
-  void* tag = nullptr;
-  bool ok = false;
-  Stream stream;
-  stream.call = stub->AsyncWatch(&stream.context, &queue, nullptr);
-  REQUIRE(next_event(queue, &tag, &ok));
-  etcdserverpb::WatchRequest create;
-  create.mutable_create_request()->set_key("big/");
-  create.mutable_create_request()->set_range_end("big0");
-  stream.call->Write(create, nullptr);
-  REQUIRE(next_event(queue, &tag, &ok));
-  stream.call->Read(&stream.response, nullptr);
-  REQUIRE(next_event(queue, &tag, &ok));
-  REQUIRE(stream.response.created());
-
-  auto client = mgmt::store::client::EtcdClient::open({store.endpoint()});
-  REQUIRE(client);
-  const std::string value(1 << 20, 'v');
-  int64_t last = 0;
-  for (int i = 0; i < 64; ++i) {
-    auto put = (*client)->put("big/" + std::to_string(100 + i), value);
-    REQUIRE(put);
-    last = *put;
-  }
-  REQUIRE(gauge(store.port(), "etcd_debugging_mvcc_slow_watcher_total") == 1);
-  auto kv = etcdserverpb::KV::NewStub(channel);
+  StuckWatch w;
+  REQUIRE(gauge(w.store.port(), "etcd_debugging_mvcc_slow_watcher_total") == 1);
+  const int64_t last = w.revisions.back();
+  auto kv = etcdserverpb::KV::NewStub(w.channel);
   grpc::ClientContext compact_context;
   etcdserverpb::CompactionRequest compact;
   compact.set_revision(last);
@@ -249,22 +235,15 @@ TEST_CASE("watch: a watcher that fell behind past a compaction is told the compa
   // What was queued before it fell behind arrives in order; then the compaction, once.
   int64_t previous = 0;
   for (;;) {
-    stream.call->Read(&stream.response, nullptr);
-    REQUIRE(next_event(queue, &tag, &ok));
-    REQUIRE(ok);
-    if (stream.response.compact_revision() != 0) break;
-    for (const auto& e : stream.response.events()) {
+    const auto& response = w.read();
+    if (response.compact_revision() != 0) break;
+    for (const auto& e : response.events()) {
       CHECK(e.kv().mod_revision() == (previous == 0 ? e.kv().mod_revision() : previous + 1));
       previous = e.kv().mod_revision();
     }
   }
-  CHECK(stream.response.compact_revision() == last);
-  CHECK(stream.response.canceled());
+  CHECK(w.stream.response.compact_revision() == last);
+  CHECK(w.stream.response.canceled());
   CHECK(previous < last);
-  CHECK(gauge(store.port(), "etcd_debugging_mvcc_slow_watcher_total") == 0);
-
-  stream.context.TryCancel();
-  queue.Shutdown();
-  while (queue.Next(&tag, &ok)) {
-  }
+  CHECK(gauge(w.store.port(), "etcd_debugging_mvcc_slow_watcher_total") == 0);
 }
