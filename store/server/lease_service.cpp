@@ -7,10 +7,160 @@
 #include "store/server/raft_host.h"
 #include "store/server/services.h"
 
+#include <functional>
+#include <memory>
+#include <mutex>
+
 namespace mgmt::store::server {
 namespace {
 
-class LeaseService final : public etcdserverpb::Lease::Service {
+using KeepAliveRequest = etcdserverpb::LeaseKeepAliveRequest;
+using KeepAliveResponse = etcdserverpb::LeaseKeepAliveResponse;
+
+// One keep-alive sent on to the leader, on a stream of its own with a deadline (gRPC's callback
+// client API: no thread waits for the leader). `done` gets the leader's answer, or the status
+// that says why there is none. Deletes itself when the call is over.
+class ForwardedKeepAlive final : public grpc::ClientBidiReactor<KeepAliveRequest,
+                                                                KeepAliveResponse> {
+ public:
+  using Done = std::function<void(const grpc::Status&, const KeepAliveResponse&)>;
+
+  static void start(std::shared_ptr<grpc::Channel> channel, const KeepAliveRequest& request,
+                    Done done) {
+    auto* f = new ForwardedKeepAlive(std::move(channel), request, std::move(done));
+    f->stub_->async()->LeaseKeepAlive(&f->context_, f);
+    f->StartWrite(&f->request_);
+    f->StartRead(&f->response_);
+    f->StartCall();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (ok) StartWritesDone();  // the leader ends the stream once it has answered
+  }
+  void OnReadDone(bool ok) override { answered_ = ok; }
+  void OnDone(const grpc::Status& status) override {
+    if (status.ok() && !answered_) {
+      done_(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                         "etcdserver: the leader did not answer the keep-alive; retry"),
+            response_);
+    } else {
+      done_(status, response_);
+    }
+    delete this;
+  }
+
+ private:
+  ForwardedKeepAlive(std::shared_ptr<grpc::Channel> channel, const KeepAliveRequest& request,
+                     Done done)
+      : channel_(std::move(channel)),
+        stub_(etcdserverpb::Lease::NewStub(channel_)),
+        request_(request),
+        done_(std::move(done)) {
+    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  }
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<etcdserverpb::Lease::Stub> stub_;
+  grpc::ClientContext context_;
+  KeepAliveRequest request_;
+  KeepAliveResponse response_;
+  bool answered_ = false;
+  Done done_;
+};
+
+// One LeaseKeepAlive stream, on gRPC's callback API: no thread of its own. It reads a request,
+// answers it (the leader renews the lease; a follower sends it on to the leader and answers
+// with the leader's answer), then reads the next. It ends when the client half-closes, cancels
+// or leaves, or the leader cannot be reached (UNAVAILABLE, which clients retry); never while a
+// forwarded request is out (OnDone must not come before its answer).
+class KeepAliveStream final : public grpc::ServerBidiReactor<KeepAliveRequest, KeepAliveResponse> {
+ public:
+  explicit KeepAliveStream(ServiceContext& context) : context_(context) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // half-closed (as etcd, the stream then ends), or gone
+      std::lock_guard lock(mutex_);
+      finish_locked(grpc::Status::OK);
+      return;
+    }
+    if (context_.backend.is_leader()) {
+      auto ttl = context_.backend.lease_renew(request_.id());
+      KeepAliveResponse response;
+      context_.fill(response.mutable_header());
+      response.set_id(request_.id());
+      response.set_ttl(ttl ? *ttl : 0);
+      std::lock_guard lock(mutex_);
+      write_locked(std::move(response));
+      return;
+    }
+    const uint64_t lead = context_.host ? context_.host->leader_id() : 0;
+    auto channel = leader_channel(context_.backend, lead);
+    {
+      std::lock_guard lock(mutex_);
+      if (!channel) {
+        finish_locked(grpc::Status(grpc::StatusCode::UNAVAILABLE, channel.error().message()));
+        return;
+      }
+      forwarding_ = true;
+    }
+    // Started outside the lock: its answer takes it.
+    ForwardedKeepAlive::start(*channel, request_,
+                              [this](const grpc::Status& status, const KeepAliveResponse& r) {
+                                std::lock_guard done_lock(mutex_);
+                                forwarding_ = false;
+                                if (!status.ok()) return finish_locked(status);
+                                write_locked(r);
+                              });
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mutex_);
+    writing_ = false;
+    if (!ok || finishing_) return finish_locked(grpc::Status::OK);
+    StartRead(&request_);
+  }
+
+  void OnCancel() override {
+    std::lock_guard lock(mutex_);
+    finish_locked(grpc::Status::OK);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void write_locked(KeepAliveResponse response) {
+    if (finishing_) return finish_locked(grpc::Status::OK);
+    response_ = std::move(response);
+    writing_ = true;
+    StartWrite(&response_);
+  }
+  // Finishes the call once nothing is out (a write or a forwarded request); until then, the
+  // one that comes back calls this again.
+  void finish_locked(const grpc::Status& status) {
+    if (!finishing_) {
+      finishing_ = true;
+      status_ = status;
+    }
+    if (writing_ || forwarding_ || finished_) return;
+    finished_ = true;
+    Finish(status_);
+  }
+
+  ServiceContext& context_;
+  KeepAliveRequest request_;    // the read in flight
+  KeepAliveResponse response_;  // the write in flight
+  std::mutex mutex_;            // guards what follows
+  bool writing_ = false;
+  bool forwarding_ = false;
+  bool finishing_ = false;
+  bool finished_ = false;
+  grpc::Status status_;
+};
+
+class LeaseService final
+    : public etcdserverpb::Lease::WithCallbackMethod_LeaseKeepAlive<etcdserverpb::Lease::Service> {
  public:
   explicit LeaseService(ServiceContext& context) : context_(context) {}
 
@@ -32,48 +182,9 @@ class LeaseService final : public etcdserverpb::Lease::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status LeaseKeepAlive(grpc::ServerContext*,
-                              grpc::ServerReaderWriter<etcdserverpb::LeaseKeepAliveResponse,
-                                                       etcdserverpb::LeaseKeepAliveRequest>*
-                                  stream) override {
-    etcdserverpb::LeaseKeepAliveRequest request;
-    // A stream to the leader, opened when this member is not the leader.
-    std::unique_ptr<etcdserverpb::Lease::Stub> stub;
-    std::unique_ptr<grpc::ClientContext> ctx;
-    std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::LeaseKeepAliveRequest,
-                                             etcdserverpb::LeaseKeepAliveResponse>> upstream;
-    uint64_t upstream_leader = 0;
-    while (!context_.stopping && stream->Read(&request)) {
-      etcdserverpb::LeaseKeepAliveResponse response;
-      if (context_.backend.is_leader()) {
-        upstream.reset();
-        auto ttl = context_.backend.lease_renew(request.id());
-        context_.fill(response.mutable_header());
-        response.set_id(request.id());
-        response.set_ttl(ttl ? *ttl : 0);
-      } else {
-        const uint64_t lead = context_.host ? context_.host->leader_id() : 0;
-        if (!upstream || upstream_leader != lead) {
-          upstream.reset();
-          auto channel = leader_channel(context_.backend, lead);
-          if (!channel) return grpc::Status(grpc::StatusCode::UNAVAILABLE, channel.error().message());
-          stub = etcdserverpb::Lease::NewStub(*channel);
-          ctx = std::make_unique<grpc::ClientContext>();
-          upstream = stub->LeaseKeepAlive(ctx.get());
-          upstream_leader = lead;
-        }
-        if (!upstream->Write(request) || !upstream->Read(&response)) {
-          return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                              "etcdserver: the leader did not answer the keep-alive; retry");
-        }
-      }
-      if (!stream->Write(response)) break;
-    }
-    if (upstream) {
-      upstream->WritesDone();
-      ctx->TryCancel();
-    }
-    return grpc::Status::OK;
+  grpc::ServerBidiReactor<KeepAliveRequest, KeepAliveResponse>* LeaseKeepAlive(
+      grpc::CallbackServerContext*) override {
+    return new KeepAliveStream(context_);
   }
 
   grpc::Status LeaseTimeToLive(grpc::ServerContext*,

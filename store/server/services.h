@@ -1,9 +1,10 @@
 // services.h: the etcd v3 gRPC services of one member (KV, Watch, Lease, Cluster, Maintenance,
 // Auth), each a thin adapter from wire messages to the Backend. Every response carries etcd's
 // header (cluster_id, member_id, revision, raft_term).
-// Watch streams use gRPC's callback API and hold no thread: the store's watch sinks (called
-// under its locks) queue a response and start its write when none is in flight. The other
-// streams (LeaseKeepAlive, Snapshot) use the synchronous API, one server thread each.
+// Watch and LeaseKeepAlive streams use gRPC's callback API and hold no thread: the store's
+// watch sinks (called under its locks) queue a response and start its write when none is in
+// flight; a follower sends a keep-alive on to the leader with the callback client API. The
+// Snapshot stream uses the synchronous API, one server thread while it lasts.
 // Thread-safety: the services are called concurrently by gRPC's threads; the Backend is
 // thread-safe; stop() ends every open stream.
 #pragma once

@@ -163,6 +163,9 @@ TEST_CASE("store cluster: members joined by --seeds replicate every write and su
   REQUIRE(std::regex_search(lease.output, id, std::regex("lease ([0-9a-f]+) granted")));
   REQUIRE(etcdctl(c.members[lead].client, "put --lease=" + id[1].str() + " leased yes")
               .exit_code == 0);
+  // A keep-alive sent to a follower is answered by the leader, through it.
+  auto kept = etcdctl(c.members[follower].client, "lease keep-alive --once " + id[1].str());
+  CHECK(kept.output == "lease " + id[1].str() + " keepalived with TTL(60)\n");
 
   c.members[lead].kill9();
   std::string survivors;

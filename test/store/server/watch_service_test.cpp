@@ -6,14 +6,13 @@
 // compaction that took them.
 #include "store/client/etcd_client.h"
 #include "test/support/process/loopback_client.h"
+#include "test/support/store/async_client.h"
 #include "test/support/store/our_store.h"
 
 #include "etcd/rpc.grpc.pb.h"
 
 #include <catch2/catch.hpp>
 #include <grpcpp/grpcpp.h>
-
-#include <dirent.h>
 
 #include <chrono>
 #include <cstdint>
@@ -22,18 +21,11 @@
 #include <thread>
 #include <vector>
 
+using mgmt::test::next_event;
+using mgmt::test::threads_of_this_process;
 using namespace std::chrono_literals;
 
 namespace {
-
-int threads_of_this_process() {
-  int n = 0;
-  if (DIR* d = ::opendir("/proc/self/task")) {
-    while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
-    ::closedir(d);
-  }
-  return n;
-}
 
 // A gauge's value in the member's /metrics (-1 when absent).
 double gauge(int port, const std::string& name) {
@@ -44,20 +36,7 @@ double gauge(int port, const std::string& name) {
   return std::stod(m[1]);
 }
 
-// One Watch stream on a shared completion queue (no thread of its own on this side either).
-struct Stream {
-  grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientAsyncReaderWriter<etcdserverpb::WatchRequest,
-                                                etcdserverpb::WatchResponse>>
-      call;
-  etcdserverpb::WatchResponse response;
-};
-
-// Waits for the next event of `queue` (false after 10 s or when it is shut down).
-bool next_event(grpc::CompletionQueue& queue, void** tag, bool* ok) {
-  return queue.AsyncNext(tag, ok, std::chrono::system_clock::now() + 10s) ==
-         grpc::CompletionQueue::NextStatus::GOT_EVENT;
-}
+using Stream = mgmt::test::AsyncStream<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>;
 
 }  // namespace
 
