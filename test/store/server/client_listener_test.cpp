@@ -182,7 +182,8 @@ TEST_CASE("client port: mangled requests, HTTP and HTTP/2, leave a member servin
       "POST /v3/kv/range HTTP/1.1\r\nContent-Length: 14\r\n\r\n{\"key\":\"Zm9v\"}",
       std::string(kPreface) + std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9),
   };
-  const std::string alphabet = std::string(" \r\n:/?%PRIGETHOSconten-lgh0123456789\x00\xff", 41);
+  constexpr char kAlphabet[] = " \r\n:/?%PRIGETHOSconten-lgh0123456789\x00\xff";
+  const std::string alphabet(kAlphabet, sizeof kAlphabet - 1);  // with its NUL byte
   mgmt::test::Mutator mutator(20261201);
   for (int i = 0; i < 300; ++i) {
     LoopbackClient client(port);
