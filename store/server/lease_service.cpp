@@ -40,8 +40,7 @@ class ForwardedKeepAlive final : public grpc::ClientBidiReactor<KeepAliveRequest
   void OnReadDone(bool ok) override { answered_ = ok; }
   void OnDone(const grpc::Status& status) override {
     if (status.ok() && !answered_) {
-      done_(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                         "etcdserver: the leader did not answer the keep-alive; retry"),
+      done_(grpc::Status(grpc::StatusCode::UNAVAILABLE, "it ended the stream unanswered"),
             response_);
     } else {
       done_(status, response_);
@@ -110,8 +109,12 @@ class KeepAliveStream final : public grpc::ServerBidiReactor<KeepAliveRequest, K
                               [this](const grpc::Status& status, const KeepAliveResponse& r) {
                                 std::lock_guard done_lock(mutex_);
                                 forwarding_ = false;
-                                if (!status.ok()) return finish_locked(status);
-                                write_locked(r);
+                                if (status.ok()) return write_locked(r);
+                                // Unreachable, timed out, or gone: clients retry UNAVAILABLE.
+                                finish_locked(grpc::Status(
+                                    grpc::StatusCode::UNAVAILABLE,
+                                    "etcdserver: the leader did not answer the keep-alive (" +
+                                        status.error_message() + "); retry"));
                               });
   }
 
