@@ -51,14 +51,12 @@ class ForwardedKeepAlive final : public grpc::ClientBidiReactor<KeepAliveRequest
  private:
   ForwardedKeepAlive(std::shared_ptr<grpc::Channel> channel, const KeepAliveRequest& request,
                      Done done)
-      : channel_(std::move(channel)),
-        stub_(etcdserverpb::Lease::NewStub(channel_)),
+      : stub_(etcdserverpb::Lease::NewStub(std::move(channel))),  // the stub keeps the channel
         request_(request),
         done_(std::move(done)) {
     context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   }
 
-  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<etcdserverpb::Lease::Stub> stub_;
   grpc::ClientContext context_;
   KeepAliveRequest request_;

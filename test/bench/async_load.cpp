@@ -17,8 +17,6 @@ std::string target_of(const std::string& url) {
   return scheme == std::string::npos ? url : url.substr(scheme + 3);
 }
 
-double ms(LoadClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
 // One client's loop: the request it has in flight (at most one).
 struct Client {
   etcdserverpb::KV::Stub* stub = nullptr;
@@ -173,7 +171,7 @@ bool AsyncLoad::run(int warmup, int ops, std::chrono::seconds run_for,
     Client* c = s.next();
     if (c == nullptr) break;
     const auto now = LoadClock::now();
-    latencies.push_back(ms(now - c->sent_at));
+    latencies.push_back(to_ms(now - c->sent_at));
     if (!c->status.ok() && s.failed++ == 0) {
       std::fprintf(stderr, "store_load: a request failed: %s\n", c->status.error_message().c_str());
     }

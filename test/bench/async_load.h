@@ -18,6 +18,11 @@ namespace mgmt::bench {
 
 using LoadClock = std::chrono::steady_clock;
 
+// A duration in milliseconds, as the load generator reports latencies.
+inline double to_ms(LoadClock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
 class AsyncLoad {
  public:
   // workload: put, get, get-serializable or txn; endpoint: a client URL (http://host:port).

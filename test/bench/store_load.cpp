@@ -22,7 +22,6 @@
 #include <mutex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 using mgmt::store::client::EtcdClient;
@@ -36,8 +35,6 @@ std::vector<std::string> split(const std::string& s) {
   for (std::string part; std::getline(in, part, ',');) out.push_back(part);
   return out;
 }
-
-double ms(clock_type::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 void report(const std::string& workload, std::vector<double> lat, double seconds) {
   std::sort(lat.begin(), lat.end());
@@ -109,7 +106,7 @@ int main(int argc, char** argv) {
           std::lock_guard lock(mutex);
           for (const auto& e : events) {
             auto it = sent.find(e.kv.key);
-            if (it != sent.end()) latencies.push_back(ms(now - it->second));
+            if (it != sent.end()) latencies.push_back(mgmt::bench::to_ms(now - it->second));
             ++seen;
           }
           seen_cv.notify_all();
