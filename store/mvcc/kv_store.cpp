@@ -517,8 +517,10 @@ WatcherId KvStore::watch(const WatchRequest& w, WatchSink sink) {
   int64_t cur = impl_->current;
   int64_t start = w.start_revision > 0 ? w.start_revision : cur + 1;
   WatcherId id = impl_->hub.add(w, std::move(sink), start);
-  if (w.start_revision > 0 && start < impl_->compacted) {
-    impl_->hub.send_compacted(id, impl_->compacted, cur);
+  // A start below the compaction, or a negative one, is compacted, as with etcd 3.4 (whose
+  // compacted revision is -1 before any compaction).
+  if (w.start_revision < 0 || (w.start_revision > 0 && start < impl_->compacted)) {
+    impl_->hub.send_compacted(id, impl_->ever_compacted ? impl_->compacted : -1);
     return id;
   }
   if (start > cur) return id;

@@ -70,7 +70,7 @@ struct WatchRequest {
 struct WatchEvents {
   WatcherId watcher = 0;
   // The revision for the response header, as etcd sets it: the events' revision for live events;
-  // the store's current revision for history replay, progress and compacted responses.
+  // the store's current revision for history replay and progress; 0 for a compacted response.
   int64_t revision = 0;
   int64_t compact_revision = 0;  // non-zero: start was compacted; no events; watcher removed
   std::vector<Event> events;     // empty for a progress notification

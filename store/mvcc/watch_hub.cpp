@@ -53,13 +53,12 @@ void WatchHub::deliver_to(WatcherId id, int64_t last_revision, int64_t header_re
   if (it != watchers_.end()) deliver_locked(id, it->second, last_revision, header_revision, events);
 }
 
-void WatchHub::send_compacted(WatcherId id, int64_t compact_revision, int64_t current_revision) {
+void WatchHub::send_compacted(WatcherId id, int64_t compact_revision) {
   std::lock_guard lock(mu_);
   auto it = watchers_.find(id);
   if (it == watchers_.end()) return;
   WatchEvents out;
   out.watcher = id;
-  out.revision = current_revision;
   out.compact_revision = compact_revision;
   it->second.sink(out);
   watchers_.erase(it);

@@ -32,8 +32,9 @@ class WatchHub {
   // the filters.
   void deliver_to(WatcherId id, int64_t last_revision, int64_t header_revision,
                   const std::vector<Event>& events);
-  // Tells the watcher its start is compacted, then removes it.
-  void send_compacted(WatcherId id, int64_t compact_revision, int64_t current_revision);
+  // Tells the watcher its start is compacted, then removes it. The response's header carries no
+  // revision, as etcd 3.4's.
+  void send_compacted(WatcherId id, int64_t compact_revision);
   void progress(WatcherId id, int64_t current_revision);
   std::size_t size() const;
 

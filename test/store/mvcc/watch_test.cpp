@@ -130,7 +130,7 @@ TEST_CASE("watch: a compacted start revision reports the compact revision", "[mv
     std::lock_guard lock(rec.mu);
     REQUIRE(rec.got.size() == 1);
     CHECK(rec.got[0].compact_revision == 4);
-    CHECK(rec.got[0].revision == 6);  // header: the current revision, as etcd
+    CHECK(rec.got[0].revision == 0);  // no header revision, as etcd 3.4's
     CHECK(rec.got[0].events.empty());
   }
   CHECK(f.kv->watcher_count() == 0);
@@ -139,6 +139,26 @@ TEST_CASE("watch: a compacted start revision reports the compact revision", "[mv
   auto ev = ok.events();
   REQUIRE(ev.size() == 3);
   CHECK(ev[0].kv.mod_revision == 4);
+  // A negative start is compacted too, as with etcd, rather than waiting silently.
+  Recorder negative;
+  f.kv->watch(watch_range("k", "", -5), negative.sink());
+  {
+    std::lock_guard lock(negative.mu);
+    REQUIRE(negative.got.size() == 1);
+    CHECK(negative.got[0].compact_revision == 4);
+  }
+}
+
+TEST_CASE("watch: a negative start on a store never compacted reports compact revision -1, as "
+          "etcd 3.4", "[mvcc][watch]") {
+  Fixture f;
+  f.put("k", "1");
+  Recorder rec;
+  f.kv->watch(watch_range("k", "", -1), rec.sink());
+  std::lock_guard lock(rec.mu);
+  REQUIRE(rec.got.size() == 1);
+  CHECK(rec.got[0].compact_revision == -1);
+  CHECK(rec.got[0].events.empty());
 }
 
 TEST_CASE("watch: a future start revision waits for it", "[mvcc][watch]") {
