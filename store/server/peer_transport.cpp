@@ -2,19 +2,22 @@
 #include "store/server/peer_transport.h"
 
 #include "common/log.h"
-#include "common/thread_name.h"
 #include "store/raft/codec.h"
 #include "store/server/store_server.h"
 
 #include <grpcpp/grpcpp.h>
 
-#include <chrono>
+#include <set>
 
 namespace mgmt::store::server {
 namespace {
 
 constexpr size_t kMaxQueued = 4096;
-constexpr size_t kMaxBatch = 64;
+constexpr int kMaxBatch = 64;
+// After a stream to a peer failed, no new one is dialled for this long.
+constexpr auto kRetryAfter = std::chrono::milliseconds(100);
+// How often a peer's URL is looked up again (a member update may change it).
+constexpr auto kUrlCheckEvery = std::chrono::seconds(1);
 
 // The refusal a removed member hears (receive() makes it; the sender and the stream act on it).
 bool is_removal(const grpc::Status& s) {
@@ -22,28 +25,123 @@ bool is_removal(const grpc::Status& s) {
          s.error_message() == kErrMemberRemoved;
 }
 
-using Stream = grpc::ClientReaderWriter<mgmtraft::MessageBatch, mgmtraft::StreamNotice>;
-
 }  // namespace
 
 struct PeerTransport::Peer {
   raft::NodeId id = 0;
-  std::mutex mutex;  // guards queue, stopping, context, stream_ended
-  std::condition_variable wake;
-  std::deque<raft::Message> queue;
-  std::thread thread;
-  bool stopping = false;
-  // The open stream: its context (stop() cancels it, so that a write blocked on a peer that
-  // stopped reading returns), the stream, its reader thread, and whether the reader saw its end.
-  std::unique_ptr<grpc::ClientContext> context;
-  std::unique_ptr<Stream> stream;
-  std::thread reader;
-  bool stream_ended = false;
-  // Owned by the sender thread.
+  // Owned by the thread that calls send(): the URL dialled, its channel and stub.
   std::string url;
+  std::chrono::steady_clock::time_point url_checked;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<mgmtraft::RaftPeer::Stub> stub;
+
+  std::mutex mutex;  // guards the rest
+  PeerStream* stream = nullptr;  // the open stream; gRPC keeps it while it is set
+  bool writing = false;           // the stream has a write in flight
+  std::deque<raft::Message> queue;  // for the stream's next write
+  std::chrono::steady_clock::time_point retry_at;  // no new stream before this
   bool reported_down = false;
+  std::set<SnapshotCall*> snapshots;  // in flight
+};
+
+// One stream to a peer. It holds itself open (a hold) until retired, so that the peer can
+// start writes on it under its mutex; once retired, gRPC ends it when its operations are done
+// and OnDone deletes it.
+class PeerTransport::PeerStream final
+    : public grpc::ClientBidiReactor<mgmtraft::MessageBatch, mgmtraft::StreamNotice> {
+ public:
+  // peer.mutex held.
+  PeerStream(PeerTransport& transport, Peer& peer)
+      : transport_(transport), peer_(peer), url_(peer.url) {
+    peer.stub->async()->Stream(&context_, this);
+    AddHold();
+    StartRead(&notice_);
+    StartCall();
+  }
+
+  // Writes what is queued, up to a batch (peer.mutex held, no write in flight).
+  void write_queued() {
+    out_.Clear();
+    out_.set_cluster_id(transport_.cluster_id_);
+    while (!peer_.queue.empty() && out_.messages_size() < kMaxBatch) {
+      out_.add_messages(raft::codec::encode(peer_.queue.front()));
+      peer_.queue.pop_front();
+    }
+    peer_.writing = true;
+    StartWrite(&out_);
+  }
+
+  // The peer writes no more on this stream (peer.mutex held). `cancel`: our own ending (stop,
+  // a new URL), not the peer's failure; a failure drops what is queued and delays the next
+  // stream.
+  void retire(bool cancel) {
+    if (retired_) return;
+    retired_ = true;
+    cancelled_ = cancel;
+    if (peer_.stream == this) {
+      peer_.stream = nullptr;
+      peer_.writing = false;
+      if (!cancel) {
+        peer_.queue.clear();
+        peer_.retry_at = std::chrono::steady_clock::now() + kRetryAfter;
+      }
+    }
+    if (cancel) context_.TryCancel();
+    RemoveHold();
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(peer_.mutex);
+    if (retired_) return;
+    if (!ok) return retire(false);  // the call is over; its status comes with OnDone
+    if (peer_.reported_down) {
+      peer_.reported_down = false;
+      log::get("raft")->info("peer {:x} reachable", peer_.id);
+    }
+    if (peer_.queue.empty()) {
+      peer_.writing = false;
+    } else {
+      write_queued();
+    }
+  }
+
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      if (notice_.removed() && transport_.hooks_.removed) transport_.hooks_.removed();
+      return StartRead(&notice_);
+    }
+    std::lock_guard lock(peer_.mutex);
+    retire(false);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    bool cancelled = false;
+    {
+      std::lock_guard lock(peer_.mutex);
+      cancelled = cancelled_;
+    }
+    transport_.ended(peer_, url_, status, cancelled, nullptr);
+    transport_.call_done();  // the transport may be gone after this
+    delete this;
+  }
+
+ private:
+  PeerTransport& transport_;
+  Peer& peer_;
+  const std::string url_;
+  grpc::ClientContext context_;
+  mgmtraft::MessageBatch out_;
+  mgmtraft::StreamNotice notice_;
+  bool retired_ = false;  // guarded by peer_.mutex
+  bool cancelled_ = false;
+};
+
+struct PeerTransport::SnapshotCall {
+  grpc::ClientContext context;
+  mgmtraft::MessageBatch request;
+  mgmtraft::SendAck ack;
+  std::string url;
+  bool cancelled = false;  // guarded by the peer's mutex
 };
 
 PeerTransport::PeerTransport(uint64_t cluster_id, Hooks hooks)
@@ -52,24 +150,50 @@ PeerTransport::PeerTransport(uint64_t cluster_id, Hooks hooks)
 PeerTransport::~PeerTransport() { stop(); }
 
 void PeerTransport::stop() {
-  std::map<raft::NodeId, std::unique_ptr<Peer>> peers;
+  std::vector<Peer*> peers;
   {
     std::lock_guard lock(mutex_);
-    if (stopped_) return;
     stopped_ = true;
-    peers.swap(peers_);
+    for (auto& [id, p] : peers_) peers.push_back(p.get());
   }
-  for (auto& [id, p] : peers) {
-    {
-      std::lock_guard lock(p->mutex);
-      p->stopping = true;
-      if (p->context) p->context->TryCancel();
+  for (Peer* p : peers) {
+    std::lock_guard lock(p->mutex);
+    if (p->stream) p->stream->retire(true);
+    for (SnapshotCall* call : p->snapshots) {
+      call->cancelled = true;
+      call->context.TryCancel();
     }
-    p->wake.notify_all();
   }
-  for (auto& [id, p] : peers) {
-    if (p->thread.joinable()) p->thread.join();
-  }
+  std::unique_lock lock(mutex_);
+  calls_done_.wait(lock, [&] { return live_calls_ == 0; });
+}
+
+void PeerTransport::call_done() {
+  std::lock_guard lock(mutex_);
+  --live_calls_;
+  calls_done_.notify_all();
+}
+
+void PeerTransport::connect(Peer& peer, const std::string& url) {
+  peer.url = url;
+  peer.channel.reset();
+  peer.stub.reset();
+  auto address = listen_address(url);
+  if (!address) return;
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(-1);
+  args.SetMaxReceiveMessageSize(-1);
+  // A peer that stops answering (paused, cut off) is noticed by pings, which end the stream.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // A peer that comes back is dialled within a second, however long it was away (gRPC's
+  // default backoff grows to two minutes).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  peer.channel = grpc::CreateCustomChannel(*address, grpc::InsecureChannelCredentials(), args);
+  peer.stub = mgmtraft::RaftPeer::NewStub(peer.channel);
 }
 
 void PeerTransport::send(const raft::Message& m) {
@@ -81,154 +205,96 @@ void PeerTransport::send(const raft::Message& m) {
     if (!slot) {
       slot = std::make_unique<Peer>();
       slot->id = m.to;
-      Peer* p = slot.get();
-      p->thread = std::thread([this, p] { run(*p); });
     }
     peer = slot.get();
   }
+  const auto now = std::chrono::steady_clock::now();
+  std::string url = peer->url;
+  if (url.empty() || now - peer->url_checked >= kUrlCheckEvery) {
+    url = hooks_.peer_url(m.to);
+    peer->url_checked = now;
+  }
+  const bool snapshot = m.type == raft::MessageType::snapshot;
   {
     std::lock_guard lock(peer->mutex);
-    if (peer->queue.size() >= kMaxQueued) peer->queue.pop_front();
-    peer->queue.push_back(m);
+    if (url != peer->url) {
+      if (peer->stream) peer->stream->retire(true);
+      connect(*peer, url);
+    }
+    if (peer->stub && snapshot) return send_snapshot(*peer, m);
+    if (peer->stub && !peer->stream && now >= peer->retry_at) {
+      {
+        std::lock_guard transport_lock(mutex_);
+        if (stopped_) return;
+        ++live_calls_;
+      }
+      peer->stream = new PeerStream(*this, *peer);
+    }
+    if (peer->stream) {
+      if (peer->queue.size() >= kMaxQueued) peer->queue.pop_front();
+      peer->queue.push_back(m);
+      if (!peer->writing) peer->stream->write_queued();
+      return;
+    }
   }
-  peer->wake.notify_one();
+  // No URL, or within the pause after a failure: dropped (Raft retransmits).
+  if (snapshot) {
+    hooks_.report(raft::Message{.type = raft::MessageType::snapshot_status, .from = m.to,
+                                .reject = true});
+  }
 }
 
-void PeerTransport::run(Peer& peer) {
-  name_this_thread(fmt::format("peer-send-{:x}", peer.id));
-  for (;;) {
-    std::vector<raft::Message> batch;
-    {
-      std::unique_lock lock(peer.mutex);
-      peer.wake.wait(lock, [&] { return peer.stopping || !peer.queue.empty(); });
-      if (peer.stopping) break;
-      while (!peer.queue.empty() && batch.size() < kMaxBatch) {
-        const bool snap = peer.queue.front().type == raft::MessageType::snapshot;
-        if (snap && !batch.empty()) break;  // a snapshot travels alone
-        batch.push_back(std::move(peer.queue.front()));
-        peer.queue.pop_front();
-        if (snap) break;
-      }
-    }
-    const std::string url = hooks_.peer_url(peer.id);
-    bool sent = false;
-    if (!url.empty()) {
-      const grpc::Status status = deliver(peer, url, batch);
-      sent = status.ok();
-      if (!sent) {
-        std::lock_guard lock(peer.mutex);
-        if (peer.stopping) break;  // our own cancel, not the peer's failure
-      }
-      if (is_removal(status) && hooks_.removed) hooks_.removed();
-      if (!sent && !peer.reported_down) {
-        log::get("raft")->info("peer {:x} at {} unreachable: {}", peer.id, url,
-                               status.error_message());
-      }
-      if (sent && peer.reported_down) log::get("raft")->info("peer {:x} reachable", peer.id);
-      peer.reported_down = !sent;
-    }
-    if (!sent) {
-      for (const auto& m : batch) {
-        if (m.type == raft::MessageType::snapshot) {
-          hooks_.report(raft::Message{.type = raft::MessageType::snapshot_status,
-                                      .from = m.to, .reject = true});
-        }
-      }
-      hooks_.report(raft::Message{.type = raft::MessageType::unreachable, .from = peer.id});
-      // Back off a little so a dead peer does not spin this thread.
-      std::unique_lock lock(peer.mutex);
-      peer.wake.wait_for(lock, std::chrono::milliseconds(100), [&] { return peer.stopping; });
-      if (peer.stopping) break;
-    }
+void PeerTransport::send_snapshot(Peer& peer, const raft::Message& m) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    ++live_calls_;
   }
-  (void)close_stream(peer, true);
+  log::get("raft")->info("sending a snapshot at index {} ({} bytes) to member {:x}: it is "
+                         "behind the compacted log",
+                         m.snapshot->meta.index, m.snapshot->data.size(), peer.id);
+  auto* call = new SnapshotCall;
+  call->url = peer.url;
+  call->request.set_cluster_id(cluster_id_);
+  call->request.add_messages(raft::codec::encode(m));
+  call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  peer.snapshots.insert(call);
+  peer.stub->async()->Send(&call->context, &call->request, &call->ack,
+                           [this, &peer, call](grpc::Status status) {
+                             bool cancelled = false;
+                             {
+                               std::lock_guard lock(peer.mutex);
+                               peer.snapshots.erase(call);
+                               cancelled = call->cancelled;
+                             }
+                             const raft::Message sent{.type = raft::MessageType::snapshot,
+                                                      .to = peer.id};
+                             ended(peer, call->url, status, cancelled, &sent);
+                             delete call;
+                             call_done();
+                           });
 }
 
-grpc::Status PeerTransport::deliver(Peer& peer, const std::string& url,
-                                    const std::vector<raft::Message>& batch) {
-  if (url != peer.url || !peer.stub) {
-    (void)close_stream(peer, true);
-    auto address = listen_address(url);
-    if (!address) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, address.error().message());
-    }
-    grpc::ChannelArguments args;
-    args.SetMaxSendMessageSize(-1);
-    args.SetMaxReceiveMessageSize(-1);
-    // A peer that stops answering (paused, cut off) is noticed by pings, which end the stream
-    // (and a write blocked on it).
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    peer.channel = grpc::CreateCustomChannel(*address, grpc::InsecureChannelCredentials(), args);
-    peer.stub = mgmtraft::RaftPeer::NewStub(peer.channel);
-    peer.url = url;
-  }
-  mgmtraft::MessageBatch request;
-  request.set_cluster_id(cluster_id_);
-  for (const auto& m : batch) request.add_messages(raft::codec::encode(m));
-  if (batch.size() == 1 && batch[0].type == raft::MessageType::snapshot) {
-    log::get("raft")->info("sending a snapshot at index {} ({} bytes) to member {:x}: it is "
-                           "behind the compacted log",
-                           batch[0].snapshot->meta.index, batch[0].snapshot->data.size(), peer.id);
-    mgmtraft::SendAck ack;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    return peer.stub->Send(&ctx, request, &ack);
-  }
-  if (peer.stream) {
-    bool ended = false;
-    {
-      std::lock_guard lock(peer.mutex);
-      ended = peer.stream_ended;
-    }
-    if (ended) {
-      // The receiver ended the stream (a refusal, a restart): say why once, then open a new one.
-      grpc::Status status = close_stream(peer, false);
-      if (!status.ok()) return status;
-    }
-  }
-  if (!peer.stream) open_stream(peer);
-  if (peer.stream && peer.stream->Write(request)) return grpc::Status::OK;
-  // The stream broke: its status says why (the peer's refusal, or the connection).
-  grpc::Status status = close_stream(peer, false);
-  if (status.ok()) status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the stream ended");
-  return status;
-}
-
-void PeerTransport::open_stream(Peer& peer) {
+void PeerTransport::ended(Peer& peer, const std::string& url, const grpc::Status& status,
+                          bool cancelled, const raft::Message* snapshot) {
+  if (cancelled) return;
+  if (is_removal(status) && hooks_.removed) hooks_.removed();
+  if (snapshot != nullptr && status.ok()) return;
+  bool first = false;
   {
     std::lock_guard lock(peer.mutex);
-    if (peer.stopping) return;
-    peer.context = std::make_unique<grpc::ClientContext>();
-    peer.stream_ended = false;
+    first = !peer.reported_down;
+    peer.reported_down = true;
   }
-  peer.stream = peer.stub->Stream(peer.context.get());
-  peer.reader = std::thread([this, &peer, stream = peer.stream.get()] {
-    name_this_thread(fmt::format("peer-read-{:x}", peer.id));
-    mgmtraft::StreamNotice notice;
-    while (stream->Read(&notice)) {
-      if (notice.removed() && hooks_.removed) hooks_.removed();
-    }
-    std::lock_guard lock(peer.mutex);
-    peer.stream_ended = true;
-  });
-}
-
-grpc::Status PeerTransport::close_stream(Peer& peer, bool cancel) {
-  if (!peer.stream) return grpc::Status::OK;
-  if (cancel) {
-    std::lock_guard lock(peer.mutex);
-    peer.context->TryCancel();
+  if (first) {
+    log::get("raft")->info("peer {:x} at {} unreachable: {}", peer.id, url,
+                           status.ok() ? "the stream ended" : status.error_message());
   }
-  // The reader ends with the call (a failed write means the call is over).
-  if (peer.reader.joinable()) peer.reader.join();
-  grpc::Status status = peer.stream->Finish();
-  peer.stream.reset();
-  std::lock_guard lock(peer.mutex);
-  peer.context.reset();
-  peer.stream_ended = false;
-  return status;
+  if (snapshot != nullptr) {
+    hooks_.report(raft::Message{.type = raft::MessageType::snapshot_status, .from = peer.id,
+                                .reject = true});
+  }
+  hooks_.report(raft::Message{.type = raft::MessageType::unreachable, .from = peer.id});
 }
 
 grpc::Status PeerService::Send(grpc::ServerContext*, const mgmtraft::MessageBatch* batch,

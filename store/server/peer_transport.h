@@ -1,20 +1,24 @@
 // peer_transport.h: Raft messages between members over gRPC (proto/raft/peer.proto).
-// Sending: one sender thread per peer drains that peer's queue into batches written to one
-// long-lived stream (RaftPeer.Stream), so the Raft thread never blocks on the network and a
-// message costs a frame, not a call; a snapshot goes alone in a Send call. A reader thread per
-// stream waits for the receiver's notice: a refusal ends the stream, and "removed" is reported
-// at once (it does not wait for the next write). A failed write or an ended stream drops the
-// batch (Raft retransmits), reports the peer unreachable (and a snapshot as failed), and the
-// next batch opens a new stream; a full queue drops the oldest messages.
+// Sending: one long-lived stream per peer (RaftPeer.Stream) on gRPC's callback client API, so
+// that a message costs a frame, not a call, and no thread waits on the network. send() (the
+// Raft thread) starts a write when none is in flight; what is sent meanwhile queues, and the
+// write's completion sends it as one batch. The stream reads the receiver's notices: a refusal
+// ends the stream, and "removed" is reported at once. A stream that ends (a failed write, the
+// peer's refusal, a lost connection) drops what was queued (Raft retransmits), reports the
+// peer unreachable, and for 100 ms no new stream is dialled (messages meanwhile are dropped);
+// the next send() after that dials again. A full queue drops the oldest messages. A snapshot
+// goes alone in a Send call of its own; if it fails, the core hears snapshot failed.
 // Receiving: PeerService reads each stream with gRPC's callback API and hands each message to a
 // callback; messages from a member that was removed are refused with kErrMemberRemoved.
-// Thread-safety: send() from the Raft thread; everything else is internal.
+// Thread-safety: send() from one thread (the Raft thread); stop() from any; the hooks are
+// called from gRPC's threads (and report() also from send()), never with a lock of ours held.
 #pragma once
 
 #include "store/raft/driver.h"
 
 #include "raft/peer.grpc.pb.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -22,7 +26,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 namespace mgmt::store::server {
 
@@ -40,23 +43,28 @@ class PeerTransport : public raft::Transport {
   ~PeerTransport() override;
 
   void send(const raft::Message& m) override;
+  // Cancels every call and waits until gRPC is done with them; send() drops messages after.
   void stop();
 
  private:
   struct Peer;
-  void run(Peer& peer);
-  // Sends one batch to the peer; the status of the failure, if any.
-  grpc::Status deliver(Peer& peer, const std::string& url, const std::vector<raft::Message>& batch);
-  // Opens the stream to the peer and starts its reader.
-  void open_stream(Peer& peer);
-  // Ends the stream (cancels it first when `cancel`); its status.
-  static grpc::Status close_stream(Peer& peer, bool cancel);
+  class PeerStream;
+  struct SnapshotCall;
+  // The peer's stub for `url`, made anew when the URL changed (peer.mutex held).
+  void connect(Peer& peer, const std::string& url);
+  void send_snapshot(Peer& peer, const raft::Message& m);
+  // What a stream or snapshot call that ended tells the core and the log (no lock held).
+  void ended(Peer& peer, const std::string& url, const grpc::Status& status, bool cancelled,
+             const raft::Message* snapshot);
+  void call_done();
 
   uint64_t cluster_id_;
   Hooks hooks_;
-  std::mutex mutex_;  // guards peers_, stopped_
+  std::mutex mutex_;  // guards peers_, stopped_, live_calls_
+  std::condition_variable calls_done_;
   std::map<raft::NodeId, std::unique_ptr<Peer>> peers_;
   bool stopped_ = false;
+  int live_calls_ = 0;  // streams and snapshot calls gRPC has not finished with
 };
 
 // Stream is served with gRPC's callback API: a batch is handed over on the gRPC thread that read

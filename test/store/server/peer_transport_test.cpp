@@ -168,3 +168,33 @@ TEST_CASE("peer transport: a peer that does not listen or serves another cluster
   CHECK(events.received.front().commit == 3);
   CHECK_FALSE(events.removed);
 }
+
+TEST_CASE("peer transport: a peer that was away for a while is dialled again within about a "
+          "second of coming back",
+          "[peer_transport]") {
+  // gRPC's own reconnect backoff grows to two minutes; away for 10 s, it would wait about 6 s
+  // more before dialling. The transport caps it at 1 s. The loop sends as the Raft ticker does.
+  Events events;
+  const int port = mgmt::test::free_port();
+  auto transport = sender(events, port);
+  const auto away_until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < away_until) {
+    transport->send(heartbeat(1));
+    events.wait([] { return false; }, 100ms);
+  }
+  {
+    std::lock_guard lock(events.mutex);
+    REQUIRE_FALSE(events.reports.empty());
+  }
+  Receiver receiver(events, port, kCluster, false);
+  const auto back = std::chrono::steady_clock::now();
+  bool reached = false;
+  while (!reached && std::chrono::steady_clock::now() - back < 20s) {
+    transport->send(heartbeat(2));
+    reached = events.wait([&] { return !events.received.empty(); }, 100ms);
+  }
+  const auto took = std::chrono::steady_clock::now() - back;
+  transport->stop();
+  REQUIRE(reached);
+  CHECK(took < 3s);
+}
