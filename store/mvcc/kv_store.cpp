@@ -524,42 +524,68 @@ WatcherId KvStore::watch(const WatchRequest& w, WatchSink sink) {
     return id;
   }
   if (start > cur) return id;
-  // History replay: every change in range with main revision in [start, cur], by revision.
-  std::map<Revision, Event> history;
+  // History replay: the changes in range with main revision in [start, cur], by revision,
+  // merged from the keys' histories (each already in revision order), up to one replay's worth.
+  struct Cursor {
+    const std::string* key;
+    const KeyIndex::History* history;
+    std::size_t at;  // the next entry to replay
+    Revision rev() const { return (*history)[at].rev; }
+  };
+  auto later = [](const Cursor& a, const Cursor& b) { return a.rev() > b.rev(); };
+  std::vector<Cursor> heap;
   impl_->index.visit_histories(w.key, w.range_end, [&](const std::string& key,
                                                       const KeyIndex::History& h) {
-    for (std::size_t i = 0; i < h.size(); ++i) {
-      if (h[i].rev.main < start) continue;
-      Event e;
-      const KvPtr prev = i > 0 ? h[i - 1].kv : nullptr;
-      if (h[i].kv) {
-        e.type = Event::Type::put;
-        e.kv = *h[i].kv;
-      } else {
-        e.type = Event::Type::del;
-        e.kv.key = key;
-        e.kv.mod_revision = h[i].rev.main;
-      }
-      if (prev) e.prev_kv = *prev;
-      history.emplace(h[i].rev, std::move(e));
-    }
+    auto first = std::lower_bound(h.begin(), h.end(), start, [](const auto& entry, int64_t rev) {
+      return entry.rev.main < rev;
+    });
+    if (first != h.end()) heap.push_back({&key, &h, static_cast<std::size_t>(first - h.begin())});
   });
+  std::make_heap(heap.begin(), heap.end(), later);
   // Responses of at most kWatchBatchMaxRevisions revisions, header revision = current.
   constexpr std::size_t kWatchBatchMaxRevisions = 1000;
   std::vector<Event> batch;
   int64_t batch_rev = 0;
   std::size_t revisions = 0;
-  for (auto& [rev, e] : history) {
-    if (rev.main != batch_rev) {
+  std::size_t events = 0;
+  std::size_t bytes = 0;
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    Cursor& c = heap.back();
+    const HistoryEntry& entry = (*c.history)[c.at];
+    if (entry.rev.main != batch_rev) {
+      // A replay ends between revisions, never inside one.
+      if (events >= kReplayMaxEvents || bytes >= kReplayMaxBytes) {
+        if (!batch.empty()) impl_->hub.deliver_to(id, batch_rev, cur, batch);
+        impl_->hub.stop_behind(id, entry.rev.main, cur);
+        return id;
+      }
       if (revisions == kWatchBatchMaxRevisions) {
         impl_->hub.deliver_to(id, batch_rev, cur, batch);
         batch.clear();
         revisions = 0;
       }
       ++revisions;
-      batch_rev = rev.main;
+      batch_rev = entry.rev.main;
     }
+    Event e;
+    if (entry.kv) {
+      e.type = Event::Type::put;
+      e.kv = *entry.kv;
+    } else {
+      e.type = Event::Type::del;
+      e.kv.key = *c.key;
+      e.kv.mod_revision = entry.rev.main;
+    }
+    if (c.at > 0 && (*c.history)[c.at - 1].kv) e.prev_kv = *(*c.history)[c.at - 1].kv;
+    bytes += e.kv.key.size() + e.kv.value.size() + (e.prev_kv ? e.prev_kv->value.size() : 0);
+    ++events;
     batch.push_back(std::move(e));
+    if (++c.at < c.history->size()) {
+      std::push_heap(heap.begin(), heap.end(), later);
+    } else {
+      heap.pop_back();
+    }
   }
   if (!batch.empty()) impl_->hub.deliver_to(id, batch_rev, cur, batch);
   return id;

@@ -24,7 +24,11 @@
 // revisions, etcd's watchBatchMaxRevs), then every later event, each exactly once and in revision
 // order (the events of one revision never split across responses). A start revision
 // below the compacted revision gets one response with compact_revision set, then the watcher is
-// gone (etcd cancels it).
+// gone (etcd cancels it). One watch() replays at most kReplayMaxEvents events or
+// kReplayMaxBytes of keys and values, so that a watch from revision 1 on a big store neither
+// copies its whole history at once nor holds the store's lock while it does; past that, the
+// sink hears behind_from and the watcher gets nothing more (as etcd's "unsynced" watchers): the
+// caller watches again from behind_from once it has sent what it got.
 //
 // Thread-safety: all public methods are thread-safe. Reads share a lock; writes are exclusive.
 // Watch sinks are called with internal locks held, in revision order: a sink must be quick
@@ -74,6 +78,9 @@ struct WatchEvents {
   int64_t revision = 0;
   int64_t compact_revision = 0;  // non-zero: start was compacted; no events; watcher removed
   std::vector<Event> events;     // empty for a progress notification
+  // Non-zero: the history replay stopped before this revision, and this watcher gets nothing
+  // more; watch again from it for the rest. No events.
+  int64_t behind_from = 0;
 };
 
 using WatchSink = std::function<void(const WatchEvents&)>;
@@ -121,8 +128,11 @@ class KvStore {
   std::vector<std::pair<std::string, LeaseId>> leased_keys() const;
 
   // Watches. The sink is first called (possibly several times, before watch() returns) with the
-  // history, then with live events. Returns the watcher's id (never 0).
+  // history, then with live events, or, when the history is longer than one replay, with
+  // behind_from last. Returns the watcher's id (never 0).
   WatcherId watch(const WatchRequest& w, WatchSink sink);
+  static constexpr std::size_t kReplayMaxEvents = 10000;
+  static constexpr std::size_t kReplayMaxBytes = 8 << 20;
   // True if the watcher existed. After it returns the sink is never called again.
   bool cancel_watch(WatcherId id);
   // Sends the watcher (or every watcher, for 0) an empty WatchEvents at the current revision.

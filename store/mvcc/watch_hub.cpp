@@ -24,7 +24,7 @@ std::size_t WatchHub::size() const {
 
 void WatchHub::deliver_locked(WatcherId id, Watcher& w, int64_t last_revision,
                               int64_t header_revision, const std::vector<Event>& events) {
-  if (last_revision < w.next_revision) return;
+  if (w.unsynced || last_revision < w.next_revision) return;
   int64_t first_wanted = w.next_revision;
   w.next_revision = last_revision + 1;
   WatchEvents out;
@@ -64,10 +64,22 @@ void WatchHub::send_compacted(WatcherId id, int64_t compact_revision) {
   watchers_.erase(it);
 }
 
+void WatchHub::stop_behind(WatcherId id, int64_t from, int64_t header_revision) {
+  std::lock_guard lock(mu_);
+  auto it = watchers_.find(id);
+  if (it == watchers_.end()) return;
+  it->second.unsynced = true;
+  WatchEvents out;
+  out.watcher = id;
+  out.revision = header_revision;
+  out.behind_from = from;
+  it->second.sink(out);
+}
+
 void WatchHub::progress(WatcherId id, int64_t current_revision) {
   std::lock_guard lock(mu_);
   for (auto& [wid, w] : watchers_) {
-    if (id != 0 && wid != id) continue;
+    if ((id != 0 && wid != id) || w.unsynced) continue;
     WatchEvents out;
     out.watcher = wid;
     out.revision = current_revision;

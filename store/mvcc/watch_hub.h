@@ -20,6 +20,7 @@ class WatchHub {
     WatchRequest request;
     WatchSink sink;
     int64_t next_revision = 0;
+    bool unsynced = false;  // its replay stopped short: it gets nothing more
   };
 
   // Registers a watcher whose first wanted revision is next_revision; returns its id.
@@ -35,6 +36,9 @@ class WatchHub {
   // Tells the watcher its start is compacted, then removes it. The response's header carries no
   // revision, as etcd 3.4's.
   void send_compacted(WatcherId id, int64_t compact_revision);
+  // Tells the watcher its replay stopped before revision `from` (behind_from); it gets nothing
+  // more, live events and progress included.
+  void stop_behind(WatcherId id, int64_t from, int64_t header_revision);
   void progress(WatcherId id, int64_t current_revision);
   std::size_t size() const;
 

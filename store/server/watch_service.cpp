@@ -25,7 +25,11 @@ using etcdserverpb::WatchResponse;
 // skipped, and once the stream has written everything queued it is registered again from that
 // revision, and the store replays what it skipped from its history (or, if that was compacted
 // meanwhile, the client gets compact_revision, as from etcd). So a client that stops reading
-// holds a bounded backlog, not one that grows with every write, and loses nothing.
+// holds a bounded backlog, not one that grows with every write, and loses nothing. A long
+// history is replayed the same way: the store replays one part (KvStore::kReplayMaxEvents or
+// kReplayMaxBytes) and says where it stopped (behind_from), and the watcher is registered again
+// from there once that part is written, so a watch from revision 1 on a big store is paced by
+// its client and never copies the whole history.
 // Lifetime: the stream finishes when the client cancels or leaves, a write fails, or the server
 // shuts down; a client that half-closes (sends no more requests, as etcd's JSON gateway does)
 // keeps its watchers, as with etcd. OnDone cancels the watchers (no sink runs after that), then
@@ -44,11 +48,11 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   void OnReadDone(bool ok) override {
     if (!ok) return;  // half-closed, or gone (then OnCancel follows)
     handle(request_);
+    catch_up_when_idle();
     StartRead(&request_);
   }
 
   void OnWriteDone(bool ok) override {
-    std::map<int64_t, int64_t> behind;
     {
       std::lock_guard lock(mutex_);
       writing_ = false;
@@ -58,12 +62,8 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
         return;
       }
       write_next_locked();
-      if (!writing_ && !lagging_.empty() && !catching_up_) {
-        catching_up_ = true;
-        behind = lagging_;
-      }
     }
-    if (!behind.empty()) catch_up(behind);
+    catch_up_when_idle();
   }
 
   void OnCancel() override {
@@ -165,6 +165,11 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
       const int64_t first = events.events.empty() ? 0 : events.events.front().kv.mod_revision;
       std::lock_guard lock(mutex_);
       if (finished_) return;
+      if (events.behind_from != 0) {
+        // The store replayed one part of a long history: the rest once this part is written.
+        if (lagging_.emplace(id, events.behind_from).second) ++context_.slow_watchers;
+        return;
+      }
       if (events.compact_revision == 0) {
         if (lagging_.count(id)) return;  // skipped: catch_up() replays it
         if (queued_bytes_ >= kBacklogBytes) {
@@ -177,6 +182,22 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
       }
       enqueue_locked(std::move(r));
     };
+  }
+
+  // While nothing is being written and watchers are behind, registers them again from where
+  // each fell behind. A replay that queues nothing (all filtered out) goes on to the next part
+  // here; one that queues something goes on from OnWriteDone once that is written.
+  void catch_up_when_idle() {
+    for (;;) {
+      std::map<int64_t, int64_t> behind;
+      {
+        std::lock_guard lock(mutex_);
+        if (finished_ || writing_ || lagging_.empty() || catching_up_) return;
+        catching_up_ = true;
+        behind = lagging_;
+      }
+      catch_up(behind);
+    }
   }
 
   // Registers the watchers that fell behind again, from the first revision each skipped; the

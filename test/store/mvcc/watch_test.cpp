@@ -225,3 +225,82 @@ TEST_CASE("watch: history comes in responses of up to 1000 revisions at the curr
   REQUIRE(rec.got[3].events.size() == 1);
   CHECK(rec.got[3].events[0].kv.value == "live");
 }
+
+namespace {
+
+// Where a recorder's replay stopped short (behind_from), or 0.
+int64_t behind_from(Recorder& rec) {
+  std::lock_guard lock(rec.mu);
+  for (const auto& g : rec.got) {
+    if (g.behind_from != 0) {
+      CHECK(g.events.empty());
+      CHECK(&g == &rec.got.back());  // nothing after it
+      return g.behind_from;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("watch: a history longer than one replay stops between revisions with behind_from, "
+          "and watching again from there gets the rest, each event once",
+          "[mvcc][watch]") {
+  Fixture f;
+  for (int i = 0; i < 9999; ++i) f.put("k" + std::to_string(i % 10), std::to_string(i));
+  // Revision 10001 deletes three keys: events 10000 to 10002 of the replay, one revision.
+  REQUIRE(f.kv->delete_range(DeleteRangeRequest{"k0", "k3"}));
+  for (int i = 0; i < 2000; ++i) f.put("k" + std::to_string(i % 10), "after");  // 10002..12001
+
+  Recorder first;
+  const WatcherId id = f.kv->watch(watch_range("k", "l", 2), first.sink());
+  const auto part = first.events();
+  REQUIRE(part.size() == 10002);  // the whole of revision 10001, not a part of it
+  CHECK(part.back().kv.mod_revision == 10001);
+  CHECK(part.back().type == Event::Type::del);
+  REQUIRE(behind_from(first) == 10002);
+  f.put("k1", "live");  // 12002: not for a watcher whose replay stopped short
+  CHECK(first.events().size() == 10002);
+  CHECK(f.kv->cancel_watch(id));
+
+  Recorder rest;
+  f.kv->watch(watch_range("k", "l", behind_from(first)), rest.sink());
+  CHECK(behind_from(rest) == 0);
+  f.put("k2", "live");  // 12003
+  auto all = part;
+  for (auto& e : rest.events()) all.push_back(e);
+  REQUIRE(all.size() == 9999 + 3 + 2000 + 2);
+  int64_t rev = 1;
+  for (const auto& e : all) {
+    CHECK(e.kv.mod_revision >= rev);
+    rev = e.kv.mod_revision;
+  }
+  CHECK(all.back().kv.value == "live");
+  CHECK(all.back().kv.mod_revision == 12003);
+}
+
+TEST_CASE("watch: a replay stops once it holds 8 MiB of values, between revisions",
+          "[mvcc][watch]") {
+  Fixture f;
+  const std::string mib(1 << 20, 'x');
+  for (int i = 0; i < 12; ++i) f.put("big", mib + std::to_string(i));  // revisions 2..13
+  int64_t from = 2;
+  std::vector<Event> all;
+  std::size_t parts = 0;
+  while (from != 0) {
+    Recorder rec;
+    const WatcherId id = f.kv->watch(watch_range("big", "", from), rec.sink());
+    auto events = rec.events();
+    CHECK(events.size() < 12);
+    all.insert(all.end(), events.begin(), events.end());
+    from = behind_from(rec);
+    if (from != 0) CHECK(from == all.back().kv.mod_revision + 1);
+    f.kv->cancel_watch(id);
+    ++parts;
+  }
+  CHECK(parts >= 2);
+  REQUIRE(all.size() == 12);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(all[i].kv.mod_revision == static_cast<int64_t>(i) + 2);
+  }
+}

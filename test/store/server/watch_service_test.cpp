@@ -226,3 +226,83 @@ TEST_CASE("watch: a watcher that fell behind past a compaction is told the compa
   CHECK(previous < last);
   CHECK(gauge(w.store.port(), "etcd_debugging_mvcc_slow_watcher_total") == 0);
 }
+
+TEST_CASE("watch: a watch from revision 1 on a long history gets it in parts paced by its "
+          "client, each event once and in order, then live events",
+          "[store][watch]") {
+  mgmt::test::OurStore store;
+  REQUIRE(store.server().wait_for_leader(10s));
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(store.port()),
+                                     grpc::InsecureChannelCredentials());
+  auto kv = etcdserverpb::KV::NewStub(channel);
+  // 200 txns of 128 puts: 25,600 events, in revisions of 128 events each; a replay part (10,000
+  // events) ends between two of them.
+  constexpr int kTxns = 200;
+  constexpr int kOps = 128;
+  for (int t = 0; t < kTxns; ++t) {
+    etcdserverpb::TxnRequest txn;
+    for (int i = 0; i < kOps; ++i) {
+      auto* put = txn.add_success()->mutable_request_put();
+      put->set_key("long/" + std::to_string(t * kOps + i));
+      put->set_value("v");
+    }
+    grpc::ClientContext context;
+    etcdserverpb::TxnResponse answer;
+    REQUIRE(kv->Txn(&context, txn, &answer).ok());
+  }
+
+  auto watch = etcdserverpb::Watch::NewStub(channel);
+  auto open = [&](grpc::ClientContext& context, bool no_put) {
+    context.set_deadline(std::chrono::system_clock::now() + 60s);
+    auto stream = watch->Watch(&context);
+    etcdserverpb::WatchRequest create;
+    create.mutable_create_request()->set_key("long/");
+    create.mutable_create_request()->set_range_end("long0");
+    create.mutable_create_request()->set_start_revision(1);
+    if (no_put) create.mutable_create_request()->add_filters(etcdserverpb::WatchCreateRequest::NOPUT);
+    REQUIRE(stream->Write(create));
+    etcdserverpb::WatchResponse created;
+    REQUIRE(stream->Read(&created));
+    REQUIRE(created.created());
+    return stream;
+  };
+  // Every event of the history, once, in revision order.
+  grpc::ClientContext all_context;
+  auto all = open(all_context, false);
+  // Deletes only: every part of the replay is filtered out, so none queues anything.
+  grpc::ClientContext deletes_context;
+  auto deletes = open(deletes_context, true);
+
+  std::vector<std::string> keys;
+  int64_t last_revision = 0;
+  etcdserverpb::WatchResponse response;
+  while (keys.size() < kTxns * kOps && all->Read(&response)) {
+    REQUIRE_FALSE(response.canceled());
+    for (const auto& e : response.events()) {
+      CHECK(e.kv().mod_revision() >= last_revision);
+      last_revision = e.kv().mod_revision();
+      keys.push_back(e.kv().key());
+    }
+  }
+  REQUIRE(keys.size() == kTxns * kOps);
+  for (int i = 0; i < kTxns * kOps; i += 997) CHECK(keys[i] == "long/" + std::to_string(i));
+  CHECK(gauge(store.port(), "etcd_debugging_mvcc_slow_watcher_total") == 0);
+
+  {
+    grpc::ClientContext context;
+    etcdserverpb::DeleteRangeRequest del;
+    del.set_key("long/0");
+    etcdserverpb::DeleteRangeResponse answer;
+    REQUIRE(kv->DeleteRange(&context, del, &answer).ok());
+    REQUIRE(answer.deleted() == 1);
+  }
+  REQUIRE(all->Read(&response));
+  REQUIRE(response.events_size() == 1);
+  CHECK(response.events(0).type() == mvccpb::Event::DELETE);
+  REQUIRE(deletes->Read(&response));
+  REQUIRE(response.events_size() == 1);
+  CHECK(response.events(0).kv().key() == "long/0");
+  CHECK(response.events(0).type() == mvccpb::Event::DELETE);
+  all_context.TryCancel();
+  deletes_context.TryCancel();
+}
