@@ -78,7 +78,7 @@ void KeyIndex::visit_live(
   }
 }
 
-void KeyIndex::compact(int64_t at, const std::function<void(Revision, bool)>& removed) {
+void KeyIndex::compact(int64_t at, const std::function<void(HistoryEntry&&)>& removed) {
   for (auto it = index_.begin(); it != index_.end();) {
     History& h = it->second;
     // Index of the newest entry with main <= at.
@@ -93,7 +93,7 @@ void KeyIndex::compact(int64_t at, const std::function<void(Revision, bool)>& re
     if (any) {
       // A deletion at or before `at` is not needed either: absence is the default.
       std::size_t drop = h[keep_from].kv ? keep_from : keep_from + 1;
-      for (std::size_t i = 0; i < drop; ++i) removed(h[i].rev, !h[i].kv);
+      for (std::size_t i = 0; i < drop; ++i) removed(std::move(h[i]));
       h.erase(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(drop));
       // What remains starts with a put: a deletion only ever follows a put.
     }

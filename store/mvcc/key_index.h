@@ -42,8 +42,9 @@ class KeyIndex {
   void visit_histories(const std::string& key, const std::string& range_end,
                        const std::function<void(const std::string&, const History&)>& visit) const;
 
-  // Drops what no read at >= at can see; calls removed(rev, tombstone) for each dropped entry.
-  void compact(int64_t at, const std::function<void(Revision, bool)>& removed);
+  // Drops what no read at >= at can see; hands each dropped entry to `removed` (its value too,
+  // so that the caller can free it later, outside its lock).
+  void compact(int64_t at, const std::function<void(HistoryEntry&&)>& removed);
 
   std::size_t key_count() const { return index_.size(); }
 

@@ -3,9 +3,11 @@
 #include "store/mvcc/kv_store.h"
 
 #include "common/assert.h"
+#include "common/log.h"
 #include "store/mvcc/errors.h"
 #include "store/mvcc/key_index.h"
 #include "store/mvcc/kv_codec.h"
+#include "store/mvcc/physical_compactor.h"
 #include "store/mvcc/watch_hub.h"
 
 #include <algorithm>
@@ -67,8 +69,9 @@ struct KvStore::Impl {
   // at revision 0 succeeds and a second one is refused as compacted). Guarded by mu.
   bool ever_compacted = false;
   WatchHub hub;
+  PhysicalCompactor compactor;
 
-  explicit Impl(storage::Storage& s) : storage(s) {}
+  explicit Impl(storage::Storage& s) : storage(s), compactor(s) {}
 
   // One write request in progress: every change gets (main, sub++).
   struct Write {
@@ -391,6 +394,21 @@ Result<std::unique_ptr<KvStore>> KvStore::open(storage::Storage& storage, LeaseH
   if (!scanned) return fail(scanned.error());
   if (bad) return fail(*bad);
   impl->current = std::max(impl->current, last_main);
+  if (impl->ever_compacted) {
+    // A compaction whose old revisions were not all deleted from disk when the process stopped
+    // (they are deleted in the background): the index drops them again, and so does the disk.
+    std::vector<PhysicalCompactor::Dropped> left;
+    impl->index.compact(impl->compacted, [&](HistoryEntry&& dropped) {
+      left.push_back({dropped.rev, !dropped.kv});
+    });
+    if (!left.empty()) {
+      log::get("mvcc")->info("deleting {} old revisions left on disk by the compaction at "
+                             "revision {}",
+                             left.size(), impl->compacted);
+      impl->compactor.stage(impl->compacted, std::move(left));
+      impl->compactor.release();
+    }
+  }
   return std::unique_ptr<KvStore>(new KvStore(std::move(impl)));
 }
 
@@ -454,9 +472,14 @@ Result<CompactResponse> KvStore::compact(int64_t revision, storage::Batch& batch
     return fail(err_compacted());
   }
   if (revision > impl_->current) return fail(err_future_rev());
-  impl_->index.compact(revision, [&](Revision rev, bool tomb) {
-    batch.del(storage::Column::kv, encode_revision_key(rev, tomb));
+  // The index forgets at once; the disk, in the background once the batch is written.
+  std::vector<PhysicalCompactor::Dropped> dropped;
+  std::vector<std::shared_ptr<const KeyValue>> freed;  // by the compactor's thread
+  impl_->index.compact(revision, [&](HistoryEntry&& entry) {
+    dropped.push_back({entry.rev, !entry.kv});
+    if (entry.kv) freed.push_back(std::move(entry.kv));
   });
+  impl_->compactor.stage(revision, std::move(dropped), std::move(freed));
   impl_->compacted = revision;
   impl_->ever_compacted = true;
   batch.put_u64(storage::meta::kCompactedRevision, static_cast<uint64_t>(revision));
@@ -488,8 +511,18 @@ Result<TxnResponse> KvStore::txn(const TxnRequest& r) {
 }
 Result<CompactResponse> KvStore::compact(int64_t revision) {
   storage::Batch batch;
-  return write_own(impl_->storage, batch, compact(revision, batch));
+  auto r = write_own(impl_->storage, batch, compact(revision, batch));
+  if (r) on_batch_written();
+  return r;
 }
+
+void KvStore::on_batch_written() { impl_->compactor.release(); }
+
+bool KvStore::wait_compacted(int64_t revision, std::chrono::milliseconds timeout) {
+  return impl_->compactor.wait(revision, timeout);
+}
+
+void KvStore::stop_compaction() { impl_->compactor.stop(); }
 
 int64_t KvStore::delete_keys(const std::vector<std::string>& keys, storage::Batch& batch) {
   std::unique_lock lock(impl_->mu);

@@ -10,7 +10,9 @@
 // column (key = revision, value = KeyValue; see storage.h) and in an in-memory index (key ->
 // its revisions, with the KeyValue of each) that open() rebuilds from the column. compact(rev)
 // drops what no read at >= rev can see (for each key: every revision older than its newest
-// revision <= rev, and that one too if it is a deletion).
+// revision <= rev, and that one too if it is a deletion): from the index at once, from the
+// column in the background once the batch recording it is written (on_batch_written()); open()
+// compacts the rebuilt index again, which finds and deletes what a stop left behind.
 //
 // Writes take a storage::Batch: the caller (the apply loop) adds the applied index to the same
 // batch and writes it, so an entry's effects and its index land together. The in-memory state
@@ -42,6 +44,7 @@
 #include "store/storage/storage.h"
 
 #include <cstdint>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -119,6 +122,14 @@ class KvStore {
   [[nodiscard]] Result<DeleteRangeResponse> delete_range(const DeleteRangeRequest& r);
   [[nodiscard]] Result<TxnResponse> txn(const TxnRequest& r);
   [[nodiscard]] Result<CompactResponse> compact(int64_t revision);
+  // The caller wrote a batch that compact(revision, batch) filled: the old revisions are now
+  // deleted from disk in the background (store/mvcc/physical_compactor.h).
+  void on_batch_written();
+  // Waits until the old revisions of every compaction up to `revision` are deleted from disk
+  // (etcd's physical compaction); false on timeout or after stop_compaction().
+  bool wait_compacted(int64_t revision, std::chrono::milliseconds timeout);
+  // Stops deleting in the background (before the state is replaced); the next open() resumes.
+  void stop_compaction();
 
   // Deletes exactly these keys (those that exist) in one revision: lease revoke. Returns the
   // store revision afterwards.

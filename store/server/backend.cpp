@@ -472,6 +472,7 @@ Result<void> Backend::write_applied(storage::Batch& batch, uint64_t index) {
                                        w.error().message() + "); it stops accepting writes");
   }
   applied_index_ = index;
+  kv().on_batch_written();  // a compaction's old revisions go from disk now
   return ok();
 }
 
@@ -627,6 +628,7 @@ Result<void> Backend::restore(const std::string& state, uint64_t index) {
 }
 
 Result<void> Backend::restore_locked(const std::string& state, uint64_t index) {
+  kv().stop_compaction();  // its deletions were for the state being replaced
   if (auto l = storage_->load_state(state); !l) return l;
   if (auto s = open_state(); !s) return s;
   std::map<uint64_t, Member> found;

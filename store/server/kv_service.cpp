@@ -45,10 +45,25 @@ class KvService final : public KvBase {
     return propose<mvcc::TxnResponse>(call, *request, response, &Backend::txn_async);
   }
 
-  grpc::Status Compact(grpc::ServerContext*, const etcdserverpb::CompactionRequest* request,
+  grpc::Status Compact(grpc::ServerContext* call, const etcdserverpb::CompactionRequest* request,
                        etcdserverpb::CompactionResponse* response) override {
     auto result = context_.backend.compact(request->revision());
     if (!result) return to_status(result.error());
+    // --physical: answer once this member deleted the old revisions from disk, as etcd.
+    while (request->physical()) {
+      const auto start = std::chrono::steady_clock::now();
+      if (context_.backend.kv().wait_compacted(request->revision(),
+                                               std::chrono::milliseconds(100))) {
+        break;
+      }
+      if (call->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "context canceled");
+      if (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(100)) {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "etcdserver: the compaction is recorded but this member stopped "
+                            "deleting the old revisions (it is stopping, or its disk refused a "
+                            "write); they are deleted when it starts again");
+      }
+    }
     context_.fill(response->mutable_header(), result->revision);
     return grpc::Status::OK;
   }

@@ -1,0 +1,89 @@
+// physical_compactor.cpp: see physical_compactor.h.
+#include "store/mvcc/physical_compactor.h"
+
+#include "common/log.h"
+#include "common/thread_name.h"
+
+namespace mgmt::store::mvcc {
+
+void PhysicalCompactor::stage(int64_t revision, std::vector<Dropped> dropped,
+                              std::vector<std::shared_ptr<const KeyValue>> values) {
+  std::lock_guard lock(mutex_);
+  staged_.push_back(Job{revision, std::move(dropped), std::move(values)});
+}
+
+void PhysicalCompactor::release() {
+  std::lock_guard lock(mutex_);
+  if (staged_.empty() || stopped_) return;
+  for (Job& job : staged_) {
+    if (job.keys.empty() && jobs_.empty()) {
+      done_ = std::max(done_, job.revision);  // nothing to delete
+    } else {
+      jobs_.push_back(std::move(job));
+    }
+  }
+  staged_.clear();
+  if (!jobs_.empty() && !thread_.joinable()) thread_ = std::thread([this] { run(); });
+  changed_.notify_all();
+}
+
+bool PhysicalCompactor::wait(int64_t revision, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, timeout, [&] { return stopped_ || done_ >= revision; });
+  return done_ >= revision;
+}
+
+void PhysicalCompactor::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+  }
+  changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PhysicalCompactor::run() {
+  name_this_thread("mvcc-compact");
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return stopped_ || !jobs_.empty(); });
+      if (stopped_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    const auto start = std::chrono::steady_clock::now();
+    job.values.clear();
+    for (std::size_t at = 0; at < job.keys.size(); at += kBatchKeys) {
+      storage::Batch batch;
+      const std::size_t end = std::min(job.keys.size(), at + kBatchKeys);
+      for (std::size_t i = at; i < end; ++i) {
+        batch.del(storage::Column::kv, encode_revision_key(job.keys[i].rev, job.keys[i].tombstone));
+      }
+      if (auto w = storage_.write(batch, /*sync=*/false); !w) {
+        log::get("mvcc")->error("deleting the revisions compacted at {} failed ({}); the next "
+                                "start deletes them",
+                                job.revision, w.error().message());
+        std::lock_guard lock(mutex_);
+        stopped_ = true;
+        changed_.notify_all();
+        return;
+      }
+      std::lock_guard lock(mutex_);
+      if (stopped_) return;
+    }
+    if (job.keys.size() >= 10 * kBatchKeys) {
+      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+      log::get("mvcc")->info("finished the compaction at revision {}: {} old revisions deleted "
+                             "from disk in {} ms",
+                             job.revision, job.keys.size(), took.count());
+    }
+    std::lock_guard lock(mutex_);
+    done_ = std::max(done_, job.revision);
+    changed_.notify_all();
+  }
+}
+
+}  // namespace mgmt::store::mvcc
