@@ -114,6 +114,8 @@ const std::vector<Step> kScript = {
     {"compaction 3", ""},
     {"get foo --rev 2", ""},
     {"compaction 2", ""},
+    {"compaction 4 --physical", ""},  // answered once the old revisions are gone from disk
+    {"compaction 4 --physical", ""},
     {"lease grant 600", ""},
     {"put leased v --lease=LEASE", ""},
     {"lease timetolive LEASE --keys", ""},
