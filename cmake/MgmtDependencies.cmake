@@ -12,6 +12,8 @@ find_package(spdlog CONFIG REQUIRED)
 find_package(fmt CONFIG REQUIRED)
 find_package(yaml-cpp CONFIG REQUIRED)
 find_package(tl-expected CONFIG REQUIRED)
+# OpenSSL (libssl-dev) for SHA-256: the digest etcdctl expects at the end of a snapshot.
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 pkg_check_modules(LIBGIT2 REQUIRED IMPORTED_TARGET libgit2)
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)

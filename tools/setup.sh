@@ -10,7 +10,7 @@ packages=(
   libboost-dev libboost-system-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev nlohmann-json3-dev catch2 libcli11-dev libspdlog-dev libfmt-dev
-  libyaml-cpp-dev libgit2-dev libsystemd-dev libexpected-dev libjemalloc-dev procps
+  libyaml-cpp-dev libgit2-dev libsystemd-dev libexpected-dev libjemalloc-dev libssl-dev procps
 )
 for_tests=0
 if [ "${1:-}" = "--for-tests" ]; then

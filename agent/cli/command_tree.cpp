@@ -214,6 +214,22 @@ void add_graph(CLI::App* root, GraphOptions* o) {
   add_frontends(graph, &o->frontend, "graph of");
 }
 
+void add_restore(CLI::App* root, RestoreOptions* o) {
+  auto* restore = root->add_subcommand(
+      "restore", "make a new data dir from a store snapshot (`etcdctl snapshot save`)");
+  restore->add_option("snapshot", o->snapshot, "the snapshot file")
+      ->required()
+      ->type_name("FILE");
+  restore->add_option("--prefix", o->prefix,
+                      "the new agent's data directory (must not exist yet)")
+      ->required()
+      ->type_name("DIR");
+  restore->footer(
+      "The new data dir holds the snapshot's keys, their history since its last compaction,\n"
+      "its leases and its revision, and none of its cluster's members: `mgmt run --prefix DIR`\n"
+      "then founds a new cluster of one member, which other agents join with --seeds.");
+}
+
 }  // namespace
 
 std::unique_ptr<CommandTree> build_command_tree() {
@@ -229,6 +245,7 @@ std::unique_ptr<CommandTree> build_command_tree() {
   add_deploy(root.get(), &tree->options.deploy);
   add_get(root.get(), &tree->options.get);
   add_graph(root.get(), &tree->options.graph);
+  add_restore(root.get(), &tree->options.restore);
   root->add_subcommand("help", "show the help of a command: `mgmt help deploy lang`");
   root->add_subcommand("version", "print the version and the git commit it was built from");
   root->footer("Every command has its help: `mgmt help COMMAND`, `mgmt COMMAND --help`.");

@@ -7,8 +7,10 @@
 #include "common/version.h"
 #include "frontends/lang/lang_frontend.h"
 #include "frontends/yaml/yaml_graph.h"
+#include "store/server/restore.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,29 @@ int graph_command(const Options& options, std::ostream& out, std::ostream& err) 
   }
   std::sort(lines.begin(), lines.end());
   for (const auto& line : lines) out << line << "\n";
+  return 0;
+}
+
+int restore_command(const Options& options, std::ostream& out, std::ostream& err) {
+  const RestoreOptions& o = options.restore;
+  // The agent keeps its store in DIR/store (agent/run/daemon.cpp).
+  const std::string store_dir = o.prefix + "/store";
+  if (std::error_code ec; std::filesystem::exists(o.prefix, ec) &&
+                          !std::filesystem::is_empty(o.prefix, ec)) {
+    err << "mgmt restore: " << o.prefix
+        << " already exists and is not empty; restore into a new --prefix, or move it away "
+           "(nothing was changed)\n";
+    return 1;
+  }
+  auto restored = store::server::restore_snapshot(o.snapshot, store_dir);
+  if (!restored) {
+    err << "mgmt restore: " << restored.error().message() << "\n";
+    return 1;
+  }
+  out << "restored revision " << restored->revision << " (" << restored->keys
+      << " records of key history, Raft index " << restored->applied_index << ") into "
+      << o.prefix << "; start it with `mgmt run --prefix " << o.prefix
+      << "`: a new cluster of one member, which other agents join with --seeds\n";
   return 0;
 }
 

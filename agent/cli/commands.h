@@ -14,5 +14,6 @@ int run_command(const Options& options, std::ostream& err);
 int deploy_command(const Options& options, std::ostream& out, std::ostream& err);
 int get_command(const Options& options, std::ostream& out, std::ostream& err);
 int graph_command(const Options& options, std::ostream& out, std::ostream& err);
+int restore_command(const Options& options, std::ostream& out, std::ostream& err);
 
 }  // namespace mgmt::agent::cli

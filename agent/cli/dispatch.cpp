@@ -192,6 +192,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (top == "deploy") return deploy_command(tree->options, out, err);
   if (top == "get") return get_command(tree->options, out, err);
   if (top == "graph") return graph_command(tree->options, out, err);
+  if (top == "restore") return restore_command(tree->options, out, err);
   err << "mgmt: internal error: no handler for '" << top << "'\n";
   return kExitUsage;
 }

@@ -75,12 +75,18 @@ struct GraphOptions {
   FrontendArgs frontend;
 };
 
+struct RestoreOptions {
+  std::string snapshot;  // the file `etcdctl snapshot save` wrote
+  std::string prefix;    // the new agent's data directory
+};
+
 struct Options {
   GlobalOptions global;
   RunOptions run;
   DeployOptions deploy;
   GetOptions get;
   GraphOptions graph;
+  RestoreOptions restore;
 };
 
 }  // namespace mgmt::agent::cli

@@ -17,7 +17,6 @@ namespace mgmt::store::server {
 namespace {
 
 constexpr const char* kAppliedIndex = "applied_index";
-constexpr const char* kMemberPrefix = "member/";
 
 // FNV-1a, for stable ids from names (not a security property).
 uint64_t fnv1a(const std::string& s, uint64_t seed) {
@@ -30,8 +29,6 @@ uint64_t fnv1a(const std::string& s, uint64_t seed) {
 }
 
 std::string member_key(uint64_t id) { return kMemberPrefix + storage::encode_u64(id); }
-// Members removed from the cluster, kept so that one coming back is told (etcd does the same).
-constexpr const char* kRemovedPrefix = "removed/";
 std::string removed_key(uint64_t id) { return kRemovedPrefix + storage::encode_u64(id); }
 
 uint64_t wall_nanos() {

@@ -42,6 +42,11 @@
 
 namespace mgmt::store::server {
 
+// Meta records of the membership: each member (a Member proto), and each member removed from
+// the cluster, kept so that one coming back is told (etcd does the same).
+inline constexpr const char* kMemberPrefix = "member/";
+inline constexpr const char* kRemovedPrefix = "removed/";
+
 // What the backend needs from the Raft host (store/server/raft_host.h).
 class Replicator {
  public:

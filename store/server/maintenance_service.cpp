@@ -5,6 +5,7 @@
 #include "store/server/etcd_errors.h"
 #include "store/server/raft_host.h"
 #include "store/server/services.h"
+#include "store/storage/snapshot_file.h"
 
 namespace mgmt::store::server {
 namespace {
@@ -74,8 +75,11 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
 
   grpc::Status Snapshot(grpc::ServerContext*, const etcdserverpb::SnapshotRequest*,
                         grpc::ServerWriter<etcdserverpb::SnapshotResponse>* writer) override {
-    auto state = context_.backend.storage().dump_state();
-    if (!state) return to_status(state.error());
+    auto dump = context_.backend.storage().dump_state();
+    if (!dump) return to_status(dump.error());
+    // etcdctl keeps only a stream that ends in a digest after whole 512-byte blocks.
+    const std::string file = storage::snapshot_file(*dump);
+    const std::string* state = &file;
     std::size_t sent = 0;
     do {
       std::size_t n = std::min(kSnapshotChunkBytes, state->size() - sent);

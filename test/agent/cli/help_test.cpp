@@ -16,7 +16,7 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
 }  // namespace
 
 TEST_CASE("cli: help is the same text for every spelling of every command", "[cli][help]") {
-  auto path_text = GENERATE(as<std::string>{}, "", "run", "deploy", "get", "graph", "version",
+  auto path_text = GENERATE(as<std::string>{}, "", "run", "deploy", "get", "graph", "restore", "version",
                             "help", "run empty", "run yaml", "run lang", "run puppet",
                             "run langpuppet", "deploy empty", "deploy yaml", "deploy lang",
                             "deploy puppet", "deploy langpuppet", "graph lang", "graph yaml");
@@ -80,7 +80,7 @@ TEST_CASE("cli: help lists flags with defaults, environment variables and fronte
     CHECK(get_help.find(expected) != std::string::npos);
   }
   auto root_help = run(words("help")).out;
-  for (const char* expected : {"run", "deploy", "get", "graph", "help", "version", "--verbose",
+  for (const char* expected : {"run", "deploy", "get", "graph", "restore", "help", "version", "--verbose",
                                "--debug"}) {
     CAPTURE(expected);
     CHECK(root_help.find(expected) != std::string::npos);

@@ -28,12 +28,12 @@ TEST_CASE("cli: an unknown command names the closest match", "[cli][misuse]") {
                                  "(see 'mgmt help')");
   check_one_line_misuse("frobnicate",
                         "mgmt: unknown command \"frobnicate\"; choose one of run, deploy, get, "
-                        "graph, help, version (see 'mgmt help')");
+                        "graph, restore, help, version (see 'mgmt help')");
 }
 
 TEST_CASE("cli: a missing command lists the commands", "[cli][misuse]") {
   check_one_line_misuse("", "mgmt: missing command; choose one of run, deploy, get, graph, "
-                            "help, version (see 'mgmt help')");
+                            "restore, help, version (see 'mgmt help')");
 }
 
 TEST_CASE("cli: an unknown frontend lists the frontends", "[cli][misuse]") {
