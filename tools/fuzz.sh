@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# fuzz.sh: runs the libFuzzer targets (the mcl and yaml frontends, the store's WAL tail check)
+# fuzz.sh: runs the libFuzzer targets (the mcl and yaml frontends, the store's WAL tail check,
+# the snapshot file and state dump that mgmt restore reads)
 # for a bounded time each, with AddressSanitizer and UBSan, seeded with our own test programs. A soak, not a test: it
 # builds its own tree (build-fuzz/, clang) and stops by itself. A crash leaves its input in
 # build-fuzz/crashes/ and makes the script fail, naming it.
@@ -13,8 +14,9 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMGMT_BUILD_TESTS=OFF \
   -DMGMT_BUILD_FUZZERS=ON -DMGMT_SANITIZE="address;undefined" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz --target lang_fuzzer yaml_fuzzer wal_tail_fuzzer
-mkdir -p build-fuzz/crashes build-fuzz/corpus/lang build-fuzz/corpus/yaml build-fuzz/corpus/wal_tail
+cmake --build build-fuzz --target lang_fuzzer yaml_fuzzer wal_tail_fuzzer snapshot_fuzzer
+mkdir -p build-fuzz/crashes build-fuzz/corpus/lang build-fuzz/corpus/yaml build-fuzz/corpus/wal_tail \
+  build-fuzz/corpus/snapshot
 # Seeds: the main.mcl of every txtar case we keep, and the yaml examples.
 for f in test/frontends/lang/testdata/*.txtar; do
   awk '/^-- main.mcl --$/{on=1; next} /^-- .* --$/{on=0} on' "$f" \
@@ -22,7 +24,7 @@ for f in test/frontends/lang/testdata/*.txtar; do
 done
 cp docs/examples/*.yaml build-fuzz/corpus/yaml/ 2>/dev/null || true
 status=0
-for target in lang yaml wal_tail; do
+for target in lang yaml wal_tail snapshot; do
   echo "fuzz: $target for ${seconds}s"
   if ! "build-fuzz/test/fuzz/${target}_fuzzer" "build-fuzz/corpus/$target" \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \

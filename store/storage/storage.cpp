@@ -510,7 +510,8 @@ Result<void> Storage::load_state(std::string_view state) {
     int column = static_cast<unsigned char>(in[0]);
     uint32_t klen = get_u32(in.substr(1));
     in.remove_prefix(5);
-    if (in.size() < klen + 4u) return bad("truncated key");
+    // In 64 bits: a length near 2^32 must not wrap around the check.
+    if (in.size() < uint64_t{klen} + 4) return bad("truncated key");
     std::string_view key = in.substr(0, klen);
     uint32_t vlen = get_u32(in.substr(klen));
     in.remove_prefix(klen + 4u);

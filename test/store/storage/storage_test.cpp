@@ -329,6 +329,25 @@ TEST_CASE("storage: a state dump loads into another member, keeping that member'
     CHECK(r.error().code() == mgmt::Code::data_loss);
     CHECK(target->get(Column::kv, "stale").value().has_value());
   }
+  SECTION("a dump whose record lengths run past its end changes nothing, with a right CRC too") {
+    // A key length of 2^32 - 1: the check must not wrap (it threw std::out_of_range before).
+    for (uint32_t klen : {0xffffffffu, 0xfffffffdu, 0x7fffffffu}) {
+      std::string crafted = "MGMTSTATE1";
+      crafted.push_back(1);
+      for (int shift = 24; shift >= 0; shift -= 8) {
+        crafted.push_back(static_cast<char>((klen >> shift) & 0xff));
+      }
+      crafted += "key";
+      const uint32_t crc = mgmt::store::storage::crc32(crafted);
+      for (int shift = 24; shift >= 0; shift -= 8) {
+        crafted.push_back(static_cast<char>((crc >> shift) & 0xff));
+      }
+      auto r = target->load_state(crafted);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().message().find("truncated key") != std::string::npos);
+    }
+    CHECK(target->get(Column::kv, "stale").value().has_value());
+  }
   SECTION("a good dump replaces the state machine") {
     REQUIRE(target->load_state(dump));
     CHECK_FALSE(target->get(Column::kv, "stale").value().has_value());
