@@ -25,8 +25,7 @@ TEST_CASE("lease: many keep-alive streams hold no member thread each, each gets 
           "TTL, and a half-closed one ends", "[store][lease]") {
   mgmt::test::OurStore store;
   REQUIRE(store.server().wait_for_leader(10s));
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(store.port()),
-                                     grpc::InsecureChannelCredentials());
+  auto channel = store.channel();
   auto stub = etcdserverpb::Lease::NewStub(channel);
   constexpr int kStreams = 60;
   std::vector<int64_t> leases;

@@ -232,8 +232,7 @@ TEST_CASE("watch: a watch from revision 1 on a long history gets it in parts pac
           "[store][watch]") {
   mgmt::test::OurStore store;
   REQUIRE(store.server().wait_for_leader(10s));
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(store.port()),
-                                     grpc::InsecureChannelCredentials());
+  auto channel = store.channel();
   auto kv = etcdserverpb::KV::NewStub(channel);
   // 200 txns of 128 puts: 25,600 events, in revisions of 128 events each; a replay part (10,000
   // events) ends between two of them.

@@ -8,6 +8,7 @@
 #include "test/support/process/free_port.h"
 
 #include <catch2/catch.hpp>
+#include <grpcpp/grpcpp.h>
 
 #include <memory>
 #include <string>
@@ -30,6 +31,11 @@ class OurStore {
   // "http://127.0.0.1:PORT".
   std::string endpoint() const { return server_->client_endpoints().front(); }
   int port() const { return server_->client_ports().front(); }
+  // A client's channel to it.
+  std::shared_ptr<grpc::Channel> channel() const {
+    return grpc::CreateChannel("127.0.0.1:" + std::to_string(port()),
+                               grpc::InsecureChannelCredentials());
+  }
   mgmt::store::server::StoreServer& server() { return *server_; }
 
  private:
