@@ -172,7 +172,7 @@ class Exec final : public Resource {
   std::unique_ptr<Watch> watch(std::function<void()> on_event) override {
     if (watchcmd_.cmd.empty() && watch_files_.empty() && mtimes_.empty()) return nullptr;
     auto again = [this, on_event] {
-      ran_ = false;  // the watched thing changed: run again
+      ++changes_;  // the watched thing changed: run again
       on_event();
     };
     auto both = std::make_unique<Watches>();
@@ -189,13 +189,14 @@ class Exec final : public Resource {
   }
 
   Result<bool> check_apply(bool apply) override {
+    const uint64_t changes_at_start = changes_.load();
     std::error_code ec;
     auto newer = mtimes_newer();
     if (!newer) return fail(newer.error());
     const bool forced = *newer;  // mtimes: run, whatever the guards say
     if (!forced) {
       if (!creates_.empty() && std::filesystem::exists(creates_, ec)) return true;
-      if (ran_ && !refresh()) return true;
+      if (ran_after_ == changes_.load() && !refresh()) return true;
     }
     auto ids = identity();
     if (!ids) return fail(ids.error());
@@ -231,7 +232,7 @@ class Exec final : public Resource {
       return fail(Code::internal, id() + ": cmd exited with status " +
                                       std::to_string(outcome.exit_code));
     }
-    ran_ = true;
+    ran_after_ = changes_at_start;
     last_run_ = std::filesystem::file_time_type::clock::now();  // its own writes do not count
     {
       std::lock_guard lock(sent_mutex_);
@@ -305,7 +306,11 @@ class Exec final : public Resource {
   std::optional<std::string> if_equals_stdout_;
   std::vector<std::string> mtimes_;
   std::optional<std::filesystem::file_time_type> last_run_;  // of the last successful run
-  std::atomic<bool> ran_{false};
+  // Changes of what it watches, and how many it has run after: it runs again unless it ran
+  // after the latest. A change during a run counts for the next one (a flag, set by the change
+  // and cleared when the run ended, lost a change that came while the command ran).
+  std::atomic<uint64_t> changes_{1};
+  std::atomic<uint64_t> ran_after_{0};
 };
 
 }  // namespace

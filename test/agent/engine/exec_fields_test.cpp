@@ -59,6 +59,28 @@ TEST_CASE("exec: a change of a file in watchfiles runs the command again", "[exe
   CHECK(slurp(log).rfind("v1\n", 0) == 0);
 }
 
+TEST_CASE("exec: a change of a watched file while the command runs makes it run again",
+          "[exec]") {
+  // The command changes its own watched file, then runs on: the change comes mid-run. Before,
+  // the end of the run cleared what the change had set, and the change was lost.
+  TempDir dir;
+  const std::string conf = dir.path() + "/app.conf";
+  const std::string log = dir.path() + "/log";
+  { std::ofstream(conf) << "v1\n"; }
+  auto exec = make_resource(resource(
+      "exec", "mid", {{"cmd", "cat " + conf + " >> " + log + "; echo v2 > " + conf + "; sleep 0.3"},
+                      {"shell", "/bin/sh"},
+                      {"watchfiles", {conf}}}));
+  std::atomic<int> events{0};
+  auto watch = exec->watch([&events] { ++events; });
+  REQUIRE(watch);
+  REQUIRE(exec->check_apply(true));
+  REQUIRE(events.load() > 0);  // during the run's 0.3 s
+  auto in_state = exec->check_apply(false);
+  REQUIRE(in_state);
+  CHECK_FALSE(*in_state);
+}
+
 TEST_CASE("exec: user runs the command as that user", "[exec]") {
   if (::geteuid() != 0 || !mgmt::agent::resources::lookup_user("nobody")) {
     WARN("not root, or no user nobody: exec user not tested");
