@@ -51,9 +51,17 @@ void init(Level level) {
   reconfigure_all();
 }
 
-void redirect(std::ostream& out) {
+Redirection redirect(std::ostream& out) {
   std::lock_guard<std::mutex> lock(state().mutex);
+  spdlog::sink_ptr previous = state().sink;
   state().sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out, true);
+  reconfigure_all();
+  return Redirection(std::move(previous));
+}
+
+Redirection::~Redirection() {
+  std::lock_guard<std::mutex> lock(state().mutex);
+  state().sink = previous_;
   reconfigure_all();
 }
 

@@ -19,8 +19,21 @@ enum class Level { quiet, info, verbose, debug };
 // Sets the pattern and level of every component logger, present and future.
 void init(Level level);
 
-// Sends all component loggers to `out` instead of stderr (tests capture output this way).
-void redirect(std::ostream& out);
+// While it lives, every component logger writes to a stream instead of where it wrote before;
+// its end sends them back (so no logger is left writing to a stream that is gone).
+class Redirection {
+ public:
+  explicit Redirection(spdlog::sink_ptr previous) : previous_(std::move(previous)) {}
+  ~Redirection();
+  Redirection(const Redirection&) = delete;
+  Redirection& operator=(const Redirection&) = delete;
+
+ private:
+  spdlog::sink_ptr previous_;
+};
+
+// Sends all component loggers to `out` while the result lives (tests capture output this way).
+[[nodiscard]] Redirection redirect(std::ostream& out);
 
 // The logger of one component; created on first use with the shared sink and pattern.
 std::shared_ptr<spdlog::logger> get(const std::string& component);

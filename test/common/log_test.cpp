@@ -7,7 +7,7 @@
 
 TEST_CASE("log: a line is time, component and message", "[log]") {
   std::ostringstream out;
-  mgmt::log::redirect(out);
+  const auto redirected = mgmt::log::redirect(out);
   mgmt::log::init(mgmt::log::Level::info);
   mgmt::log::get("engine")->info("print[print0]: resource: Msg: hello");
   CHECK_THAT(out.str(),
@@ -17,7 +17,7 @@ TEST_CASE("log: a line is time, component and message", "[log]") {
 
 TEST_CASE("log: debug lines appear only with --verbose", "[log]") {
   std::ostringstream out;
-  mgmt::log::redirect(out);
+  const auto redirected = mgmt::log::redirect(out);
   mgmt::log::init(mgmt::log::Level::info);
   mgmt::log::get("store")->debug("hidden");
   CHECK(out.str().empty());

@@ -122,7 +122,7 @@ TEST_CASE("registry: every kind's fields have types the checker understands", "[
 
 TEST_CASE("print: logs its message once, and again on a refresh", "[print]") {
   std::ostringstream captured;
-  mgmt::log::redirect(captured);
+  const auto redirected = mgmt::log::redirect(captured);
   auto p = make(resource("print", "p0", {{"msg", "hello"}}));
   REQUIRE_FALSE(*p->check_apply(true));
   REQUIRE(*p->check_apply(true));
