@@ -10,7 +10,6 @@
 #include "store/server/restore.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -66,13 +65,6 @@ int restore_command(const Options& options, std::ostream& out, std::ostream& err
   const RestoreOptions& o = options.restore;
   // The agent keeps its store in DIR/store (agent/run/daemon.cpp).
   const std::string store_dir = o.prefix + "/store";
-  if (std::error_code ec; std::filesystem::exists(o.prefix, ec) &&
-                          !std::filesystem::is_empty(o.prefix, ec)) {
-    err << "mgmt restore: " << o.prefix
-        << " already exists and is not empty; restore into a new --prefix, or move it away "
-           "(nothing was changed)\n";
-    return 1;
-  }
   auto restored = store::server::restore_snapshot(o.snapshot, store_dir);
   if (!restored) {
     err << "mgmt restore: " << restored.error().message() << "\n";

@@ -14,6 +14,10 @@
 namespace mgmt::store::server {
 
 Result<RestoreSummary> restore_snapshot(const std::string& file, const std::string& data_dir) {
+  if (std::error_code ec; std::filesystem::is_directory(file, ec)) {
+    return fail(Code::invalid_argument,
+                file + " is a directory; give the file `etcdctl snapshot save` wrote");
+  }
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     return fail(Code::not_found, "cannot read the snapshot " + file + ": " +

@@ -50,7 +50,13 @@ Result<std::string> read_snapshot_file(std::string_view file) {
                 "not a store snapshot: its length field is past its end (an etcd snapshot? "
                 "restore that one with `etcdctl snapshot restore`)");
   }
-  return std::string(body.substr(0, length));
+  const std::string_view dump = body.substr(0, length);
+  if (dump.substr(0, 10) != "MGMTSTATE1") {  // Storage::dump_state's header
+    return fail(Code::invalid_argument,
+                "not a store snapshot: it does not hold an mgmt state dump (an etcd snapshot? "
+                "restore that one with `etcdctl snapshot restore`)");
+  }
+  return std::string(dump);
 }
 
 }  // namespace mgmt::store::storage

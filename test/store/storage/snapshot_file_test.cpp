@@ -13,12 +13,12 @@ using namespace mgmt::store::storage;
 TEST_CASE("snapshot file: every dump comes back whole from a file etcdctl keeps",
           "[storage][snapshot]") {
   for (std::size_t n : {0, 1, 470, 471, 472, 503, 504, 505, 511, 512, 513, 1000, 4096, 70000}) {
-    std::string dump(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) dump[i] = static_cast<char>(i * 7 + n);
+    std::string dump = "MGMTSTATE1" + std::string(n, '\0');  // a dump's header, then bytes
+    for (std::size_t i = 10; i < dump.size(); ++i) dump[i] = static_cast<char>(i * 7 + n);
     const std::string file = snapshot_file(dump);
     INFO("dump of " << n << " bytes");
     CHECK(file.size() % kSnapshotBlock == kSha256Bytes);
-    CHECK(file.size() < n + kSnapshotBlock + kSha256Bytes + 8);
+    CHECK(file.size() < dump.size() + kSnapshotBlock + kSha256Bytes + 8);
     auto back = read_snapshot_file(file);
     REQUIRE(back);
     CHECK(*back == dump);
@@ -26,7 +26,7 @@ TEST_CASE("snapshot file: every dump comes back whole from a file etcdctl keeps"
 }
 
 TEST_CASE("snapshot file: a changed, cut or foreign file is refused", "[storage][snapshot]") {
-  const std::string file = snapshot_file(std::string(3000, 'd'));
+  const std::string file = snapshot_file("MGMTSTATE1" + std::string(3000, 'd'));
   for (std::size_t at : {std::size_t{0}, std::size_t{2999}, file.size() - 40, file.size() - 1}) {
     std::string changed = file;
     changed[at] = static_cast<char>(changed[at] ^ 1);
@@ -37,6 +37,10 @@ TEST_CASE("snapshot file: a changed, cut or foreign file is refused", "[storage]
   auto cut = read_snapshot_file(file.substr(0, file.size() - 100));
   REQUIRE_FALSE(cut);
   CHECK(cut.error().message().find("not a store snapshot") != std::string::npos);
+  // Framed right, but no state dump inside.
+  auto empty = read_snapshot_file(snapshot_file("not a dump"));
+  REQUIRE_FALSE(empty);
+  CHECK(empty.error().message().find("etcdctl snapshot restore") != std::string::npos);
   // An etcd snapshot: a bolt file (here 8 pages of 0xff) and the SHA-256 of it.
   const std::string bolt(4096, '\xff');
   unsigned char digest[EVP_MAX_MD_SIZE];
