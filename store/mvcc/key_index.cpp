@@ -78,31 +78,40 @@ void KeyIndex::visit_live(
   }
 }
 
+namespace {
+
+// Drops the entries of one history that a compaction at `at` drops.
+void compact_history(KeyIndex::History& h, int64_t at,
+                     const std::function<void(HistoryEntry&&)>& removed) {
+  std::size_t drop = 0;
+  while (drop < h.size() && KeyIndex::dropped_by(h, drop, at)) ++drop;
+  // dropped_by holds for a prefix only: what follows the newest entry at or before `at`.
+  for (std::size_t i = 0; i < drop; ++i) removed(std::move(h[i]));
+  h.erase(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(drop));
+  // What remains starts with a put: a deletion only ever follows a put.
+}
+
+}  // namespace
+
 void KeyIndex::compact(int64_t at, const std::function<void(HistoryEntry&&)>& removed) {
-  for (auto it = index_.begin(); it != index_.end();) {
-    History& h = it->second;
-    // Index of the newest entry with main <= at.
-    std::size_t keep_from = 0;
-    bool any = false;
-    for (std::size_t i = 0; i < h.size(); ++i) {
-      if (h[i].rev.main <= at) {
-        keep_from = i;
-        any = true;
-      }
-    }
-    if (any) {
-      // A deletion at or before `at` is not needed either: absence is the default.
-      std::size_t drop = h[keep_from].kv ? keep_from : keep_from + 1;
-      for (std::size_t i = 0; i < drop; ++i) removed(std::move(h[i]));
-      h.erase(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(drop));
-      // What remains starts with a put: a deletion only ever follows a put.
-    }
-    if (h.empty()) {
+  std::optional<std::string> from = std::string();
+  while (from) from = compact_some(at, *from, index_.size() + 1, removed);
+}
+
+std::optional<std::string> KeyIndex::compact_some(
+    int64_t at, const std::string& from, std::size_t max_keys,
+    const std::function<void(HistoryEntry&&)>& removed) {
+  auto it = index_.lower_bound(from);
+  for (std::size_t n = 0; it != index_.end(); ++n) {
+    if (n == max_keys) return it->first;
+    compact_history(it->second, at, removed);
+    if (it->second.empty()) {
       it = index_.erase(it);
     } else {
       ++it;
     }
   }
+  return std::nullopt;
 }
 
 }  // namespace mgmt::store::mvcc

@@ -3,7 +3,9 @@
 // open. (etcd keeps only revisions in its btree index and reads values from bbolt; we keep the
 // values too, so reads never touch the disk.)
 // Invariants: each key's history is sorted by Revision, strictly increasing; no empty history is
-// kept; a history never starts with a deletion.
+// kept; a history never starts with a deletion. A compaction at C that is still being walked
+// (compact_some) leaves entries older than C in the histories not walked yet: entries a read at
+// >= C never sees (dropped_by tells which), so only what visits whole histories must skip them.
 // Thread-safety: none; guarded by the owning KvStore's lock.
 #pragma once
 
@@ -13,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +48,18 @@ class KeyIndex {
   // Drops what no read at >= at can see; hands each dropped entry to `removed` (its value too,
   // so that the caller can free it later, outside its lock).
   void compact(int64_t at, const std::function<void(HistoryEntry&&)>& removed);
+  // The same for at most max_keys keys from `from` on (key order); returns the key to go on
+  // from, or nullopt once the last key is done. Keys added or removed between calls are fine:
+  // what changed since the compaction is newer than `at`.
+  std::optional<std::string> compact_some(int64_t at, const std::string& from,
+                                          std::size_t max_keys,
+                                          const std::function<void(HistoryEntry&&)>& removed);
+  // True if a compaction at `at` drops h[i]: an older entry than the key's newest one at or
+  // before `at`, or that one if it is a deletion.
+  static bool dropped_by(const History& h, std::size_t i, int64_t at) {
+    if (h[i].rev.main > at) return false;
+    return !h[i].kv || (i + 1 < h.size() && h[i + 1].rev.main <= at);
+  }
 
   std::size_t key_count() const { return index_.size(); }
 

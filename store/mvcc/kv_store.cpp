@@ -71,7 +71,18 @@ struct KvStore::Impl {
   WatchHub hub;
   PhysicalCompactor compactor;
 
-  explicit Impl(storage::Storage& s) : storage(s), compactor(s) {}
+  explicit Impl(storage::Storage& s)
+      : storage(s),
+        compactor(s, [this](int64_t at, const std::string& from,
+                            std::vector<PhysicalCompactor::Dropped>& dropped,
+                            std::vector<std::shared_ptr<const KeyValue>>& values) {
+          std::unique_lock lock(mu);
+          return index.compact_some(at, from, PhysicalCompactor::kWalkKeys,
+                                    [&](HistoryEntry&& entry) {
+                                      dropped.push_back({entry.rev, !entry.kv});
+                                      if (entry.kv) values.push_back(std::move(entry.kv));
+                                    });
+        }) {}
 
   // One write request in progress: every change gets (main, sub++).
   struct Write {
@@ -472,14 +483,9 @@ Result<CompactResponse> KvStore::compact(int64_t revision, storage::Batch& batch
     return fail(err_compacted());
   }
   if (revision > impl_->current) return fail(err_future_rev());
-  // The index forgets at once; the disk, in the background once the batch is written.
-  std::vector<PhysicalCompactor::Dropped> dropped;
-  std::vector<std::shared_ptr<const KeyValue>> freed;  // by the compactor's thread
-  impl_->index.compact(revision, [&](HistoryEntry&& entry) {
-    dropped.push_back({entry.rev, !entry.kv});
-    if (entry.kv) freed.push_back(std::move(entry.kv));
-  });
-  impl_->compactor.stage(revision, std::move(dropped), std::move(freed));
+  // Reads below `revision` are refused from now on; the index and the disk forget the old
+  // revisions in the background, once the batch is written (PhysicalCompactor).
+  impl_->compactor.stage(revision);
   impl_->compacted = revision;
   impl_->ever_compacted = true;
   batch.put_u64(storage::meta::kCompactedRevision, static_cast<uint64_t>(revision));
@@ -572,6 +578,12 @@ WatcherId KvStore::watch(const WatchRequest& w, WatchSink sink) {
     auto first = std::lower_bound(h.begin(), h.end(), start, [](const auto& entry, int64_t rev) {
       return entry.rev.main < rev;
     });
+    // A deletion at the compacted revision that the compaction's walk has not reached yet.
+    while (first != h.end() &&
+           KeyIndex::dropped_by(h, static_cast<std::size_t>(first - h.begin()),
+                                impl_->compacted)) {
+      ++first;
+    }
     if (first != h.end()) heap.push_back({&key, &h, static_cast<std::size_t>(first - h.begin())});
   });
   std::make_heap(heap.begin(), heap.end(), later);
@@ -645,8 +657,11 @@ uint32_t KvStore::hash_kv(int64_t revision) const {
   };
   impl_->index.visit_histories("", std::string(1, '\0'), [&](const std::string& key,
                                                               const KeyIndex::History& hist) {
-    for (const auto& e : hist) {
+    for (std::size_t i = 0; i < hist.size(); ++i) {
+      const HistoryEntry& e = hist[i];
       if (e.rev.main > at) break;
+      // What the compaction's walk will drop and has not reached yet.
+      if (KeyIndex::dropped_by(hist, i, impl_->compacted)) continue;
       mix(key);
       mix(encode_revision_key(e.rev, !e.kv));
       if (e.kv) mix(encode_key_value(*e.kv));

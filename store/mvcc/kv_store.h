@@ -10,9 +10,11 @@
 // column (key = revision, value = KeyValue; see storage.h) and in an in-memory index (key ->
 // its revisions, with the KeyValue of each) that open() rebuilds from the column. compact(rev)
 // drops what no read at >= rev can see (for each key: every revision older than its newest
-// revision <= rev, and that one too if it is a deletion): from the index at once, from the
-// column in the background once the batch recording it is written (on_batch_written()); open()
-// compacts the rebuilt index again, which finds and deletes what a stop left behind.
+// revision <= rev, and that one too if it is a deletion): reads below rev are refused at once;
+// once the batch recording it is written (on_batch_written()), a background thread drops them
+// from the index a few keys at a time and from the column (store/mvcc/physical_compactor.h);
+// until then reads, hash_kv and watches skip them (KeyIndex::dropped_by). open() compacts the
+// rebuilt index again, which finds and deletes what a stop left behind.
 //
 // Writes take a storage::Batch: the caller (the apply loop) adds the applied index to the same
 // batch and writes it, so an entry's effects and its index land together. The in-memory state
