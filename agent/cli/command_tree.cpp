@@ -136,6 +136,11 @@ void add_run(CLI::App* root, RunOptions* o) {
       ->envname("MGMT_SNAPSHOT_CATCHUP_ENTRIES")
       ->capture_default_str()
       ->check(whole_number(0));
+  run->add_option("--quota-backend-bytes", o->quota_backend_bytes,
+                  "bytes the store may hold before it refuses writes and raises the NOSPACE "
+                  "alarm, as etcd's (0: etcd's default of 2 GiB; negative: no limit)")
+      ->envname("MGMT_QUOTA_BACKEND_BYTES")
+      ->capture_default_str();
   run->add_flag("--no-server", o->no_server,
                 "host no store; use the cluster at --seeds (ours or a real etcd)");
   run->add_option("--converged-timeout", o->converged_timeout,

@@ -13,6 +13,7 @@
 #include "common/host.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "store/server/space_quota.h"
 #include "store/server/store_server.h"
 #include "agent/engine/engine.h"
 #include "frontends/lang/lang_frontend.h"
@@ -89,6 +90,12 @@ int run_daemon(const cli::RunOptions& options) {
     config.snapshot_count = static_cast<uint64_t>(std::max(1, options.snapshot_count));
     config.snapshot_catchup_entries =
         static_cast<uint64_t>(std::max(0, options.snapshot_catchup_entries));
+    config.quota_backend_bytes = options.quota_backend_bytes;
+    if (options.quota_backend_bytes > store::server::SpaceQuota::kMaxBytes) {
+      log::get("etcd")->warn("--quota-backend-bytes {} is past etcd's recommended maximum of "
+                             "8 GiB; every member holds its whole store in memory",
+                             options.quota_backend_bytes);
+    }
     config.advertise_client_urls = options.advertise_client_urls;
     config.advertise_peer_urls = options.advertise_server_urls;
     advertise_peers =

@@ -36,6 +36,7 @@ void KeyIndex::append(const std::string& key, Revision rev, std::shared_ptr<cons
     return;
   }
   h.push_back(HistoryEntry{rev, std::move(kv)});
+  bytes_.fetch_add(entry_bytes(key, h.back()), std::memory_order_relaxed);
 }
 
 std::shared_ptr<const KeyValue> KeyIndex::get(const std::string& key, int64_t at) const {
@@ -104,7 +105,10 @@ std::optional<std::string> KeyIndex::compact_some(
   auto it = index_.lower_bound(from);
   for (std::size_t n = 0; it != index_.end(); ++n) {
     if (n == max_keys) return it->first;
-    compact_history(it->second, at, removed);
+    compact_history(it->second, at, [&](HistoryEntry&& entry) {
+      bytes_.fetch_sub(entry_bytes(it->first, entry), std::memory_order_relaxed);
+      removed(std::move(entry));
+    });
     if (it->second.empty()) {
       it = index_.erase(it);
     } else {

@@ -12,6 +12,7 @@
 #include "store/mvcc/kv_codec.h"
 #include "store/mvcc/types.h"
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -62,9 +63,19 @@ class KeyIndex {
   }
 
   std::size_t key_count() const { return index_.size(); }
+  // The bytes the histories hold: each entry's key and value plus kEntryOverhead (its revision
+  // and fields). What the space quota counts (store/server/space_quota.h). The one member safe
+  // to read without the owner's lock.
+  int64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+  static constexpr int64_t kEntryOverhead = 64;
 
  private:
+  static int64_t entry_bytes(const std::string& key, const HistoryEntry& e) {
+    return static_cast<int64_t>(key.size() + (e.kv ? e.kv->value.size() : 0)) + kEntryOverhead;
+  }
+
   std::map<std::string, History, std::less<>> index_;
+  std::atomic<int64_t> bytes_{0};
 };
 
 // True if key is inside [begin, end) per etcd's range rules (end empty = key == begin,

@@ -645,6 +645,8 @@ void KvStore::progress(WatcherId id) {
 
 std::size_t KvStore::watcher_count() const { return impl_->hub.size(); }
 
+int64_t KvStore::state_bytes() const { return impl_->index.bytes(); }
+
 uint32_t KvStore::hash_kv(int64_t revision) const {
   std::shared_lock lock(impl_->mu);
   int64_t at = revision > 0 ? revision : impl_->current;

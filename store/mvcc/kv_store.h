@@ -152,6 +152,9 @@ class KvStore {
   void progress(WatcherId id);
   std::size_t watcher_count() const;
 
+  // The bytes the history holds (KeyIndex::bytes): what the space quota counts.
+  int64_t state_bytes() const;
+
   // etcd's HashKV-like digest of the history up to `revision` (0 = current), for tests and
   // Maintenance.HashKV; not byte-compatible with etcd's hash.
   uint32_t hash_kv(int64_t revision) const;

@@ -87,6 +87,8 @@ Result<std::unique_ptr<Backend>> Backend::open(const BackendConfig& config) {
   auto applied = b->storage_->get_u64(kAppliedIndex);
   if (!applied) return fail(applied.error());
   b->applied_index_ = applied->value_or(0);
+  b->quota_ = std::make_unique<SpaceQuota>([raw = b.get()] { return raw->kv().state_bytes(); },
+                                           config.quota_backend_bytes);
   if (auto s = b->open_state(); !s) return fail(s.error());
   if (auto m = b->load_members(); !m) return fail(m.error());
   b->lease_id_state_ = b->member_id_ ^ wall_nanos();
@@ -105,6 +107,7 @@ Result<void> Backend::open_state() {
   kv_owned_.push_back(std::move(*kv));
   lessor_.store(lessor_owned_.back().get());
   kv_.store(kv_owned_.back().get());
+  alarms_.load(*storage_);
   return ok();
 }
 
@@ -262,7 +265,8 @@ Result<mvcc::RangeResponse> Backend::range(const mvcc::RangeRequest& r) const {
 template <typename T>
 static Result<T> take(Result<std::variant<mvcc::PutResponse, mvcc::DeleteRangeResponse,
                                           mvcc::TxnResponse, mvcc::CompactResponse,
-                                          lease::LeaseInfo, int64_t, std::monostate>>&& r) {
+                                          lease::LeaseInfo, int64_t, std::monostate,
+                                          etcdserverpb::AlarmResponse>>&& r) {
   if (!r) return fail(r.error());
   if (auto* v = std::get_if<T>(&*r)) return std::move(*v);
   return fail(Code::internal, "etcdserver: unexpected apply result");
@@ -273,8 +277,34 @@ void Backend::submit_typed(mgmtraft::InternalRequest& request, Done<T> done) {
   submit(request, [done = std::move(done)](Result<Applied> r) { done(take<T>(std::move(r))); });
 }
 
+Result<void> Backend::check_quota(int64_t cost) {
+  if (quota_->available(cost)) return ok();
+  const int64_t now = now_ms();
+  int64_t last = nospace_proposed_ms_.load();
+  if (!alarms_.raised(member_id_, etcdserverpb::NOSPACE) && now - last >= 500 &&
+      nospace_proposed_ms_.compare_exchange_strong(last, now) && replicator_ != nullptr) {
+    mgmtraft::InternalRequest req;  // id 0: nobody waits for it
+    auto* alarm = req.mutable_alarm();
+    alarm->set_action(etcdserverpb::AlarmRequest::ACTIVATE);
+    alarm->set_memberid(member_id_);
+    alarm->set_alarm(etcdserverpb::NOSPACE);
+    log::get("etcd")->warn("the store holds {} bytes, at its quota of {} "
+                           "(--quota-backend-bytes): raising the NOSPACE alarm",
+                           quota_->state_bytes(), quota_->limit());
+    replicator_->propose(req.SerializeAsString(), [](Error) {});
+  }
+  return fail(Code::resource_exhausted, kErrNoSpace);
+}
+
+Result<etcdserverpb::AlarmResponse> Backend::alarm(const etcdserverpb::AlarmRequest& r) {
+  mgmtraft::InternalRequest req;
+  *req.mutable_alarm() = r;
+  return take<etcdserverpb::AlarmResponse>(propose_and_wait(req));
+}
+
 void Backend::put_async(const mvcc::PutRequest& r, Done<mvcc::PutResponse> done) {
   if (auto v = mvcc::validate_put(r); !v) return done(fail(v.error()));
+  if (auto q = check_quota(SpaceQuota::cost(r)); !q) return done(fail(q.error()));
   mgmtraft::InternalRequest req;
   to_pb_request(r, req.mutable_put());
   submit_typed(req, std::move(done));
@@ -290,6 +320,7 @@ void Backend::delete_range_async(const mvcc::DeleteRangeRequest& r,
 
 void Backend::txn_async(const mvcc::TxnRequest& r, Done<mvcc::TxnResponse> done) {
   if (auto v = mvcc::validate_txn(r); !v) return done(fail(v.error()));
+  if (auto q = check_quota(SpaceQuota::cost(r)); !q) return done(fail(q.error()));
   mgmtraft::InternalRequest req;
   to_pb_request(r, req.mutable_txn());
   submit_typed(req, std::move(done));
@@ -302,6 +333,7 @@ Result<mvcc::CompactResponse> Backend::compact(int64_t revision) {
 }
 
 Result<lease::LeaseInfo> Backend::lease_grant(lease::LeaseId id, int64_t ttl_seconds) {
+  if (auto q = check_quota(SpaceQuota::kLeaseCost); !q) return fail(q.error());
   // etcd picks ids from a member-specific generator; ours: splitmix64 seeded at open, positive,
   // never an id that is in use. The proposer picks it, so every member applies the same id.
   while (id == 0) {
@@ -511,8 +543,12 @@ Result<void> Backend::apply_member_change(const raft::ConfChange& change, storag
 Result<Backend::Applied> Backend::apply_request(const mgmtraft::InternalRequest& req,
                                                 storage::Batch& batch) {
   using R = Result<Applied>;
+  // Out of space somewhere in the cluster: what would grow the store is refused (etcd's
+  // capped applier), on every member alike, since the alarms are replicated state.
+  const bool capped = alarms_.capped();
   switch (req.request_case()) {
     case mgmtraft::InternalRequest::kPut: {
+      if (capped) return fail(Code::resource_exhausted, kErrNoSpace);
       auto r = kv().put(from_pb(req.put()), batch);
       return r ? R(std::move(*r)) : R(fail(r.error()));
     }
@@ -521,7 +557,9 @@ Result<Backend::Applied> Backend::apply_request(const mgmtraft::InternalRequest&
       return r ? R(std::move(*r)) : R(fail(r.error()));
     }
     case mgmtraft::InternalRequest::kTxn: {
-      auto r = kv().txn(from_pb(req.txn()), batch);
+      auto txn = from_pb(req.txn());
+      if (capped && SpaceQuota::cost(txn) > 0) return fail(Code::resource_exhausted, kErrNoSpace);
+      auto r = kv().txn(txn, batch);
       return r ? R(std::move(*r)) : R(fail(r.error()));
     }
     case mgmtraft::InternalRequest::kCompaction: {
@@ -529,6 +567,7 @@ Result<Backend::Applied> Backend::apply_request(const mgmtraft::InternalRequest&
       return r ? R(std::move(*r)) : R(fail(r.error()));
     }
     case mgmtraft::InternalRequest::kLeaseGrant: {
+      if (capped) return fail(Code::resource_exhausted, kErrNoSpace);
       auto r = lessor().grant(req.lease_grant().id(), req.lease_grant().ttl(), now_ms(), batch);
       return r ? R(std::move(*r)) : R(fail(r.error()));
     }
@@ -549,6 +588,8 @@ Result<Backend::Applied> Backend::apply_request(const mgmtraft::InternalRequest&
       batch.put(storage::Column::meta, member_key(it->first), it->second.SerializeAsString());
       return R(std::monostate{});
     }
+    case mgmtraft::InternalRequest::kAlarm:
+      return R(alarms_.apply(req.alarm(), batch));
     case mgmtraft::InternalRequest::REQUEST_NOT_SET:
       break;
   }

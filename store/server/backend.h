@@ -19,6 +19,8 @@
 #include "store/lease/lessor.h"
 #include "store/mvcc/kv_store.h"
 #include "store/raft/types.h"
+#include "store/server/alarms.h"
+#include "store/server/space_quota.h"
 #include "store/storage/storage.h"
 
 #include "raft/peer.pb.h"
@@ -77,6 +79,8 @@ struct BackendConfig {
   std::optional<uint64_t> seeds_cluster_id;
   std::string seeds;
   std::chrono::milliseconds request_timeout{7000};  // etcd's default request timeout is 7 s
+  // etcd's --quota-backend-bytes: 0 for its default (2 GiB), negative for no quota.
+  int64_t quota_backend_bytes = 0;
 };
 
 class Backend {
@@ -125,6 +129,12 @@ class Backend {
   // proposes them; etcd checks every 500 ms).
   std::vector<std::string> expired_lease_revokes() const;
 
+  // etcd's Alarm request (GET, ACTIVATE, DEACTIVATE), applied through Raft as etcd's.
+  [[nodiscard]] Result<etcdserverpb::AlarmResponse> alarm(const etcdserverpb::AlarmRequest& r);
+  // The raised alarms as applied here (Status, /health).
+  std::vector<etcdserverpb::AlarmMember> alarms() const { return alarms_.list(); }
+  SpaceQuota& quota() { return *quota_; }
+
   // Membership, as applied.
   std::vector<Member> members() const;
   std::optional<Member> member(uint64_t id) const;
@@ -154,7 +164,8 @@ class Backend {
 
  private:
   using Applied = std::variant<mvcc::PutResponse, mvcc::DeleteRangeResponse, mvcc::TxnResponse,
-                               mvcc::CompactResponse, lease::LeaseInfo, int64_t, std::monostate>;
+                               mvcc::CompactResponse, lease::LeaseInfo, int64_t, std::monostate,
+                               etcdserverpb::AlarmResponse>;
   using Finish = std::function<void(Result<Applied>)>;
   struct Waiter {
     Finish done;
@@ -179,6 +190,9 @@ class Backend {
   Result<void> load_members();
   void load_removed();
   Result<void> change_membership(const raft::ConfChange& change);
+  // A write of this cost that does not fit the quota: raises this member's NOSPACE alarm (at
+  // most every 500 ms until it is applied) and returns etcd's error; else ok.
+  Result<void> check_quota(int64_t cost);
 
   BackendConfig config_;
   std::unique_ptr<storage::Storage> storage_;
@@ -205,6 +219,9 @@ class Backend {
   // could apply and answer with that old entry's result.
   std::atomic<uint64_t> next_request_{std::random_device{}()};
   std::atomic<uint64_t> lease_id_state_{0};
+  Alarms alarms_;
+  std::unique_ptr<SpaceQuota> quota_;
+  std::atomic<int64_t> nospace_proposed_ms_{-1000};
 };
 
 }  // namespace mgmt::store::server

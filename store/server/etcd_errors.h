@@ -14,6 +14,7 @@
 
 namespace mgmt::store::server {
 
+inline constexpr const char* kErrNoSpace = "etcdserver: mvcc: database space exceeded";
 inline constexpr const char* kErrRequestTooLarge = "etcdserver: request is too large";
 inline constexpr const char* kErrAuthNotEnabled = "etcdserver: authentication is not enabled";
 inline constexpr const char* kErrBadLeaderTransferee = "etcdserver: bad leader transferee";

@@ -106,11 +106,11 @@ HttpReply HttpEndpoints::handle(const std::string& method, const std::string& ta
   return HttpReply{404, kTextPlain, "404 page not found\n", {}};
 }
 
-// Healthy when a leader is known and a quorum read succeeds within a second, as etcd 3.4 (which
-// also fails on a raised alarm; this store raises none).
+// Healthy when no alarm is raised, a leader is known and a quorum read succeeds within a
+// second, as etcd 3.4.
 HttpReply HttpEndpoints::health() const {
   const RaftHost* host = context_.host;
-  bool healthy = host != nullptr && host->leader_id() != 0;
+  bool healthy = context_.backend.alarms().empty() && host != nullptr && host->leader_id() != 0;
   if (healthy) healthy = context_.host->read_index(std::chrono::seconds(1)).has_value();
   if (healthy) return HttpReply{200, kTextPlain, R"({"health":"true"})", {}};
   return HttpReply{503, kTextPlain, "{\"health\":\"false\"}\n", {}};

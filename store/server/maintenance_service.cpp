@@ -1,5 +1,6 @@
-// maintenance_service.cpp: etcd's Maintenance service: Status, Alarm (none raised), Defragment
-// (a flush; RocksDB compacts on its own), Hash/HashKV (our digest, stable across members, not
+// maintenance_service.cpp: etcd's Maintenance service: Status (with the raised alarms as
+// errors), Alarm (alarms.h), Defragment (Storage::compact_all: the space of what was deleted is
+// free when it answers), Hash/HashKV (our digest, stable across members, not
 // byte-compatible with etcd's bolt hash), Snapshot (the state dump of storage.h, streamed in
 // chunks; docs/formats/storage.md describes it) and MoveLeader (a Raft leadership transfer).
 #include "store/server/etcd_errors.h"
@@ -21,11 +22,18 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
     auto& b = context_.backend;
     context_.fill(response->mutable_header());
     response->set_version(kServerVersion);
-    const int64_t size = b.storage().data_bytes();
-    response->set_dbsize(size);
-    response->set_dbsizeinuse(size);
+    // On disk, the state's files (not the Raft log's: etcd's db, not its WAL); in use, what the
+    // space quota counts (space_quota.h).
+    response->set_dbsize(b.storage().state_bytes());
+    response->set_dbsizeinuse(b.quota().state_bytes());
     const RaftHost* host = context_.host;
     response->set_leader(host ? host->leader_id() : b.member_id());
+    if (response->leader() == 0) response->add_errors(kErrNoLeader);
+    for (const auto& alarm : b.alarms()) {
+      // As Go's text form of the AlarmMember, which etcd sends.
+      response->add_errors("memberID:" + std::to_string(alarm.memberid()) +
+                           " alarm:" + etcdserverpb::AlarmType_Name(alarm.alarm()) + " ");
+    }
     response->set_raftindex(host ? host->commit_index() : b.applied_index());
     response->set_raftterm(b.raft_term());
     response->set_raftappliedindex(b.applied_index());
@@ -36,14 +44,17 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
 
   // No header, as etcd 3.4's (its alarm answers come from the applier, unfilled): the JSON
   // gateway's answer is {} on both.
-  grpc::Status Alarm(grpc::ServerContext*, const etcdserverpb::AlarmRequest*,
-                     etcdserverpb::AlarmResponse*) override {
+  grpc::Status Alarm(grpc::ServerContext*, const etcdserverpb::AlarmRequest* request,
+                     etcdserverpb::AlarmResponse* response) override {
+    auto r = context_.backend.alarm(*request);
+    if (!r) return to_status(r.error());
+    response->mutable_alarms()->Swap(r->mutable_alarms());
     return grpc::Status::OK;
   }
 
   grpc::Status Defragment(grpc::ServerContext*, const etcdserverpb::DefragmentRequest*,
                           etcdserverpb::DefragmentResponse* response) override {
-    if (auto f = context_.backend.storage().flush(); !f) return to_status(f.error());
+    if (auto f = context_.backend.storage().compact_all(); !f) return to_status(f.error());
     context_.fill(response->mutable_header());
     return grpc::Status::OK;
   }

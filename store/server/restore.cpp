@@ -50,7 +50,7 @@ Result<RestoreSummary> restore_snapshot(const std::string& file, const std::stri
     if (auto l = store->load_state(*dump); !l) return fail(l.error());
     // Not the old cluster's membership: the new member founds a cluster of its own.
     storage::Batch batch;
-    for (const char* prefix : {kMemberPrefix, kRemovedPrefix}) {
+    for (const char* prefix : {kMemberPrefix, kRemovedPrefix, kAlarmPrefix}) {
       std::string end = prefix;
       end.back() = static_cast<char>(end.back() + 1);
       auto scanned = store->scan(storage::Column::meta, prefix, end,

@@ -66,6 +66,9 @@ struct StoreConfig {
   std::vector<std::string> advertise_client_urls;
   std::vector<std::string> advertise_peer_urls;
   std::chrono::milliseconds tick_interval{100};
+  // The space quota (--quota-backend-bytes, space_quota.h): 0 for etcd's default of 2 GiB,
+  // negative for none.
+  int64_t quota_backend_bytes = 0;
 };
 
 // "http://127.0.0.1:2379" -> "127.0.0.1:2379" (gRPC's listen address), or an error naming it.

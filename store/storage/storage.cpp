@@ -415,6 +415,31 @@ int64_t Storage::data_bytes() const {
   return total;
 }
 
+int64_t Storage::state_bytes() const {
+  int64_t total = 0;
+  for (Column c : {Column::kv, Column::leases, Column::meta}) {
+    for (const std::string& property : {rocksdb::DB::Properties::kTotalSstFilesSize,
+                                        rocksdb::DB::Properties::kCurSizeAllMemTables}) {
+      uint64_t bytes = 0;
+      if (impl_->db->GetIntProperty(impl_->cf(c), property, &bytes)) {
+        total += static_cast<int64_t>(bytes);
+      }
+    }
+  }
+  return total;
+}
+
+Result<void> Storage::compact_all() {
+  if (auto f = flush(); !f) return f;
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (auto it = impl_->handles.begin() + 1; it != impl_->handles.end(); ++it) {
+    rocksdb::Status s = impl_->db->CompactRange(options, *it, nullptr, nullptr);
+    if (!s.ok()) return fail(status_error(impl_->dir, "a compaction of the files", s));
+  }
+  return ok();
+}
+
 Result<std::optional<std::string>> Storage::get(Column column, std::string_view key) const {
   std::string value;
   rocksdb::Status s =

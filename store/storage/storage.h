@@ -112,6 +112,14 @@ class Storage {
   // nothing), plus what the memtables hold (the WAL's live part). What Status reports as the db
   // size: tens of KB for an empty store, not the 70 MB of a fresh WAL.
   int64_t data_bytes() const;
+  // The bytes the state holds (kv, leases, meta: SST files and memtables; not the Raft log,
+  // which etcd keeps in its WAL, outside its db): what the space quota counts, etcd's
+  // --quota-backend-bytes.
+  int64_t state_bytes() const;
+  // Flushes, then rewrites every column's files without what was deleted or overwritten, so
+  // that the space they took is free now rather than at RocksDB's next compaction (etcd's
+  // defrag). Takes time proportional to the data; reads and writes go on meanwhile.
+  [[nodiscard]] Result<void> compact_all();
 
   [[nodiscard]] Result<std::optional<std::string>> get(Column column, std::string_view key) const;
   [[nodiscard]] Result<std::optional<uint64_t>> get_u64(std::string_view meta_name) const;

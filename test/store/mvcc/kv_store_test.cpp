@@ -1,6 +1,7 @@
 // kv_store_test.cpp: the KvStore against etcd 3.4's documented behaviour: revisions, ranges,
 // puts and their flags, deletes, txns, compaction and restart.
 #include "store/mvcc/errors.h"
+#include "store/mvcc/key_index.h"
 #include "store/mvcc/kv_store.h"
 #include "test/store/mvcc/temp_store.h"
 
@@ -671,4 +672,23 @@ TEST_CASE("mvcc: writes while a compaction walks a big index in steps end as if 
   CHECK(revisions_on_disk(*stepped.storage) == revisions_on_disk(*at_once.storage));
   stepped.restart();
   CHECK(stepped.kv->hash_kv(0) == at_once.kv->hash_kv(0));
+}
+
+TEST_CASE("mvcc: the bytes the history holds grow with every revision and shrink with a "
+          "compaction",
+          "[mvcc]") {
+  Fixture f;
+  const int64_t empty = f.kv->state_bytes();
+  f.put("key", std::string(1000, 'a'));
+  f.put("key", std::string(2000, 'b'));
+  const int64_t per_entry = KeyIndex::kEntryOverhead + 3;
+  CHECK(f.kv->state_bytes() == empty + 2 * per_entry + 3000);
+  REQUIRE(f.kv->delete_range(DeleteRangeRequest{"key", ""}));
+  CHECK(f.kv->state_bytes() == empty + 3 * per_entry + 3000);  // a deletion holds its key
+  f.put("other", "v");
+  REQUIRE(f.kv->compact(f.kv->current_revision()));
+  REQUIRE(f.kv->wait_compacted(f.kv->current_revision(), std::chrono::seconds(20)));
+  CHECK(f.kv->state_bytes() == empty + KeyIndex::kEntryOverhead + 5 + 1);  // "other" alone
+  f.restart();
+  CHECK(f.kv->state_bytes() == empty + KeyIndex::kEntryOverhead + 5 + 1);
 }

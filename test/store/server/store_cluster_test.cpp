@@ -498,3 +498,47 @@ TEST_CASE("store cluster: a member paused for fewer entries than --snapshot-catc
   INFO("leader:\n" << lead.process->output() << "\nslow:\n" << slow.process->output());
   CHECK(etcdctl(c.all(), "put after catching up").exit_code == 0);
 }
+
+TEST_CASE("store cluster: a NOSPACE alarm raised on one member refuses growing writes on every "
+          "member, survives a restart of all, and a disarm through another member lifts it",
+          "[cluster][quota]") {
+  Cluster c({"--quota-backend-bytes", "1048576"});
+  const std::string value(100000, 'x');
+  int puts = 0;
+  while (puts < 40 && etcdctl(c.members[0].client, "put big " + value).exit_code == 0) ++puts;
+  REQUIRE(puts < 40);  // refused past about 1 MiB of history
+  CHECK(puts >= 5);
+  for (const Member& m : c.members) {
+    INFO(m.name);
+    CHECK(etcdctl(m.client, "alarm list").output.find("alarm:NOSPACE") != std::string::npos);
+    auto refused = etcdctl(m.client, "put small v");
+    CHECK(refused.exit_code != 0);
+    CHECK(refused.output.find("etcdserver: mvcc: database space exceeded") != std::string::npos);
+  }
+  // The alarm is the cluster's state: it survives a restart of every member.
+  for (Member& m : c.members) {
+    m.process->send_signal(SIGTERM);
+    CHECK(m.process->wait_exit() == 0);
+  }
+  for (Member& m : c.members) m.start("");
+  for (Member& m : c.members) REQUIRE(m.ready());
+  CHECK(etcdctl(c.all(), "alarm list").output.find("alarm:NOSPACE") != std::string::npos);
+  // Freed: the history is small again, so no member's own quota check refuses a put; the
+  // alarm, applied on every member, still does.
+  REQUIRE(etcdctl(c.all(), "del big").exit_code == 0);
+  auto json = etcdctl(c.all(), "get big -w json");
+  std::smatch rev;
+  REQUIRE(std::regex_search(json.output, rev, std::regex("\"revision\":([0-9]+)")));
+  REQUIRE(etcdctl(c.all(), "compaction --physical " + rev[1].str()).exit_code == 0);
+  for (const Member& m : c.members) {
+    INFO(m.name);
+    auto refused = etcdctl(m.client, "put small v");
+    CHECK(refused.output.find("etcdserver: mvcc: database space exceeded") != std::string::npos);
+    CHECK(etcdctl(m.client, "get big").exit_code == 0);  // reads go on
+  }
+  auto disarmed = etcdctl(c.members[2].client, "alarm disarm");
+  CHECK(disarmed.output.find("alarm:NOSPACE") != std::string::npos);
+  CHECK(etcdctl(c.members[0].client, "alarm list").output.empty());
+  CHECK(etcdctl(c.members[0].client, "put small v").exit_code == 0);
+  CHECK(etcdctl(c.members[1].client, "get small --print-value-only").output == "v\n");
+}

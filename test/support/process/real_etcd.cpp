@@ -5,13 +5,16 @@
 
 namespace mgmt::test {
 
-RealEtcd::RealEtcd() : client_port_(free_port()), peer_port_(free_port()) {
+RealEtcd::RealEtcd(const std::vector<std::string>& extra)
+    : client_port_(free_port()), peer_port_(free_port()) {
   std::string client = endpoint();
   std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
-  process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+  std::vector<std::string> argv{
       "/usr/bin/etcd", "--name", "default", "--data-dir", dir_.path() + "/etcd",
       "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
-      peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=" + peer});
+      peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=" + peer};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  process_ = std::make_unique<ChildProcess>(argv);
   ready_ = process_->wait_for_output("ready to serve client requests");
 }
 

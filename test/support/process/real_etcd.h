@@ -6,12 +6,14 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace mgmt::test {
 
 class RealEtcd {
  public:
-  RealEtcd();
+  // extra: more of etcd's flags (e.g. {"--quota-backend-bytes=1048576"}).
+  explicit RealEtcd(const std::vector<std::string>& extra = {});
   std::string endpoint() const;
   bool ready() const { return ready_; }
 

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,12 +18,15 @@ namespace mgmt::test {
 
 class OurStore {
  public:
-  OurStore() {
+  // adjust: changes to the configuration (e.g. a quota) before the store opens.
+  explicit OurStore(
+      const std::function<void(mgmt::store::server::StoreConfig&)>& adjust = nullptr) {
     mgmt::store::server::StoreConfig config;
     config.data_dir = dir_.path() + "/store";
     config.member_name = "default";
     config.client_urls = {"http://127.0.0.1:0"};
     config.peer_urls = {"http://127.0.0.1:" + std::to_string(free_port())};
+    if (adjust) adjust(config);
     auto opened = mgmt::store::server::StoreServer::open(config);
     REQUIRE(opened);
     server_ = std::move(*opened);

@@ -1,0 +1,48 @@
+// alarms.h: etcd's alarms, replicated state of the cluster: which member raised which alarm
+// (etcd 3.4's alarm store). An alarm is raised, cleared and listed by AlarmRequests applied
+// through Raft, so every member agrees on the set; while any member has a NOSPACE alarm, the
+// cluster refuses what would grow the store (capped(): puts, txns with a put, lease grants), as
+// etcd's capped applier does, and still serves reads, deletes and compactions.
+// Persistence: meta column, "alarm/" + member id (8 bytes, big-endian) + type (1 byte) -> "",
+// written in the applying entry's batch; reloaded by load() after open and snapshot installs.
+// Thread-safety: all methods are thread-safe; apply() comes from the Raft thread.
+#pragma once
+
+#include "common/result.h"
+#include "store/storage/storage.h"
+
+#include "etcd/rpc.pb.h"
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <utility>
+#include <vector>
+
+namespace mgmt::store::server {
+
+inline constexpr const char* kAlarmPrefix = "alarm/";
+
+class Alarms {
+ public:
+  // Reads the raised alarms from the meta column.
+  void load(storage::Storage& storage);
+  // Applies an AlarmRequest, recording changes in `batch`; the response lists what it
+  // activated (or found active), deactivated, or, for GET, the alarms of that type (NONE: all).
+  etcdserverpb::AlarmResponse apply(const etcdserverpb::AlarmRequest& request,
+                                    storage::Batch& batch);
+  std::vector<etcdserverpb::AlarmMember> list() const;
+  bool raised(uint64_t member, etcdserverpb::AlarmType type) const;
+  // Whether writes that grow the store are refused: some member is out of space.
+  bool capped() const { return capped_.load(); }
+
+ private:
+  void update_capped();  // with mutex_ held
+
+  mutable std::mutex mutex_;
+  std::set<std::pair<uint64_t, int>> raised_;  // (member, AlarmType)
+  std::atomic<bool> capped_{false};
+};
+
+}  // namespace mgmt::store::server
