@@ -102,6 +102,14 @@ struct EtcdClient::Impl {
                    "cannot reach the store at " + urls + " (" + status.error_message() +
                        "); is `mgmt run` or etcd running there? Point --seeds at it");
     }
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+        status.error_message() == "etcdserver: mvcc: database space exceeded") {
+      // The store's NOSPACE alarm (--quota-backend-bytes): say how to free it.
+      return Error(Code::resource_exhausted,
+                   "the store at " + urls + " is full (" + status.error_message() +
+                       ": its NOSPACE alarm is raised); delete keys, compact it "
+                       "(etcdctl compaction REV), then etcdctl alarm disarm");
+    }
     return Error(static_cast<Code>(status.error_code()),
                  "the store at " + urls + " refused: " + status.error_message());
   }

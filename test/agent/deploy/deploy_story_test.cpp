@@ -262,3 +262,38 @@ TEST_CASE("deploy: an agent on Debian's etcd loads deploys, and after kill -9 an
   CHECK(again.process->wait_for_output("loading deploy 2"));
   CHECK(again.process->wait_for_output(say("while it was down")));
 }
+
+TEST_CASE("deploy: into a store past its quota a deploy fails in one line that says how to free "
+          "it, and lands once freed",
+          "[deploy][cluster][quota]") {
+  TempDir dir;
+  int port = free_port();
+  Agent a({"--tmp-prefix", "--client-urls", url(port), "--server-urls", url(free_port()),
+           "--quota-backend-bytes", "1048576"},
+          "full");
+  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+  const std::string etcdctl = "ETCDCTL_API=3 etcdctl --endpoints=" + url(port) + " ";
+  const std::string value(100000, 'x');
+  int puts = 0;
+  while (puts < 40 && sh(etcdctl + "put big " + value + " >/dev/null 2>&1").exit_code == 0) ++puts;
+  REQUIRE(puts < 40);
+  std::string code = dir.path() + "/g.yaml";
+  write(code, graph_saying("after the quota"));
+  auto refused = deploy(url(port), "yaml " + code);
+  CHECK(refused.exit_code != 0);
+  INFO(refused.output);
+  CHECK(refused.output.find("is full (etcdserver: mvcc: database space exceeded: its NOSPACE "
+                            "alarm is raised); delete keys, compact it (etcdctl compaction REV), "
+                            "then etcdctl alarm disarm") != std::string::npos);
+  CHECK(a.process->output().find("raising the NOSPACE alarm") != std::string::npos);
+  // Freed as the message says: the deploy lands and the agent runs it.
+  REQUIRE(sh(etcdctl + "del big").exit_code == 0);
+  auto status = sh(etcdctl + "get big -w json");
+  auto at = status.output.find("\"revision\":");
+  REQUIRE(at != std::string::npos);
+  const std::string rev = std::to_string(std::stoll(status.output.substr(at + 11)));
+  REQUIRE(sh(etcdctl + "compaction " + rev).exit_code == 0);
+  REQUIRE(sh(etcdctl + "alarm disarm").exit_code == 0);
+  CHECK(deploy(url(port), "yaml " + code).exit_code == 0);
+  CHECK(a.process->wait_for_output(say("after the quota")));
+}
