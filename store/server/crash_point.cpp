@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace mgmt::store::server {
 namespace {
@@ -16,8 +18,8 @@ struct Armed {
   std::string name;
   long at = 1;
   std::atomic<long> passes{0};
-  Armed() {
-    const char* env = std::getenv("MGMT_CRASH_POINT");
+  explicit Armed(const char* variable) {
+    const char* env = std::getenv(variable);
     if (env == nullptr || *env == '\0') return;
     name = env;
     if (auto colon = name.find(':'); colon != std::string::npos) {
@@ -29,7 +31,12 @@ struct Armed {
 };
 
 Armed& armed() {
-  static Armed a;
+  static Armed a("MGMT_CRASH_POINT");
+  return a;
+}
+
+Armed& stalled() {
+  static Armed a("MGMT_STALL_POINT");  // `at` is the stall in milliseconds
   return a;
 }
 
@@ -42,6 +49,12 @@ void crash_point(const char* name) {
   std::fprintf(stderr, "crash point %s reached: dying now\n", name);
   std::fflush(stderr);
   _exit(86);
+}
+
+void stall_point(const char* name) {
+  Armed& a = stalled();
+  if (a.name.empty() || a.name != name) return;
+  std::this_thread::sleep_for(std::chrono::milliseconds(a.at));
 }
 
 }  // namespace mgmt::store::server

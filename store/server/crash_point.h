@@ -5,10 +5,13 @@
 // messages not sent, nothing applied), "after-apply" (an entry applied and its index recorded,
 // the client not answered), "after-snapshot-state" (a snapshot's state installed, the log not
 // moved to it yet).
+// Stall points make a step slow instead, as a slow disk would: MGMT_STALL_POINT=<name>:<ms>
+// sleeps that long at every pass. Points: "log-persist" (before the log's synced write).
 #pragma once
 
 namespace mgmt::store::server {
 
 void crash_point(const char* name);
+void stall_point(const char* name);
 
 }  // namespace mgmt::store::server

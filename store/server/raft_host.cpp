@@ -335,6 +335,33 @@ void RaftHost::choose() {
   }
 }
 
+// etcd warns of the same as "slow fdatasync" and "apply request took too long": every write the
+// round carried waited that long, and reads with it.
+void RaftHost::report_slow_round(std::chrono::steady_clock::duration took,
+                                 std::chrono::steady_clock::duration saving) {
+  const auto now = std::chrono::steady_clock::now();
+  if (slow_reported_ != std::chrono::steady_clock::time_point{} &&
+      now - slow_reported_ < std::chrono::seconds(10)) {
+    ++slow_unreported_;
+    return;
+  }
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  const auto total_ms = duration_cast<milliseconds>(took).count();
+  const auto saving_ms = duration_cast<milliseconds>(saving).count();
+  log::get("raft")->warn(
+      "writes waited {} ms in one round of the Raft loop, {} ms of it syncing the log to disk "
+      "({}){}",
+      total_ms, saving_ms,
+      saving * 2 >= took ? "a slow disk: check it, or what else writes to it"
+                         : "applying and sending: an overloaded host, or a big request",
+      slow_unreported_ > 0
+          ? fmt::format("; {} more such rounds since the last report", slow_unreported_)
+          : std::string());
+  slow_reported_ = now;
+  slow_unreported_ = 0;
+}
+
 void RaftHost::run() {
   name_this_thread("raft");
   using clock = std::chrono::steady_clock;
@@ -373,10 +400,14 @@ void RaftHost::run() {
         choose();
       }
     }
+    const auto round_started = clock::now();
     if (auto r = driver_->process_ready(); !r) {
       failed_ = true;
       log::get("raft")->error("{}", r.error().message());
     }
+    const auto round = clock::now() - round_started;
+    const auto saving = log_->take_save_time();
+    if (round >= kSlowRound) report_slow_round(round, saving);
     after_ready();
   }
 }

@@ -144,6 +144,12 @@ class RaftHost : public Replicator {
   std::map<uint64_t, std::chrono::steady_clock::time_point> last_heard_;
   bool was_leader_ = false;
   bool failed_ = false;
+  // Rounds of the Ready loop that took kSlowRound or more: reported at most every 10 s.
+  static constexpr std::chrono::milliseconds kSlowRound{100};
+  void report_slow_round(std::chrono::steady_clock::duration took,
+                         std::chrono::steady_clock::duration saving);
+  std::chrono::steady_clock::time_point slow_reported_{};
+  uint64_t slow_unreported_ = 0;
 };
 
 }  // namespace mgmt::store::server

@@ -87,7 +87,10 @@ Result<void> RaftLogStore::save(const std::optional<raft::Snapshot>& snapshot,
     stored.push_back(storage::StoredEntry{e.index, e.term, raft::codec::encode(e)});
   }
   if (!hs && stored.empty()) return ok();
+  const auto started = std::chrono::steady_clock::now();
+  stall_point("log-persist");
   auto saved = log_->save(hs, stored);
+  save_time_ += std::chrono::steady_clock::now() - started;
   if (!saved) {
     forget_through(UINT64_MAX);  // what is stored is uncertain: read it back from the disk
     return saved;

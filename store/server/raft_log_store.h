@@ -14,7 +14,9 @@
 #include "store/raft/driver.h"
 #include "store/storage/raft_log.h"
 
+#include <chrono>
 #include <deque>
+#include <utility>
 #include <functional>
 #include <memory>
 
@@ -53,6 +55,10 @@ class RaftLogStore : public raft::DurableLog {
   [[nodiscard]] Result<void> adopt_state(uint64_t applied, const raft::ConfState& conf_state);
   bool empty() const { return log_->last_index() == 0 && log_->snapshot_meta().index == 0; }
 
+ // The time save() spent writing and syncing since the last call (the Raft thread's
+  // slow-round report).
+  std::chrono::steady_clock::duration take_save_time() { return std::exchange(save_time_, {}); }
+
  private:
   static constexpr std::size_t kRecentEntries = 4096;
   static constexpr uint64_t kRecentBytes = 8 << 20;
@@ -68,6 +74,7 @@ class RaftLogStore : public raft::DurableLog {
 
   std::unique_ptr<storage::RaftLog> log_;
   Hooks hooks_;
+  std::chrono::steady_clock::duration save_time_{};  // since take_save_time()
   std::deque<Recent> recent_;  // consecutive indexes, ending at the log's last index
   uint64_t recent_bytes_ = 0;
 };
