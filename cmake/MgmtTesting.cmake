@@ -14,8 +14,12 @@ function(mgmt_add_test)
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE mgmt_test_main ${T_LIBS})
   mgmt_strict_warnings(${T_NAME})
+  # --warn NoTests: a registered name that matches no test case fails instead of passing
+  # empty (a ';' in a Catch test name splits it in CMake's lists: nine tests once "passed" so
+  # without running).
   catch_discover_tests(${T_NAME}
     TEST_PREFIX "${T_NAME}: "
+    EXTRA_ARGS --warn NoTests
     PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
                ENVIRONMENT "MGMT_BINARY=${CMAKE_BINARY_DIR}/mgmt"
                ENVIRONMENT_MODIFICATION "MGMT_SOURCE_DIR=set:${PROJECT_SOURCE_DIR}")

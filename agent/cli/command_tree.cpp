@@ -141,6 +141,17 @@ void add_run(CLI::App* root, RunOptions* o) {
                   "alarm, as etcd's (0: etcd's default of 2 GiB; negative: no limit)")
       ->envname("MGMT_QUOTA_BACKEND_BYTES")
       ->capture_default_str();
+  run->add_option("--auto-compaction-mode", o->auto_compaction_mode,
+                  "how --auto-compaction-retention counts, as etcd's: periodic (a time) or "
+                  "revision (a number of revisions)")
+      ->envname("MGMT_AUTO_COMPACTION_MODE")
+      ->capture_default_str();
+  run->add_option("--auto-compaction-retention", o->auto_compaction_retention,
+                  "the store history to keep, older revisions being compacted away, as etcd's: "
+                  "hours or a duration like 30m (periodic), or revisions (revision); 0: keep "
+                  "it all")
+      ->envname("MGMT_AUTO_COMPACTION_RETENTION")
+      ->capture_default_str();
   run->add_flag("--no-server", o->no_server,
                 "host no store; use the cluster at --seeds (ours or a real etcd)");
   run->add_option("--converged-timeout", o->converged_timeout,

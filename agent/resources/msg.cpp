@@ -9,6 +9,7 @@
 
 #include <syslog.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -66,6 +67,12 @@ class Msg final : public Resource {
     if (!apply) return false;
     log::get("engine")->info("msg[{}]: resource: Body: {}", name_, body_);
     if (journal_) {
+      // libsystemd drops a message silently when journald's socket is missing (it returns 0
+      // for ENOENT): without this check the message would be lost and the resource in state.
+      if (::access(kJournalSocket, F_OK) != 0) {
+        return fail(Code::unavailable, id() + ": cannot write to the journal (no socket at " +
+                                           kJournalSocket + "); is systemd-journald running?");
+      }
       std::vector<std::string> items = {"MESSAGE=" + body_,
                                         "PRIORITY=" + std::to_string(priority_),
                                         "SYSLOG_IDENTIFIER=mgmt"};
@@ -85,6 +92,7 @@ class Msg final : public Resource {
   }
 
  private:
+  static constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
   std::string name_;
   std::string body_;
   int priority_ = LOG_INFO;

@@ -3,6 +3,7 @@
 
 #include <malloc.h>
 
+#include "agent/cli/misuse.h"
 #include "agent/run/data_dir.h"
 #include "agent/run/exports.h"
 #include "agent/run/lang_stream.h"
@@ -44,6 +45,12 @@ int run_daemon(const cli::RunOptions& options) {
   StopSignal stop;  // first: blocks the stop signals before any thread starts
   SystemdNotify systemd;
 
+  auto compaction = store::server::parse_auto_compaction(options.auto_compaction_mode,
+                                                          options.auto_compaction_retention);
+  if (!compaction) {
+    std::cerr << "mgmt run: " << compaction.error().message() << "\n";
+    return cli::kExitUsage;
+  }
   std::string hostname = options.hostname.empty() ? machine_hostname() : options.hostname;
   auto data_dir = DataDir::open(options.prefix, options.tmp_prefix);
   if (!data_dir) {
@@ -91,6 +98,7 @@ int run_daemon(const cli::RunOptions& options) {
     config.snapshot_catchup_entries =
         static_cast<uint64_t>(std::max(0, options.snapshot_catchup_entries));
     config.quota_backend_bytes = options.quota_backend_bytes;
+    config.auto_compaction = *compaction;
     if (options.quota_backend_bytes > store::server::SpaceQuota::kMaxBytes) {
       log::get("etcd")->warn("--quota-backend-bytes {} is past etcd's recommended maximum of "
                              "8 GiB; every member holds its whole store in memory",

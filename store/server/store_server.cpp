@@ -268,6 +268,17 @@ Result<void> StoreServer::start() {
                            const std::string& body) { return http->handle(method, target, body); });
   host_->start();
   publisher_ = std::thread([this] { publish_loop(); });
+  AutoCompactor::Hooks compactor_hooks;
+  compactor_hooks.revision = [this] { return backend_->revision(); };
+  compactor_hooks.leader = [this] { return backend_->is_leader(); };
+  compactor_hooks.compact = [this](int64_t revision) -> Result<void> {
+    auto r = backend_->compact(revision);
+    if (!r) return fail(r.error());
+    return ok();
+  };
+  auto_compactor_ =
+      std::make_unique<AutoCompactor>(config_.auto_compaction, std::move(compactor_hooks));
+  auto_compactor_->start();
   log::get("etcd")->info("serving etcd v3 clients on {} (member {:x}, cluster {:x})",
                          fmt::join(client_endpoints(), ", "), member_id(), cluster_id());
   return ok();
@@ -304,6 +315,7 @@ void StoreServer::stop() {
   }
   wake_.notify_all();
   if (context_) context_->stopping = true;
+  if (auto_compactor_) auto_compactor_->stop();
   // No new connection, and no HTTP request in progress, past this point.
   if (listener_) listener_->stop();
   // Raft stops first, and the requests still waiting for it are answered, so that gRPC's

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "store/server/auto_compactor.h"
 
 #include <chrono>
 #include <functional>
@@ -69,6 +70,8 @@ struct StoreConfig {
   // The space quota (--quota-backend-bytes, space_quota.h): 0 for etcd's default of 2 GiB,
   // negative for none.
   int64_t quota_backend_bytes = 0;
+  // Automatic compaction (auto_compactor.h); off by default, as etcd's.
+  AutoCompaction auto_compaction;
 };
 
 // "http://127.0.0.1:2379" -> "127.0.0.1:2379" (gRPC's listen address), or an error naming it.
@@ -129,7 +132,8 @@ class StoreServer {
   std::unique_ptr<HttpEndpoints> http_;
   std::unique_ptr<ClientListener> listener_;  // the client URLs' sockets (gRPC and HTTP)
   std::vector<int> ports_;
-  std::thread publisher_;  // publishes this member's client URLs once a leader is known
+  std::thread publisher_;
+  std::unique_ptr<AutoCompactor> auto_compactor_;  // publishes this member's client URLs once a leader is known
   std::mutex mutex_;  // guards stopped_
   std::condition_variable wake_;
   bool stopped_ = false;

@@ -16,7 +16,7 @@ using mgmt::test::resource;
 using mgmt::test::slurp;
 using mgmt::test::TempDir;
 
-TEST_CASE("exec: nifcmd stops the command when it succeeds; donecmd follows the command",
+TEST_CASE("exec: nifcmd stops the command when it succeeds, donecmd follows the command",
           "[exec]") {
   TempDir dir;
   const std::string log = dir.path() + "/log";
@@ -155,7 +155,7 @@ TEST_CASE("exec: a file in mtimes changed since the last run runs the command, c
         std::string::npos);
 }
 
-TEST_CASE("exec: a timeout sends sig first; send_output is sent before the command has run",
+TEST_CASE("exec: a timeout sends sig first, send_output is sent before the command has run",
           "[exec]") {
   TempDir dir;
   const std::string log = dir.path() + "/log";

@@ -68,7 +68,7 @@ TEST_CASE("pkg: installing a package that apt does not know fails naming apt-get
   CHECK(r.error().message().rfind("pkg[mgmt-no-such-package]: `env DEBIAN_FRONTEND=", 0) == 0);
 }
 
-TEST_CASE("svc: without systemd the check fails in one line; with it, a unit's state is read",
+TEST_CASE("svc: without systemd the check fails in one line, and with it a unit's state is read",
           "[svc]") {
   auto svc = make_resource(resource("svc", "mgmt-no-such-unit", {{"state", "stopped"}}));
   auto r = svc->check_apply(false);
@@ -124,7 +124,7 @@ TEST_CASE("hostname: sets the kernel's hostname (in a UTS namespace of its own),
   CHECK(WEXITSTATUS(status) == 0);
 }
 
-TEST_CASE("msg: sends once, again on a refresh; a journal it cannot reach is named", "[msg]") {
+TEST_CASE("msg: sends once and again on a refresh, and names a journal it cannot reach", "[msg]") {
   auto msg = make_resource(resource("msg", "hello", {{"body", "hi there"}}));
   auto first = msg->check_apply(true);
   REQUIRE(first);

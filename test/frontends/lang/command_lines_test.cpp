@@ -31,7 +31,7 @@ struct Lines {
 
 }  // namespace
 
-TEST_CASE("os.system: the first line is waited for; each later line calls back and becomes "
+TEST_CASE("os.system: the first line is waited for, each later line calls back and becomes "
           "the latest",
           "[lang][system]") {
   TempDir dir;
@@ -52,7 +52,7 @@ TEST_CASE("os.system: the first line is waited for; each later line calls back a
   CHECK(commands.latest("site", cmd) == "two");
 }
 
-TEST_CASE("os.system: a new command at a site stops the old one; retain stops unused sites",
+TEST_CASE("os.system: a new command at a site stops the old one, retain stops unused sites",
           "[lang][system]") {
   TempDir dir;
   CommandLines commands;

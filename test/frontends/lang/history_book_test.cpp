@@ -15,7 +15,7 @@ std::string text(const Value& v) { return v.as_str(); }
 
 }  // namespace
 
-TEST_CASE("history: before the program has run that long, the oldest value; then the value "
+TEST_CASE("history: before the program has run that long, the oldest value, then the value "
           "of that long ago",
           "[lang][history]") {
   HistoryBook book;

@@ -66,7 +66,7 @@ TEST_CASE("world: getval and kvlookup read the store and name what the program d
   CHECK(render_graph_output(dry) == "Vertex: test[false 0]\n");
 }
 
-TEST_CASE("local: vardir makes a directory of the agent's state; pool numbers stay put",
+TEST_CASE("local: vardir makes a directory of the agent's state, pool numbers stay put",
           "[lang]") {
   mgmt::test::TempDir dir;
   std::map<std::string, std::string> store;

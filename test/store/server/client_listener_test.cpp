@@ -156,7 +156,7 @@ TEST_CASE("client port: a client that sends nothing holds up no one",
   CHECK(f.next_handed() >= 0);
 }
 
-TEST_CASE("client port: a port in use is refused, naming it; stop() frees the port",
+TEST_CASE("client port: a port in use is refused naming it, and stop() frees the port",
           "[store][client_listener]") {
   int port = 0;
   {

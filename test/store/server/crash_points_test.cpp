@@ -1,6 +1,7 @@
 // crash_points_test.cpp: the process dies at a named point of the write path (crash_point.h,
 // armed with MGMT_CRASH_POINT), then restarts on the same data dir: every write that was
 // acknowledged is there with its value, nothing is half-applied, and the member serves again.
+// A stall point (MGMT_STALL_POINT) makes the log's sync slow instead: the member says so.
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
