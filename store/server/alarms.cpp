@@ -68,7 +68,8 @@ etcdserverpb::AlarmResponse Alarms::apply(const etcdserverpb::AlarmRequest& requ
                                    ? ": its store reached --quota-backend-bytes; writes are "
                                      "refused until keys are deleted, the store is compacted "
                                      "(etcdctl compaction) and the alarm is disarmed "
-                                     "(etcdctl alarm disarm)"
+                                     "(etcdctl alarm disarm); --auto-compaction-retention "
+                                     "keeps the history from growing so"
                                    : "");
       }
       *response.add_alarms() = member_of(member, type);
