@@ -2,6 +2,7 @@
 // store's history by itself (etcdctl then finds old revisions compacted), and a retention it
 // cannot read stops it at once with a one-line usage error.
 #include "test/support/process/child_process.h"
+#include "test/support/process/etcdctl.h"
 #include "test/support/process/free_port.h"
 
 #include <catch2/catch.hpp>
@@ -9,20 +10,13 @@
 #include <string>
 
 using mgmt::test::ChildProcess;
-using mgmt::test::Completed;
+using mgmt::test::etcdctl;
 using mgmt::test::free_port;
-using mgmt::test::run_to_completion;
 using mgmt::test::TempDir;
 
 namespace {
 
-std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
-
-Completed etcdctl(const std::string& endpoint, const std::string& args) {
-  return run_to_completion({"/bin/sh", "-c",
-                            "ETCDCTL_API=3 etcdctl --endpoints=" + endpoint + " " + args +
-                                " 2>&1"});
-}
+std::string loopback(int port) { return mgmt::test::loopback_url(port); }
 
 }  // namespace
 
@@ -39,9 +33,9 @@ TEST_CASE("auto compaction: a member run with --auto-compaction-retention compac
     CHECK(bad.output().find("mgmt run: --auto-compaction-retention \"1 hour\" is not a number "
                             "of hours or a duration (like 30m or 1h)") != std::string::npos);
   }
-  const std::string client = url(free_port());
+  const std::string client = loopback(free_port());
   ChildProcess agent({binary, "run", "--hostname", "auto", "--prefix", dir.path() + "/auto",
-                      "--client-urls", client, "--server-urls", url(free_port()),
+                      "--client-urls", client, "--server-urls", loopback(free_port()),
                       "--no-deploy-watch", "--auto-compaction-retention", "2s"});
   REQUIRE(agent.wait_for_output("waiting for `mgmt deploy`"));
   for (int i = 0; i < 10; ++i) REQUIRE(etcdctl(client, "put k v" + std::to_string(i)).exit_code == 0);

@@ -3,6 +3,7 @@
 // acknowledged is there with its value, nothing is half-applied, and the member serves again.
 // A stall point (MGMT_STALL_POINT) makes the log's sync slow instead: the member says so.
 #include "test/support/process/child_process.h"
+#include "test/support/process/etcdctl.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
 
@@ -14,6 +15,7 @@
 
 using mgmt::test::ChildProcess;
 using mgmt::test::Completed;
+using mgmt::test::etcdctl;
 using mgmt::test::free_port;
 using mgmt::test::have_program;
 using mgmt::test::run_to_completion;
@@ -21,13 +23,7 @@ using mgmt::test::TempDir;
 
 namespace {
 
-std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
-
-Completed etcdctl(const std::string& endpoint, const std::string& args) {
-  return run_to_completion({"/bin/sh", "-c",
-                            "ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=5s "
-                            "--endpoints=" + endpoint + " " + args + " 2>&1"});
-}
+std::string url(int port) { return mgmt::test::loopback_url(port); }
 
 }  // namespace
 
