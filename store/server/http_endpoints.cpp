@@ -133,7 +133,12 @@ HttpReply HttpEndpoints::metrics() const {
          static_cast<double>(b.kv().watcher_count()));
   metric(out, "etcd_mvcc_db_total_size_in_bytes", "gauge",
          "Total size of the underlying database physically allocated in bytes.",
-         static_cast<double>(b.storage().data_bytes()));
+         static_cast<double>(b.storage().state_bytes()));
+  metric(out, "etcd_mvcc_db_total_size_in_use_in_bytes", "gauge",
+         "Total size of the underlying database logically in use in bytes.",
+         static_cast<double>(b.quota().state_bytes()));
+  metric(out, "etcd_server_quota_backend_bytes", "gauge",
+         "Current backend storage quota size in bytes.", static_cast<double>(b.quota().limit()));
   metric(out, "etcd_server_has_leader", "gauge",
          "Whether or not a leader exists. 1 is existence, 0 is not.", leader != 0 ? 1 : 0);
   fmt::format_to(std::back_inserter(out),
