@@ -315,13 +315,14 @@ void StoreServer::stop() {
   }
   wake_.notify_all();
   if (context_) context_->stopping = true;
-  if (auto_compactor_) auto_compactor_->stop();
   // No new connection, and no HTTP request in progress, past this point.
   if (listener_) listener_->stop();
   // Raft stops first, and the requests still waiting for it are answered, so that gRPC's
   // shutdown (which waits for every open call) does not wait for them.
   if (host_) host_->stop();
   if (backend_) backend_->fail_waiters(Error(Code::unavailable, "etcdserver: server stopped"));
+  // After the waiters are answered: a compaction it proposed is not waited for.
+  if (auto_compactor_) auto_compactor_->stop();
   for (auto* s : {server_.get(), peer_server_.get()}) {
     if (s == nullptr) continue;
     s->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
