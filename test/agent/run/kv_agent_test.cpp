@@ -18,8 +18,8 @@ using mgmt::test::TempDir;
 TEST_CASE("kv: an agent's kv resource sets its key in the cluster store and keeps it",
           "[run][kv]") {
   if (!have_program("etcdctl")) {
-    WARN("etcdctl (Debian package etcd-client) is not installed; skipping");
-    return;
+    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
+         "(tools/setup.sh does)");
   }
   const char* binary = std::getenv("MGMT_BINARY");
   REQUIRE(binary != nullptr);

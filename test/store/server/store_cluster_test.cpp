@@ -136,8 +136,8 @@ struct Cluster {
 TEST_CASE("store cluster: members joined by --seeds replicate every write and survive the "
           "leader's death", "[cluster]") {
   if (!have_program("etcdctl")) {
-    WARN("etcdctl (Debian package etcd-client) is not installed; skipping");
-    return;
+    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
+         "(tools/setup.sh does)");
   }
   Cluster c;
   // A write on each member is read on every member.
@@ -194,8 +194,8 @@ TEST_CASE("store cluster: members joined by --seeds replicate every write and su
 TEST_CASE("store cluster: removing a member shrinks the cluster, and a full restart keeps "
           "everything", "[cluster]") {
   if (!have_program("etcdctl")) {
-    WARN("etcdctl (Debian package etcd-client) is not installed; skipping");
-    return;
+    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
+         "(tools/setup.sh does)");
   }
   Cluster c;
   REQUIRE(etcdctl(c.all(), "put keep me").exit_code == 0);
@@ -227,8 +227,8 @@ TEST_CASE("store cluster: removing a member shrinks the cluster, and a full rest
 TEST_CASE("store cluster: concurrent clients' histories are linearizable while members are "
           "killed, paused and restarted", "[cluster]") {
   if (!have_program("etcdctl")) {
-    WARN("etcdctl (Debian package etcd-client) is not installed; skipping");
-    return;
+    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
+         "(tools/setup.sh does)");
   }
   using mgmt::test::history::RegisterOp;
   Cluster c;
