@@ -397,24 +397,6 @@ Result<void> Storage::flush() {
   return ok();
 }
 
-int64_t Storage::data_bytes() const {
-  std::error_code ec;
-  int64_t total = 0;
-  for (auto it = std::filesystem::directory_iterator(impl_->dir, ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec) && it->path().extension() != ".log") {
-      total += static_cast<int64_t>(it->file_size(ec));
-    }
-  }
-  for (auto* h : impl_->handles) {
-    uint64_t bytes = 0;
-    if (impl_->db->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &bytes)) {
-      total += static_cast<int64_t>(bytes);
-    }
-  }
-  return total;
-}
-
 int64_t Storage::state_bytes() const {
   int64_t total = 0;
   for (Column c : {Column::kv, Column::leases, Column::meta}) {

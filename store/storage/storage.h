@@ -108,13 +108,9 @@ class Storage {
   // Flushes memtables to SST files (checkpoints, tests). Durability does not depend on it.
   [[nodiscard]] Result<void> flush();
 
-  // The bytes the database holds: its files but the WAL (preallocated, so its size says
-  // nothing), plus what the memtables hold (the WAL's live part). What Status reports as the db
-  // size: tens of KB for an empty store, not the 70 MB of a fresh WAL.
-  int64_t data_bytes() const;
   // The bytes the state holds (kv, leases, meta: SST files and memtables; not the Raft log,
-  // which etcd keeps in its WAL, outside its db): what the space quota counts, etcd's
-  // --quota-backend-bytes.
+  // which etcd keeps in its WAL, outside its db, nor the preallocated WAL, whose size says
+  // nothing): what Status reports as the db size, a few KB for an empty store.
   int64_t state_bytes() const;
   // Flushes, then rewrites every column's files without what was deleted or overwritten, so
   // that the space they took is free now rather than at RocksDB's next compaction (etcd's
