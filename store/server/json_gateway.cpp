@@ -145,6 +145,43 @@ std::function<HttpReply(const std::string&)> bidi_stream(
   };
 }
 
+// A server stream (Snapshot), as grpc-gateway streams one: the body is the one request; each
+// answer goes to the client as one line, {"result":…}, until the stream ends.
+template <typename Stub, typename Request, typename Response>
+std::function<HttpReply(const std::string&)> server_stream(
+    std::shared_ptr<Stub> stub,
+    std::unique_ptr<grpc::ClientReader<Response>> (Stub::*method)(grpc::ClientContext*,
+                                                                   const Request&)) {
+  return [stub, method](const std::string& body) {
+    Request request;
+    if (auto bad = parse_request(body.empty() ? "{}" : body, &request)) {
+      return error_reply(grpc::StatusCode::UNKNOWN, *bad);
+    }
+    HttpReply reply{200, "application/json", "", {{"Grpc-Metadata-Content-Type",
+                                                   "application/grpc"}}, {}};
+    reply.stream = [stub, method, request](HttpStream& out) {
+      grpc::ClientContext context;
+      out.on_close([&context] { context.TryCancel(); });
+      auto stream = ((*stub).*method)(&context, request);
+      Response response;
+      bool client_left = false;
+      while (stream->Read(&response)) {
+        if (!out.write("{\"result\":" + message_json(response) + "}\n")) {
+          client_left = true;
+          context.TryCancel();
+          break;
+        }
+      }
+      out.on_close(nullptr);
+      const grpc::Status status = stream->Finish();
+      if (!status.ok() && !client_left && status.error_code() != grpc::StatusCode::CANCELLED) {
+        out.write(error_reply(status.error_code(), status.error_message()).body + "\n");
+      }
+    };
+    return reply;
+  };
+}
+
 // The path under /v3 ("/kv/put"), or "" when `path` is not the gateway's.
 std::string route_of(const std::string& path) {
   for (const char* prefix : {"/v3/", "/v3beta/", "/v3alpha/"}) {
@@ -200,6 +237,7 @@ JsonGateway::JsonGateway(std::shared_ptr<grpc::Channel> channel)
       {"/maintenance/status", unary(s.maintenance, &Maintenance::Stub::Status)},
       {"/maintenance/defragment", unary(s.maintenance, &Maintenance::Stub::Defragment)},
       {"/maintenance/hash", unary(s.maintenance, &Maintenance::Stub::Hash)},
+      {"/maintenance/snapshot", server_stream(s.maintenance, &Maintenance::Stub::Snapshot)},
       {"/maintenance/transfer-leadership", unary(s.maintenance, &Maintenance::Stub::MoveLeader)},
       {"/auth/enable", unary(s.auth, &Auth::Stub::AuthEnable)},
       {"/auth/disable", unary(s.auth, &Auth::Stub::AuthDisable)},

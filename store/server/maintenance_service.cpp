@@ -88,19 +88,23 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
                         grpc::ServerWriter<etcdserverpb::SnapshotResponse>* writer) override {
     auto dump = context_.backend.storage().dump_state();
     if (!dump) return to_status(dump.error());
-    // etcdctl keeps only a stream that ends in a digest after whole 512-byte blocks.
+    // etcdctl keeps only a stream that ends in a digest after whole 512-byte blocks. As etcd
+    // 3.4: no header; the data in chunks, remaining_bytes counting down to 0; then the digest
+    // in a message of its own.
     const std::string file = storage::snapshot_file(*dump);
-    const std::string* state = &file;
+    const std::size_t body = file.size() - storage::kSha256Bytes;
     std::size_t sent = 0;
     do {
-      std::size_t n = std::min(kSnapshotChunkBytes, state->size() - sent);
+      const std::size_t n = std::min(kSnapshotChunkBytes, body - sent);
       etcdserverpb::SnapshotResponse chunk;
-      context_.fill(chunk.mutable_header());
-      chunk.set_blob(state->substr(sent, n));
+      chunk.set_blob(file.substr(sent, n));
       sent += n;
-      chunk.set_remaining_bytes(state->size() - sent);
+      chunk.set_remaining_bytes(body - sent);
       if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "client left");
-    } while (sent < state->size());
+    } while (sent < body);
+    etcdserverpb::SnapshotResponse digest;
+    digest.set_blob(file.substr(body));
+    if (!writer->Write(digest)) return grpc::Status(grpc::StatusCode::CANCELLED, "client left");
     return grpc::Status::OK;
   }
 
