@@ -12,13 +12,8 @@
 using mgmt::test::ChildProcess;
 using mgmt::test::etcdctl;
 using mgmt::test::free_port;
+using mgmt::test::loopback_url;
 using mgmt::test::TempDir;
-
-namespace {
-
-std::string loopback(int port) { return mgmt::test::loopback_url(port); }
-
-}  // namespace
 
 TEST_CASE("auto compaction: a member run with --auto-compaction-retention compacts its history "
           "by itself, and a retention it cannot read is refused in one line",
@@ -33,9 +28,9 @@ TEST_CASE("auto compaction: a member run with --auto-compaction-retention compac
     CHECK(bad.output().find("mgmt run: --auto-compaction-retention \"1 hour\" is not a number "
                             "of hours or a duration (like 30m or 1h)") != std::string::npos);
   }
-  const std::string client = loopback(free_port());
+  const std::string client = loopback_url(free_port());
   ChildProcess agent({binary, "run", "--hostname", "auto", "--prefix", dir.path() + "/auto",
-                      "--client-urls", client, "--server-urls", loopback(free_port()),
+                      "--client-urls", client, "--server-urls", loopback_url(free_port()),
                       "--no-deploy-watch", "--auto-compaction-retention", "2s"});
   REQUIRE(agent.wait_for_output("waiting for `mgmt deploy`"));
   for (int i = 0; i < 10; ++i) REQUIRE(etcdctl(client, "put k v" + std::to_string(i)).exit_code == 0);

@@ -18,7 +18,6 @@ using mgmt::test::Completed;
 using mgmt::test::etcdctl;
 using mgmt::test::free_port;
 using mgmt::test::have_program;
-using mgmt::test::run_to_completion;
 using mgmt::test::TempDir;
 
 namespace {
