@@ -107,17 +107,22 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
   opts.compact_after = config.compact_after;
   opts.keep_after_compaction = config.keep_after_compaction;
   opts.on_read = [h](const raft::ReadState& rs) {
+    std::vector<std::string> answered = h->read_rounds_.answered(rs.context);
     std::lock_guard lock(h->mutex_);
-    auto it = h->reads_.find(rs.context);
-    if (it == h->reads_.end()) return;
-    it->second.set_value(rs.index);
-    h->reads_.erase(it);
+    for (const std::string& read : answered) {
+      auto it = h->reads_.find(read);
+      if (it == h->reads_.end()) continue;  // given up by its caller
+      it->second.set_value(rs.index);
+      h->reads_.erase(it);
+    }
   };
   opts.on_soft_state = [h, &backend](const raft::SoftState& ss) {
     const bool was = h->leader_.load() == backend.member_id();
     h->leader_ = ss.lead;
     const bool is = ss.lead == backend.member_id();
     if (was != is) backend.on_leader_change(is);
+    // The round in flight may have gone to a leader that is gone: ask the new one.
+    h->read_rounds_.retry();
     if (ss.lead != 0) {
       log::get("raft")->info("member {:x} leads (term {})", ss.lead,
                              h->driver_ ? h->driver_->node().term() : 0);
@@ -211,8 +216,8 @@ Result<void> RaftHost::propose_member_change(const raft::ConfChange& change) {
 
 Result<uint64_t> RaftHost::read_index(std::chrono::milliseconds timeout) {
   if (leader_.load() == 0) return fail(Code::unavailable, kErrNoLeader);
-  // Unique across members: the leader keys pending reads by this context.
-  const std::string ctx = std::to_string(backend_.member_id()) + "/" + std::to_string(next_read_++);
+  // Unique on this member; the round that answers it has a context unique across members.
+  const std::string ctx = std::to_string(next_read_++);
   std::future<Result<uint64_t>> done;
   {
     std::lock_guard lock(mutex_);
@@ -268,7 +273,7 @@ void RaftHost::handle(Item& item) {
       c->done.set_value(fail(r.error()));
     }
   } else if (auto* rr = std::get_if<ReadRequest>(&item)) {
-    d.read_index(rr->context);
+    read_rounds_.add(std::move(rr->context));
   } else if (auto* t = std::get_if<Transfer>(&item)) {
     d.transfer_leadership(t->to);
   }
@@ -384,6 +389,7 @@ void RaftHost::run() {
     for (Item& item : items) handle(item);
     if (clock::now() >= next_tick) {
       driver_->tick();
+      read_rounds_.tick();
       backend_.expire_waiters();
       next_tick += config_.tick_interval;
       if (next_tick < clock::now()) next_tick = clock::now() + config_.tick_interval;
@@ -401,10 +407,14 @@ void RaftHost::run() {
       }
     }
     const auto round_started = clock::now();
-    if (auto r = driver_->process_ready(); !r) {
-      failed_ = true;
-      log::get("raft")->error("{}", r.error().message());
-    }
+    // A ReadIndex round answered in this Ready lets the reads that waited for it go at once.
+    do {
+      if (auto reads = read_rounds_.next_round()) driver_->read_index(std::move(*reads));
+      if (auto r = driver_->process_ready(); !r) {
+        failed_ = true;
+        log::get("raft")->error("{}", r.error().message());
+      }
+    } while (!failed_ && !read_rounds_.in_flight() && read_rounds_.waiting() > 0);
     const auto round = clock::now() - round_started;
     const auto saving = log_->take_save_time();
     if (round >= kSlowRound) report_slow_round(round, saving);

@@ -13,6 +13,7 @@
 #include "store/server/backend.h"
 #include "store/server/peer_transport.h"
 #include "store/server/raft_log_store.h"
+#include "store/server/read_batcher.h"
 
 #include <atomic>
 #include <chrono>
@@ -104,7 +105,9 @@ class RaftHost : public Replicator {
   };
   using Item = std::variant<raft::Message, Proposal, ConfProposal, ReadRequest, Transfer>;
 
-  RaftHost(Backend& backend, const RaftHostConfig& config) : backend_(backend), config_(config) {}
+  RaftHost(Backend& backend, const RaftHostConfig& config)
+      : backend_(backend), config_(config),
+        read_rounds_(std::to_string(backend.member_id()), config.election_ticks) {}
   void enqueue(Item item);
   // Answers a queued proposal or membership change that will not be proposed (others: nothing).
   static void refuse(Item& item, const std::string& why);
@@ -137,6 +140,8 @@ class RaftHost : public Replicator {
   std::atomic<uint64_t> commit_{0};
   std::atomic<uint64_t> applied_{0};
   std::atomic<uint64_t> next_read_{1};
+  // The reads waiting for a ReadIndex round, and the round in flight (the Raft thread's).
+  ReadBatcher read_rounds_;
   uint64_t ticks_since_lease_check_ = 0;
   uint64_t ticks_since_choose_ = 0;
   // When each other member was last heard from (reset when this member became leader).
