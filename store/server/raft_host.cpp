@@ -131,7 +131,8 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
     }
     h->wake_.notify_all();
   };
-  auto driver = raft::Driver::open(rc, *host->log_, *host->transport_, *host->state_,
+  host->notices_ = std::make_unique<CommitNotices>(*host->transport_, config.commit_notice_delay);
+  auto driver = raft::Driver::open(rc, *host->log_, *host->notices_, *host->state_,
                                    std::move(opts));
   if (!driver) return fail(driver.error());
   host->driver_ = std::move(*driver);
@@ -371,14 +372,17 @@ void RaftHost::run() {
   name_this_thread("raft");
   using clock = std::chrono::steady_clock;
   auto next_tick = clock::now() + config_.tick_interval;
+  std::optional<clock::time_point> notice_due;  // a commit notice held (commit_notices.h)
   for (;;) {
     std::deque<Item> items;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_until(lock, next_tick, [&] { return stopped_ || !inbox_.empty(); });
+      const auto until = notice_due ? std::min(next_tick, *notice_due) : next_tick;
+      wake_.wait_until(lock, until, [&] { return stopped_ || !inbox_.empty(); });
       if (stopped_) return;
       items.swap(inbox_);
     }
+    if (notice_due) notice_due = notices_->flush(clock::now());
     if (failed_) {
       for (Item& item : items) {
         refuse(item, "etcdserver: this member stopped after a storage failure; restart it");
@@ -415,6 +419,7 @@ void RaftHost::run() {
         log::get("raft")->error("{}", r.error().message());
       }
     } while (!failed_ && !read_rounds_.in_flight() && read_rounds_.waiting() > 0);
+    notice_due = notices_->flush(clock::now());
     const auto round = clock::now() - round_started;
     const auto saving = log_->take_save_time();
     if (round >= kSlowRound) report_slow_round(round, saving);
