@@ -257,6 +257,8 @@ std::unique_ptr<CommandTree> build_command_tree() {
   root->add_flag("-v,--verbose", tree->options.global.verbose, "log more (debug level)");
   root->add_flag("--debug", tree->options.global.debug, "log everything (trace level)");
   root->add_flag("-q,--quiet", tree->options.global.quiet, "log only warnings and errors");
+  root->add_flag("--version", tree->options.global.version,
+                 "print the version and the git commit it was built from, as `mgmt version`");
   add_run(root.get(), &tree->options.run);
   add_deploy(root.get(), &tree->options.deploy);
   add_get(root.get(), &tree->options.get);

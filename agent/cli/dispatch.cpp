@@ -178,6 +178,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       return kExitUsage;
     }
   }
+  // --version answers wherever it is given, as `mgmt version`, and runs nothing else.
+  if (tree->options.global.version) return version_command(out);
   if (std::string missing = missing_pieces(command, tree->options); !missing.empty()) {
     err << missing << "\n";
     return kExitUsage;

@@ -25,6 +25,7 @@ struct GlobalOptions {
   bool verbose = false;
   bool debug = false;
   bool quiet = false;
+  bool version = false;  // --version: as `mgmt version` (the reference's go-arg has it too)
 };
 
 struct RunOptions {

@@ -103,4 +103,12 @@ TEST_CASE("cli: version prints the version and the commit it was built from", "[
   auto r = run(words("version"));
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Matches("mgmt [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit [0-9a-f]{7,}.*\\)\n"));
+  // Asked the way most tools (and the reference's) are asked, the same answer.
+  auto flag = run(words("--version"));
+  CHECK(flag.exit_code == 0);
+  CHECK(flag.out == r.out);
+  CHECK(flag.err.empty());
+  auto after_command = run(words("run --version"));  // answers, and starts no agent
+  CHECK(after_command.exit_code == 0);
+  CHECK(after_command.out == r.out);
 }
