@@ -29,7 +29,7 @@ bool is_removal(const grpc::Status& s) {
 
 struct PeerTransport::Peer {
   raft::NodeId id = 0;
-  // Owned by the thread that calls send(): the URL dialled, its channel and stub.
+  // Touched only by send() (one caller at a time): the URL dialled, its channel and stub.
   std::string url;
   std::chrono::steady_clock::time_point url_checked;
   std::shared_ptr<grpc::Channel> channel;

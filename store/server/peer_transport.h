@@ -1,17 +1,19 @@
 // peer_transport.h: Raft messages between members over gRPC (proto/raft/peer.proto).
 // Sending: one long-lived stream per peer (RaftPeer.Stream) on gRPC's callback client API, so
-// that a message costs a frame, not a call, and no thread waits on the network. send() (the
-// Raft thread) starts a write when none is in flight; what is sent meanwhile queues, and the
-// write's completion sends it as one batch. The stream reads the receiver's notices: a refusal
-// ends the stream, and "removed" is reported at once. A stream that ends (a failed write, the
-// peer's refusal, a lost connection) drops what was queued (Raft retransmits), reports the
-// peer unreachable, and for 100 ms no new stream is dialled (messages meanwhile are dropped);
-// the next send() after that dials again. A full queue drops the oldest messages. A snapshot
-// goes alone in a Send call of its own; if it fails, the core hears snapshot failed.
+// that a message costs a frame, not a call, and no thread waits on the network. send() (whoever
+// runs the Raft host's round) starts a write when none is in flight; what is sent meanwhile
+// queues, and the write's completion sends it as one batch. The stream reads the receiver's
+// notices: a refusal ends the stream, and "removed" is reported at once. A stream that ends (a
+// failed write, the peer's refusal, a lost connection) drops what was queued (Raft
+// retransmits), reports the peer unreachable, and for 100 ms no new stream is dialled (messages
+// meanwhile are dropped); the next send() after that dials again. A full queue drops the oldest
+// messages. A snapshot goes alone in a Send call of its own; if it fails, the core hears
+// snapshot failed.
 // Receiving: PeerService reads each stream with gRPC's callback API and hands each message to a
 // callback; messages from a member that was removed are refused with kErrMemberRemoved.
-// Thread-safety: send() from one thread (the Raft thread); stop() from any; the hooks are
-// called from gRPC's threads (and report() also from send()), never with a lock of ours held.
+// Thread-safety: send() from one thread at a time (the Raft host's round); stop() from any; the
+// hooks are called from gRPC's threads (and report() also from send()), never with a lock of
+// ours held.
 #pragma once
 
 #include "store/raft/driver.h"

@@ -151,6 +151,11 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
 RaftHost::~RaftHost() { stop(); }
 
 void RaftHost::start() {
+  next_tick_ = std::chrono::steady_clock::now() + config_.tick_interval;
+  {
+    std::lock_guard lock(mutex_);
+    started_ = true;
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -164,6 +169,11 @@ void RaftHost::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    // A round a peer's thread runs (deliver) ends before anything is torn down.
+    std::unique_lock lock(mutex_);
+    wake_.wait(lock, [&] { return !running_; });
+  }
   if (transport_) transport_->stop();
   for (Item& item : inbox_) refuse(item, kErrNoLeader);
   inbox_.clear();
@@ -198,7 +208,32 @@ void RaftHost::deliver(raft::Message m) {
     std::lock_guard lock(heard_mutex_);
     last_heard_[m.from] = std::chrono::steady_clock::now();
   }
-  enqueue(std::move(m));
+  // Idle (nothing queued, no round running): the round runs here, on the peer's thread, instead
+  // of waking the Raft thread for it (a wake-up per message was much of a follower's CPU).
+  {
+    std::lock_guard lock(mutex_);
+    if (!started_ || stopped_ || running_ || !inbox_.empty()) {
+      if (!stopped_) inbox_.push_back(std::move(m));
+      if (!running_) wake_.notify_all();
+      return;
+    }
+    running_ = true;
+  }
+  std::deque<Item> items;
+  items.push_back(std::move(m));
+  round(items);
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    running_ = false;
+    // What queued meanwhile, a tick or notice due, a notice due before the Raft thread would
+    // wake, the Raft thread waiting for this round, or stop(): the Raft thread takes over (only
+    // then is it woken).
+    const auto now = std::chrono::steady_clock::now();
+    wake = !inbox_.empty() || waiting_for_runner_ || stopped_ || now >= next_tick_ ||
+           (notice_due_ && (now >= *notice_due_ || *notice_due_ < sleeping_until_));
+  }
+  if (wake) wake_.notify_all();
 }
 
 void RaftHost::propose(std::string data, std::function<void(Error)> rejected) {
@@ -370,61 +405,79 @@ void RaftHost::report_slow_round(std::chrono::steady_clock::duration took,
 
 void RaftHost::run() {
   name_this_thread("raft");
-  using clock = std::chrono::steady_clock;
-  auto next_tick = clock::now() + config_.tick_interval;
-  std::optional<clock::time_point> notice_due;  // a commit notice held (commit_notices.h)
   for (;;) {
     std::deque<Item> items;
     {
       std::unique_lock lock(mutex_);
-      const auto until = notice_due ? std::min(next_tick, *notice_due) : next_tick;
-      wake_.wait_until(lock, until, [&] { return stopped_ || !inbox_.empty(); });
-      if (stopped_) return;
+      for (;;) {
+        if (stopped_) return;
+        if (running_) {
+          // A peer's thread runs a round (deliver): wait for it; it wakes this one after.
+          waiting_for_runner_ = true;
+          wake_.wait(lock, [&] { return stopped_ || !running_; });
+          waiting_for_runner_ = false;
+          continue;
+        }
+        // No round runs (running_ is false under the lock): the round's state can be read.
+        const auto until = notice_due_ ? std::min(next_tick_, *notice_due_) : next_tick_;
+        if (!inbox_.empty() || std::chrono::steady_clock::now() >= until) break;
+        sleeping_until_ = until;
+        wake_.wait_until(lock, until, [&] { return stopped_ || !inbox_.empty(); });
+        sleeping_until_ = {};
+      }
+      running_ = true;
       items.swap(inbox_);
     }
-    if (notice_due) notice_due = notices_->flush(clock::now());
-    if (failed_) {
-      for (Item& item : items) {
-        refuse(item, "etcdserver: this member stopped after a storage failure; restart it");
-      }
-      next_tick = clock::now() + config_.tick_interval;
-      continue;
+    round(items);
+    std::lock_guard lock(mutex_);
+    running_ = false;
+  }
+}
+
+void RaftHost::round(std::deque<Item>& items) {
+  using clock = std::chrono::steady_clock;
+  if (notice_due_) notice_due_ = notices_->flush(clock::now());
+  if (failed_) {
+    for (Item& item : items) {
+      refuse(item, "etcdserver: this member stopped after a storage failure; restart it");
     }
-    for (Item& item : items) handle(item);
-    if (clock::now() >= next_tick) {
-      driver_->tick();
-      read_rounds_.tick();
-      backend_.expire_waiters();
-      next_tick += config_.tick_interval;
-      if (next_tick < clock::now()) next_tick = clock::now() + config_.tick_interval;
-      if (++ticks_since_lease_check_ >= 5) {
-        ticks_since_lease_check_ = 0;
-        if (driver_->node().role() == raft::Role::leader) {
-          for (std::string& revoke : backend_.expired_lease_revokes()) {
-            (void)driver_->propose(std::move(revoke));
-          }
+    next_tick_ = clock::now() + config_.tick_interval;
+    return;
+  }
+  for (Item& item : items) handle(item);
+  if (clock::now() >= next_tick_) {
+    driver_->tick();
+    read_rounds_.tick();
+    backend_.expire_waiters();
+    next_tick_ += config_.tick_interval;
+    if (next_tick_ < clock::now()) next_tick_ = clock::now() + config_.tick_interval;
+    if (++ticks_since_lease_check_ >= 5) {
+      ticks_since_lease_check_ = 0;
+      if (driver_->node().role() == raft::Role::leader) {
+        for (std::string& revoke : backend_.expired_lease_revokes()) {
+          (void)driver_->propose(std::move(revoke));
         }
       }
-      if (++ticks_since_choose_ >= 10) {
-        ticks_since_choose_ = 0;
-        choose();
-      }
     }
-    const auto round_started = clock::now();
-    // A ReadIndex round answered in this Ready lets the reads that waited for it go at once.
-    do {
-      if (auto reads = read_rounds_.next_round()) driver_->read_index(std::move(*reads));
-      if (auto r = driver_->process_ready(); !r) {
-        failed_ = true;
-        log::get("raft")->error("{}", r.error().message());
-      }
-    } while (!failed_ && !read_rounds_.in_flight() && read_rounds_.waiting() > 0);
-    notice_due = notices_->flush(clock::now());
-    const auto round = clock::now() - round_started;
-    const auto saving = log_->take_save_time();
-    if (round >= kSlowRound) report_slow_round(round, saving);
-    after_ready();
+    if (++ticks_since_choose_ >= 10) {
+      ticks_since_choose_ = 0;
+      choose();
+    }
   }
+  const auto round_started = clock::now();
+  // A ReadIndex round answered in this Ready lets the reads that waited for it go at once.
+  do {
+    if (auto reads = read_rounds_.next_round()) driver_->read_index(std::move(*reads));
+    if (auto r = driver_->process_ready(); !r) {
+      failed_ = true;
+      log::get("raft")->error("{}", r.error().message());
+    }
+  } while (!failed_ && !read_rounds_.in_flight() && read_rounds_.waiting() > 0);
+  notice_due_ = notices_->flush(clock::now());
+  const auto took = clock::now() - round_started;
+  const auto saving = log_->take_save_time();
+  if (took >= kSlowRound) report_slow_round(took, saving);
+  after_ready();
 }
 
 }  // namespace mgmt::store::server

@@ -1,8 +1,12 @@
 // raft_host.h: runs one member's Raft: the production Driver (store/raft/driver.h) over the
-// RocksDB log (RaftLogStore), the gRPC peer transport and the Backend as state machine, on one
-// thread that owns the core. Everything else talks to it through a queue:
+// RocksDB log (RaftLogStore), the gRPC peer transport and the Backend as state machine. One
+// thread at a time runs the core (round(), under the running_ token). Everything else talks to
+// it through a queue:
 //   inbox: peer messages, proposals, read requests, membership changes, transport reports;
-//   the thread: drains the inbox, ticks every tick_interval, runs the Ready loop.
+//   the Raft thread: drains the inbox, ticks every tick_interval, runs the Ready loop;
+//   a peer's message that finds the host idle (nothing queued, no round running) is run on the
+//   gRPC thread that read it, instead of waking the Raft thread for it: a wake-up per message
+//   was much of a follower's CPU. What queues meanwhile goes to the Raft thread.
 // Proposals are fire-and-forget (the Backend waits for their apply; a refused one is reported
 // through its callback); reads wait for the ReadIndex round that answers them, one round in
 // flight for all the reads waiting (read_batcher.h). The driver sends through CommitNotices
@@ -119,6 +123,9 @@ class RaftHost : public Replicator {
   // Answers a queued proposal or membership change that will not be proposed (others: nothing).
   static void refuse(Item& item, const std::string& why);
   void run();
+  // One turn of the loop: the items, a tick if due, the Ready rounds. Run by whoever holds
+  // running_ (the Raft thread, or a peer's thread in deliver() when the host is idle).
+  void round(std::deque<Item>& items);
   void handle(Item& item);
   void after_ready();
   // Leader: remove a member silent past member_timeout, else promote a caught-up learner while
@@ -132,13 +139,20 @@ class RaftHost : public Replicator {
   std::unique_ptr<CommitNotices> notices_;  // the driver sends through it to transport_
   std::unique_ptr<PeerService> peer_service_;
   std::unique_ptr<raft::StateMachine> state_;
-  std::unique_ptr<raft::Driver> driver_;  // owned by the thread once started
+  std::unique_ptr<raft::Driver> driver_;  // touched by the thread that runs round()
   std::thread thread_;
 
-  std::mutex mutex_;  // guards inbox_, stopped_, reads_, progress_
+  std::mutex mutex_;  // guards inbox_, stopped_, started_, running_, waiting_for_runner_, reads_
   std::condition_variable wake_;
   std::deque<Item> inbox_;
   bool stopped_ = false;
+  bool started_ = false;
+  bool running_ = false;             // a thread runs round(): it alone touches the core
+  bool waiting_for_runner_ = false;  // the Raft thread waits for a peer's thread's round
+  std::chrono::steady_clock::time_point sleeping_until_{};  // the Raft thread sleeps until
+  // The round's state (touched only by the thread that runs it).
+  std::chrono::steady_clock::time_point next_tick_{};
+  std::optional<std::chrono::steady_clock::time_point> notice_due_;  // commit_notices.h
   std::map<std::string, std::promise<Result<uint64_t>>> reads_;
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> progress_;  // leader: id -> (match, commit)
   mutable std::mutex progress_mutex_;
