@@ -1,7 +1,12 @@
 // backend.cpp: the member's state machine and its request paths; see backend.h.
 #include "store/server/backend.h"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "common/log.h"
 #include "store/mvcc/validate.h"
@@ -15,6 +20,8 @@
 
 namespace mgmt::store::server {
 namespace {
+
+constexpr const char* kErrDiskFailed = "etcdserver: this member stopped after a disk failure";
 
 constexpr const char* kAppliedIndex = "applied_index";
 
@@ -45,6 +52,8 @@ int64_t Backend::now_ms() {
 
 Result<std::unique_ptr<Backend>> Backend::open(const BackendConfig& config) {
   std::unique_ptr<Backend> b(new Backend());
+  b->readers_ = std::make_unique<boost::asio::thread_pool>(
+      std::max<std::size_t>(4, std::thread::hardware_concurrency()));
   b->config_ = config;
   storage::Options options;
   options.dir = config.data_dir;
@@ -95,7 +104,9 @@ Result<std::unique_ptr<Backend>> Backend::open(const BackendConfig& config) {
   return b;
 }
 
-Backend::~Backend() = default;
+Backend::~Backend() {
+  if (readers_) readers_->join();  // the reads queued are answered
+}
 
 Result<void> Backend::open_state() {
   auto lessor = lease::Lessor::open(*storage_, lease::Options{});
@@ -205,28 +216,40 @@ void Backend::finish(uint64_t id, Result<Applied> result) {
 
 void Backend::expire_waiters() {
   const auto now = std::chrono::steady_clock::now();
-  fail_waiters_if([now](const Waiter& w) { return w.deadline <= now; },
+  fail_waiters_if([now](std::chrono::steady_clock::time_point deadline) { return deadline <= now; },
                   Error(Code::unavailable, kErrTimeout));
 }
 
 void Backend::fail_waiters(const Error& why) {
-  fail_waiters_if([](const Waiter&) { return true; }, why);
+  fail_waiters_if([](std::chrono::steady_clock::time_point) { return true; }, why);
 }
 
-void Backend::fail_waiters_if(const std::function<bool(const Waiter&)>& which, const Error& why) {
+void Backend::fail_waiters_if(
+    const std::function<bool(std::chrono::steady_clock::time_point deadline)>& which,
+    const Error& why) {
   std::vector<Finish> failed;
+  std::vector<ApplyWait> reads;
   {
     std::lock_guard lock(apply_mutex_);
     for (auto it = waiters_.begin(); it != waiters_.end();) {
-      if (which(it->second)) {
+      if (which(it->second.deadline)) {
         failed.push_back(std::move(it->second.done));
         it = waiters_.erase(it);
       } else {
         ++it;
       }
     }
+    for (auto it = apply_waits_.begin(); it != apply_waits_.end();) {
+      if (which(it->second.deadline)) {
+        reads.push_back(std::move(it->second));
+        it = apply_waits_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
   for (Finish& done : failed) done(fail(why));  // outside the lock: answers may call back in
+  run_waits(reads, fail(why));
 }
 
 Result<Backend::Applied> Backend::propose_and_wait(mgmtraft::InternalRequest& request) {
@@ -242,24 +265,54 @@ Result<Backend::Applied> Backend::propose_and_wait(mgmtraft::InternalRequest& re
   return outcome.get();
 }
 
-Result<void> Backend::wait_applied(uint64_t index) const {
-  std::unique_lock lock(apply_mutex_);
-  if (!applied_cv_.wait_for(lock, config_.request_timeout,
-                            [&] { return applied_index_ >= index || failed_; })) {
-    return fail(Code::unavailable, kErrTimeout);
+void Backend::when_applied(uint64_t index, std::function<void(Result<void>)> then) {
+  bool failed = false;
+  {
+    std::lock_guard lock(apply_mutex_);
+    failed = failed_;
+    if (!failed && applied_index_ < index) {
+      apply_waits_.emplace(index,
+                           ApplyWait{std::move(then), std::chrono::steady_clock::now() +
+                                                          config_.request_timeout});
+      return;
+    }
   }
-  if (failed_) return fail(Code::unavailable, "etcdserver: this member stopped after a disk failure");
-  return ok();
+  // Outside the lock: `then` may call back in.
+  then(failed ? fail(Code::unavailable, kErrDiskFailed) : ok());
 }
 
-Result<mvcc::RangeResponse> Backend::range(const mvcc::RangeRequest& r) const {
-  if (auto v = mvcc::validate_range(r); !v) return fail(v.error());
-  if (!r.serializable && replicator_ != nullptr) {
-    auto index = replicator_->read_index(config_.request_timeout);
-    if (!index) return fail(index.error());
-    if (auto w = wait_applied(*index); !w) return fail(w.error());
-  }
-  return kv().range(r);
+std::vector<Backend::ApplyWait> Backend::take_applied_waits_locked() {
+  std::vector<ApplyWait> ready;
+  auto end = apply_waits_.upper_bound(applied_index_);
+  for (auto it = apply_waits_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+  apply_waits_.erase(apply_waits_.begin(), end);
+  return ready;
+}
+
+void Backend::run_waits(std::vector<ApplyWait>& waits, const Result<void>& outcome) {
+  for (ApplyWait& w : waits) w.then(outcome);
+}
+
+// One key: read on this thread (cheap, bounded by the value's size). More: a reader thread.
+void Backend::read_now(mvcc::RangeRequest r, Done<mvcc::RangeResponse> done) {
+  if (r.range_end.empty()) return done(kv().range(r));
+  boost::asio::post(*readers_, [this, r = std::move(r), done = std::move(done)] {
+    done(kv().range(r));
+  });
+}
+
+void Backend::range_async(const mvcc::RangeRequest& r, Done<mvcc::RangeResponse> done) {
+  if (auto v = mvcc::validate_range(r); !v) return done(fail(v.error()));
+  if (r.serializable || replicator_ == nullptr) return read_now(r, std::move(done));
+  replicator_->read_index_async(
+      config_.request_timeout, [this, r, done = std::move(done)](Result<uint64_t> index) mutable {
+        if (!index) return done(fail(index.error()));
+        when_applied(*index, [this, r = std::move(r), done = std::move(done)](
+                                 Result<void> applied) mutable {
+          if (!applied) return done(fail(applied.error()));
+          read_now(std::move(r), std::move(done));
+        });
+      });
 }
 
 template <typename T>
@@ -602,6 +655,7 @@ Result<void> Backend::apply(const raft::Entry& entry) {
 
 Result<void> Backend::apply_all(std::span<const raft::Entry> entries) {
   std::vector<std::pair<Finish, Result<Applied>>> answers;
+  std::vector<ApplyWait> reads;
   bool any_request = false;
   Result<void> outcome = ok();
   {
@@ -637,27 +691,38 @@ Result<void> Backend::apply_all(std::span<const raft::Entry> entries) {
       waiters_.erase(it);
     }
     if (outcome && last != applied_index_) outcome = write_applied(batch, last);
+    if (!outcome) {
+      for (auto& [index, wait] : apply_waits_) reads.push_back(std::move(wait));
+      apply_waits_.clear();
+    } else {
+      reads = take_applied_waits_locked();
+    }
   }
   if (!outcome) {
     // Nothing of this batch is recorded: the member stops, and its requests learn why.
-    for (auto& [done, result] : answers) {
-      done(fail(Code::unavailable, "etcdserver: this member stopped: " + outcome.error().message()));
-    }
+    const Error why(Code::unavailable, "etcdserver: this member stopped: " +
+                                           outcome.error().message());
+    for (auto& [done, result] : answers) done(fail(why));
+    run_waits(reads, fail(why));
     return outcome;
   }
   if (any_request) crash_point("after-apply");
   applied_cv_.notify_all();
   for (auto& [done, result] : answers) done(std::move(result));
+  run_waits(reads, ok());
   return ok();
 }
 
 Result<void> Backend::restore(const std::string& state, uint64_t index) {
   std::map<uint64_t, Waiter> orphaned;
+  std::vector<ApplyWait> reads;
   {
     std::lock_guard lock(apply_mutex_);
     if (auto r = restore_locked(state, index); !r) return r;
     orphaned.swap(waiters_);
+    reads = take_applied_waits_locked();
   }
+  run_waits(reads, ok());
   // Requests this member proposed and still waits for may be inside the snapshot, applied
   // without this member seeing them: their outcome is unknown. Say so now (etcd's words)
   // rather than at the request timeout.

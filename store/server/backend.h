@@ -20,6 +20,7 @@
 #include "store/mvcc/kv_store.h"
 #include "store/raft/types.h"
 #include "store/server/alarms.h"
+#include "store/server/etcd_errors.h"
 #include "store/server/space_quota.h"
 #include "store/storage/storage.h"
 
@@ -42,6 +43,10 @@
 #include <variant>
 #include <vector>
 
+namespace boost::asio {
+class thread_pool;
+}
+
 namespace mgmt::store::server {
 
 // Meta records of the membership: each member (a Member proto), and each member removed from
@@ -57,8 +62,21 @@ class Replicator {
   // when this member cannot propose them now (no leader, stopping).
   virtual void propose(std::string data, std::function<void(Error)> rejected) = 0;
   virtual Result<void> propose_member_change(const raft::ConfChange& change) = 0;
-  // A linearizable read point (blocks until confirmed or the timeout).
-  virtual Result<uint64_t> read_index(std::chrono::milliseconds timeout) = 0;
+  // A linearizable read point: `done` is called once, with the index to read at once this
+  // member has applied it, or with why there is none (no leader, the timeout passed). Called
+  // from whichever thread learns it, never with a lock of the caller's held.
+  virtual void read_index_async(std::chrono::milliseconds timeout,
+                                std::function<void(Result<uint64_t>)> done) = 0;
+  // The same, waited for (up to the timeout).
+  Result<uint64_t> read_index(std::chrono::milliseconds timeout) {
+    auto promise = std::make_shared<std::promise<Result<uint64_t>>>();
+    auto outcome = promise->get_future();
+    read_index_async(timeout, [promise](Result<uint64_t> r) { promise->set_value(std::move(r)); });
+    if (outcome.wait_for(timeout) != std::future_status::ready) {
+      return fail(Code::unavailable, kErrTimeout);
+    }
+    return outcome.get();
+  }
   virtual uint64_t leader_id() const = 0;
   virtual uint64_t term() const = 0;
   // Raft's view of a member's replication (for promoting learners): its matched index and the
@@ -117,7 +135,12 @@ class Backend {
   void expire_waiters();
   // Fails every waiting request (the server stops; its Raft host has stopped).
   void fail_waiters(const Error& why);
-  [[nodiscard]] Result<mvcc::RangeResponse> range(const mvcc::RangeRequest& r) const;
+  // A read; linearizable unless r.serializable (then it reads this member's state at once).
+  // A linearizable read waits for a ReadIndex round and for this member to apply up to it.
+  // `done` is called once, never with a lock of ours held: a one-key read's from the caller's
+  // thread or the one that learnt the read point (the Raft host's, a peer's); a range's from a
+  // reader thread, so that a long scan holds up neither Raft nor gRPC's threads.
+  void range_async(const mvcc::RangeRequest& r, Done<mvcc::RangeResponse> done);
   [[nodiscard]] Result<mvcc::CompactResponse> compact(int64_t revision);
   // id 0: a fresh id is picked.
   [[nodiscard]] Result<lease::LeaseInfo> lease_grant(lease::LeaseId id, int64_t ttl_seconds);
@@ -179,14 +202,28 @@ class Backend {
   void submit_typed(mgmtraft::InternalRequest& request, Done<T> done);
   // Hands `result` to the request's waiter, if it still waits.
   void finish(uint64_t id, Result<Applied> result);
-  // Fails (with `why`) the waiting requests `which` selects.
-  void fail_waiters_if(const std::function<bool(const Waiter&)>& which, const Error& why);
+  // Fails (with `why`) the waiting requests and reads whose deadline `which` selects.
+  void fail_waiters_if(
+      const std::function<bool(std::chrono::steady_clock::time_point deadline)>& which,
+      const Error& why);
   Result<Applied> propose_and_wait(mgmtraft::InternalRequest& request);
   Result<void> restore_locked(const std::string& state, uint64_t index);
   Result<Applied> apply_request(const mgmtraft::InternalRequest& request, storage::Batch& batch);
   Result<void> apply_member_change(const raft::ConfChange& change, storage::Batch& batch);
   Result<void> write_applied(storage::Batch& batch, uint64_t index);
-  Result<void> wait_applied(uint64_t index) const;
+  // Calls `then` once this member has applied `index` (at once if it has), or with why it
+  // will not (a disk failure, the request timeout, the server stopping).
+  void when_applied(uint64_t index, std::function<void(Result<void>)> then);
+  struct ApplyWait {
+    std::function<void(Result<void>)> then;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  // The waits that applied_index_ now satisfies, taken out (apply_mutex_ held; the caller runs
+  // them once it has released the lock).
+  std::vector<ApplyWait> take_applied_waits_locked();
+  static void run_waits(std::vector<ApplyWait>& waits, const Result<void>& outcome);
+  // Reads now: one key on this thread, a range on a reader thread.
+  void read_now(mvcc::RangeRequest r, Done<mvcc::RangeResponse> done);
   Result<void> load_members();
   void load_removed();
   Result<void> change_membership(const raft::ConfChange& change);
@@ -206,7 +243,8 @@ class Backend {
   uint64_t cluster_id_ = 0;
   uint64_t member_id_ = 0;
 
-  mutable std::mutex apply_mutex_;  // guards applied_index_, failed_, members_, waiters_
+  mutable std::mutex apply_mutex_;  // guards applied_index_, failed_, members_, waiters_,
+                                    // apply_waits_
   mutable std::condition_variable applied_cv_;
   uint64_t applied_index_ = 0;
   bool failed_ = false;
@@ -214,6 +252,7 @@ class Backend {
   mutable std::mutex removed_mutex_;  // guards removed_ (read by the peer service's threads)
   std::set<uint64_t> removed_;        // ids removed from the cluster (meta "removed/ID")
   std::map<uint64_t, Waiter> waiters_;
+  std::multimap<uint64_t, ApplyWait> apply_waits_;  // reads waiting for an index to be applied
   // Request ids are this member's id and a counter that starts at random in every run: a
   // restarted member must never wait on an id its previous run proposed, which its catch-up
   // could apply and answer with that old entry's result.
@@ -222,6 +261,8 @@ class Backend {
   Alarms alarms_;
   std::unique_ptr<SpaceQuota> quota_;
   std::atomic<int64_t> nospace_proposed_ms_{-1000};
+  // Runs the reads of more than one key (range_async); joined (its queue done) on destruction.
+  std::unique_ptr<boost::asio::thread_pool> readers_;
 };
 
 }  // namespace mgmt::store::server

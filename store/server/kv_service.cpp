@@ -6,24 +6,31 @@
 namespace mgmt::store::server {
 namespace {
 
-using KvBase = etcdserverpb::KV::WithCallbackMethod_Put<
+using KvBase = etcdserverpb::KV::WithCallbackMethod_Range<etcdserverpb::KV::WithCallbackMethod_Put<
     etcdserverpb::KV::WithCallbackMethod_DeleteRange<
-        etcdserverpb::KV::WithCallbackMethod_Txn<etcdserverpb::KV::Service>>>;
+        etcdserverpb::KV::WithCallbackMethod_Txn<etcdserverpb::KV::Service>>>>;
 
 class KvService final : public KvBase {
  public:
   explicit KvService(ServiceContext& context) : context_(context) {}
 
-  grpc::Status Range(grpc::ServerContext*, const etcdserverpb::RangeRequest* request,
-                     etcdserverpb::RangeResponse* response) override {
-    auto result = context_.backend.range(from_pb(*request));
-    if (!result) return to_status(result.error());
-    context_.fill(response->mutable_header(), result->revision);
-    to_pb(*result, response);
-    return grpc::Status::OK;
+  // Reads use gRPC's callback API too: a linearizable read is answered by the thread that
+  // learns its read point (the Raft host's, or a peer's), a serializable one at once.
+  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* call,
+                                  const etcdserverpb::RangeRequest* request,
+                                  etcdserverpb::RangeResponse* response) override {
+    auto* reactor = call->DefaultReactor();
+    context_.backend.range_async(
+        from_pb(*request), [this, reactor, response](mgmt::Result<mvcc::RangeResponse> r) {
+          if (!r) return reactor->Finish(to_status(r.error()));
+          context_.fill(response->mutable_header(), r->revision);
+          to_pb(*r, response);
+          reactor->Finish(grpc::Status::OK);
+        });
+    return reactor;
   }
 
-  // Writes use gRPC's callback API: the handler proposes and returns; the apply answers the
+  // Writes: the handler proposes and returns; the apply answers the
   // call from the Raft thread. No server thread waits for Raft (with the synchronous API, a
   // thread per request in flight, made and unmade by gRPC as the load changes).
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* call,

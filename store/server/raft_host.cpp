@@ -111,8 +111,8 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
     std::lock_guard lock(h->mutex_);
     for (const std::string& read : answered) {
       auto it = h->reads_.find(read);
-      if (it == h->reads_.end()) continue;  // given up by its caller
-      it->second.set_value(rs.index);
+      if (it == h->reads_.end()) continue;  // timed out
+      h->answered_.emplace_back(std::move(it->second.done), rs.index);
       h->reads_.erase(it);
     }
   };
@@ -160,13 +160,17 @@ void RaftHost::start() {
 }
 
 void RaftHost::stop() {
+  ReadAnswers stopped_reads;
   {
     std::lock_guard lock(mutex_);
     if (stopped_) return;
     stopped_ = true;
-    for (auto& [ctx, p] : reads_) p.set_value(fail(Code::unavailable, kErrTimeout));
+    for (auto& [ctx, read] : reads_) {
+      stopped_reads.emplace_back(std::move(read.done), fail(Code::unavailable, kErrTimeout));
+    }
     reads_.clear();
   }
+  answer(stopped_reads);
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   {
@@ -208,20 +212,28 @@ void RaftHost::deliver(raft::Message m) {
     std::lock_guard lock(heard_mutex_);
     last_heard_[m.from] = std::chrono::steady_clock::now();
   }
-  // Idle (nothing queued, no round running): the round runs here, on the peer's thread, instead
-  // of waking the Raft thread for it (a wake-up per message was much of a follower's CPU).
+  run_or_enqueue(std::move(m));
+}
+
+// Idle (nothing queued, no round running): the round runs here, on the caller's thread (a
+// peer's message, a client's read), instead of waking the Raft thread for it (a wake-up per
+// message was much of a follower's CPU).
+void RaftHost::run_or_enqueue(Item item) {
+  bool here = false;
   {
     std::lock_guard lock(mutex_);
-    if (!started_ || stopped_ || running_ || !inbox_.empty()) {
-      if (!stopped_) inbox_.push_back(std::move(m));
+    if (!stopped_ && (!started_ || running_ || !inbox_.empty())) {
+      inbox_.push_back(std::move(item));
       if (!running_) wake_.notify_all();
       return;
     }
-    running_ = true;
+    if (!stopped_) here = running_ = true;
   }
+  // Stopped: refused outside the lock (a rejection callback may take the Backend's locks).
+  if (!here) return refuse(item, "etcdserver: server stopped");
   std::deque<Item> items;
-  items.push_back(std::move(m));
-  round(items);
+  items.push_back(std::move(item));
+  ReadAnswers answers = round(items);
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
@@ -234,6 +246,7 @@ void RaftHost::deliver(raft::Message m) {
            (notice_due_ && (now >= *notice_due_ || *notice_due_ < sleeping_until_));
   }
   if (wake) wake_.notify_all();
+  answer(answers);
 }
 
 void RaftHost::propose(std::string data, std::function<void(Error)> rejected) {
@@ -250,23 +263,21 @@ Result<void> RaftHost::propose_member_change(const raft::ConfChange& change) {
   return done.get();
 }
 
-Result<uint64_t> RaftHost::read_index(std::chrono::milliseconds timeout) {
-  if (leader_.load() == 0) return fail(Code::unavailable, kErrNoLeader);
+void RaftHost::read_index_async(std::chrono::milliseconds timeout,
+                                std::function<void(Result<uint64_t>)> done) {
+  if (leader_.load() == 0) return done(fail(Code::unavailable, kErrNoLeader));
   // Unique on this member; the round that answers it has a context unique across members.
-  const std::string ctx = std::to_string(next_read_++);
-  std::future<Result<uint64_t>> done;
+  std::string ctx = std::to_string(next_read_++);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool stopped = false;
   {
     std::lock_guard lock(mutex_);
-    if (stopped_) return fail(Code::unavailable, "etcdserver: server stopped");
-    done = reads_[ctx].get_future();
+    stopped = stopped_;
+    if (!stopped) reads_.emplace(ctx, PendingRead{std::move(done), deadline});
   }
-  enqueue(ReadRequest{ctx});
-  if (done.wait_for(timeout) != std::future_status::ready) {
-    std::lock_guard lock(mutex_);
-    reads_.erase(ctx);
-    return fail(Code::unavailable, kErrTimeout);
-  }
-  return done.get();
+  // Answered outside the lock: the answer reads the store and answers the client.
+  if (stopped) return done(fail(Code::unavailable, "etcdserver: server stopped"));
+  run_or_enqueue(ReadRequest{std::move(ctx)});
 }
 
 std::optional<std::pair<uint64_t, uint64_t>> RaftHost::progress(uint64_t member_id) const {
@@ -428,13 +439,21 @@ void RaftHost::run() {
       running_ = true;
       items.swap(inbox_);
     }
-    round(items);
-    std::lock_guard lock(mutex_);
-    running_ = false;
+    ReadAnswers answers = round(items);
+    {
+      std::lock_guard lock(mutex_);
+      running_ = false;
+    }
+    answer(answers);
   }
 }
 
-void RaftHost::round(std::deque<Item>& items) {
+void RaftHost::answer(ReadAnswers& answers) {
+  for (auto& [done, index] : answers) done(std::move(index));
+  answers.clear();
+}
+
+RaftHost::ReadAnswers RaftHost::round(std::deque<Item>& items) {
   using clock = std::chrono::steady_clock;
   if (notice_due_) notice_due_ = notices_->flush(clock::now());
   if (failed_) {
@@ -442,13 +461,14 @@ void RaftHost::round(std::deque<Item>& items) {
       refuse(item, "etcdserver: this member stopped after a storage failure; restart it");
     }
     next_tick_ = clock::now() + config_.tick_interval;
-    return;
+    return {};
   }
   for (Item& item : items) handle(item);
   if (clock::now() >= next_tick_) {
     driver_->tick();
     read_rounds_.tick();
     backend_.expire_waiters();
+    expire_reads(clock::now());
     next_tick_ += config_.tick_interval;
     if (next_tick_ < clock::now()) next_tick_ = clock::now() + config_.tick_interval;
     if (++ticks_since_lease_check_ >= 5) {
@@ -478,6 +498,19 @@ void RaftHost::round(std::deque<Item>& items) {
   const auto saving = log_->take_save_time();
   if (took >= kSlowRound) report_slow_round(took, saving);
   after_ready();
+  return std::exchange(answered_, {});
+}
+
+void RaftHost::expire_reads(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    answered_.emplace_back(std::move(it->second.done), fail(Code::unavailable, kErrTimeout));
+    it = reads_.erase(it);
+  }
 }
 
 }  // namespace mgmt::store::server

@@ -84,7 +84,8 @@ class RaftHost : public Replicator {
   // Replicator.
   void propose(std::string data, std::function<void(Error)> rejected) override;
   Result<void> propose_member_change(const raft::ConfChange& change) override;
-  Result<uint64_t> read_index(std::chrono::milliseconds timeout) override;
+  void read_index_async(std::chrono::milliseconds timeout,
+                        std::function<void(Result<uint64_t>)> done) override;
   uint64_t leader_id() const override { return leader_.load(); }
   // A former peer said this member was removed from the cluster.
   bool removed() const { return removed_.load(); }
@@ -115,17 +116,31 @@ class RaftHost : public Replicator {
     uint64_t to;
   };
   using Item = std::variant<raft::Message, Proposal, ConfProposal, ReadRequest, Transfer>;
+  struct PendingRead {
+    std::function<void(Result<uint64_t>)> done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  // Reads a round answered or gave up, with their outcome: the thread that ran the round calls
+  // them once it has handed the token back (they read the store and answer the client).
+  using ReadAnswers = std::vector<std::pair<std::function<void(Result<uint64_t>)>,
+                                            Result<uint64_t>>>;
 
   RaftHost(Backend& backend, const RaftHostConfig& config)
       : backend_(backend), config_(config),
         read_rounds_(std::to_string(backend.member_id()), config.election_ticks) {}
   void enqueue(Item item);
+  // Runs the item's round on the calling thread when the host is idle (nothing queued, no
+  // round running) instead of waking the Raft thread for it; otherwise queues it.
+  void run_or_enqueue(Item item);
   // Answers a queued proposal or membership change that will not be proposed (others: nothing).
   static void refuse(Item& item, const std::string& why);
   void run();
   // One turn of the loop: the items, a tick if due, the Ready rounds. Run by whoever holds
   // running_ (the Raft thread, or a peer's thread in deliver() when the host is idle).
-  void round(std::deque<Item>& items);
+  [[nodiscard]] ReadAnswers round(std::deque<Item>& items);
+  static void answer(ReadAnswers& answers);
+  // Gives up the reads past their deadline (they fail with etcd's "request timed out").
+  void expire_reads(std::chrono::steady_clock::time_point now);
   void handle(Item& item);
   void after_ready();
   // Leader: remove a member silent past member_timeout, else promote a caught-up learner while
@@ -145,6 +160,7 @@ class RaftHost : public Replicator {
   std::mutex mutex_;  // guards inbox_, stopped_, started_, running_, waiting_for_runner_, reads_
   std::condition_variable wake_;
   std::deque<Item> inbox_;
+  std::map<std::string, PendingRead> reads_;  // the reads waiting for a round, by context
   bool stopped_ = false;
   bool started_ = false;
   bool running_ = false;             // a thread runs round(): it alone touches the core
@@ -153,7 +169,7 @@ class RaftHost : public Replicator {
   // The round's state (touched only by the thread that runs it).
   std::chrono::steady_clock::time_point next_tick_{};
   std::optional<std::chrono::steady_clock::time_point> notice_due_;  // commit_notices.h
-  std::map<std::string, std::promise<Result<uint64_t>>> reads_;
+  ReadAnswers answered_;  // the reads this round answered or gave up
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> progress_;  // leader: id -> (match, commit)
   mutable std::mutex progress_mutex_;
   std::atomic<uint64_t> leader_{0};
