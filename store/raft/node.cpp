@@ -442,6 +442,7 @@ Result<void> Node::step_leader(Message& m) {
       if (read_only_.recv_ack(m.from, m.context, tracker_.voters()) < tracker_.quorum()) {
         return ok();
       }
+      first_reader_ = m.from;
       for (ReadIndexStatus& rs : read_only_.advance(m.context)) respond_read(rs.request, rs.index);
       return ok();
     }
@@ -675,13 +676,36 @@ void Node::bcast_append() {
 
 void Node::bcast_heartbeat(const std::string& context) {
   for (auto& [id, pr] : tracker_.progress()) {
-    if (id == id_) continue;
-    // Never tell a follower of a commit beyond what it is known to hold.
-    send(Message{.type = MessageType::heartbeat,
-                 .to = id,
-                 .commit = std::min(pr.match, log_.committed()),
-                 .context = context});
+    if (id != id_) send_heartbeat(id, context);
   }
+}
+
+void Node::send_heartbeat(NodeId to, const std::string& context) {
+  // Never tell a follower of a commit beyond what it is known to hold.
+  send(Message{.type = MessageType::heartbeat,
+               .to = to,
+               .commit = std::min(tracker_.progress().at(to).match, log_.committed()),
+               .context = context});
+}
+
+// A read round needs acks from a quorum, this leader included; asking every member would cost
+// the others a message and an answer each for nothing. So it asks the voter that completed the
+// last round first (the quickest to answer), then those heard from most recently. A round they
+// do not answer goes to every member with the next heartbeat, within a heartbeat tick
+// (step_leader's beat), and whoever answers first is asked next time.
+void Node::send_read_round(const std::string& context) {
+  const size_t need = tracker_.quorum() - (tracker_.is_voter(id_) ? 1 : 0);
+  std::vector<std::pair<uint64_t, NodeId>> peers;  // (rank, id), best first
+  for (NodeId v : tracker_.voters()) {
+    if (v == id_) continue;
+    const Progress& pr = tracker_.progress().at(v);
+    const uint64_t rank = v == first_reader_ && pr.recent_active ? UINT64_MAX : pr.last_heard;
+    peers.emplace_back(rank, v);
+  }
+  if (need >= peers.size()) return bcast_heartbeat(context);
+  std::partial_sort(peers.begin(), peers.begin() + static_cast<std::ptrdiff_t>(need), peers.end(),
+                    std::greater<>());
+  for (size_t i = 0; i < need; ++i) send_heartbeat(peers[i].second, context);
 }
 
 bool Node::maybe_commit() {
@@ -716,7 +740,7 @@ void Node::handle_read_index(const Message& m) {
   } else {
     read_only_.add_request(log_.committed(), m);
     read_only_.recv_ack(id_, m.context, tracker_.voters());
-    bcast_heartbeat(m.context);
+    send_read_round(m.context);
   }
 }
 

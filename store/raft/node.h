@@ -117,6 +117,9 @@ class Node {
   bool send_append(NodeId to, bool send_if_empty = true);
   void bcast_append();
   void bcast_heartbeat(const std::string& context);
+  void send_heartbeat(NodeId to, const std::string& context);
+  // A read round's heartbeats: to just enough voters to make a quorum with this leader.
+  void send_read_round(const std::string& context);
   bool maybe_commit();
   void abort_leader_transfer() { lead_transferee_ = kNone; }
   bool has_unapplied_conf_change() const;
@@ -141,6 +144,7 @@ class Node {
   std::vector<Message> msgs_;
   std::vector<ReadState> read_states_;
   std::vector<Message> pending_reads_;  // read requests before the first commit in this term
+  NodeId first_reader_ = kNone;  // the voter whose ack completed the last read round
   HardState prev_hard_state_;
   SoftState prev_soft_state_;
   bool ready_outstanding_ = false;

@@ -55,6 +55,7 @@ class NodeNet {
           m->store.append(rd.entries);
           if (rd.hard_state) m->store.set_hard_state(*rd.hard_state);
           for (auto& msg : rd.messages) msgs.push_back(msg);
+          for (auto& rs : rd.read_states) read_states.push_back(rs.context);
           m->node->advance(rd);
         }
       }
@@ -78,6 +79,7 @@ class NodeNet {
   }
 
   std::map<NodeId, std::unique_ptr<Member>> members;
+  std::vector<std::string> read_states;  // the contexts of every read answered, in order
 };
 
 // Runs the cluster until `id` leads (campaigning on it, ticking others never).

@@ -405,6 +405,48 @@ TEST_CASE("thesis §6.4 a deposed leader serves no linearizable read", "[unit]")
   }
 }
 
+TEST_CASE("thesis §6.4 a read round asks a quorum, the quickest voter first, and every member "
+          "once it goes unanswered for a heartbeat", "[unit]") {
+  NodeNet net;
+  for (NodeId id : {1, 2, 3}) net.add(id, {1, 2, 3}, {1});
+  Node& leader = net.node(1);
+  leader.campaign();
+  net.stabilize();
+  REQUIRE(leader.role() == Role::leader);
+  const auto asked = [](const std::vector<Message>& sent, const std::string& context) {
+    std::set<NodeId> to;
+    for (const Message& m : sent) {
+      if (m.type == MessageType::heartbeat && m.context == context) to.insert(m.to);
+    }
+    return to;
+  };
+  const auto answered = [&](const std::string& context) {
+    return std::count(net.read_states.begin(), net.read_states.end(), context) == 1;
+  };
+
+  leader.read_index("r1");
+  const std::set<NodeId> first = asked(net.stabilize(), "r1");
+  REQUIRE(first.size() == 1);  // one follower makes a quorum of three with the leader
+  CHECK(answered("r1"));
+  const NodeId quick = *first.begin();
+  const NodeId other = quick == 2 ? 3 : 2;
+  leader.read_index("r2");
+  CHECK(asked(net.stabilize(), "r2") == std::set<NodeId>{quick});  // it answered first
+  CHECK(answered("r2"));
+
+  // The quick one goes silent: the round waits for the next heartbeat, which asks everyone.
+  const auto to_quick = [&](const Message& m) { return m.to == quick; };
+  leader.read_index("r3");
+  CHECK(asked(net.stabilize(to_quick), "r3") == std::set<NodeId>{quick});
+  CHECK_FALSE(answered("r3"));
+  leader.tick();
+  CHECK(asked(net.stabilize(to_quick), "r3") == std::set<NodeId>{quick, other});
+  CHECK(answered("r3"));
+  leader.read_index("r4");
+  CHECK(asked(net.stabilize(to_quick), "r4") == std::set<NodeId>{other});  // now the quick one
+  CHECK(answered("r4"));
+}
+
 // --------------------------------------------------------------------- Crashes and storage faults
 
 TEST_CASE("a leader that crashes before replicating loses the entry, never a committed one",
