@@ -7,6 +7,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -358,53 +360,107 @@ Result<void> EtcdClient::member_remove(uint64_t id) {
 
 namespace {
 
-class StreamWatch final : public Watch {
+// The stream runs on gRPC's callback API, so no thread of ours waits inside gRPC: a thread
+// blocked in a synchronous Read takes turns polling every socket of the process, and woke for
+// the store's own traffic (in a member, about 3 times per write it served). Responses are
+// handed to a thread of the watch's own, which calls on_events and on_error (they may block).
+class StreamWatch final
+    : public Watch,
+      public grpc::ClientBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
  public:
   StreamWatch(etcdserverpb::Watch::Stub* stub, etcdserverpb::WatchRequest create,
               std::function<void(const std::vector<WatchEvent>&)> on_events,
-              std::function<void(const Error&)> on_error, std::string url) {
-    stream_ = stub->Watch(&context_);
-    stream_->Write(create);
+              std::function<void(const Error&)> on_error, std::string url)
+      : create_(std::move(create)) {
+    stub->async()->Watch(&context_, this);
+    StartWrite(&create_);
+    StartRead(&incoming_);
+    StartCall();
     thread_ = std::thread([this, on_events = std::move(on_events),
-                           on_error = std::move(on_error), url] {
-      etcdserverpb::WatchResponse response;
-      while (stream_->Read(&response)) {
-        if (response.compact_revision() != 0) {
-          on_error(Error(Code::out_of_range,
-                         "the watch on " + url + " started before the store's compaction at "
-                         "revision " + std::to_string(response.compact_revision())));
-          return;
-        }
-        if (response.canceled()) {
-          on_error(Error(Code::cancelled, "the store at " + url + " canceled the watch: " +
-                                              response.cancel_reason()));
-          return;
-        }
-        if (response.events_size() == 0) continue;
-        std::vector<WatchEvent> events;
-        for (const auto& e : response.events()) {
-          events.push_back(WatchEvent{e.type() == mvccpb::Event::DELETE, from_pb(e.kv())});
-        }
-        on_events(events);
-      }
-      if (!stopping_) {
-        on_error(Error(Code::unavailable, "lost the watch on the store at " + url));
-      }
+                           on_error = std::move(on_error), url = std::move(url)] {
+      deliver(on_events, on_error, url);
     });
   }
   ~StreamWatch() override {
-    stopping_ = true;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
     context_.TryCancel();
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return done_; });  // gRPC is done with this reactor
+    lock.unlock();
     thread_.join();
-    stream_->Finish();
+  }
+
+  void OnWriteDone(bool) override {}
+  void OnReadDone(bool ok) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (ok) {
+        queue_.push_back(std::move(incoming_));
+      } else {
+        ended_ = true;
+      }
+    }
+    changed_.notify_all();
+    if (ok) {
+      incoming_.Clear();
+      StartRead(&incoming_);
+    }
+  }
+  void OnDone(const grpc::Status&) override {
+    std::lock_guard lock(mutex_);
+    ended_ = true;
+    done_ = true;
+    changed_.notify_all();  // under the lock: the destructor may free this once it sees done_
   }
 
  private:
+  // The watch's thread: hands each response on, in order, until the stream ends or stops.
+  void deliver(const std::function<void(const std::vector<WatchEvent>&)>& on_events,
+               const std::function<void(const Error&)>& on_error, const std::string& url) {
+    for (;;) {
+      etcdserverpb::WatchResponse response;
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return stopping_ || ended_ || !queue_.empty(); });
+        if (stopping_) return;
+        if (queue_.empty()) break;  // the stream ended
+        response = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      if (response.compact_revision() != 0) {
+        on_error(Error(Code::out_of_range,
+                       "the watch on " + url + " started before the store's compaction at "
+                       "revision " + std::to_string(response.compact_revision())));
+        return;
+      }
+      if (response.canceled()) {
+        on_error(Error(Code::cancelled, "the store at " + url + " canceled the watch: " +
+                                            response.cancel_reason()));
+        return;
+      }
+      if (response.events_size() == 0) continue;
+      std::vector<WatchEvent> events;
+      for (const auto& e : response.events()) {
+        events.push_back(WatchEvent{e.type() == mvccpb::Event::DELETE, from_pb(e.kv())});
+      }
+      on_events(events);
+    }
+    on_error(Error(Code::unavailable, "lost the watch on the store at " + url));
+  }
+
   grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest,
-                                           etcdserverpb::WatchResponse>>
-      stream_;
-  std::atomic<bool> stopping_{false};
+  etcdserverpb::WatchRequest create_;
+  etcdserverpb::WatchResponse incoming_;  // the read in flight
+  std::mutex mutex_;  // guards queue_, ended_, done_, stopping_
+  std::condition_variable changed_;
+  std::deque<etcdserverpb::WatchResponse> queue_;
+  bool ended_ = false;     // no more responses will come
+  bool done_ = false;      // OnDone ran: gRPC no longer touches this reactor
+  bool stopping_ = false;  // the destructor runs
   std::thread thread_;
 };
 
