@@ -250,7 +250,7 @@ void RaftHost::run_or_enqueue(Item item) {
 }
 
 void RaftHost::propose(std::string data, std::function<void(Error)> rejected) {
-  enqueue(Proposal{std::move(data), std::move(rejected)});
+  run_or_enqueue(Proposal{std::move(data), std::move(rejected)});
 }
 
 Result<void> RaftHost::propose_member_change(const raft::ConfChange& change) {

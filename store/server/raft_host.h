@@ -4,12 +4,14 @@
 // it through a queue:
 //   inbox: peer messages, proposals, read requests, membership changes, transport reports;
 //   the Raft thread: drains the inbox, ticks every tick_interval, runs the Ready loop;
-//   a peer's message that finds the host idle (nothing queued, no round running) is run on the
-//   gRPC thread that read it, instead of waking the Raft thread for it: a wake-up per message
-//   was much of a follower's CPU. What queues meanwhile goes to the Raft thread.
+//   a peer's message, a proposal or a read that finds the host idle (nothing queued, no round
+//   running) is run on the gRPC thread that brought it, instead of waking the Raft thread for
+//   it: a wake-up per message was much of a follower's CPU, and of a lone member's latency.
+//   What queues meanwhile goes to the Raft thread.
 // Proposals are fire-and-forget (the Backend waits for their apply; a refused one is reported
 // through its callback); reads wait for the ReadIndex round that answers them, one round in
-// flight for all the reads waiting (read_batcher.h). The driver sends through CommitNotices
+// flight for all the reads waiting (read_batcher.h), and are answered (read_index_async's
+// callback) by the thread that ran that round, once it has handed the core back. The driver sends through CommitNotices
 // (commit_notices.h), which holds a commit-only append up to commit_notice_delay for a message
 // that carries the commit anyway. The leader also promotes caught-up learners while the cluster
 // has fewer voters than ideal_voters (the chooser), and proposes revokes for expired leases.
