@@ -1,0 +1,140 @@
+// etcd_client_watch_test.cpp: what the agent relies on from EtcdClient::watch, against our
+// store on loopback: every event once and in order (puts and deletes), nothing after the watch
+// is destroyed, one error naming the store when the store goes away, and one naming the
+// compaction when the watch starts before it. The watch runs on gRPC's callback API and hands
+// responses to a thread of its own; the tests wait for events, never for time.
+#include "store/client/etcd_client.h"
+#include "test/support/store/our_store.h"
+
+#include "etcd/rpc.grpc.pb.h"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+using mgmt::Code;
+using mgmt::store::client::EtcdClient;
+using mgmt::store::client::WatchEvent;
+using namespace std::chrono_literals;
+
+namespace {
+
+// What a watch delivered, with a wait for it.
+struct Seen {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::string> events;  // "PUT key=value" or "DELETE key"
+  std::optional<mgmt::Error> error;
+  int errors = 0;
+
+  auto on_events() {
+    return [this](const std::vector<WatchEvent>& batch) {
+      std::lock_guard lock(mutex);
+      for (const WatchEvent& e : batch) {
+        events.push_back(e.is_delete ? "DELETE " + e.kv.key
+                                     : "PUT " + e.kv.key + "=" + e.kv.value);
+      }
+      changed.notify_all();
+    };
+  }
+  auto on_error() {
+    return [this](const mgmt::Error& e) {
+      std::lock_guard lock(mutex);
+      error = e;
+      ++errors;
+      changed.notify_all();
+    };
+  }
+  bool wait_for_events(std::size_t n) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 10s, [&] { return events.size() >= n; });
+  }
+  bool wait_for_error() {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 10s, [&] { return error.has_value(); });
+  }
+};
+
+}  // namespace
+
+TEST_CASE("client watch: every event once and in order, and none once the watch is destroyed",
+          "[client][watch]") {
+  mgmt::test::OurStore store;
+  REQUIRE(store.server().wait_for_leader(10s));
+  auto client = EtcdClient::open({store.endpoint()});
+  REQUIRE(client);
+  Seen seen;
+  auto watch = (*client)->watch("w/", true, 0, seen.on_events(), seen.on_error());
+  REQUIRE(watch);
+  for (int i = 0; i < 50; ++i) REQUIRE((*client)->put("w/" + std::to_string(i), "v"));
+  REQUIRE((*client)->del("w/7"));
+  REQUIRE((*client)->put("elsewhere", "x"));  // outside the prefix
+  REQUIRE(seen.wait_for_events(51));
+  std::vector<std::string> expected;
+  for (int i = 0; i < 50; ++i) expected.push_back("PUT w/" + std::to_string(i) + "=v");
+  expected.push_back("DELETE w/7");
+  {
+    std::lock_guard lock(seen.mutex);
+    CHECK(seen.events == expected);
+  }
+  watch->reset();  // returns once its thread is gone
+  REQUIRE((*client)->put("w/after", "v"));
+  std::lock_guard lock(seen.mutex);
+  CHECK(seen.events.size() == 51);
+  CHECK(seen.errors == 0);  // ending a watch on purpose is not an error
+}
+
+TEST_CASE("client watch: a store that goes away ends the watch with one error naming it",
+          "[client][watch]") {
+  auto store = std::make_unique<mgmt::test::OurStore>();
+  REQUIRE(store->server().wait_for_leader(10s));
+  const std::string url = store->endpoint();
+  auto client = EtcdClient::open({url});
+  REQUIRE(client);
+  Seen seen;
+  auto watch = (*client)->watch("w/", true, 0, seen.on_events(), seen.on_error());
+  REQUIRE(watch);
+  REQUIRE((*client)->put("w/1", "v"));
+  REQUIRE(seen.wait_for_events(1));
+  store.reset();
+  REQUIRE(seen.wait_for_error());
+  std::lock_guard lock(seen.mutex);
+  CHECK(seen.error->code() == Code::unavailable);
+  CHECK(seen.error->message() == "lost the watch on the store at " + url);
+  CHECK(seen.errors == 1);
+}
+
+TEST_CASE("client watch: a watch from before the compaction fails naming its revision",
+          "[client][watch]") {
+  mgmt::test::OurStore store;
+  REQUIRE(store.server().wait_for_leader(10s));
+  auto client = EtcdClient::open({store.endpoint()});
+  REQUIRE(client);
+  int64_t revision = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto put = (*client)->put("w/" + std::to_string(i), "v");
+    REQUIRE(put);
+    revision = *put;
+  }
+  auto kv = etcdserverpb::KV::NewStub(store.channel());
+  etcdserverpb::CompactionRequest compact;
+  compact.set_revision(revision);
+  etcdserverpb::CompactionResponse compacted;
+  grpc::ClientContext context;
+  REQUIRE(kv->Compact(&context, compact, &compacted).ok());
+
+  Seen seen;
+  auto watch = (*client)->watch("w/", true, 2, seen.on_events(), seen.on_error());
+  REQUIRE(watch);
+  REQUIRE(seen.wait_for_error());
+  std::lock_guard lock(seen.mutex);
+  CHECK(seen.error->code() == Code::out_of_range);
+  CHECK(seen.error->message().find("compaction at revision " + std::to_string(revision)) !=
+        std::string::npos);
+  CHECK(seen.events.empty());
+}
