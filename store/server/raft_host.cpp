@@ -457,11 +457,16 @@ RaftHost::ReadAnswers RaftHost::round(std::deque<Item>& items) {
   using clock = std::chrono::steady_clock;
   if (notice_due_) notice_due_ = notices_->flush(clock::now());
   if (failed_) {
-    for (Item& item : items) {
-      refuse(item, "etcdserver: this member stopped after a storage failure; restart it");
+    const char* why = "etcdserver: this member stopped after a storage failure; restart it";
+    for (Item& item : items) refuse(item, why);
+    // No ReadIndex round will answer the reads waiting: they learn why now.
+    std::lock_guard lock(mutex_);
+    for (auto& [ctx, read] : reads_) {
+      answered_.emplace_back(std::move(read.done), fail(Code::unavailable, why));
     }
+    reads_.clear();
     next_tick_ = clock::now() + config_.tick_interval;
-    return {};
+    return std::exchange(answered_, {});
   }
   for (Item& item : items) handle(item);
   if (clock::now() >= next_tick_) {
