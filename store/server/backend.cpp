@@ -216,8 +216,9 @@ void Backend::finish(uint64_t id, Result<Applied> result) {
 
 void Backend::expire_waiters() {
   const auto now = std::chrono::steady_clock::now();
-  fail_waiters_if([now](std::chrono::steady_clock::time_point deadline) { return deadline <= now; },
-                  Error(Code::unavailable, kErrTimeout));
+  fail_waiters_if(
+      [now](std::chrono::steady_clock::time_point deadline) { return deadline <= now; },
+      Error(Code::unavailable, kErrTimeout));
 }
 
 void Backend::fail_waiters(const Error& why) {

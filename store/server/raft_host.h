@@ -11,10 +11,11 @@
 // Proposals are fire-and-forget (the Backend waits for their apply; a refused one is reported
 // through its callback); reads wait for the ReadIndex round that answers them, one round in
 // flight for all the reads waiting (read_batcher.h), and are answered (read_index_async's
-// callback) by the thread that ran that round, once it has handed the core back. The driver sends through CommitNotices
-// (commit_notices.h), which holds a commit-only append up to commit_notice_delay for a message
-// that carries the commit anyway. The leader also promotes caught-up learners while the cluster
-// has fewer voters than ideal_voters (the chooser), and proposes revokes for expired leases.
+// callback) by the thread that ran that round, once it has handed the core back. The driver
+// sends through CommitNotices (commit_notices.h), which holds a commit-only append up to
+// commit_notice_delay for a message that carries the commit anyway. The leader also promotes
+// caught-up learners while the cluster has fewer voters than ideal_voters (the chooser), and
+// proposes revokes for expired leases.
 // Thread-safety: every public method is thread-safe.
 #pragma once
 
