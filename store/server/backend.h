@@ -62,8 +62,8 @@ class Replicator {
   // when this member cannot propose them now (no leader, stopping).
   virtual void propose(std::string data, std::function<void(Error)> rejected) = 0;
   virtual Result<void> propose_member_change(const raft::ConfChange& change) = 0;
-  // A linearizable read point: `done` is called once, with the index to read at once this
-  // member has applied it, or with why there is none (no leader, the timeout passed). Called
+  // A linearizable read point: `done` is called once, with the index this member must have
+  // applied before it reads, or with why there is none (no leader, the timeout passed). Called
   // from whichever thread learns it, never with a lock of the caller's held.
   virtual void read_index_async(std::chrono::milliseconds timeout,
                                 std::function<void(Result<uint64_t>)> done) = 0;
