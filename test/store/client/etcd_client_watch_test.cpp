@@ -60,20 +60,35 @@ struct Seen {
   }
 };
 
+// Our store, led, and a client of it.
+struct Store {
+  Store() : server(std::make_unique<mgmt::test::OurStore>()) {
+    REQUIRE(server->server().wait_for_leader(10s));
+    auto opened = EtcdClient::open({server->endpoint()});
+    REQUIRE(opened);
+    client = std::move(*opened);
+  }
+  // A watch of every key under "w/" from `start` (0: from now), delivering into `seen`.
+  std::unique_ptr<mgmt::store::client::Watch> watch(Seen& seen, int64_t start = 0) {
+    auto w = client->watch("w/", true, start, seen.on_events(), seen.on_error());
+    REQUIRE(w);
+    return std::move(*w);
+  }
+  std::unique_ptr<mgmt::test::OurStore> server;
+  std::unique_ptr<EtcdClient> client;
+};
+
 }  // namespace
 
 TEST_CASE("client watch: every event once and in order, and none once the watch is destroyed",
           "[client][watch]") {
-  mgmt::test::OurStore store;
-  REQUIRE(store.server().wait_for_leader(10s));
-  auto client = EtcdClient::open({store.endpoint()});
-  REQUIRE(client);
+  Store store;
+  auto& client = store.client;
   Seen seen;
-  auto watch = (*client)->watch("w/", true, 0, seen.on_events(), seen.on_error());
-  REQUIRE(watch);
-  for (int i = 0; i < 50; ++i) REQUIRE((*client)->put("w/" + std::to_string(i), "v"));
-  REQUIRE((*client)->del("w/7"));
-  REQUIRE((*client)->put("elsewhere", "x"));  // outside the prefix
+  auto watch = store.watch(seen);
+  for (int i = 0; i < 50; ++i) REQUIRE(client->put("w/" + std::to_string(i), "v"));
+  REQUIRE(client->del("w/7"));
+  REQUIRE(client->put("elsewhere", "x"));  // outside the prefix
   REQUIRE(seen.wait_for_events(51));
   std::vector<std::string> expected;
   for (int i = 0; i < 50; ++i) expected.push_back("PUT w/" + std::to_string(i) + "=v");
@@ -82,8 +97,8 @@ TEST_CASE("client watch: every event once and in order, and none once the watch 
     std::lock_guard lock(seen.mutex);
     CHECK(seen.events == expected);
   }
-  watch->reset();  // returns once its thread is gone
-  REQUIRE((*client)->put("w/after", "v"));
+  watch.reset();  // returns once its thread is gone
+  REQUIRE(client->put("w/after", "v"));
   std::lock_guard lock(seen.mutex);
   CHECK(seen.events.size() == 51);
   CHECK(seen.errors == 0);  // ending a watch on purpose is not an error
@@ -91,17 +106,13 @@ TEST_CASE("client watch: every event once and in order, and none once the watch 
 
 TEST_CASE("client watch: a store that goes away ends the watch with one error naming it",
           "[client][watch]") {
-  auto store = std::make_unique<mgmt::test::OurStore>();
-  REQUIRE(store->server().wait_for_leader(10s));
-  const std::string url = store->endpoint();
-  auto client = EtcdClient::open({url});
-  REQUIRE(client);
+  Store store;
+  const std::string url = store.server->endpoint();
   Seen seen;
-  auto watch = (*client)->watch("w/", true, 0, seen.on_events(), seen.on_error());
-  REQUIRE(watch);
-  REQUIRE((*client)->put("w/1", "v"));
+  auto watch = store.watch(seen);
+  REQUIRE(store.client->put("w/1", "v"));
   REQUIRE(seen.wait_for_events(1));
-  store.reset();
+  store.server.reset();
   REQUIRE(seen.wait_for_error());
   std::lock_guard lock(seen.mutex);
   CHECK(seen.error->code() == Code::unavailable);
@@ -111,17 +122,14 @@ TEST_CASE("client watch: a store that goes away ends the watch with one error na
 
 TEST_CASE("client watch: a watch from before the compaction fails naming its revision",
           "[client][watch]") {
-  mgmt::test::OurStore store;
-  REQUIRE(store.server().wait_for_leader(10s));
-  auto client = EtcdClient::open({store.endpoint()});
-  REQUIRE(client);
+  Store store;
   int64_t revision = 0;
   for (int i = 0; i < 5; ++i) {
-    auto put = (*client)->put("w/" + std::to_string(i), "v");
+    auto put = store.client->put("w/" + std::to_string(i), "v");
     REQUIRE(put);
     revision = *put;
   }
-  auto kv = etcdserverpb::KV::NewStub(store.channel());
+  auto kv = etcdserverpb::KV::NewStub(store.server->channel());
   etcdserverpb::CompactionRequest compact;
   compact.set_revision(revision);
   etcdserverpb::CompactionResponse compacted;
@@ -129,8 +137,7 @@ TEST_CASE("client watch: a watch from before the compaction fails naming its rev
   REQUIRE(kv->Compact(&context, compact, &compacted).ok());
 
   Seen seen;
-  auto watch = (*client)->watch("w/", true, 2, seen.on_events(), seen.on_error());
-  REQUIRE(watch);
+  auto watch = store.watch(seen, 2);
   REQUIRE(seen.wait_for_error());
   std::lock_guard lock(seen.mutex);
   CHECK(seen.error->code() == Code::out_of_range);
