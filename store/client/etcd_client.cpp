@@ -470,7 +470,7 @@ Result<std::unique_ptr<Watch>> EtcdClient::watch(
     const std::string& key, bool prefix, int64_t start_revision,
     std::function<void(const std::vector<WatchEvent>&)> on_events,
     std::function<void(const Error&)> on_error) {
-  // Find an endpoint that answers, then open the stream there.
+  // Find an endpoint that answers (and the store's revision now), then open the stream there.
   auto probe = get(key, GetOptions{false, true, 0, 1});
   if (!probe) return fail(probe.error());
   auto& endpoint = impl_->endpoints[impl_->preferred.load()];
@@ -478,7 +478,7 @@ Result<std::unique_ptr<Watch>> EtcdClient::watch(
   auto* c = create.mutable_create_request();
   c->set_key(key);
   if (prefix) c->set_range_end(prefix_end(key));
-  c->set_start_revision(start_revision);
+  c->set_start_revision(start_revision != 0 ? start_revision : probe->revision + 1);
   return std::unique_ptr<Watch>(new StreamWatch(endpoint.watch.get(), create,
                                                 std::move(on_events), std::move(on_error),
                                                 endpoint.url));

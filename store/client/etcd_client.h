@@ -62,7 +62,6 @@ struct WatchEvent {
   KeyValue kv;
 };
 
-// Ends the watch (and joins its thread) when destroyed.
 // A member of the cluster, as MemberList shows it.
 struct MemberInfo {
   uint64_t id = 0;
@@ -78,6 +77,7 @@ struct MemberAddResult {
   std::vector<MemberInfo> members;
 };
 
+// Ends the watch (and joins its thread) when destroyed.
 class Watch {
  public:
   virtual ~Watch() = default;
@@ -112,7 +112,9 @@ class EtcdClient {
                                                    bool is_learner);
   [[nodiscard]] Result<void> member_remove(uint64_t id);
 
-  // Watches `key` (or every key under it with prefix) from `start_revision` (0: from now).
+  // Watches `key` (or every key under it with prefix) from `start_revision`. With 0 it starts
+  // just after the revision this call reads from the store, so every change made after watch()
+  // returns is delivered, even one the store applies before it has set the watch up.
   // on_events gets each response's events in order; on_error once if the watch ends badly.
   [[nodiscard]] Result<std::unique_ptr<Watch>> watch(
       const std::string& key, bool prefix, int64_t start_revision,
