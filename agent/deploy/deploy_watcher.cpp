@@ -5,6 +5,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -20,7 +21,8 @@ DeployWatcher::~DeployWatcher() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  stopping_cv_.notify_all();
+  changed_.notify_all();
+  if (keeper_.joinable()) keeper_.join();
   watch_.reset();
 }
 
@@ -28,37 +30,71 @@ Result<std::unique_ptr<DeployWatcher>> DeployWatcher::start(store::client::EtcdC
                                                             std::string work_dir, Apply apply) {
   std::unique_ptr<DeployWatcher> w(new DeployWatcher(client, std::move(work_dir),
                                                      std::move(apply)));
-  auto current = client.get(kLatestKey);
+  auto followed = w->follow();
+  if (!followed) return fail(followed.error());
+  w->keeper_ = std::thread([self = w.get()] { self->keep_following(); });
+  return w;
+}
+
+Result<void> DeployWatcher::follow() {
+  auto current = client_.get(kLatestKey);
   if (!current) return fail(current.error());
   if (!current->kvs.empty()) {
     try {
-      w->consider(std::stoll(current->kvs.front().value));
+      consider(std::stoll(current->kvs.front().value));
     } catch (const std::exception&) {
       log::get("deploy")->error("{} holds \"{}\", not a deploy id", kLatestKey,
                                 current->kvs.front().value);
     }
   }
-  DeployWatcher* self = w.get();
-  auto watch = client.watch(
+  auto watch = client_.watch(
       kLatestKey, false, current->revision + 1,
-      [self](const std::vector<store::client::WatchEvent>& events) {
+      [this](const std::vector<store::client::WatchEvent>& events) {
         for (const auto& e : events) {
           if (e.is_delete) continue;
           try {
-            self->consider(std::stoll(e.kv.value));
+            consider(std::stoll(e.kv.value));
           } catch (const std::exception&) {
             log::get("deploy")->error("{} holds \"{}\", not a deploy id", kLatestKey,
                                       e.kv.value);
           }
         }
       },
-      [](const Error& e) {
-        log::get("deploy")->error("{}; new deploys are not seen until the agent restarts",
-                                  e.message());
+      [this](const Error& e) {
+        log::get("deploy")->warn("{}; watching for deploys again", e.message());
+        std::lock_guard lock(mutex_);
+        watch_lost_ = true;
+        changed_.notify_all();
       });
   if (!watch) return fail(watch.error());
-  w->watch_ = std::move(*watch);
-  return w;
+  watch_ = std::move(*watch);
+  return ok();
+}
+
+void DeployWatcher::keep_following() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [&] { return stopping_ || watch_lost_; });
+    if (stopping_) return;
+    watch_lost_ = false;
+    lock.unlock();
+    watch_.reset();  // its thread has delivered everything it had, and ends
+    // Back off from 1 s to 10 s while no endpoint answers; each try is logged with its cause.
+    auto wait = std::chrono::seconds(1);
+    for (;;) {
+      auto followed = follow();
+      if (followed) {
+        log::get("deploy")->info("watching for deploys again");
+        break;
+      }
+      log::get("deploy")->warn("cannot watch for deploys ({}); trying again in {} s",
+                               followed.error().message(), wait.count());
+      std::unique_lock waiting(mutex_);
+      if (changed_.wait_for(waiting, wait, [&] { return stopping_; })) return;
+      wait = std::min(wait * 2, std::chrono::seconds(10));
+    }
+    lock.lock();
+  }
 }
 
 int64_t DeployWatcher::loaded() const {
@@ -85,7 +121,7 @@ void DeployWatcher::consider(int64_t id) {
     log::get("deploy")->info("deploy {} not loaded yet ({}); retrying", id,
                              loaded.error().message());
     std::unique_lock lock(mutex_);
-    if (stopping_cv_.wait_for(lock, std::chrono::seconds(1),
+    if (changed_.wait_for(lock, std::chrono::seconds(1),
                               [&] { return stopping_ || attempted_ != id; })) {
       return;  // stopping, or a newer deploy arrived and takes over
     }

@@ -2,9 +2,12 @@
 // watches /_mgmt/deploy/latest and loads each newer one: payload and files are copied from the
 // store into <work_dir>/<id>/, and handed to `apply` (which turns them into a graph and swaps
 // it into the engine). An older deploy is never loaded after a newer one; a deploy that fails
-// to load is logged and leaves the running graph as it was.
-// Thread-safety: apply runs on the watch's thread, one deploy at a time; loaded() and
-// last_error() may be called from any thread.
+// to load is logged and leaves the running graph as it was. A watch the store ends (the member
+// it was on restarted or went away) is set up again, on whichever endpoint answers, after
+// loading whatever was deployed meanwhile: no deploy is missed, and no restart is needed.
+// Thread-safety: apply runs on the watch's thread, or on the thread that sets a lost watch up
+// again while no watch exists, so one deploy at a time; loaded() and last_error() may be called
+// from any thread.
 #pragma once
 
 #include "agent/deploy/layout.h"
@@ -16,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 namespace mgmt::agent::deploy {
 
@@ -34,17 +38,23 @@ class DeployWatcher {
   DeployWatcher(store::client::EtcdClient& client, std::string work_dir, Apply apply);
   void consider(int64_t id);
   Result<void> load(int64_t id);
+  // Loads the newest deploy, then watches for newer ones from the revision it was read at.
+  Result<void> follow();
+  // The keeper's thread: sets the watch up again each time the store ends it, until stopping.
+  void keep_following();
 
   store::client::EtcdClient& client_;
   std::string work_dir_;
   Apply apply_;
-  mutable std::mutex mutex_;  // guards loaded_, attempted_, last_error_, stopping_
-  std::condition_variable stopping_cv_;
+  mutable std::mutex mutex_;  // guards loaded_, attempted_, last_error_, stopping_, watch_lost_
+  std::condition_variable changed_;
   bool stopping_ = false;
+  bool watch_lost_ = false;  // the store ended the watch; the keeper sets it up again
   int64_t loaded_ = 0;
   int64_t attempted_ = 0;
   std::string last_error_;
-  std::unique_ptr<store::client::Watch> watch_;
+  std::unique_ptr<store::client::Watch> watch_;  // set by start(), then only by the keeper
+  std::thread keeper_;
 };
 
 }  // namespace mgmt::agent::deploy

@@ -2,8 +2,9 @@
 // on loopback. Agents run; code is deployed from outside; every agent converges on it; a second
 // deploy of changed code from the same uncommitted work tree lands, and so does a redeploy of
 // the same commit; a non-fast-forward deploy is refused in one line; --force lands it. Also:
-// concurrent deployers never both win, an agent on Debian's etcd behaves the same, and an agent
-// killed and restarted comes back on the newest deploy.
+// concurrent deployers never both win, an agent on Debian's etcd behaves the same, an agent
+// killed and restarted comes back on the newest deploy, and an agent whose store is killed and
+// restarted watches again by itself.
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
@@ -261,6 +262,29 @@ TEST_CASE("deploy: an agent on Debian's etcd loads deploys, and after kill -9 an
   Agent again({"--prefix", prefix, "--no-server", "--seeds", etcd.endpoint()}, "e1");
   CHECK(again.process->wait_for_output("loading deploy 2"));
   CHECK(again.process->wait_for_output(say("while it was down")));
+}
+
+TEST_CASE("deploy: an agent whose store is killed and restarted watches again and loads the "
+          "next deploy",
+          "[deploy][cluster][etcd]") {
+  REQUIRE(mgmt::test::have_program("etcd"));
+  mgmt::test::RealEtcd etcd;
+  REQUIRE(etcd.ready());
+  TempDir dir;
+  std::string code = dir.path() + "/g.yaml";
+  write(code, graph_saying("before the restart"));
+  Agent a({"--prefix", dir.path() + "/agent", "--no-server", "--seeds", etcd.endpoint()}, "e1");
+  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+  CHECK(deploy(etcd.endpoint(), "yaml " + code).exit_code == 0);
+  CHECK(a.process->wait_for_output(say("before the restart")));
+  etcd.kill_and_restart();
+  REQUIRE(etcd.ready());
+  CHECK(a.process->wait_for_output("lost the watch on the store at " + etcd.endpoint() +
+                                   "; watching for deploys again"));
+  CHECK(a.process->wait_for_output("deploy: watching for deploys again"));
+  write(code, graph_saying("after the restart"));
+  CHECK(deploy(etcd.endpoint(), "yaml " + code).exit_code == 0);
+  CHECK(a.process->wait_for_output(say("after the restart")));
 }
 
 TEST_CASE("deploy: into a store past its quota a deploy fails in one line that says how to free "

@@ -3,18 +3,27 @@
 
 #include "test/support/process/free_port.h"
 
+#include <signal.h>
+
 namespace mgmt::test {
 
 RealEtcd::RealEtcd(const std::vector<std::string>& extra)
     : client_port_(free_port()), peer_port_(free_port()) {
   std::string client = endpoint();
   std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
-  std::vector<std::string> argv{
+  argv_ = {
       "/usr/bin/etcd", "--name", "default", "--data-dir", dir_.path() + "/etcd",
       "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
       peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=" + peer};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  process_ = std::make_unique<ChildProcess>(argv);
+  argv_.insert(argv_.end(), extra.begin(), extra.end());
+  process_ = std::make_unique<ChildProcess>(argv_);
+  ready_ = process_->wait_for_output("ready to serve client requests");
+}
+
+void RealEtcd::kill_and_restart() {
+  process_->send_signal(SIGKILL);
+  process_->wait_exit();
+  process_ = std::make_unique<ChildProcess>(argv_);
   ready_ = process_->wait_for_output("ready to serve client requests");
 }
 

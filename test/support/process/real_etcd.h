@@ -16,11 +16,15 @@ class RealEtcd {
   explicit RealEtcd(const std::vector<std::string>& extra = {});
   std::string endpoint() const;
   bool ready() const { return ready_; }
+  // Kills it (SIGKILL) and starts it again on the same ports and data dir; ready() says whether
+  // it came back.
+  void kill_and_restart();
 
  private:
   TempDir dir_;
   int client_port_;
   int peer_port_;
+  std::vector<std::string> argv_;
   std::unique_ptr<ChildProcess> process_;
   bool ready_ = false;
 };
