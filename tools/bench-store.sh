@@ -9,7 +9,9 @@
 # and warmed up) and watch delivery latency (1000 sequential puts), ROUNDS times each (default
 # 5), alternating between the two stores.
 # Ends with the ratios ours/etcd of the medians (throughput: above 1 is better; p99: below 1 is
-# better).
+# better). First it measures the disk's own ceiling for sequential durable writes (synced 256-byte
+# appends per second, in the directory the stores use) and ends with each store's sequential puts
+# as a share of it: no store can acknowledge one client's synced puts faster than that.
 # Usage: [ROUNDS=N] [WORKLOADS="put@1 put@64 watch"] [RUN_SECONDS=N] [CHECK_PERF=0]
 #        tools/bench-store.sh [s|m|l] [1|3]
 set -euo pipefail
@@ -72,6 +74,10 @@ etcd_eps=$(leader_first "$etcd_eps")
 ours_eps=$(leader_first "$ours_eps")
 echo "== load goes to each store's leader first: etcd $etcd_eps, ours $ours_eps"
 
+disk_line=$("$loadgen" --workload disk --dir "$work" --seconds 3)
+disk_rate=$(echo "$disk_line" | awk '{print $6}')
+echo "== the disk under $work: $disk_line"
+
 # Each workload runs ROUNDS times (default 5), etcd and ours alternating, so that both see the
 # same moments of a shared machine; the report takes the median round of each.
 rounds="${ROUNDS:-5}"
@@ -121,3 +127,10 @@ for w in $workloads; do
   printf "%-17s   paired: throughput %s  p99 %s\n" "" \
     "$(paired "${ops[etcd/$w]}" "${ops[mgmt/$w]}")" "$(paired "${p99s[etcd/$w]}" "${p99s[mgmt/$w]}")"
 done
+if [[ " $workloads " == *" put@1 "* ]]; then
+  echo "== sequential puts (put@1) as a share of the disk's synced appends ($disk_rate/s), medians"
+  for name in etcd mgmt; do
+    awk -v n="$name" -v p="$(echo "${ops[$name/put@1]}" | median)" -v d="$disk_rate" \
+      'BEGIN { printf "%-5s %.0f puts/s = %.0f%%\n", n, p, 100 * p / d }'
+  done
+fi

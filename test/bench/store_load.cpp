@@ -9,8 +9,12 @@
 // shared by the clients, one thread (async_load.h).
 // watch: one writer puts sequentially while a watcher on the prefix measures the delay from the
 // start of each put to its event.
+//   store_load --workload disk --dir DIR [--seconds 3] [--bytes 256]
+// disk: no store; the rate of synced appends the device under DIR gives (disk_floor.h), the
+// ceiling of any store's sequential puts on it.
 #include "store/client/etcd_client.h"
 #include "test/bench/async_load.h"
+#include "test/bench/disk_floor.h"
 
 #include <algorithm>
 #include <atomic>
@@ -53,10 +57,26 @@ int main(int argc, char** argv) {
                                              {"--keys", "1000"}, {"--seconds", "60"},
                                              {"--conns", "1"}};
   for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
+  if (args["--workload"] == "disk" && args.count("--dir")) {
+    const auto bytes = static_cast<std::size_t>(std::stoul(args.count("--bytes") ? args["--bytes"]
+                                                                                 : "256"));
+    const auto run_for = std::chrono::seconds(std::stoi(args["--seconds"]));
+    auto measured = mgmt::bench::measure_synced_appends(args["--dir"], bytes, run_for);
+    if (!measured) {
+      std::fprintf(stderr, "store_load: %s\n", measured.error().message().c_str());
+      return 1;
+    }
+    double ms = 0;  // the appends back to back, without the file's preparation
+    for (double l : *measured) ms += l;
+    report("disk", *measured, ms / 1000);
+    return 0;
+  }
   if (!args.count("--endpoints") || !args.count("--workload")) {
     std::fprintf(stderr, "usage: store_load --endpoints URL[,URL] --workload "
                          "put|get|get-serializable|txn|watch [--clients N] [--ops N] "
-                         "[--keys N] [--seconds N] [--conns N]\n");
+                         "[--keys N] [--seconds N] [--conns N]\n"
+                         "       store_load --workload disk --dir DIR [--seconds N] "
+                         "[--bytes N]\n");
     return 2;
   }
   const auto endpoints = split(args["--endpoints"]);
