@@ -239,52 +239,67 @@ TEST_CASE("deploy: concurrent deployers never both win", "[deploy][cluster]") {
   CHECK(latest.output == "/_mgmt/deploy/latest = " + std::to_string(landed.size()) + "\n");
 }
 
+namespace {
+
+// Debian's etcd, and what agents on it (--no-server) and deploys to it need.
+struct OnEtcd {
+  OnEtcd() { REQUIRE(etcd.ready()); }
+  // An agent on the etcd (started, not yet ready); its data under the test's dir.
+  std::unique_ptr<Agent> agent() {
+    return std::make_unique<Agent>(std::vector<std::string>{"--prefix", dir.path() + "/agent",
+                                                            "--no-server", "--seeds",
+                                                            etcd.endpoint()},
+                                   "e1");
+  }
+  // An agent on the etcd, running a first deploy that says `message`.
+  std::unique_ptr<Agent> agent_saying(const std::string& message) {
+    auto a = agent();
+    REQUIRE(a->process->wait_for_output("waiting for `mgmt deploy`"));
+    CHECK(deploy_saying(message));
+    CHECK(a->process->wait_for_output(say(message)));
+    return a;
+  }
+  // Deploys a graph whose print resource says `message`; whether `mgmt deploy` succeeded.
+  bool deploy_saying(const std::string& message) {
+    const std::string code = dir.path() + "/g.yaml";
+    write(code, graph_saying(message));
+    return deploy(etcd.endpoint(), "yaml " + code).exit_code == 0;
+  }
+  mgmt::test::RealEtcd etcd;
+  TempDir dir;
+};
+
+}  // namespace
+
 TEST_CASE("deploy: an agent on Debian's etcd loads deploys, and after kill -9 and restart it "
           "comes back on the newest",
           "[deploy][cluster][etcd]") {
   REQUIRE(mgmt::test::have_program("etcd"));
-  mgmt::test::RealEtcd etcd;
-  REQUIRE(etcd.ready());
-  TempDir dir;
-  std::string code = dir.path() + "/g.yaml";
-  write(code, graph_saying("on etcd"));
-  std::string prefix = dir.path() + "/agent";
+  OnEtcd store;
   {
-    Agent a({"--prefix", prefix, "--no-server", "--seeds", etcd.endpoint()}, "e1");
-    REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
-    CHECK(deploy(etcd.endpoint(), "yaml " + code).exit_code == 0);
-    CHECK(a.process->wait_for_output(say("on etcd")));
-    a.process->send_signal(SIGKILL);
-    CHECK(a.process->wait_exit() == 128 + SIGKILL);
+    auto a = store.agent_saying("on etcd");
+    a->process->send_signal(SIGKILL);
+    CHECK(a->process->wait_exit() == 128 + SIGKILL);
   }
-  write(code, graph_saying("while it was down"));
-  CHECK(deploy(etcd.endpoint(), "yaml " + code).exit_code == 0);
-  Agent again({"--prefix", prefix, "--no-server", "--seeds", etcd.endpoint()}, "e1");
-  CHECK(again.process->wait_for_output("loading deploy 2"));
-  CHECK(again.process->wait_for_output(say("while it was down")));
+  CHECK(store.deploy_saying("while it was down"));
+  auto again = store.agent();
+  CHECK(again->process->wait_for_output("loading deploy 2"));
+  CHECK(again->process->wait_for_output(say("while it was down")));
 }
 
 TEST_CASE("deploy: an agent whose store is killed and restarted watches again and loads the "
           "next deploy",
           "[deploy][cluster][etcd]") {
   REQUIRE(mgmt::test::have_program("etcd"));
-  mgmt::test::RealEtcd etcd;
-  REQUIRE(etcd.ready());
-  TempDir dir;
-  std::string code = dir.path() + "/g.yaml";
-  write(code, graph_saying("before the restart"));
-  Agent a({"--prefix", dir.path() + "/agent", "--no-server", "--seeds", etcd.endpoint()}, "e1");
-  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
-  CHECK(deploy(etcd.endpoint(), "yaml " + code).exit_code == 0);
-  CHECK(a.process->wait_for_output(say("before the restart")));
-  etcd.kill_and_restart();
-  REQUIRE(etcd.ready());
-  CHECK(a.process->wait_for_output("lost the watch on the store at " + etcd.endpoint() +
-                                   "; watching for deploys again"));
-  CHECK(a.process->wait_for_output("deploy: watching for deploys again"));
-  write(code, graph_saying("after the restart"));
-  CHECK(deploy(etcd.endpoint(), "yaml " + code).exit_code == 0);
-  CHECK(a.process->wait_for_output(say("after the restart")));
+  OnEtcd store;
+  auto a = store.agent_saying("before the restart");
+  store.etcd.kill_and_restart();
+  REQUIRE(store.etcd.ready());
+  CHECK(a->process->wait_for_output("lost the watch on the store at " + store.etcd.endpoint() +
+                                    "; watching for deploys again"));
+  CHECK(a->process->wait_for_output("deploy: watching for deploys again"));
+  CHECK(store.deploy_saying("after the restart"));
+  CHECK(a->process->wait_for_output(say("after the restart")));
 }
 
 TEST_CASE("deploy: into a store past its quota a deploy fails in one line that says how to free "
