@@ -47,25 +47,26 @@ Result<void> DeployWatcher::follow() {
                                 current->kvs.front().value);
     }
   }
-  auto watch = client_.watch(
-      kLatestKey, false, current->revision + 1,
-      [this](const std::vector<store::client::WatchEvent>& events) {
-        for (const auto& e : events) {
-          if (e.is_delete) continue;
-          try {
-            consider(std::stoll(e.kv.value));
-          } catch (const std::exception&) {
-            log::get("deploy")->error("{} holds \"{}\", not a deploy id", kLatestKey,
-                                      e.kv.value);
-          }
-        }
-      },
-      [this](const Error& e) {
-        log::get("deploy")->warn("{}; watching for deploys again", e.message());
-        std::lock_guard lock(mutex_);
-        watch_lost_ = true;
-        changed_.notify_all();
-      });
+  store::client::WatchCallbacks callbacks;
+  callbacks.on_events = [this](const std::vector<store::client::WatchEvent>& events) {
+    for (const auto& e : events) {
+      if (e.is_delete) continue;
+      try {
+        consider(std::stoll(e.kv.value));
+      } catch (const std::exception&) {
+        log::get("deploy")->error("{} holds \"{}\", not a deploy id", kLatestKey, e.kv.value);
+      }
+    }
+  };
+  // The store ended the watch (its history was compacted past it, or it canceled it).
+  callbacks.on_error = [this](const Error& e) {
+    log::get("deploy")->warn("{}; watching for deploys again", e.message());
+    std::lock_guard lock(mutex_);
+    watch_lost_ = true;
+    changed_.notify_all();
+  };
+  callbacks.on_notice = [](const std::string& notice) { log::get("deploy")->info("{}", notice); };
+  auto watch = client_.watch(kLatestKey, false, current->revision + 1, std::move(callbacks));
   if (!watch) return fail(watch.error());
   watch_ = std::move(*watch);
   return ok();

@@ -2,9 +2,10 @@
 // watches /_mgmt/deploy/latest and loads each newer one: payload and files are copied from the
 // store into <work_dir>/<id>/, and handed to `apply` (which turns them into a graph and swaps
 // it into the engine). An older deploy is never loaded after a newer one; a deploy that fails
-// to load is logged and leaves the running graph as it was. A watch the store ends (the member
-// it was on restarted or went away) is set up again, on whichever endpoint answers, after
-// loading whatever was deployed meanwhile: no deploy is missed, and no restart is needed.
+// to load is logged and leaves the running graph as it was. The client's watch carries on by
+// itself when the member it was on restarts or goes away (etcd_client.h); a watch the store
+// ends (its history compacted past it) is set up again after loading whatever was deployed
+// meanwhile: no deploy is missed, and no restart is needed.
 // Thread-safety: apply runs on the watch's thread, or on the thread that sets a lost watch up
 // again while no watch exists, so one deploy at a time; loaded() and last_error() may be called
 // from any thread.

@@ -131,27 +131,40 @@ Result<std::map<std::string, std::string>> EtcdStoreAccess::get_prefix(
   return out;
 }
 
-std::unique_ptr<resources::Watch> EtcdStoreAccess::watch_prefix(
-    const std::string& prefix, std::function<void()> on_change) {
-  auto w = client_.watch(
-      prefix, true, 0,
-      [on_change](const std::vector<store::client::WatchEvent>&) { on_change(); },
-      [prefix](const Error& e) {
-        log::get("lang")->warn("watch of {} in the store ended: {}", prefix, e.message());
-      });
+namespace {
+
+// A watch of `key` (or every key under it) that pokes `on_change` on each change; the loss and
+// return of the store and the end of the watch are logged by `component`.
+std::unique_ptr<resources::Watch> watch_key(store::client::EtcdClient& client,
+                                            const std::string& key, bool prefix,
+                                            std::function<void()> on_change,
+                                            const std::string& component) {
+  store::client::WatchCallbacks callbacks;
+  callbacks.on_events = [on_change](const std::vector<store::client::WatchEvent>&) {
+    on_change();
+  };
+  callbacks.on_error = [key, component, on_change](const Error& e) {
+    log::get(component)->warn("watch of {} in the store ended: {}", key, e.message());
+    on_change();  // what changed meanwhile is read again
+  };
+  callbacks.on_notice = [key, component](const std::string& notice) {
+    log::get(component)->info("watch of {}: {}", key, notice);
+  };
+  auto w = client.watch(key, prefix, 0, std::move(callbacks));
   if (!w) return nullptr;
   return std::make_unique<KeyWatch>(std::move(*w));
 }
 
+}  // namespace
+
+std::unique_ptr<resources::Watch> EtcdStoreAccess::watch_prefix(
+    const std::string& prefix, std::function<void()> on_change) {
+  return watch_key(client_, prefix, true, std::move(on_change), "lang");
+}
+
 std::unique_ptr<resources::Watch> EtcdStoreAccess::watch(const std::string& key,
                                                          std::function<void()> on_change) {
-  auto w = client_.watch(
-      key, false, 0, [on_change](const std::vector<store::client::WatchEvent>&) { on_change(); },
-      [key](const Error& e) {
-        log::get("engine")->warn("watch of {} in the store ended: {}", key, e.message());
-      });
-  if (!w) return nullptr;
-  return std::make_unique<KeyWatch>(std::move(*w));
+  return watch_key(client_, key, false, std::move(on_change), "engine");
 }
 
 }  // namespace mgmt::agent::run

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -360,39 +361,27 @@ Result<void> EtcdClient::member_remove(uint64_t id) {
 
 namespace {
 
-// The stream runs on gRPC's callback API, so no thread of ours waits inside gRPC: a thread
-// blocked in a synchronous Read takes turns polling every socket of the process, and woke for
-// the store's own traffic (in a member, about 3 times per write it served). Responses are
-// handed to a thread of the watch's own, which calls on_events and on_error (they may block).
-class StreamWatch final
-    : public Watch,
-      public grpc::ClientBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
+// One Watch stream to one endpoint, on gRPC's callback API, so no thread of ours waits inside
+// gRPC: a thread blocked in a synchronous Read takes turns polling every socket of the process,
+// and woke for the store's own traffic (in a member, about 3 times per write it served). What
+// it reads is queued for the watch's thread (StreamWatch), which alone calls back the user.
+// gRPC may call it until OnDone: its owner waits for done() before freeing it.
+class WatchStream final
+    : public grpc::ClientBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
  public:
-  StreamWatch(etcdserverpb::Watch::Stub* stub, etcdserverpb::WatchRequest create,
-              std::function<void(const std::vector<WatchEvent>&)> on_events,
-              std::function<void(const Error&)> on_error, std::string url)
-      : create_(std::move(create)) {
+  WatchStream(etcdserverpb::Watch::Stub* stub, etcdserverpb::WatchRequest create,
+              std::mutex& mutex, std::condition_variable& changed)
+      : create_(std::move(create)), mutex_(mutex), changed_(changed) {
     stub->async()->Watch(&context_, this);
     StartWrite(&create_);
     StartRead(&incoming_);
     StartCall();
-    thread_ = std::thread([this, on_events = std::move(on_events),
-                           on_error = std::move(on_error), url = std::move(url)] {
-      deliver(on_events, on_error, url);
-    });
   }
-  ~StreamWatch() override {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    changed_.notify_all();
-    context_.TryCancel();
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return done_; });  // gRPC is done with this reactor
-    lock.unlock();
-    thread_.join();
-  }
+  void cancel() { context_.TryCancel(); }
+  // Under the owner's mutex:
+  std::deque<etcdserverpb::WatchResponse>& queue() { return queue_; }
+  bool ended() const { return ended_; }  // no more responses will come
+  bool done() const { return done_; }    // OnDone ran: gRPC no longer touches this reactor
 
   void OnWriteDone(bool) override {}
   void OnReadDone(bool ok) override {
@@ -414,74 +403,176 @@ class StreamWatch final
     std::lock_guard lock(mutex_);
     ended_ = true;
     done_ = true;
-    changed_.notify_all();  // under the lock: the destructor may free this once it sees done_
+    changed_.notify_all();  // under the lock: the owner may free this once it sees done_
   }
 
  private:
-  // The watch's thread: hands each response on, in order, until the stream ends or stops.
-  void deliver(const std::function<void(const std::vector<WatchEvent>&)>& on_events,
-               const std::function<void(const Error&)>& on_error, const std::string& url) {
+  grpc::ClientContext context_;
+  etcdserverpb::WatchRequest create_;
+  etcdserverpb::WatchResponse incoming_;  // the read in flight
+  std::mutex& mutex_;                     // the owner's; guards queue_, ended_, done_
+  std::condition_variable& changed_;
+  std::deque<etcdserverpb::WatchResponse> queue_;
+  bool ended_ = false;
+  bool done_ = false;
+};
+
+// A watch that outlives its streams, as etcd's clientv3 watch does: when a stream ends without
+// the store ending the watch (the member restarted, went away or was cut off), it opens another
+// on whichever endpoint answers, from the revision after the last event it delivered, so no
+// event is lost or repeated. Tries again after 0.1 s, doubling up to 10 s. Only a compaction
+// past that revision or a cancel by the store ends it (on_error).
+class StreamWatch final : public Watch {
+ public:
+  // An endpoint that answered, and the store revision it answered at.
+  struct Answering {
+    etcdserverpb::Watch::Stub* stub = nullptr;
+    std::string url;
+    int64_t revision = 0;
+  };
+  // An endpoint that answers now, or why none does.
+  using Find = std::function<Result<Answering>()>;
+
+  StreamWatch(etcdserverpb::WatchRequest create, Find find, const Answering& at,
+              WatchCallbacks callbacks)
+      : create_(std::move(create)), find_(std::move(find)), callbacks_(std::move(callbacks)) {
+    stream_ = std::make_unique<WatchStream>(at.stub, create_, mutex_, changed_);
+    thread_ = std::thread([this, url = at.url]() mutable { deliver(std::move(url)); });
+  }
+  ~StreamWatch() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  // The watch's thread: hands each response on, in order; opens a new stream when one ends.
+  void deliver(std::string url) {
     for (;;) {
       etcdserverpb::WatchResponse response;
       {
         std::unique_lock lock(mutex_);
-        changed_.wait(lock, [&] { return stopping_ || ended_ || !queue_.empty(); });
-        if (stopping_) return;
-        if (queue_.empty()) break;  // the stream ended
-        response = std::move(queue_.front());
-        queue_.pop_front();
+        changed_.wait(lock, [&] {
+          return stopping_ || stream_->ended() || !stream_->queue().empty();
+        });
+        if (stopping_) return close_stream(lock);
+        if (stream_->queue().empty()) {  // the stream ended: open another
+          close_stream(lock);
+          lock.unlock();
+          if (!resume(url)) return;  // stopping
+          continue;
+        }
+        response = std::move(stream_->queue().front());
+        stream_->queue().pop_front();
       }
       if (response.compact_revision() != 0) {
-        on_error(Error(Code::out_of_range,
-                       "the watch on " + url + " started before the store's compaction at "
-                       "revision " + std::to_string(response.compact_revision())));
-        return;
+        std::unique_lock lock(mutex_);
+        close_stream(lock);
+        lock.unlock();
+        return callbacks_.on_error(Error(
+            Code::out_of_range, "the watch on " + url + " started before the store's "
+                                "compaction at revision " +
+                                    std::to_string(response.compact_revision())));
       }
       if (response.canceled()) {
-        on_error(Error(Code::cancelled, "the store at " + url + " canceled the watch: " +
-                                            response.cancel_reason()));
-        return;
+        std::unique_lock lock(mutex_);
+        close_stream(lock);
+        lock.unlock();
+        return callbacks_.on_error(Error(Code::cancelled, "the store at " + url +
+                                                              " canceled the watch: " +
+                                                              response.cancel_reason()));
       }
       if (response.events_size() == 0) continue;
       std::vector<WatchEvent> events;
       for (const auto& e : response.events()) {
         events.push_back(WatchEvent{e.type() == mvccpb::Event::DELETE, from_pb(e.kv())});
       }
-      on_events(events);
+      // A stream opened again starts after the last event delivered.
+      create_.mutable_create_request()->set_start_revision(events.back().kv.mod_revision + 1);
+      callbacks_.on_events(events);
     }
-    on_error(Error(Code::unavailable, "lost the watch on the store at " + url));
   }
 
-  grpc::ClientContext context_;
-  etcdserverpb::WatchRequest create_;
-  etcdserverpb::WatchResponse incoming_;  // the read in flight
-  std::mutex mutex_;  // guards queue_, ended_, done_, stopping_
+  // Cancels the stream and waits until gRPC is done with it.
+  void close_stream(std::unique_lock<std::mutex>& lock) {
+    stream_->cancel();
+    changed_.wait(lock, [&] { return stream_->done(); });
+  }
+
+  // Opens a stream on an endpoint that answers, waiting between tries; false once stopping.
+  bool resume(std::string& url) {
+    const int64_t from = create_.create_request().start_revision();
+    if (callbacks_.on_notice) {
+      callbacks_.on_notice("lost the watch on the store at " + url + "; watching again from "
+                           "revision " + std::to_string(from));
+    }
+    auto wait = std::chrono::milliseconds(100);
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        if (changed_.wait_for(lock, wait, [&] { return stopping_; })) return false;
+      }
+      auto found = find_();
+      if (found) {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return false;
+        url = found->url;
+        stream_ = std::make_unique<WatchStream>(found->stub, create_, mutex_, changed_);
+        if (callbacks_.on_notice) {
+          callbacks_.on_notice("watching the store at " + url + " again from revision " +
+                               std::to_string(from));
+        }
+        return true;
+      }
+      if (callbacks_.on_notice && wait >= std::chrono::seconds(10)) {
+        callbacks_.on_notice("still no watch on the store: " + found.error().message());
+      }
+      wait = std::min(wait * 2, std::chrono::milliseconds(10000));
+    }
+  }
+
+  etcdserverpb::WatchRequest create_;  // with the revision a new stream starts from
+  Find find_;
+  WatchCallbacks callbacks_;
+  std::mutex mutex_;  // guards stopping_, stream_ and the stream's state
   std::condition_variable changed_;
-  std::deque<etcdserverpb::WatchResponse> queue_;
-  bool ended_ = false;     // no more responses will come
-  bool done_ = false;      // OnDone ran: gRPC no longer touches this reactor
+  std::unique_ptr<WatchStream> stream_;
   bool stopping_ = false;  // the destructor runs
   std::thread thread_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Watch>> EtcdClient::watch(
-    const std::string& key, bool prefix, int64_t start_revision,
-    std::function<void(const std::vector<WatchEvent>&)> on_events,
-    std::function<void(const Error&)> on_error) {
-  // Find an endpoint that answers (and the store's revision now), then open the stream there.
-  auto probe = get(key, GetOptions{false, true, 0, 1});
-  if (!probe) return fail(probe.error());
-  auto& endpoint = impl_->endpoints[impl_->preferred.load()];
+Result<std::unique_ptr<Watch>> EtcdClient::watch(const std::string& key, bool prefix,
+                                                 int64_t start_revision,
+                                                 WatchCallbacks callbacks) {
+  // An endpoint that answers, found by reading `key` there (which also gives the revision).
+  StreamWatch::Find find = [this, key]() -> Result<StreamWatch::Answering> {
+    auto probe = get(key, GetOptions{false, true, 0, 1});
+    if (!probe) return fail(probe.error());
+    auto& endpoint = impl_->endpoints[impl_->preferred.load()];
+    return StreamWatch::Answering{endpoint.watch.get(), endpoint.url, probe->revision};
+  };
+  auto found = find();
+  if (!found) return fail(found.error());
   etcdserverpb::WatchRequest create;
   auto* c = create.mutable_create_request();
   c->set_key(key);
   if (prefix) c->set_range_end(prefix_end(key));
-  c->set_start_revision(start_revision != 0 ? start_revision : probe->revision + 1);
-  return std::unique_ptr<Watch>(new StreamWatch(endpoint.watch.get(), create,
-                                                std::move(on_events), std::move(on_error),
-                                                endpoint.url));
+  c->set_start_revision(start_revision != 0 ? start_revision : found->revision + 1);
+  return std::unique_ptr<Watch>(
+      new StreamWatch(std::move(create), std::move(find), *found, std::move(callbacks)));
+}
+
+Result<std::unique_ptr<Watch>> EtcdClient::watch(
+    const std::string& key, bool prefix, int64_t start_revision,
+    std::function<void(const std::vector<WatchEvent>&)> on_events,
+    std::function<void(const Error&)> on_error) {
+  return watch(key, prefix, start_revision,
+               WatchCallbacks{std::move(on_events), std::move(on_error), nullptr});
 }
 
 }  // namespace mgmt::store::client

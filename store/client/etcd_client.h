@@ -77,6 +77,13 @@ struct MemberAddResult {
   std::vector<MemberInfo> members;
 };
 
+// What a watch calls back (EtcdClient::watch).
+struct WatchCallbacks {
+  std::function<void(const std::vector<WatchEvent>&)> on_events;
+  std::function<void(const Error&)> on_error;
+  std::function<void(const std::string&)> on_notice;  // may be empty
+};
+
 // Ends the watch (and joins its thread) when destroyed.
 class Watch {
  public:
@@ -115,7 +122,17 @@ class EtcdClient {
   // Watches `key` (or every key under it with prefix) from `start_revision`. With 0 it starts
   // just after the revision this call reads from the store, so every change made after watch()
   // returns is delivered, even one the store applies before it has set the watch up.
-  // on_events gets each response's events in order; on_error once if the watch ends badly.
+  // The callbacks run on the watch's own thread, one at a time. on_events gets each response's
+  // events in order, each event once: when the stream breaks (the member restarted, went away
+  // or was cut off) the watch opens another on whichever endpoint answers, from the revision
+  // after the last event delivered, trying again after 0.1 s, doubling up to 10 s, until it is
+  // destroyed; on_notice (optional) is told of the loss and the return, for logs. on_error is
+  // called once if the store ends the watch: the history it needs was compacted, or the store
+  // canceled it. The client must outlive its watches.
+  [[nodiscard]] Result<std::unique_ptr<Watch>> watch(const std::string& key, bool prefix,
+                                                     int64_t start_revision,
+                                                     WatchCallbacks callbacks);
+  // The same without on_notice.
   [[nodiscard]] Result<std::unique_ptr<Watch>> watch(
       const std::string& key, bool prefix, int64_t start_revision,
       std::function<void(const std::vector<WatchEvent>&)> on_events,

@@ -295,9 +295,10 @@ TEST_CASE("deploy: an agent whose store is killed and restarted watches again an
   auto a = store.agent_saying("before the restart");
   store.etcd.kill_and_restart();
   REQUIRE(store.etcd.ready());
-  CHECK(a->process->wait_for_output("lost the watch on the store at " + store.etcd.endpoint() +
-                                    "; watching for deploys again"));
-  CHECK(a->process->wait_for_output("deploy: watching for deploys again"));
+  CHECK(a->process->wait_for_output("deploy: lost the watch on the store at " +
+                                    store.etcd.endpoint() + "; watching again from revision"));
+  CHECK(a->process->wait_for_output("deploy: watching the store at " + store.etcd.endpoint() +
+                                    " again from revision"));
   CHECK(store.deploy_saying("after the restart"));
   CHECK(a->process->wait_for_output(say("after the restart")));
 }

@@ -1,7 +1,8 @@
 // etcd_client_watch_test.cpp: what the agent relies on from EtcdClient::watch, against our
 // store on loopback: every event once and in order (puts and deletes), nothing after the watch
-// is destroyed, one error naming the store when the store goes away, and one naming the
-// compaction when the watch starts before it. The watch runs on gRPC's callback API and hands
+// is destroyed, a watch that carries on through a restart of its store (every event once) and
+// ends when destroyed while its store is away, and one error naming the compaction when the
+// watch starts before it. The watch runs on gRPC's callback API and hands
 // responses to a thread of its own; the tests wait for events, never for time.
 #include "store/client/etcd_client.h"
 #include "test/support/store/our_store.h"
@@ -31,6 +32,7 @@ struct Seen {
   std::vector<std::string> events;  // "PUT key=value" or "DELETE key"
   std::optional<mgmt::Error> error;
   int errors = 0;
+  std::vector<std::string> notices;
 
   auto on_events() {
     return [this](const std::vector<WatchEvent>& batch) {
@@ -49,6 +51,23 @@ struct Seen {
       ++errors;
       changed.notify_all();
     };
+  }
+  auto on_notice() {
+    return [this](const std::string& notice) {
+      std::lock_guard lock(mutex);
+      notices.push_back(notice);
+      changed.notify_all();
+    };
+  }
+  // Waits for a notice that starts with `start`.
+  bool wait_for_notice(const std::string& start) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 20s, [&] {
+      for (const auto& n : notices) {
+        if (n.rfind(start, 0) == 0) return true;
+      }
+      return false;
+    });
   }
   bool wait_for_events(std::size_t n) {
     std::unique_lock lock(mutex);
@@ -71,6 +90,14 @@ struct Store {
   // A watch of every key under "w/" from `start` (0: from now), delivering into `seen`.
   std::unique_ptr<mgmt::store::client::Watch> watch(Seen& seen, int64_t start = 0) {
     auto w = client->watch("w/", true, start, seen.on_events(), seen.on_error());
+    REQUIRE(w);
+    return std::move(*w);
+  }
+  // The same, with its notices of losing and finding the store again.
+  std::unique_ptr<mgmt::store::client::Watch> watch_noticing(Seen& seen) {
+    auto w = client->watch("w/", true, 0,
+                           mgmt::store::client::WatchCallbacks{seen.on_events(), seen.on_error(),
+                                                               seen.on_notice()});
     REQUIRE(w);
     return std::move(*w);
   }
@@ -104,20 +131,40 @@ TEST_CASE("client watch: every event once and in order, and none once the watch 
   CHECK(seen.errors == 0);  // ending a watch on purpose is not an error
 }
 
-TEST_CASE("client watch: a store that goes away ends the watch with one error naming it",
+TEST_CASE("client watch: through a restart of its store the watch carries on, every event once",
           "[client][watch]") {
   Store store;
   const std::string url = store.server->endpoint();
   Seen seen;
-  auto watch = store.watch(seen);
+  auto watch = store.watch_noticing(seen);
   REQUIRE(store.client->put("w/1", "v"));
   REQUIRE(seen.wait_for_events(1));
-  store.server.reset();
-  REQUIRE(seen.wait_for_error());
+  store.server->restart();
+  REQUIRE(seen.wait_for_notice("lost the watch on the store at " + url +
+                               "; watching again from revision 3"));
+  // Whether the watch is back yet or not, what is written now reaches it, once.
+  REQUIRE(store.client->put("w/2", "v"));
+  REQUIRE(store.client->del("w/1"));
+  REQUIRE(seen.wait_for_events(3));
+  REQUIRE(seen.wait_for_notice("watching the store at " + url + " again from revision 3"));
+  REQUIRE(store.client->put("w/3", "v"));
+  REQUIRE(seen.wait_for_events(4));
   std::lock_guard lock(seen.mutex);
-  CHECK(seen.error->code() == Code::unavailable);
-  CHECK(seen.error->message() == "lost the watch on the store at " + url);
-  CHECK(seen.errors == 1);
+  CHECK(seen.events == std::vector<std::string>{"PUT w/1=v", "PUT w/2=v", "DELETE w/1",
+                                                "PUT w/3=v"});
+  CHECK(seen.errors == 0);  // losing the store for a while does not end the watch
+}
+
+TEST_CASE("client watch: a watch waiting for its store to come back ends when destroyed",
+          "[client][watch]") {
+  Store store;
+  Seen seen;
+  auto watch = store.watch_noticing(seen);
+  store.server->stop();
+  REQUIRE(seen.wait_for_notice("lost the watch on the store at "));
+  watch.reset();  // returns although no endpoint answers: the test would time out otherwise
+  std::lock_guard lock(seen.mutex);
+  CHECK(seen.errors == 0);
 }
 
 TEST_CASE("client watch: a watch from before the compaction fails naming its revision",
