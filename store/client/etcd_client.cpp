@@ -128,6 +128,10 @@ EtcdClient::EtcdClient(std::vector<std::string> endpoints, std::chrono::millisec
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // A store that comes back is used again within 2 s (gRPC's backoff grows to 2 minutes by
+    // default, so a watch would resume, and requests succeed, that much later).
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
     args.SetMaxReceiveMessageSize(-1);
     e.channel = grpc::CreateCustomChannel(target_of(url), grpc::InsecureChannelCredentials(), args);
     e.kv = etcdserverpb::KV::NewStub(e.channel);
