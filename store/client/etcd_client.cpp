@@ -473,21 +473,13 @@ class StreamWatch final : public Watch {
         stream_->queue().pop_front();
       }
       if (response.compact_revision() != 0) {
-        std::unique_lock lock(mutex_);
-        close_stream(lock);
-        lock.unlock();
-        return callbacks_.on_error(Error(
-            Code::out_of_range, "the watch on " + url + " started before the store's "
-                                "compaction at revision " +
-                                    std::to_string(response.compact_revision())));
+        return end_with(Error(Code::out_of_range,
+                              "the watch on " + url + " started before the store's compaction "
+                              "at revision " + std::to_string(response.compact_revision())));
       }
       if (response.canceled()) {
-        std::unique_lock lock(mutex_);
-        close_stream(lock);
-        lock.unlock();
-        return callbacks_.on_error(Error(Code::cancelled, "the store at " + url +
-                                                              " canceled the watch: " +
-                                                              response.cancel_reason()));
+        return end_with(Error(Code::cancelled, "the store at " + url + " canceled the watch: " +
+                                                   response.cancel_reason()));
       }
       if (response.events_size() == 0) continue;
       std::vector<WatchEvent> events;
@@ -498,6 +490,15 @@ class StreamWatch final : public Watch {
       create_.mutable_create_request()->set_start_revision(events.back().kv.mod_revision + 1);
       callbacks_.on_events(events);
     }
+  }
+
+  // The store ended the watch: closes the stream, then tells the user why.
+  void end_with(const Error& why) {
+    {
+      std::unique_lock lock(mutex_);
+      close_stream(lock);
+    }
+    callbacks_.on_error(why);
   }
 
   // Cancels the stream and waits until gRPC is done with it.
