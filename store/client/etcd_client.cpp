@@ -472,6 +472,7 @@ class StreamWatch final : public Watch {
         response = std::move(stream_->queue().front());
         stream_->queue().pop_front();
       }
+      backoff_ = kFirstBackoff;  // this stream works: a new loss starts waiting afresh
       if (response.compact_revision() != 0) {
         return end_with(Error(Code::out_of_range,
                               "the watch on " + url + " started before the store's compaction "
@@ -514,30 +515,37 @@ class StreamWatch final : public Watch {
       callbacks_.on_notice("lost the watch on the store at " + url + "; watching again from "
                            "revision " + std::to_string(from));
     }
-    auto wait = std::chrono::milliseconds(100);
     for (;;) {
       {
         std::unique_lock lock(mutex_);
-        if (changed_.wait_for(lock, wait, [&] { return stopping_; })) return false;
+        if (changed_.wait_for(lock, backoff_, [&] { return stopping_; })) return false;
       }
+      // Doubles until a stream delivers something, so a store that accepts streams and ends
+      // them at once is not asked 10 times a second.
+      const auto waited = backoff_;
+      backoff_ = std::min(backoff_ * 2, kLastBackoff);
       auto found = find_();
       if (found) {
-        std::lock_guard lock(mutex_);
-        if (stopping_) return false;
-        url = found->url;
-        stream_ = std::make_unique<WatchStream>(found->stub, create_, mutex_, changed_);
+        {
+          std::lock_guard lock(mutex_);
+          if (stopping_) return false;
+          url = found->url;
+          stream_ = std::make_unique<WatchStream>(found->stub, create_, mutex_, changed_);
+        }
         if (callbacks_.on_notice) {
           callbacks_.on_notice("watching the store at " + url + " again from revision " +
                                std::to_string(from));
         }
         return true;
       }
-      if (callbacks_.on_notice && wait >= std::chrono::seconds(10)) {
+      if (callbacks_.on_notice && waited >= kLastBackoff) {
         callbacks_.on_notice("still no watch on the store: " + found.error().message());
       }
-      wait = std::min(wait * 2, std::chrono::milliseconds(10000));
     }
   }
+
+  static constexpr std::chrono::milliseconds kFirstBackoff{100};
+  static constexpr std::chrono::milliseconds kLastBackoff{10000};
 
   etcdserverpb::WatchRequest create_;  // with the revision a new stream starts from
   Find find_;
@@ -546,6 +554,7 @@ class StreamWatch final : public Watch {
   std::condition_variable changed_;
   std::unique_ptr<WatchStream> stream_;
   bool stopping_ = false;  // the destructor runs
+  std::chrono::milliseconds backoff_ = kFirstBackoff;  // the watch's thread's own
   std::thread thread_;
 };
 
