@@ -123,7 +123,7 @@ void DeployWatcher::consider(int64_t id) {
                              loaded.error().message());
     std::unique_lock lock(mutex_);
     if (changed_.wait_for(lock, std::chrono::seconds(1),
-                              [&] { return stopping_ || attempted_ != id; })) {
+                          [&] { return stopping_ || attempted_ != id; })) {
       return;  // stopping, or a newer deploy arrived and takes over
     }
     lock.unlock();
