@@ -5,7 +5,6 @@
 
 #include <malloc.h>
 
-#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -21,8 +20,7 @@ DeployWatcher::~DeployWatcher() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  changed_.notify_all();
-  if (keeper_.joinable()) keeper_.join();
+  stopping_cv_.notify_all();
   watch_.reset();
 }
 
@@ -30,72 +28,59 @@ Result<std::unique_ptr<DeployWatcher>> DeployWatcher::start(store::client::EtcdC
                                                             std::string work_dir, Apply apply) {
   std::unique_ptr<DeployWatcher> w(new DeployWatcher(client, std::move(work_dir),
                                                      std::move(apply)));
-  auto followed = w->follow();
-  if (!followed) return fail(followed.error());
-  w->keeper_ = std::thread([self = w.get()] { self->keep_following(); });
+  auto current = client.get(kLatestKey);
+  if (!current) return fail(current.error());
+  w->consider_value(current->kvs);
+  DeployWatcher* self = w.get();
+  store::client::WatchCallbacks callbacks;
+  callbacks.on_events = [self](const std::vector<store::client::WatchEvent>& events) {
+    for (const auto& e : events) {
+      if (!e.is_delete) self->consider_value({e.kv});
+    }
+  };
+  callbacks.on_notice = [](const std::string& notice) { log::get("deploy")->info("{}", notice); };
+  // Away from the store, the watch missed changes the store no longer has: read the newest.
+  callbacks.on_gap = [self](const Error& e) {
+    log::get("deploy")->warn("{}; reading the newest deploy again", e.message());
+    self->consider_latest();
+  };
+  callbacks.on_error = [](const Error& e) {
+    log::get("deploy")->error("{}; new deploys are not seen until the agent restarts",
+                              e.message());
+  };
+  auto watch = client.watch(kLatestKey, false, current->revision + 1, std::move(callbacks));
+  if (!watch) return fail(watch.error());
+  w->watch_ = std::move(*watch);
   return w;
 }
 
-Result<void> DeployWatcher::follow() {
-  auto current = client_.get(kLatestKey);
-  if (!current) return fail(current.error());
-  if (!current->kvs.empty()) {
-    try {
-      consider(std::stoll(current->kvs.front().value));
-    } catch (const std::exception&) {
-      log::get("deploy")->error("{} holds \"{}\", not a deploy id", kLatestKey,
-                                current->kvs.front().value);
-    }
+void DeployWatcher::consider_value(const std::vector<store::client::KeyValue>& latest) {
+  if (latest.empty()) return;
+  try {
+    consider(std::stoll(latest.front().value));
+  } catch (const std::exception&) {
+    log::get("deploy")->error("{} holds \"{}\", not a deploy id", kLatestKey,
+                              latest.front().value);
   }
-  store::client::WatchCallbacks callbacks;
-  callbacks.on_events = [this](const std::vector<store::client::WatchEvent>& events) {
-    for (const auto& e : events) {
-      if (e.is_delete) continue;
-      try {
-        consider(std::stoll(e.kv.value));
-      } catch (const std::exception&) {
-        log::get("deploy")->error("{} holds \"{}\", not a deploy id", kLatestKey, e.kv.value);
-      }
-    }
-  };
-  // The store ended the watch (its history was compacted past it, or it canceled it).
-  callbacks.on_error = [this](const Error& e) {
-    log::get("deploy")->warn("{}; watching for deploys again", e.message());
-    std::lock_guard lock(mutex_);
-    watch_lost_ = true;
-    changed_.notify_all();
-  };
-  callbacks.on_notice = [](const std::string& notice) { log::get("deploy")->info("{}", notice); };
-  auto watch = client_.watch(kLatestKey, false, current->revision + 1, std::move(callbacks));
-  if (!watch) return fail(watch.error());
-  watch_ = std::move(*watch);
-  return ok();
 }
 
-void DeployWatcher::keep_following() {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    changed_.wait(lock, [&] { return stopping_ || watch_lost_; });
-    if (stopping_) return;
-    watch_lost_ = false;
+void DeployWatcher::consider_latest() {
+  // A store that cannot answer right now (an election, a member still catching up) is asked
+  // again for a while, as for a deploy's payload.
+  auto current = client_.get(kLatestKey);
+  for (int attempt = 1; !current && current.error().code() == Code::unavailable && attempt <= 30;
+       ++attempt) {
+    std::unique_lock lock(mutex_);
+    if (stopping_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; })) return;
     lock.unlock();
-    watch_.reset();  // its thread has delivered everything it had, and ends
-    // Back off from 1 s to 10 s while no endpoint answers; each try is logged with its cause.
-    auto wait = std::chrono::seconds(1);
-    for (;;) {
-      auto followed = follow();
-      if (followed) {
-        log::get("deploy")->info("watching for deploys again");
-        break;
-      }
-      log::get("deploy")->warn("cannot watch for deploys ({}); trying again in {} s",
-                               followed.error().message(), wait.count());
-      std::unique_lock waiting(mutex_);
-      if (changed_.wait_for(waiting, wait, [&] { return stopping_; })) return;
-      wait = std::min(wait * 2, std::chrono::seconds(10));
-    }
-    lock.lock();
+    current = client_.get(kLatestKey);
   }
+  if (!current) {
+    log::get("deploy")->error("cannot read the newest deploy ({}); it is loaded with the next one",
+                              current.error().message());
+    return;
+  }
+  consider_value(current->kvs);
 }
 
 int64_t DeployWatcher::loaded() const {
@@ -122,8 +107,8 @@ void DeployWatcher::consider(int64_t id) {
     log::get("deploy")->info("deploy {} not loaded yet ({}); retrying", id,
                              loaded.error().message());
     std::unique_lock lock(mutex_);
-    if (changed_.wait_for(lock, std::chrono::seconds(1),
-                          [&] { return stopping_ || attempted_ != id; })) {
+    if (stopping_cv_.wait_for(lock, std::chrono::seconds(1),
+                              [&] { return stopping_ || attempted_ != id; })) {
       return;  // stopping, or a newer deploy arrived and takes over
     }
     lock.unlock();

@@ -3,12 +3,11 @@
 // store into <work_dir>/<id>/, and handed to `apply` (which turns them into a graph and swaps
 // it into the engine). An older deploy is never loaded after a newer one; a deploy that fails
 // to load is logged and leaves the running graph as it was. The client's watch carries on by
-// itself when the member it was on restarts or goes away (etcd_client.h); a watch the store
-// ends (its history compacted past it) is set up again after loading whatever was deployed
-// meanwhile: no deploy is missed, and no restart is needed.
-// Thread-safety: apply runs on the watch's thread, or on the thread that sets a lost watch up
-// again while no watch exists, so one deploy at a time; loaded() and last_error() may be called
-// from any thread.
+// itself when the member it was on restarts or goes away (etcd_client.h); if the store compacted
+// what it missed meanwhile, the newest deploy is read again: no deploy is missed, and no restart
+// is needed.
+// Thread-safety: apply runs on the watch's thread, one deploy at a time; loaded() and
+// last_error() may be called from any thread.
 #pragma once
 
 #include "agent/deploy/layout.h"
@@ -20,7 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
+#include <vector>
 
 namespace mgmt::agent::deploy {
 
@@ -38,24 +37,22 @@ class DeployWatcher {
  private:
   DeployWatcher(store::client::EtcdClient& client, std::string work_dir, Apply apply);
   void consider(int64_t id);
+  // Considers the deploy id that /_mgmt/deploy/latest holds, if any (logs one that is not).
+  void consider_value(const std::vector<store::client::KeyValue>& latest);
+  // Reads /_mgmt/deploy/latest again (asking again for up to 30 s) and considers it.
+  void consider_latest();
   Result<void> load(int64_t id);
-  // Loads the newest deploy, then watches for newer ones from the revision it was read at.
-  Result<void> follow();
-  // The keeper's thread: sets the watch up again each time the store ends it, until stopping.
-  void keep_following();
 
   store::client::EtcdClient& client_;
   std::string work_dir_;
   Apply apply_;
-  mutable std::mutex mutex_;  // guards loaded_, attempted_, last_error_, stopping_, watch_lost_
-  std::condition_variable changed_;
+  mutable std::mutex mutex_;  // guards loaded_, attempted_, last_error_, stopping_
+  std::condition_variable stopping_cv_;
   bool stopping_ = false;
-  bool watch_lost_ = false;  // the store ended the watch; the keeper sets it up again
   int64_t loaded_ = 0;
   int64_t attempted_ = 0;
   std::string last_error_;
-  std::unique_ptr<store::client::Watch> watch_;  // set by start(), then only by the keeper
-  std::thread keeper_;
+  std::unique_ptr<store::client::Watch> watch_;
 };
 
 }  // namespace mgmt::agent::deploy

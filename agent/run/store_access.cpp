@@ -133,8 +133,9 @@ Result<std::map<std::string, std::string>> EtcdStoreAccess::get_prefix(
 
 namespace {
 
-// A watch of `key` (or every key under it) that pokes `on_change` on each change; the loss and
-// return of the store and the end of the watch are logged by `component`.
+// A watch of `key` (or every key under it) that pokes `on_change` on each change, and after a
+// gap in what it saw; the loss and return of the store, gaps and the end of the watch are logged
+// by `component`.
 std::unique_ptr<resources::Watch> watch_key(store::client::EtcdClient& client,
                                             const std::string& key, bool prefix,
                                             std::function<void()> on_change,
@@ -149,6 +150,11 @@ std::unique_ptr<resources::Watch> watch_key(store::client::EtcdClient& client,
   };
   callbacks.on_notice = [key, component](const std::string& notice) {
     log::get(component)->info("watch of {}: {}", key, notice);
+  };
+  // Away from the store, the watch missed changes the store no longer has: read it again.
+  callbacks.on_gap = [key, component, on_change](const Error& e) {
+    log::get(component)->warn("watch of {}: {}; reading it again", key, e.message());
+    on_change();
   };
   auto w = client.watch(key, prefix, 0, std::move(callbacks));
   if (!w) return nullptr;

@@ -424,8 +424,10 @@ class WatchStream final
 // A watch that outlives its streams, as etcd's clientv3 watch does: when a stream ends without
 // the store ending the watch (the member restarted, went away or was cut off), it opens another
 // on whichever endpoint answers, from the revision after the last event it delivered, so no
-// event is lost or repeated. Tries again after 0.1 s, doubling up to 10 s. Only a compaction
-// past that revision or a cancel by the store ends it (on_error).
+// event is lost or repeated. Tries again after 0.1 s, doubling up to 10 s. If the store
+// compacted that history meanwhile, the watch goes on from the store's revision then and tells
+// on_gap (without on_gap, it ends there). A compaction past the revision it first asked for, or
+// a cancel by the store, ends it (on_error).
 class StreamWatch final : public Watch {
  public:
   // An endpoint that answered, and the store revision it answered at.
@@ -466,7 +468,7 @@ class StreamWatch final : public Watch {
         if (stream_->queue().empty()) {  // the stream ended: open another
           close_stream(lock);
           lock.unlock();
-          if (!resume(url)) return;  // stopping
+          if (!resume(url, /*from_now=*/false)) return;  // stopping
           continue;
         }
         response = std::move(stream_->queue().front());
@@ -474,9 +476,19 @@ class StreamWatch final : public Watch {
       }
       backoff_ = kFirstBackoff;  // this stream works: a new loss starts waiting afresh
       if (response.compact_revision() != 0) {
-        return end_with(Error(Code::out_of_range,
-                              "the watch on " + url + " started before the store's compaction "
-                              "at revision " + std::to_string(response.compact_revision())));
+        Error compacted(Code::out_of_range,
+                        "the watch on " + url + " started before the store's compaction at "
+                        "revision " + std::to_string(response.compact_revision()));
+        if (!resumed_ || !callbacks_.on_gap) return end_with(compacted);
+        // Away from the store, the watch lost changes it can no longer replay: it goes on
+        // from now, and the user reads again what it follows.
+        {
+          std::unique_lock lock(mutex_);
+          close_stream(lock);
+        }
+        if (!resume(url, /*from_now=*/true)) return;  // stopping
+        callbacks_.on_gap(compacted);
+        continue;
       }
       if (response.canceled()) {
         return end_with(Error(Code::cancelled, "the store at " + url + " canceled the watch: " +
@@ -509,11 +521,15 @@ class StreamWatch final : public Watch {
   }
 
   // Opens a stream on an endpoint that answers, waiting between tries; false once stopping.
-  bool resume(std::string& url) {
-    const int64_t from = create_.create_request().start_revision();
+  // from_now: after the revision that endpoint answers at, rather than after the last event.
+  bool resume(std::string& url, bool from_now) {
+    int64_t from = create_.create_request().start_revision();
     if (callbacks_.on_notice) {
-      callbacks_.on_notice("lost the watch on the store at " + url + "; watching again from "
-                           "revision " + std::to_string(from));
+      callbacks_.on_notice(from_now ? "the store at " + url + " compacted the history this "
+                                      "watch needed; watching again from now"
+                                    : "lost the watch on the store at " + url +
+                                          "; watching again from revision " +
+                                          std::to_string(from));
     }
     for (;;) {
       {
@@ -526,12 +542,17 @@ class StreamWatch final : public Watch {
       backoff_ = std::min(backoff_ * 2, kLastBackoff);
       auto found = find_();
       if (found) {
+        if (from_now) {
+          from = found->revision + 1;
+          create_.mutable_create_request()->set_start_revision(from);
+        }
         {
           std::lock_guard lock(mutex_);
           if (stopping_) return false;
           url = found->url;
           stream_ = std::make_unique<WatchStream>(found->stub, create_, mutex_, changed_);
         }
+        resumed_ = true;
         if (callbacks_.on_notice) {
           callbacks_.on_notice("watching the store at " + url + " again from revision " +
                                std::to_string(from));
@@ -555,6 +576,7 @@ class StreamWatch final : public Watch {
   std::unique_ptr<WatchStream> stream_;
   bool stopping_ = false;  // the destructor runs
   std::chrono::milliseconds backoff_ = kFirstBackoff;  // the watch's thread's own
+  bool resumed_ = false;  // the watch's thread's own: a stream was opened again
   std::thread thread_;
 };
 
@@ -586,7 +608,7 @@ Result<std::unique_ptr<Watch>> EtcdClient::watch(
     std::function<void(const std::vector<WatchEvent>&)> on_events,
     std::function<void(const Error&)> on_error) {
   return watch(key, prefix, start_revision,
-               WatchCallbacks{std::move(on_events), std::move(on_error), nullptr});
+               WatchCallbacks{std::move(on_events), std::move(on_error), nullptr, nullptr});
 }
 
 }  // namespace mgmt::store::client

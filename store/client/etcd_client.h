@@ -82,6 +82,10 @@ struct WatchCallbacks {
   std::function<void(const std::vector<WatchEvent>&)> on_events;
   std::function<void(const Error&)> on_error;
   std::function<void(const std::string&)> on_notice;  // may be empty
+  // May be empty. Away from the store, the watch could not resume where it was: the store had
+  // compacted that history. The changes in between are lost to it; it goes on from the store's
+  // revision then, and calls this as the cue to read again what it follows.
+  std::function<void(const Error&)> on_gap;
 };
 
 // Ends the watch (and joins its thread) when destroyed.
@@ -126,9 +130,11 @@ class EtcdClient {
   // events in order, each event once: when the stream breaks (the member restarted, went away
   // or was cut off) the watch opens another on whichever endpoint answers, from the revision
   // after the last event delivered, trying again after 0.1 s, doubling up to 10 s, until it is
-  // destroyed; on_notice (optional) is told of the loss and the return, for logs. on_error is
-  // called once if the store ends the watch: the history it needs was compacted, or the store
-  // canceled it. The client must outlive its watches.
+  // destroyed; on_notice (optional) is told of the loss and the return, for logs. If the store
+  // compacted the history in between, the watch goes on from then and calls on_gap (or, without
+  // one, ends with on_error). on_error is called once if the store ends the watch: the history
+  // it first asked for was compacted, or the store canceled it. The client must outlive its
+  // watches.
   [[nodiscard]] Result<std::unique_ptr<Watch>> watch(const std::string& key, bool prefix,
                                                      int64_t start_revision,
                                                      WatchCallbacks callbacks);
