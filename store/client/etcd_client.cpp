@@ -459,20 +459,22 @@ class StreamWatch final : public Watch {
   void deliver(std::string url) {
     for (;;) {
       etcdserverpb::WatchResponse response;
+      bool ended = false;
       {
         std::unique_lock lock(mutex_);
         changed_.wait(lock, [&] {
           return stopping_ || stream_->ended() || !stream_->queue().empty();
         });
         if (stopping_) return close_stream(lock);
-        if (stream_->queue().empty()) {  // the stream ended: open another
-          close_stream(lock);
-          lock.unlock();
-          if (!resume(url, /*from_now=*/false)) return;  // stopping
-          continue;
+        ended = stream_->queue().empty();
+        if (!ended) {
+          response = std::move(stream_->queue().front());
+          stream_->queue().pop_front();
         }
-        response = std::move(stream_->queue().front());
-        stream_->queue().pop_front();
+      }
+      if (ended) {  // the stream ended: open another
+        if (!reopen(url, /*from_now=*/false)) return;  // stopping
+        continue;
       }
       backoff_ = kFirstBackoff;  // this stream works: a new loss starts waiting afresh
       if (response.compact_revision() != 0) {
@@ -482,11 +484,7 @@ class StreamWatch final : public Watch {
         if (!resumed_ || !callbacks_.on_gap) return end_with(compacted);
         // Away from the store, the watch lost changes it can no longer replay: it goes on
         // from now, and the user reads again what it follows.
-        {
-          std::unique_lock lock(mutex_);
-          close_stream(lock);
-        }
-        if (!resume(url, /*from_now=*/true)) return;  // stopping
+        if (!reopen(url, /*from_now=*/true)) return;  // stopping
         callbacks_.on_gap(compacted);
         continue;
       }
@@ -512,6 +510,15 @@ class StreamWatch final : public Watch {
       close_stream(lock);
     }
     callbacks_.on_error(why);
+  }
+
+  // Closes the stream, then opens another (resume); false once stopping.
+  bool reopen(std::string& url, bool from_now) {
+    {
+      std::unique_lock lock(mutex_);
+      close_stream(lock);
+    }
+    return resume(url, from_now);
   }
 
   // Cancels the stream and waits until gRPC is done with it.

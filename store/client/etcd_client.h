@@ -138,7 +138,7 @@ class EtcdClient {
   [[nodiscard]] Result<std::unique_ptr<Watch>> watch(const std::string& key, bool prefix,
                                                      int64_t start_revision,
                                                      WatchCallbacks callbacks);
-  // The same without on_notice.
+  // The same with on_events and on_error only.
   [[nodiscard]] Result<std::unique_ptr<Watch>> watch(
       const std::string& key, bool prefix, int64_t start_revision,
       std::function<void(const std::vector<WatchEvent>&)> on_events,

@@ -3,6 +3,7 @@
 // compact exactly while a client is away). The watch must go on from the store's revision then,
 // tell on_gap once, and deliver what follows; without on_gap it must end with on_error.
 #include "store/client/etcd_client.h"
+#include "test/store/client/watch_seen.h"
 
 #include "etcd/rpc.grpc.pb.h"
 
@@ -10,14 +11,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <vector>
 
 using mgmt::store::client::EtcdClient;
-using mgmt::store::client::WatchCallbacks;
-using mgmt::store::client::WatchEvent;
+using mgmt::test::Seen;
 using namespace std::chrono_literals;
 
 namespace {
@@ -102,53 +101,18 @@ struct Scripted {
   std::unique_ptr<EtcdClient> client;
 };
 
-// What a watch reported, with a wait for it.
-struct Reports {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<std::string> keys;
-  int gaps = 0;
-  int errors = 0;
-  WatchCallbacks callbacks(bool with_gap) {
-    WatchCallbacks c;
-    c.on_events = [this](const std::vector<WatchEvent>& events) {
-      std::lock_guard lock(mutex);
-      for (const auto& e : events) keys.push_back(e.kv.key);
-      changed.notify_all();
-    };
-    c.on_error = [this](const mgmt::Error&) {
-      std::lock_guard lock(mutex);
-      ++errors;
-      changed.notify_all();
-    };
-    if (with_gap) {
-      c.on_gap = [this](const mgmt::Error&) {
-        std::lock_guard lock(mutex);
-        ++gaps;
-        changed.notify_all();
-      };
-    }
-    return c;
-  }
-  template <typename Done>
-  bool wait(Done done) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, 20s, done);
-  }
-};
-
 }  // namespace
 
 TEST_CASE("client watch: back at a store that compacted what it missed, the watch goes on from "
           "the store's revision and says there was a gap",
           "[client][watch]") {
   Scripted store;
-  Reports seen;
-  auto watch = store.client->watch("w/", true, 3, seen.callbacks(true));
+  Seen seen;
+  auto watch = store.client->watch("w/", true, 3, seen.callbacks(/*with_gap=*/true));
   REQUIRE(watch);
-  REQUIRE(seen.wait([&] { return seen.keys.size() >= 2; }));
+  REQUIRE(seen.wait_for_events(2));
   std::lock_guard lock(seen.mutex);
-  CHECK(seen.keys == std::vector<std::string>{"w/1", "w/3"});
+  CHECK(seen.events == std::vector<std::string>{"PUT w/1=v", "PUT w/3=v"});
   CHECK(seen.gaps == 1);
   CHECK(seen.errors == 0);
   // Asked from 3; again from after the event at 5; then from after the store's revision.
@@ -159,12 +123,12 @@ TEST_CASE("client watch: without on_gap, a watch that comes back to a compacted 
           "with one error",
           "[client][watch]") {
   Scripted store;
-  Reports seen;
-  auto watch = store.client->watch("w/", true, 3, seen.callbacks(false));
+  Seen seen;
+  auto watch = store.client->watch("w/", true, 3, seen.callbacks(/*with_gap=*/false));
   REQUIRE(watch);
-  REQUIRE(seen.wait([&] { return seen.errors >= 1; }));
+  REQUIRE(seen.wait_for_error());
   std::lock_guard lock(seen.mutex);
-  CHECK(seen.keys == std::vector<std::string>{"w/1"});
+  CHECK(seen.events == std::vector<std::string>{"PUT w/1=v"});
   CHECK(seen.errors == 1);
   CHECK(store.watch.starts() == std::vector<int64_t>{3, 6});
 }

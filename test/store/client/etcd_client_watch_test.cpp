@@ -5,6 +5,7 @@
 // watch starts before it. The watch runs on gRPC's callback API and hands
 // responses to a thread of its own; the tests wait for events, never for time.
 #include "store/client/etcd_client.h"
+#include "test/store/client/watch_seen.h"
 #include "test/support/store/our_store.h"
 
 #include "etcd/rpc.grpc.pb.h"
@@ -21,63 +22,10 @@
 using mgmt::Code;
 using mgmt::store::client::EtcdClient;
 using mgmt::store::client::WatchEvent;
+using mgmt::test::Seen;
 using namespace std::chrono_literals;
 
 namespace {
-
-// What a watch delivered, with a wait for it.
-struct Seen {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<std::string> events;  // "PUT key=value" or "DELETE key"
-  std::optional<mgmt::Error> error;
-  int errors = 0;
-  std::vector<std::string> notices;
-
-  auto on_events() {
-    return [this](const std::vector<WatchEvent>& batch) {
-      std::lock_guard lock(mutex);
-      for (const WatchEvent& e : batch) {
-        events.push_back(e.is_delete ? "DELETE " + e.kv.key
-                                     : "PUT " + e.kv.key + "=" + e.kv.value);
-      }
-      changed.notify_all();
-    };
-  }
-  auto on_error() {
-    return [this](const mgmt::Error& e) {
-      std::lock_guard lock(mutex);
-      error = e;
-      ++errors;
-      changed.notify_all();
-    };
-  }
-  auto on_notice() {
-    return [this](const std::string& notice) {
-      std::lock_guard lock(mutex);
-      notices.push_back(notice);
-      changed.notify_all();
-    };
-  }
-  // Waits for a notice that starts with `start`.
-  bool wait_for_notice(const std::string& start) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, 20s, [&] {
-      for (const auto& n : notices) {
-        if (n.rfind(start, 0) == 0) return true;
-      }
-      return false;
-    });
-  }
-  bool wait_for_events(std::size_t n) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, 10s, [&] { return events.size() >= n; });
-  }
-  bool wait_for_error() {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, 10s, [&] { return error.has_value(); });
-  }
-};
 
 // Our store, led, and a client of it.
 struct Store {
@@ -95,9 +43,7 @@ struct Store {
   }
   // The same, with its notices of losing and finding the store again.
   std::unique_ptr<mgmt::store::client::Watch> watch_noticing(Seen& seen) {
-    auto w = client->watch("w/", true, 0,
-                           mgmt::store::client::WatchCallbacks{seen.on_events(), seen.on_error(),
-                                                               seen.on_notice()});
+    auto w = client->watch("w/", true, 0, seen.callbacks());
     REQUIRE(w);
     return std::move(*w);
   }

@@ -16,13 +16,16 @@ RealEtcd::RealEtcd(const std::vector<std::string>& extra)
       "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
       peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=" + peer};
   argv_.insert(argv_.end(), extra.begin(), extra.end());
-  process_ = std::make_unique<ChildProcess>(argv_);
-  ready_ = process_->wait_for_output("ready to serve client requests");
+  start();
 }
 
 void RealEtcd::kill_and_restart() {
   process_->send_signal(SIGKILL);
   process_->wait_exit();
+  start();
+}
+
+void RealEtcd::start() {
   process_ = std::make_unique<ChildProcess>(argv_);
   ready_ = process_->wait_for_output("ready to serve client requests");
 }

@@ -21,6 +21,8 @@ class RealEtcd {
   void kill_and_restart();
 
  private:
+  void start();  // runs argv_ and waits until it serves
+
   TempDir dir_;
   int client_port_;
   int peer_port_;

@@ -1,6 +1,7 @@
 // our_store.h: our store served in the test's own process on loopback (one member, a fresh
 // data dir), for the tests that talk to it as a client would (the compatibility tests compare
-// it with Debian's etcd). It can be restarted on the same data dir and ports. Header-only: link mgmt_store_server and mgmt_test_process.
+// it with Debian's etcd). It can be restarted on the same data dir and ports. Header-only: link
+// mgmt_store_server and mgmt_test_process.
 #pragma once
 
 #include "store/server/store_server.h"
