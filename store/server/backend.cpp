@@ -709,8 +709,16 @@ Result<void> Backend::apply_all(std::span<const raft::Entry> entries) {
   }
   if (any_request) crash_point("after-apply");
   applied_cv_.notify_all();
-  for (auto& [done, result] : answers) done(std::move(result));
   run_waits(reads, ok());
+  if (answers.empty()) return ok();
+  auto reply = [answers = std::move(answers)]() mutable {
+    for (auto& [done, result] : answers) done(std::move(result));
+  };
+  if (reply_runner_) {
+    reply_runner_(std::move(reply));
+  } else {
+    reply();
+  }
   return ok();
 }
 

@@ -176,6 +176,10 @@ class Backend {
   // effects and the last index in one storage write, then answers their waiting requests.
   [[nodiscard]] Result<void> apply(const raft::Entry& entry);
   [[nodiscard]] Result<void> apply_all(std::span<const raft::Entry> entries);
+  // How apply_all sends the replies of a batch (the Raft host: on its reply thread while more
+  // work waits, reply_thread.h); inline until set. Set before the Raft host starts.
+  using ReplyRunner = std::function<void(std::function<void()> replies)>;
+  void set_reply_runner(ReplyRunner run) { reply_runner_ = std::move(run); }
   // Replaces the whole state by a snapshot's data (Storage::dump_state format) at `index`.
   [[nodiscard]] Result<void> restore(const std::string& state, uint64_t index);
   // The whole state and the index it was applied up to, read consistently (for snapshots).
@@ -252,6 +256,7 @@ class Backend {
   mutable std::mutex removed_mutex_;  // guards removed_ (read by the peer service's threads)
   std::set<uint64_t> removed_;        // ids removed from the cluster (meta "removed/ID")
   std::map<uint64_t, Waiter> waiters_;
+  ReplyRunner reply_runner_;
   std::multimap<uint64_t, ApplyWait> apply_waits_;  // reads waiting for an index to be applied
   // Request ids are this member's id and a counter that starts at random in every run: a
   // restarted member must never wait on an id its previous run proposed, which its catch-up

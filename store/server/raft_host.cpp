@@ -53,6 +53,7 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
   hooks.install = [&backend](const raft::Snapshot& s) {
     return backend.restore(s.data, s.meta.index);
   };
+  backend.set_reply_runner([h](std::function<void()> replies) { h->reply(std::move(replies)); });
   auto log = RaftLogStore::open(backend.storage(), std::move(hooks));
   if (!log) return fail(log.error());
   host->log_ = std::move(*log);
@@ -178,6 +179,9 @@ void RaftHost::stop() {
     std::unique_lock lock(mutex_);
     wake_.wait(lock, [&] { return !running_; });
   }
+  // No round runs any more: the replies it handed over are sent before the servers stop.
+  replies_.stop();
+  backend_.set_reply_runner(nullptr);
   if (transport_) transport_->stop();
   for (Item& item : inbox_) refuse(item, kErrNoLeader);
   inbox_.clear();
@@ -247,6 +251,16 @@ void RaftHost::run_or_enqueue(Item item) {
   }
   if (wake) wake_.notify_all();
   answer(answers);
+}
+
+void RaftHost::reply(std::function<void()> replies) {
+  bool work_waits = false;
+  {
+    std::lock_guard lock(mutex_);
+    work_waits = !inbox_.empty();
+  }
+  if (work_waits) return replies_.post(std::move(replies));
+  replies();
 }
 
 void RaftHost::propose(std::string data, std::function<void(Error)> rejected) {

@@ -8,6 +8,8 @@
 //   running) is run on the gRPC thread that brought it, instead of waking the Raft thread for
 //   it: a wake-up per message was much of a follower's CPU, and of a lone member's latency.
 //   What queues meanwhile goes to the Raft thread.
+//   The replies to applied writes go out from the thread that applied them, or, when work
+//   already waits for the next round, from the reply thread (reply_thread.h).
 // Proposals are fire-and-forget (the Backend waits for their apply; a refused one is reported
 // through its callback); reads wait for the ReadIndex round that answers them, one round in
 // flight for all the reads waiting (read_batcher.h), and are answered (read_index_async's
@@ -25,6 +27,7 @@
 #include "store/server/peer_transport.h"
 #include "store/server/raft_log_store.h"
 #include "store/server/read_batcher.h"
+#include "store/server/reply_thread.h"
 
 #include <atomic>
 #include <chrono>
@@ -149,6 +152,9 @@ class RaftHost : public Replicator {
   // Leader: remove a member silent past member_timeout, else promote a caught-up learner while
   // below the ideal size; one membership change at a time.
   void choose();
+  // Sends the replies of an applied batch: on replies_ when work waits for the next round (so
+  // that its disk sync starts now), else here and now.
+  void reply(std::function<void()> replies);
 
   Backend& backend_;
   RaftHostConfig config_;
@@ -159,6 +165,8 @@ class RaftHost : public Replicator {
   std::unique_ptr<raft::StateMachine> state_;
   std::unique_ptr<raft::Driver> driver_;  // touched by the thread that runs round()
   std::thread thread_;
+  // The replies of applied writes, while the next round already has work (reply()).
+  ReplyThread replies_;
 
   std::mutex mutex_;  // guards inbox_, stopped_, started_, running_, waiting_for_runner_, reads_
   std::condition_variable wake_;
