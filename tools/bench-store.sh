@@ -11,7 +11,10 @@
 # Ends with the ratios ours/etcd of the medians (throughput: above 1 is better; p99: below 1 is
 # better). First it measures the disk's own ceiling for sequential durable writes (synced 256-byte
 # appends per second, in the directory the stores use) and ends with each store's sequential puts
-# as a share of it: no store can acknowledge one client's synced puts faster than that.
+# as a share of it: no store can acknowledge one client's synced puts faster than that. Beside
+# put@1 on 1 member it also runs test/bench/rpc_floor, a gRPC server whose puts do nothing but
+# one synced write: the most any gRPC C++ store can do for one client here, and its ratio to
+# etcd the highest ratio a lone member can reach in this run.
 # Usage: [ROUNDS=N] [WORKLOADS="put@1 put@64 watch"] [RUN_SECONDS=N] [CHECK_PERF=0]
 #        tools/bench-store.sh [s|m|l] [1|3]
 set -euo pipefail
@@ -19,9 +22,10 @@ cd "$(dirname "$0")/.."
 load="${1:-s}"
 members="${2:-1}"
 bash tools/build.sh -DMGMT_BUILD_BENCH=ON >/dev/null
-cmake --build build --target store_load >/dev/null
+cmake --build build --target store_load rpc_floor >/dev/null
 mgmt="$PWD/build/mgmt"
 loadgen="$PWD/build/test/bench/store_load"
+rpc_floor="$PWD/build/test/bench/rpc_floor"
 export ETCDCTL_API=3
 work=$(mktemp -d)
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -83,6 +87,12 @@ echo "== the disk under $work: $disk_line"
 rounds="${ROUNDS:-5}"
 declare -A ops p99s
 workloads="${WORKLOADS:-put@1 put@8 put@64 get get-serializable txn watch}"
+floor_ep=""
+if [ "$members" = 1 ] && [[ " $workloads " == *" put@1 "* ]]; then
+  "$rpc_floor" --listen "127.0.0.1:$(port 40)" --dir "$work" --seconds 7200 >"$work/floor.log" 2>&1 &
+  for t in $(seq 1 200); do grep -q serving "$work/floor.log" && break; sleep 0.05; done
+  grep -q serving "$work/floor.log" && floor_ep="$(url 40)"
+fi
 for name in etcd mgmt; do
   [ "${CHECK_PERF:-1}" = 1 ] || break
   eps=$([ "$name" = etcd ] && echo "$etcd_eps" || echo "$ours_eps")
@@ -97,15 +107,18 @@ for w in $workloads; do
   args=(--workload "${w%@*}" --clients "$clients" --conns "$clients" --ops 100000000
         --seconds "${RUN_SECONDS:-3}")
   [ "$w" = watch ] && args=(--workload watch --ops 1000)
+  names="etcd mgmt"
+  [ "$w" = put@1 ] && [ -n "$floor_ep" ] && names="etcd mgmt floor"
   for r in $(seq 1 "$rounds"); do
-    for name in etcd mgmt; do
+    for name in $names; do
       eps=$([ "$name" = etcd ] && echo "$etcd_eps" || echo "$ours_eps")
+      [ "$name" = floor ] && eps="$floor_ep"
       line=$("$loadgen" --endpoints "$eps" "${args[@]}")
       ops[$name/$w]+="$(echo "$line" | awk '{print $6}') "
       p99s[$name/$w]+="$(echo "$line" | awk '{print $12}') "
     done
   done
-  for name in etcd mgmt; do
+  for name in $names; do
     printf "%-5s %-17s ops/s %s| p99 ms %s\n" "$name" "$w" "${ops[$name/$w]}" "${p99s[$name/$w]}"
   done
 done
@@ -129,8 +142,17 @@ for w in $workloads; do
 done
 if [[ " $workloads " == *" put@1 "* ]]; then
   echo "== sequential puts (put@1) as a share of the disk's synced appends ($disk_rate/s), medians"
-  for name in etcd mgmt; do
+  names="etcd mgmt"
+  [ -n "$floor_ep" ] && names="etcd mgmt floor"
+  for name in $names; do
     awk -v n="$name" -v p="$(echo "${ops[$name/put@1]}" | median)" -v d="$disk_rate" \
       'BEGIN { printf "%-5s %.0f puts/s = %.0f%%\n", n, p, 100 * p / d }'
   done
+  if [ -n "$floor_ep" ]; then
+    echo "== put@1 against the RPC floor (rpc_floor: gRPC plus one synced write per put, nothing"
+    echo "   else): its ratio to etcd is the highest any gRPC C++ store reaches in this run"
+    printf "floor/etcd %s   ours/floor %s\n" \
+      "$(paired "${ops[etcd/put@1]}" "${ops[floor/put@1]}")" \
+      "$(paired "${ops[floor/put@1]}" "${ops[mgmt/put@1]}")"
+  fi
 fi

@@ -19,12 +19,35 @@ Error io_error(const std::string& what, const std::string& path) {
 
 }  // namespace
 
+Result<int> create_written_file(const std::string& path, std::size_t bytes) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(io_error("cannot create", path));
+  const std::vector<char> block(1 << 20, 0);
+  for (std::size_t written = 0; written < bytes; written += block.size()) {
+    if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size())) {
+      auto error = io_error("cannot fill", path);
+      ::close(fd);
+      return fail(error);
+    }
+  }
+  if (::fsync(fd) != 0) {
+    auto error = io_error("cannot sync", path);
+    ::close(fd);
+    return fail(error);
+  }
+  return fd;
+}
+
 Result<std::vector<double>> measure_synced_appends(const std::string& dir,
                                                    std::size_t record_bytes,
                                                    std::chrono::seconds run_for) {
   const std::string path = dir + "/disk-floor.bin";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(io_error("cannot create", path));
+  auto opened = create_written_file(path, kFileBytes);
+  if (!opened) {
+    ::unlink(path.c_str());
+    return fail(opened.error());
+  }
+  const int fd = *opened;
   struct Closer {
     int fd;
     std::string path;
@@ -33,15 +56,6 @@ Result<std::vector<double>> measure_synced_appends(const std::string& dir,
       ::unlink(path.c_str());
     }
   } closer{fd, path};
-
-  // Write the whole file once and sync it: later syncs then flush data, not allocation.
-  const std::vector<char> block(1 << 20, 0);
-  for (std::size_t written = 0; written < kFileBytes; written += block.size()) {
-    if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size())) {
-      return fail(io_error("cannot fill", path));
-    }
-  }
-  if (::fsync(fd) != 0) return fail(io_error("cannot sync", path));
 
   const std::vector<char> record(record_bytes, 'r');
   std::vector<double> latencies;

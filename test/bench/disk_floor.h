@@ -15,6 +15,10 @@
 
 namespace mgmt::bench {
 
+// A file of `bytes` zeros written and synced, so that later synced writes into it flush data
+// only, never allocation or size; opened for writing. The caller closes and removes it.
+[[nodiscard]] Result<int> create_written_file(const std::string& path, std::size_t bytes);
+
 // Appends and syncs in a file it creates in `dir` (and removes); each sync's latency in ms.
 [[nodiscard]] Result<std::vector<double>> measure_synced_appends(const std::string& dir,
                                                                  std::size_t record_bytes,
