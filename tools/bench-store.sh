@@ -89,7 +89,8 @@ declare -A ops p99s
 workloads="${WORKLOADS:-put@1 put@8 put@64 get get-serializable txn watch}"
 floor_ep=""
 if [ "$members" = 1 ] && [[ " $workloads " == *" put@1 "* ]]; then
-  "$rpc_floor" --listen "127.0.0.1:$(port 40)" --dir "$work" --seconds 7200 >"$work/floor.log" 2>&1 &
+  "$rpc_floor" --listen "127.0.0.1:$(port 40)" --dir "$work" --seconds 7200 \
+    >"$work/floor.log" 2>&1 &
   for t in $(seq 1 200); do grep -q serving "$work/floor.log" && break; sleep 0.05; done
   grep -q serving "$work/floor.log" && floor_ep="$(url 40)"
 fi
