@@ -22,19 +22,19 @@ Error io_error(const std::string& what, const std::string& path) {
 Result<int> create_written_file(const std::string& path, std::size_t bytes) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return fail(io_error("cannot create", path));
+  auto give_up = [&](const std::string& what) {
+    auto error = io_error(what, path);
+    ::close(fd);
+    ::unlink(path.c_str());
+    return fail(error);
+  };
   const std::vector<char> block(1 << 20, 0);
   for (std::size_t written = 0; written < bytes; written += block.size()) {
     if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size())) {
-      auto error = io_error("cannot fill", path);
-      ::close(fd);
-      return fail(error);
+      return give_up("cannot fill");
     }
   }
-  if (::fsync(fd) != 0) {
-    auto error = io_error("cannot sync", path);
-    ::close(fd);
-    return fail(error);
-  }
+  if (::fsync(fd) != 0) return give_up("cannot sync");
   return fd;
 }
 
@@ -43,10 +43,7 @@ Result<std::vector<double>> measure_synced_appends(const std::string& dir,
                                                    std::chrono::seconds run_for) {
   const std::string path = dir + "/disk-floor.bin";
   auto opened = create_written_file(path, kFileBytes);
-  if (!opened) {
-    ::unlink(path.c_str());
-    return fail(opened.error());
-  }
+  if (!opened) return fail(opened.error());
   const int fd = *opened;
   struct Closer {
     int fd;

@@ -16,7 +16,8 @@
 namespace mgmt::bench {
 
 // A file of `bytes` zeros written and synced, so that later synced writes into it flush data
-// only, never allocation or size; opened for writing. The caller closes and removes it.
+// only, never allocation or size; opened for writing. The caller closes and removes it (on
+// failure nothing is left behind).
 [[nodiscard]] Result<int> create_written_file(const std::string& path, std::size_t bytes);
 
 // Appends and syncs in a file it creates in `dir` (and removes); each sync's latency in ms.

@@ -78,7 +78,6 @@ int main(int argc, char** argv) {
   auto fd = mgmt::bench::create_written_file(path, kFileBytes);
   if (!fd) {
     std::fprintf(stderr, "rpc_floor: %s\n", fd.error().message().c_str());
-    ::unlink(path.c_str());
     return 1;
   }
   // Blocked before gRPC starts its threads, so that they inherit the mask and sigtimedwait

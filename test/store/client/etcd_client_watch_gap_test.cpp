@@ -4,100 +4,39 @@
 // tell on_gap once, and deliver what follows; without on_gap it must end with on_error.
 #include "store/client/etcd_client.h"
 #include "test/store/client/watch_seen.h"
-
-#include "etcd/rpc.grpc.pb.h"
+#include "test/support/store/scripted_store.h"
 
 #include <catch2/catch.hpp>
-#include <grpcpp/grpcpp.h>
 
-#include <chrono>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <vector>
 
 using mgmt::store::client::EtcdClient;
 using mgmt::test::Seen;
-using namespace std::chrono_literals;
+using mgmt::test::ScriptedStore;
 
 namespace {
 
 constexpr int64_t kStoreRevision = 10;
 
-// Answers every Range at revision 10 (the client's probe).
-class ScriptedKv final : public etcdserverpb::KV::Service {
-  grpc::Status Range(grpc::ServerContext*, const etcdserverpb::RangeRequest*,
-                     etcdserverpb::RangeResponse* response) override {
-    response->mutable_header()->set_revision(kStoreRevision);
-    return grpc::Status::OK;
-  }
-};
-
-// Stream 1: created, an event at revision 5, then the stream ends (the member went away).
-// Stream 2: the history from 6 is compacted (at 8). Stream 3 on: created, an event at the
-// revision asked for, then open until the client ends it. Records each stream's start revision.
-class ScriptedWatch final : public etcdserverpb::Watch::Service {
- public:
-  std::vector<int64_t> starts() {
-    std::lock_guard lock(mutex_);
-    return starts_;
-  }
-
- private:
-  grpc::Status Watch(grpc::ServerContext*,
-                     grpc::ServerReaderWriter<etcdserverpb::WatchResponse,
-                                              etcdserverpb::WatchRequest>* stream) override {
-    etcdserverpb::WatchRequest request;
-    if (!stream->Read(&request)) return grpc::Status::OK;
-    const int64_t start = request.create_request().start_revision();
-    std::size_t n;
-    {
-      std::lock_guard lock(mutex_);
-      starts_.push_back(start);
-      n = starts_.size();
-    }
-    etcdserverpb::WatchResponse created;
-    created.set_created(true);
-    stream->Write(created);
-    if (n == 2) {
-      etcdserverpb::WatchResponse compacted;
-      compacted.set_canceled(true);
-      compacted.set_compact_revision(8);
-      stream->Write(compacted);
-      return grpc::Status::OK;
-    }
-    etcdserverpb::WatchResponse event;
-    auto* kv = event.add_events()->mutable_kv();
-    kv->set_key("w/" + std::to_string(n));
-    kv->set_value("v");
-    kv->set_mod_revision(n == 1 ? 5 : start);
-    stream->Write(event);
-    if (n == 1) return grpc::Status::OK;
-    while (stream->Read(&request)) {
-    }
-    return grpc::Status::OK;
-  }
-
-  std::mutex mutex_;
-  std::vector<int64_t> starts_;
-};
-
+// Stream 1: an event at revision 5, then the stream ends (the member went away). Stream 2: the
+// history from 6 is compacted (at 8). Stream 3 on: an event at the revision asked for, then open
+// until the client ends it. Every Range (the client's probe) answers at revision 10.
 struct Scripted {
-  Scripted() {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&kv);
-    builder.RegisterService(&watch);
-    server = builder.BuildAndStart();
-    REQUIRE(server);
-    auto opened = EtcdClient::open({"http://127.0.0.1:" + std::to_string(port)});
+  Scripted()
+      : store([](std::size_t n, int64_t start, grpc::ServerContext*,
+                 mgmt::test::WatchStream* stream) {
+          if (n == 2) return mgmt::test::send_compacted(stream, 8);
+          mgmt::test::send_put_event(stream, "w/" + std::to_string(n), "v", n == 1 ? 5 : start);
+          if (n != 1) mgmt::test::wait_for_client_end(stream);
+        }) {
+    store.kv.set_revision(kStoreRevision);
+    auto opened = EtcdClient::open({store.url()});
     REQUIRE(opened);
     client = std::move(*opened);
   }
-  ~Scripted() { server->Shutdown(std::chrono::system_clock::now() + 1s); }
-  ScriptedKv kv;
-  ScriptedWatch watch;
-  int port = 0;
-  std::unique_ptr<grpc::Server> server;
+  ScriptedStore store;
   std::unique_ptr<EtcdClient> client;
 };
 
@@ -106,9 +45,9 @@ struct Scripted {
 TEST_CASE("client watch: back at a store that compacted what it missed, the watch goes on from "
           "the store's revision and says there was a gap",
           "[client][watch]") {
-  Scripted store;
+  Scripted scripted;
   Seen seen;
-  auto watch = store.client->watch("w/", true, 3, seen.callbacks(/*with_gap=*/true));
+  auto watch = scripted.client->watch("w/", true, 3, seen.callbacks(/*with_gap=*/true));
   REQUIRE(watch);
   REQUIRE(seen.wait_for_events(2));
   std::lock_guard lock(seen.mutex);
@@ -116,19 +55,19 @@ TEST_CASE("client watch: back at a store that compacted what it missed, the watc
   CHECK(seen.gaps == 1);
   CHECK(seen.errors == 0);
   // Asked from 3; again from after the event at 5; then from after the store's revision.
-  CHECK(store.watch.starts() == std::vector<int64_t>{3, 6, kStoreRevision + 1});
+  CHECK(scripted.store.watch.starts() == std::vector<int64_t>{3, 6, kStoreRevision + 1});
 }
 
 TEST_CASE("client watch: without on_gap, a watch that comes back to a compacted history ends "
           "with one error",
           "[client][watch]") {
-  Scripted store;
+  Scripted scripted;
   Seen seen;
-  auto watch = store.client->watch("w/", true, 3, seen.callbacks(/*with_gap=*/false));
+  auto watch = scripted.client->watch("w/", true, 3, seen.callbacks(/*with_gap=*/false));
   REQUIRE(watch);
   REQUIRE(seen.wait_for_error());
   std::lock_guard lock(seen.mutex);
   CHECK(seen.events == std::vector<std::string>{"PUT w/1=v"});
   CHECK(seen.errors == 1);
-  CHECK(store.watch.starts() == std::vector<int64_t>{3, 6});
+  CHECK(scripted.store.watch.starts() == std::vector<int64_t>{3, 6});
 }
