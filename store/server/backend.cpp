@@ -211,7 +211,13 @@ void Backend::finish(uint64_t id, Result<Applied> result) {
     done = std::move(it->second.done);
     waiters_.erase(it);
   }
+  if (!result) ++proposals_failed_;
   done(std::move(result));
+}
+
+std::size_t Backend::proposals_pending() const {
+  std::lock_guard lock(apply_mutex_);
+  return waiters_.size();
 }
 
 void Backend::expire_waiters() {
@@ -235,6 +241,7 @@ void Backend::fail_waiters_if(
     for (auto it = waiters_.begin(); it != waiters_.end();) {
       if (which(it->second.deadline)) {
         failed.push_back(std::move(it->second.done));
+        ++proposals_failed_;
         it = waiters_.erase(it);
       } else {
         ++it;
@@ -549,7 +556,10 @@ void Backend::set_self_urls(const std::vector<std::string>& client_urls) {
 
 Result<void> Backend::write_applied(storage::Batch& batch, uint64_t index) {
   batch.put_u64(kAppliedIndex, index);
-  if (auto w = storage_->write(batch, /*sync=*/false); !w) {
+  const auto started = std::chrono::steady_clock::now();
+  auto w = storage_->write(batch, /*sync=*/false);
+  apply_writes_.observe(std::chrono::steady_clock::now() - started);
+  if (!w) {
     failed_ = true;
     return fail(Code::unavailable, "etcdserver: the member's disk refused a write (" +
                                        w.error().message() + "); it stops accepting writes");

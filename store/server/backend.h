@@ -15,6 +15,7 @@
 // Thread-safety: all methods are thread-safe; apply()/restore() come from the Raft thread.
 #pragma once
 
+#include "common/histogram.h"
 #include "common/result.h"
 #include "store/lease/lessor.h"
 #include "store/mvcc/kv_store.h"
@@ -135,6 +136,12 @@ class Backend {
   void expire_waiters();
   // Fails every waiting request (the server stops; its Raft host has stopped).
   void fail_waiters(const Error& why);
+  // For /metrics, with etcd's meanings: write requests proposed and not answered yet; those
+  // that failed without being applied (refused by Raft, timed out, the member stopping); how
+  // long each apply batch took to write (etcd's backend commit).
+  std::size_t proposals_pending() const;
+  uint64_t proposals_failed() const { return proposals_failed_.load(); }
+  const Histogram& apply_write_seconds() const { return apply_writes_; }
   // A read; linearizable unless r.serializable (then it reads this member's state at once).
   // A linearizable read waits for a ReadIndex round and for this member to apply up to it.
   // `done` is called once, never with a lock of ours held: a one-key read's from the caller's
@@ -266,6 +273,8 @@ class Backend {
   Alarms alarms_;
   std::unique_ptr<SpaceQuota> quota_;
   std::atomic<int64_t> nospace_proposed_ms_{-1000};
+  std::atomic<uint64_t> proposals_failed_{0};
+  Histogram apply_writes_{Histogram::exponential(0.001, 2, 14)};  // etcd's bounds: 1 ms..8 s
   // Runs the reads of more than one key (range_async); joined (its queue done) on destruction.
   std::unique_ptr<boost::asio::thread_pool> readers_;
 };

@@ -131,6 +131,10 @@ HttpReply HttpEndpoints::metrics() const {
          static_cast<double>(context_.watch_streams.load()));
   metric(out, "etcd_debugging_mvcc_watcher_total", "gauge", "Total number of watchers.",
          static_cast<double>(b.kv().watcher_count()));
+  b.apply_write_seconds().expose(out, "etcd_disk_backend_commit_duration_seconds",
+                                 "The latency distributions of commit called by backend.");
+  b.storage().synced_write_seconds().expose(out, "etcd_disk_wal_fsync_duration_seconds",
+                                            "The latency distributions of fsync called by WAL.");
   metric(out, "etcd_mvcc_db_total_size_in_bytes", "gauge",
          "Total size of the underlying database physically allocated in bytes.",
          static_cast<double>(b.storage().state_bytes()));
@@ -149,12 +153,20 @@ HttpReply HttpEndpoints::metrics() const {
   metric(out, "etcd_server_is_leader", "gauge",
          "Whether or not this member is a leader. 1 if is, 0 otherwise.",
          leader != 0 && leader == b.member_id() ? 1 : 0);
+  metric(out, "etcd_server_leader_changes_seen_total", "counter",
+         "The number of leader changes seen.",
+         static_cast<double>(host ? host->leader_changes() : 0));
   metric(out, "etcd_server_proposals_applied_total", "gauge",
          "The total number of consensus proposals applied.",
          static_cast<double>(b.applied_index()));
   metric(out, "etcd_server_proposals_committed_total", "gauge",
          "The total number of consensus proposals committed.",
          static_cast<double>(host ? host->commit_index() : b.applied_index()));
+  metric(out, "etcd_server_proposals_failed_total", "counter",
+         "The total number of failed proposals seen.", static_cast<double>(b.proposals_failed()));
+  metric(out, "etcd_server_proposals_pending", "gauge",
+         "The current number of pending proposals to commit.",
+         static_cast<double>(b.proposals_pending()));
   metric(out, "process_cpu_seconds_total", "counter",
          "Total user and system CPU time spent in seconds.", p.cpu_seconds);
   metric(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.", p.max_fds);

@@ -119,6 +119,7 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
   };
   opts.on_soft_state = [h, &backend](const raft::SoftState& ss) {
     const bool was = h->leader_.load() == backend.member_id();
+    if (ss.lead != 0 && ss.lead != h->leader_.load()) ++h->leader_changes_;
     h->leader_ = ss.lead;
     const bool is = ss.lead == backend.member_id();
     if (was != is) backend.on_leader_change(is);

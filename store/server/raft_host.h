@@ -103,6 +103,9 @@ class RaftHost : public Replicator {
   // Moves leadership to another voter (Maintenance.MoveLeader); waits up to the timeout.
   Result<void> transfer_leadership(uint64_t to, std::chrono::milliseconds timeout);
   uint64_t commit_index() const { return commit_.load(); }
+  // Times this member saw a new leader (etcd_server_leader_changes_seen_total): a leader
+  // different from the last one it knew, after an election or on joining.
+  uint64_t leader_changes() const { return leader_changes_.load(); }
   uint64_t applied_index() const { return applied_.load(); }
   PeerService& peer_service() { return *peer_service_; }
 
@@ -184,6 +187,7 @@ class RaftHost : public Replicator {
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> progress_;  // leader: id -> (match, commit)
   mutable std::mutex progress_mutex_;
   std::atomic<uint64_t> leader_{0};
+  std::atomic<uint64_t> leader_changes_{0};
   std::atomic<bool> removed_{false};
   std::atomic<uint64_t> term_{0};
   std::atomic<uint64_t> commit_{0};

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 
@@ -181,6 +182,7 @@ rocksdb::Env* store_env() {
 
 struct Storage::Impl {
   std::string dir;
+  Histogram synced_writes{Histogram::exponential(0.001, 2, 14)};  // etcd's bounds: 1 ms..8 s
   int lock_fd = -1;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // index 0 = default, then Column + 1
@@ -383,10 +385,14 @@ Result<void> Storage::write(Batch& batch, bool sync) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
+  const auto started = std::chrono::steady_clock::now();
   rocksdb::Status s = impl_->db->Write(wo, &wb);
+  if (sync) impl_->synced_writes.observe(std::chrono::steady_clock::now() - started);
   if (!s.ok()) return fail(status_error(impl_->dir, sync ? "a synced write" : "a write", s));
   return ok();
 }
+
+const Histogram& Storage::synced_write_seconds() const { return impl_->synced_writes; }
 
 Result<void> Storage::flush() {
   rocksdb::FlushOptions fo;

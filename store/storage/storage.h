@@ -27,6 +27,7 @@
 // orders writes (one apply strand, one Raft strand).
 #pragma once
 
+#include "common/histogram.h"
 #include "common/result.h"
 
 #include <cstdint>
@@ -104,6 +105,9 @@ class Storage {
   // Writes the batch atomically; with sync the WAL is fsynced before returning. An error means
   // the batch may or may not be durable; the caller must stop acknowledging (etcd panics here).
   [[nodiscard]] Result<void> write(Batch& batch, bool sync);
+  // How long each synced write took, the WAL's append and fsync together (etcd's
+  // etcd_disk_wal_fsync_duration_seconds: what a slow disk shows in first).
+  const Histogram& synced_write_seconds() const;
 
   // Flushes memtables to SST files (checkpoints, tests). Durability does not depend on it.
   [[nodiscard]] Result<void> flush();
