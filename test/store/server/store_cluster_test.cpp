@@ -6,6 +6,7 @@
 // the same cluster with the same data.
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
+#include "test/support/process/loopback_client.h"
 #include "test/support/process/real_etcd.h"
 #include "store/client/etcd_client.h"
 #include "test/support/history/register_checker.h"
@@ -175,6 +176,14 @@ TEST_CASE("store cluster: members joined by --seeds replicate every write and su
   // The two others elect a leader and take writes.
   REQUIRE(Cluster::wait_for([&] { return etcdctl(survivors, "put w2 after").exit_code == 0; }));
   CHECK(watch.wait_for_output("after"));
+  // The follower saw two leaders, and says so where etcd's alerts look.
+  const std::string& follower_url = c.members[follower].client;
+  const std::string page = mgmt::test::http_body(mgmt::test::http_request(
+      std::stoi(follower_url.substr(follower_url.rfind(':') + 1)), "GET", "/metrics"));
+  std::smatch seen;
+  REQUIRE(std::regex_search(page, seen,
+                            std::regex("\netcd_server_leader_changes_seen_total ([0-9]+)\n")));
+  CHECK(std::stoi(seen[1]) >= 2);
   const std::string events = watch.output();
   CHECK(events.find("before") < events.find("after"));  // in order, each once
   CHECK(std::count(events.begin(), events.end(), 'P') == 2);  // two PUT events
