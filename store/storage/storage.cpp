@@ -185,6 +185,7 @@ struct Storage::Impl {
   Histogram synced_writes{Histogram::exponential(0.001, 2, 14)};  // etcd's bounds: 1 ms..8 s
   int lock_fd = -1;
   std::unique_ptr<rocksdb::DB> db;
+  bool read_only = false;  // the probe before opening an existing dir: it has no WAL to write
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // index 0 = default, then Column + 1
 
   rocksdb::ColumnFamilyHandle* cf(Column c) const {
@@ -193,6 +194,9 @@ struct Storage::Impl {
 
   ~Impl() {
     if (db) {
+      // What waits in the WAL buffer (manual_wal_flush) goes to disk: a stopped member need not
+      // apply its last entries again when it starts.
+      if (!read_only) db->FlushWAL(/*sync=*/true).PermitUncheckedError();
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
       handles.clear();
       db->Close().PermitUncheckedError();
@@ -279,6 +283,15 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
+  // Unsynced writes (apply batches, a commit index that moved alone, a compaction's deletes)
+  // stay in RocksDB's WAL buffer until the next synced write, which writes and syncs them with
+  // its own, as etcd's WAL holds what it need not sync until the next sync. So the WAL file has
+  // no dirty page between syncs for the kernel's writeback to be writing while an append or a
+  // sync waits for it. `etcdctl check perf --load=m` on one member, 6 alternating runs each:
+  // slowest request 34-38 ms (one 112 ms, with a build beside it), against 43-177 ms with each
+  // write in the page cache at once. A process crash now loses them as a power cut did
+  // before: the synced Raft log reproduces them.
+  db_options.manual_wal_flush = true;
   db_options.env = options.env != nullptr ? options.env : store_env();
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -307,6 +320,7 @@ Result<std::unique_ptr<Storage>> Storage::open(const Options& options) {
   if (exists) {
     auto probe_impl = std::make_unique<Impl>();
     probe_impl->dir = dir;
+    probe_impl->read_only = true;
     rocksdb::DB* probe_raw = nullptr;
     rocksdb::Status ps = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors,
                                                       &probe_impl->handles, &probe_raw);

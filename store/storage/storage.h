@@ -102,8 +102,10 @@ class Storage {
 
   const std::string& dir() const;
 
-  // Writes the batch atomically; with sync the WAL is fsynced before returning. An error means
-  // the batch may or may not be durable; the caller must stop acknowledging (etcd panics here).
+  // Writes the batch atomically; with sync the WAL is fsynced before returning. Without, the
+  // batch is visible to reads at once but waits in the WAL buffer until the next synced write
+  // (or close) writes it with its own: a crash may lose it. An error means the batch may or may
+  // not be durable; the caller must stop acknowledging (etcd panics here).
   [[nodiscard]] Result<void> write(Batch& batch, bool sync);
   // How long each synced write took, the WAL's append and fsync together (etcd's
   // etcd_disk_wal_fsync_duration_seconds: what a slow disk shows in first).

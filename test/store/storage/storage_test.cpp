@@ -502,3 +502,34 @@ TEST_CASE("storage: the WAL is preallocated, and a crash leaves every synced bat
   CHECK((*reopened)->get(Column::raft, encode_u64(kBatches - 2)).value().has_value());
   CHECK((*reopened)->get(Column::raft, encode_u64(kBatches - 1)).value().has_value() == !torn);
 }
+
+TEST_CASE("storage: an unsynced batch reaches the disk with the next synced one, or when the "
+          "store closes", "[storage][crash]") {
+  test::TempDir dir;
+  auto s = Storage::open(at(dir.path())).value();
+  auto put = [&](const std::string& key, bool sync) {
+    Batch b;
+    b.put(Column::kv, key, "v");
+    REQUIRE(s->write(b, sync));
+  };
+  auto survives_a_crash = [&](const std::string& key) {
+    test::TempDir crashed;
+    copy_as_crashed(dir.path(), crashed.path());
+    auto reopened = Storage::open(at(crashed.path()));
+    if (!reopened) FAIL(reopened.error().message());
+    return (*reopened)->get(Column::kv, key).value().has_value();
+  };
+  // Written unsynced (an apply batch): it waits in the WAL buffer, so a crash loses it, as a
+  // power cut would; the Raft log that made it reproduces it.
+  put("applied", false);
+  CHECK_FALSE(survives_a_crash("applied"));
+  // The next synced write (the log's) carries it to the disk with its own.
+  put("logged", true);
+  CHECK(survives_a_crash("applied"));
+  CHECK(survives_a_crash("logged"));
+  // A clean close writes what waits.
+  put("at-stop", false);
+  s.reset();
+  auto reopened = Storage::open(at(dir.path())).value();
+  CHECK(reopened->get(Column::kv, "at-stop").value().has_value());
+}
