@@ -31,7 +31,14 @@ void Histogram::observe(double seconds) {
   buckets_[static_cast<std::size_t>(at)].fetch_add(1, std::memory_order_relaxed);
   sum_nanos_.fetch_add(static_cast<uint64_t>(std::llround(seconds * 1e9)),
                        std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t Histogram::count() const {
+  uint64_t total = 0;
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+    total += buckets_[i].load(std::memory_order_relaxed);
+  }
+  return total;
 }
 
 double Histogram::sum() const {

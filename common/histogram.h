@@ -28,7 +28,7 @@ class Histogram {
     observe(std::chrono::duration<double>(d).count());
   }
 
-  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  uint64_t count() const;
   double sum() const;
   // Appends the text exposition: # HELP, # TYPE, then name_bucket{le="..."}, name_sum, name_count.
   void expose(std::string& out, const std::string& name, const std::string& help) const;
@@ -36,7 +36,6 @@ class Histogram {
  private:
   std::vector<double> bounds_;
   std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // per bucket, not cumulative; +Inf last
-  std::atomic<uint64_t> count_{0};
   std::atomic<uint64_t> sum_nanos_{0};
 };
 
