@@ -3,30 +3,20 @@
 // proposals) read a member of ours: the histograms count every synced log write and every
 // apply, their buckets are cumulative, and the counters follow what the member did.
 #include "store/client/etcd_client.h"
-#include "test/support/process/loopback_client.h"
+#include "test/support/store/metrics_page.h"
 #include "test/support/store/our_store.h"
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <regex>
 #include <string>
 
 using namespace std::chrono_literals;
 
+using mgmt::test::metric_sample;
+using mgmt::test::metrics_page;
+
 namespace {
-
-std::string metrics_page(int port) {
-  return mgmt::test::http_body(mgmt::test::http_request(port, "GET", "/metrics"));
-}
-
-// One sample's value (-1 when absent); `series` is the name with its labels, as printed.
-double sample(const std::string& page, const std::string& series) {
-  const std::string escaped = std::regex_replace(series, std::regex(R"([{}+.\"])"), R"(\$&)");
-  std::smatch m;
-  if (!std::regex_search(page, m, std::regex("\n" + escaped + " ([0-9.e+-]+)\n"))) return -1;
-  return std::stod(m[1]);
-}
 
 // A histogram's buckets never decrease along `le`, and +Inf is its count.
 void check_histogram(const std::string& page, const std::string& name) {
@@ -35,13 +25,13 @@ void check_histogram(const std::string& page, const std::string& name) {
   double previous = 0;
   for (const char* le : {"0.001", "0.002", "0.004", "0.008", "0.016", "0.032", "0.064", "0.128",
                          "0.256", "0.512", "1.024", "2.048", "4.096", "8.192", "+Inf"}) {
-    const double at = sample(page, name + "_bucket{le=\"" + le + "\"}");
+    const double at = metric_sample(page, name + "_bucket{le=\"" + le + "\"}");
     INFO(le);
     CHECK(at >= previous);
     previous = at;
   }
-  CHECK(previous == sample(page, name + "_count"));
-  CHECK(sample(page, name + "_sum") >= 0);
+  CHECK(previous == metric_sample(page, name + "_count"));
+  CHECK(metric_sample(page, name + "_sum") >= 0);
 }
 
 }  // namespace
@@ -55,9 +45,9 @@ TEST_CASE("metrics: etcd's fsync and backend commit histograms count the member'
   check_histogram(before, "etcd_disk_wal_fsync_duration_seconds");
   check_histogram(before, "etcd_disk_backend_commit_duration_seconds");
   // Elected once: the one change a new single member sees.
-  CHECK(sample(before, "etcd_server_leader_changes_seen_total") == 1);
-  CHECK(sample(before, "etcd_server_proposals_pending") == 0);
-  CHECK(sample(before, "etcd_server_proposals_failed_total") == 0);
+  CHECK(metric_sample(before, "etcd_server_leader_changes_seen_total") == 1);
+  CHECK(metric_sample(before, "etcd_server_proposals_pending") == 0);
+  CHECK(metric_sample(before, "etcd_server_proposals_failed_total") == 0);
 
   auto client = mgmt::store::client::EtcdClient::open({store.endpoint()});
   REQUIRE(client);
@@ -69,13 +59,13 @@ TEST_CASE("metrics: etcd's fsync and backend commit histograms count the member'
   check_histogram(after, "etcd_disk_backend_commit_duration_seconds");
   // Sequential puts: each is its own synced log write and its own apply.
   const auto grew = [&](const std::string& name) {
-    return sample(after, name + "_count") - sample(before, name + "_count");
+    return metric_sample(after, name + "_count") - metric_sample(before, name + "_count");
   };
   CHECK(grew("etcd_disk_wal_fsync_duration_seconds") >= kPuts);
   CHECK(grew("etcd_disk_backend_commit_duration_seconds") >= kPuts);
-  CHECK(sample(after, "etcd_disk_wal_fsync_duration_seconds_sum") >
-        sample(before, "etcd_disk_wal_fsync_duration_seconds_sum"));
-  CHECK(sample(after, "etcd_server_leader_changes_seen_total") == 1);
-  CHECK(sample(after, "etcd_server_proposals_pending") == 0);
-  CHECK(sample(after, "etcd_server_proposals_failed_total") == 0);
+  CHECK(metric_sample(after, "etcd_disk_wal_fsync_duration_seconds_sum") >
+        metric_sample(before, "etcd_disk_wal_fsync_duration_seconds_sum"));
+  CHECK(metric_sample(after, "etcd_server_leader_changes_seen_total") == 1);
+  CHECK(metric_sample(after, "etcd_server_proposals_pending") == 0);
+  CHECK(metric_sample(after, "etcd_server_proposals_failed_total") == 0);
 }

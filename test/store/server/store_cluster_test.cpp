@@ -6,9 +6,9 @@
 // the same cluster with the same data.
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
-#include "test/support/process/loopback_client.h"
 #include "test/support/process/real_etcd.h"
 #include "store/client/etcd_client.h"
+#include "test/support/store/metrics_page.h"
 #include "test/support/history/register_checker.h"
 
 #include <catch2/catch.hpp>
@@ -178,12 +178,9 @@ TEST_CASE("store cluster: members joined by --seeds replicate every write and su
   CHECK(watch.wait_for_output("after"));
   // The follower saw two leaders, and says so where etcd's alerts look.
   const std::string& follower_url = c.members[follower].client;
-  const std::string page = mgmt::test::http_body(mgmt::test::http_request(
-      std::stoi(follower_url.substr(follower_url.rfind(':') + 1)), "GET", "/metrics"));
-  std::smatch seen;
-  REQUIRE(std::regex_search(page, seen,
-                            std::regex("\netcd_server_leader_changes_seen_total ([0-9]+)\n")));
-  CHECK(std::stoi(seen[1]) >= 2);
+  const std::string page =
+      mgmt::test::metrics_page(std::stoi(follower_url.substr(follower_url.rfind(':') + 1)));
+  CHECK(mgmt::test::metric_sample(page, "etcd_server_leader_changes_seen_total") >= 2);
   const std::string events = watch.output();
   CHECK(events.find("before") < events.find("after"));  // in order, each once
   CHECK(std::count(events.begin(), events.end(), 'P') == 2);  // two PUT events

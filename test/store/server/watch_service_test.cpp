@@ -7,6 +7,7 @@
 #include "store/client/etcd_client.h"
 #include "test/support/process/loopback_client.h"
 #include "test/support/store/async_client.h"
+#include "test/support/store/metrics_page.h"
 #include "test/support/store/our_store.h"
 
 #include "etcd/rpc.grpc.pb.h"
@@ -16,7 +17,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,11 +29,7 @@ namespace {
 
 // A gauge's value in the member's /metrics (-1 when absent).
 double gauge(int port, const std::string& name) {
-  const std::string body =
-      mgmt::test::http_body(mgmt::test::http_request(port, "GET", "/metrics"));
-  std::smatch m;
-  if (!std::regex_search(body, m, std::regex("\n" + name + " ([0-9.e+]+)\n"))) return -1;
-  return std::stod(m[1]);
+  return mgmt::test::metric_sample(mgmt::test::metrics_page(port), name);
 }
 
 using Stream = mgmt::test::AsyncStream<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>;
