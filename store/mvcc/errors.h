@@ -23,6 +23,8 @@ inline constexpr const char* kErrValueProvided = "etcdserver: value is provided"
 inline constexpr const char* kErrLeaseProvided = "etcdserver: lease is provided";
 inline constexpr const char* kErrTooManyOps = "etcdserver: too many operations in txn request";
 inline constexpr const char* kErrDuplicateKey = "etcdserver: duplicate key given in txn request";
+// A sort order or target outside the enum (etcd 3.6; etcd 3.4 crashed on such a target).
+inline constexpr const char* kErrInvalidSortOption = "etcdserver: invalid sort option";
 
 // On the gRPC wire etcd prefixes the two mvcc errors (rpctypes.ErrGRPCCompacted/FutureRev); every
 // other message above goes out unchanged. store/server should send wire_message(error).

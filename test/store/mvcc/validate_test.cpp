@@ -27,6 +27,25 @@ TEST_CASE("validate: empty keys and put flags", "[mvcc][validate]") {
   CHECK(message(validate_delete_range(DeleteRangeRequest{"k"})) == "ok");
 }
 
+TEST_CASE("validate: a sort order or target outside etcd's enums is refused, in a txn too",
+          "[mvcc][validate]") {
+  RangeRequest r;
+  r.key = "k";
+  r.sort_order = RangeRequest::SortOrder::descend;
+  r.sort_target = RangeRequest::SortTarget::value;
+  CHECK(message(validate_range(r)) == "ok");
+  r.sort_order = static_cast<RangeRequest::SortOrder>(3);
+  CHECK(message(validate_range(r)) == "etcdserver: invalid sort option");
+  r.sort_order = static_cast<RangeRequest::SortOrder>(-1);
+  CHECK(message(validate_range(r)) == "etcdserver: invalid sort option");
+  r.sort_order = RangeRequest::SortOrder::none;
+  r.sort_target = static_cast<RangeRequest::SortTarget>(5);
+  CHECK(message(validate_range(r)) == "etcdserver: invalid sort option");
+  TxnRequest t;
+  t.failure.push_back(RequestOp::make_range(r));
+  CHECK(message(validate_txn(t)) == "etcdserver: invalid sort option");
+}
+
 TEST_CASE("validate: a txn may hold 128 ops, not 129", "[mvcc][validate]") {
   TxnRequest t;
   for (int i = 0; i < 128; ++i) t.success.push_back(put("k" + std::to_string(i)));
