@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# fuzz.sh: runs the libFuzzer targets (the mcl and yaml frontends, the store's WAL tail check,
-# the snapshot file and state dump that mgmt restore reads)
-# for a bounded time each, with AddressSanitizer and UBSan, seeded with our own test programs. A soak, not a test: it
-# builds its own tree (build-fuzz/, clang) and stops by itself. A crash leaves its input in
-# build-fuzz/crashes/ and makes the script fail, naming it.
+# fuzz.sh: runs the libFuzzer targets (the mcl and yaml frontends, the store's WAL tail check, the
+# snapshot file and state dump that mgmt restore reads, the KV and Lease requests a client sends,
+# through the path a member serves them, and the Raft codec that reads peer messages) for a
+# bounded time each, with AddressSanitizer and UBSan, seeded with our own test programs. A soak,
+# not a test: it builds its own tree (build-fuzz/, clang) and stops by itself. A crash leaves its
+# input in build-fuzz/crashes/ and makes the script fail, naming it.
 # Usage: tools/fuzz.sh [SECONDS_PER_TARGET]   (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,9 +15,11 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMGMT_BUILD_TESTS=OFF \
   -DMGMT_BUILD_FUZZERS=ON -DMGMT_SANITIZE="address;undefined" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz --target lang_fuzzer yaml_fuzzer wal_tail_fuzzer snapshot_fuzzer
-mkdir -p build-fuzz/crashes build-fuzz/corpus/lang build-fuzz/corpus/yaml build-fuzz/corpus/wal_tail \
-  build-fuzz/corpus/snapshot
+cmake --build build-fuzz --target lang_fuzzer yaml_fuzzer wal_tail_fuzzer snapshot_fuzzer \
+  request_fuzzer raft_codec_fuzzer
+targets="lang yaml wal_tail snapshot request raft_codec"
+mkdir -p build-fuzz/crashes
+for target in $targets; do mkdir -p "build-fuzz/corpus/$target"; done
 # Seeds: the main.mcl of every txtar case we keep, and the yaml examples.
 for f in test/frontends/lang/testdata/*.txtar; do
   awk '/^-- main.mcl --$/{on=1; next} /^-- .* --$/{on=0} on' "$f" \
@@ -24,7 +27,7 @@ for f in test/frontends/lang/testdata/*.txtar; do
 done
 cp docs/examples/*.yaml build-fuzz/corpus/yaml/ 2>/dev/null || true
 status=0
-for target in lang yaml wal_tail snapshot; do
+for target in $targets; do
   echo "fuzz: $target for ${seconds}s"
   if ! "build-fuzz/test/fuzz/${target}_fuzzer" "build-fuzz/corpus/$target" \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \

@@ -57,6 +57,8 @@ Result<std::unique_ptr<Backend>> Backend::open(const BackendConfig& config) {
   b->config_ = config;
   storage::Options options;
   options.dir = config.data_dir;
+  options.env = config.storage_env;
+  options.local_dir = config.storage_env == nullptr;
   auto st = storage::Storage::open(options);
   if (!st) return fail(st.error());
   b->storage_ = std::move(*st);

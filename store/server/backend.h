@@ -47,6 +47,9 @@
 namespace boost::asio {
 class thread_pool;
 }
+namespace rocksdb {
+class Env;
+}
 
 namespace mgmt::store::server {
 
@@ -87,6 +90,9 @@ class Replicator {
 
 struct BackendConfig {
   std::string data_dir;
+  // The RocksDB Env of the storage: nullptr for the disk; tests and fuzzers may pass an
+  // in-memory one (rocksdb::NewMemEnv), which has no directory to lock.
+  rocksdb::Env* storage_env = nullptr;
   std::string member_name = "default";
   std::vector<std::string> peer_urls;
   std::vector<std::string> client_urls;
