@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # fuzz.sh: runs the libFuzzer targets (the mcl and yaml frontends, the store's WAL tail check, the
 # snapshot file and state dump that mgmt restore reads, the KV and Lease requests a client sends,
-# through the path a member serves them, and the Raft codec that reads peer messages) for a
-# bounded time each, with AddressSanitizer and UBSan, seeded with our own test programs. A soak,
-# not a test: it builds its own tree (build-fuzz/, clang) and stops by itself. A crash leaves its
-# input in build-fuzz/crashes/ and makes the script fail, naming it.
+# through the path a member serves them, the Raft codec that reads peer messages, and the Raft
+# core stepping messages from peers that lie) for a bounded time each, with AddressSanitizer and
+# UBSan, seeded with our own test programs. A soak, not a test: it builds its own tree (build-
+# fuzz/, clang) and stops by itself. A crash leaves its input in build-fuzz/crashes/ and makes the
+# script fail, naming it.
 # Usage: tools/fuzz.sh [SECONDS_PER_TARGET]   (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +17,8 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMGMT_BUILD_TESTS=OFF \
   -DMGMT_BUILD_FUZZERS=ON -DMGMT_SANITIZE="address;undefined" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz --target lang_fuzzer yaml_fuzzer wal_tail_fuzzer snapshot_fuzzer \
-  request_fuzzer raft_codec_fuzzer
-targets="lang yaml wal_tail snapshot request raft_codec"
+  request_fuzzer raft_codec_fuzzer raft_node_fuzzer
+targets="lang yaml wal_tail snapshot request raft_codec raft_node"
 mkdir -p build-fuzz/crashes
 for target in $targets; do mkdir -p "build-fuzz/corpus/$target"; done
 # Seeds: the main.mcl of every txtar case we keep, and the yaml examples.

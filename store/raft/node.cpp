@@ -293,9 +293,66 @@ void Node::send(Message m) {
   msgs_.push_back(std::move(m));
 }
 
+// What a message from a peer must hold for the core to take it: the entries of an append are
+// the ones after `index`, one by one, with terms that never fall and never pass the sender's.
+// A leader always sends them so; anything else is damaged or forged, and would make the log
+// replace committed entries or index past its own end.
+static Result<void> check_entries(const Message& m) {
+  if (m.entries.empty()) return ok();
+  if (m.index >= kMaxIndex - m.entries.size()) {
+    return fail(Code::invalid_argument, "raft: an append with entries beyond index 2^63");
+  }
+  uint64_t term = m.log_term;
+  for (std::size_t i = 0; i < m.entries.size(); ++i) {
+    const Entry& e = m.entries[i];
+    if (e.index != m.index + 1 + i) {
+      return fail(Code::invalid_argument,
+                  "raft: an append whose entries do not follow its index one by one");
+    }
+    if (e.term < term || e.term > m.term) {
+      return fail(Code::invalid_argument,
+                  "raft: an append whose entry terms fall or pass the sender's term");
+    }
+    term = e.term;
+  }
+  return ok();
+}
+
+// A snapshot from a peer: at an index the log can go on from, from a term the sender has seen.
+static Result<void> check_snapshot(const Message& m) {
+  if (!m.snapshot) return ok();
+  const SnapshotMeta& meta = m.snapshot->meta;
+  if (meta.index >= kMaxIndex) {
+    return fail(Code::invalid_argument, "raft: a snapshot beyond index 2^63");
+  }
+  if (meta.term > m.term) {
+    return fail(Code::invalid_argument, "raft: a snapshot from a term past the sender's");
+  }
+  return ok();
+}
+
 Result<void> Node::step(Message m) {
+  if (m.type == MessageType::append) {
+    if (auto c = check_entries(m); !c) return c;
+  }
+  if (m.type == MessageType::snapshot) {
+    if (auto c = check_snapshot(m); !c) return c;
+  }
   if (m.term == 0) {
-    // local message, or a forwarded proposal/read
+    // A local message, or a proposal, read or transfer forwarded to the leader. Any other
+    // message carries its sender's term; without one it is damaged or forged, and taken as
+    // local it would set this node's term to 0 (a candidate steps down to the sender's term)
+    // or make it answer a vote with no term.
+    if (!is_local(m.type) && m.type != MessageType::propose &&
+        m.type != MessageType::read_index && m.type != MessageType::transfer_leader) {
+      return fail(Code::invalid_argument,
+                  std::string("raft: a ") + to_string(m.type) + " message without a term");
+    }
+  } else if (m.term > kMaxTerm) {
+    // No cluster elects 2^63 times (one election a millisecond for 292 million years); taken,
+    // such a term would overflow at this node's next campaign.
+    return fail(Code::invalid_argument, "raft: a " + std::string(to_string(m.type)) +
+                                            " message with a term beyond 2^63");
   } else if (m.term > term_) {
     if (m.type == MessageType::vote || m.type == MessageType::pre_vote) {
       const bool force = m.context == kTransferContext;

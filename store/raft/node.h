@@ -42,6 +42,11 @@ struct Config {
 };
 
 inline constexpr const char* kTransferContext = "transfer";
+// The highest term, and the highest log index, a node takes from a peer's message (more is
+// refused): no cluster reaches them, and below them the node's own term + 1 and last index + 1
+// never overflow.
+inline constexpr uint64_t kMaxTerm = uint64_t{1} << 63;
+inline constexpr uint64_t kMaxIndex = uint64_t{1} << 63;
 // The context of an append that carries no entries, only a new commit index, to a follower known
 // to hold the whole log: accepted, it needs no answer (the leader learns nothing from one), which
 // saves a message each way per commit. A rejection is still answered. Members that do not know

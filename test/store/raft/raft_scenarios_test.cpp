@@ -96,7 +96,7 @@ TEST_CASE("§5.1 stale-term messages are ignored and a higher term demotes every
   NodeNet net;
   Config cfg;
   cfg.pre_vote = false;
-  net.add(1, {1, 2, 3}, {1, 1}, cfg);
+  net.add(1, {1, 2, 3}, {2, 2}, cfg);
   Node& n = net.node(1);
   if (role != Role::follower) n.campaign();
   if (role == Role::leader) {
@@ -106,7 +106,7 @@ TEST_CASE("§5.1 stale-term messages are ignored and a higher term demotes every
   const uint64_t term = n.term();
   // Stale: ignored.
   REQUIRE(n.step(Message{.type = MessageType::append, .from = 2, .term = term - 1,
-                         .log_term = 1, .index = 2}));
+                         .log_term = 2, .index = 2}));
   CHECK(n.role() == role);
   CHECK(n.term() == term);
   // Higher term: follower of that term.
@@ -114,6 +114,63 @@ TEST_CASE("§5.1 stale-term messages are ignored and a higher term demotes every
   CHECK(n.role() == Role::follower);
   CHECK(n.term() == term + 5);
   CHECK(n.lead() == 3);
+}
+
+TEST_CASE("messages a peer damaged or forged are refused and change nothing", "[unit]") {
+  // Each was found by tools/fuzz.sh (raft_node_fuzzer) to crash a member or rewind its term.
+  const Role role = GENERATE(Role::follower, Role::candidate, Role::leader);
+  NodeNet net;
+  Config cfg;
+  cfg.pre_vote = false;
+  net.add(1, {1, 2, 3}, {1, 1, 2}, cfg);
+  Node& n = net.node(1);
+  if (role != Role::follower) n.campaign();
+  if (role == Role::leader) {
+    REQUIRE(n.step(Message{.type = MessageType::vote_response, .from = 2, .term = n.term()}));
+  }
+  REQUIRE(n.role() == role);
+  const uint64_t term = n.term();
+  const uint64_t last = n.log().last_index();
+  auto refused = [&](const Message& m, const std::string& why) {
+    auto r = n.step(m);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() == why);
+    CHECK(n.term() == term);
+    CHECK(n.role() == role);
+    CHECK(n.log().last_index() == last);
+  };
+  // No term: a candidate took the sender's term 0; a vote request got an answer without a term
+  // (an assertion stopped the member).
+  refused(Message{.type = MessageType::heartbeat, .from = 2},
+          "raft: a heartbeat message without a term");
+  refused(Message{.type = MessageType::vote, .from = 2, .log_term = 9, .index = 9},
+          "raft: a vote message without a term");
+  // A term the node's next campaign would overflow into 0.
+  refused(Message{.type = MessageType::heartbeat, .from = 2, .term = UINT64_MAX},
+          "raft: a heartbeat message with a term beyond 2^63");
+  // Entries that skip an index (the log threw std::length_error), or go back in term.
+  const uint64_t t = term + 1;
+  refused(Message{.type = MessageType::append, .from = 2, .term = t, .log_term = 2, .index = 3,
+                  .entries = {Entry{t, 4}, Entry{t, 6}}},
+          "raft: an append whose entries do not follow its index one by one");
+  refused(Message{.type = MessageType::append, .from = 2, .term = t, .log_term = 2, .index = 3,
+                  .entries = {Entry{t, 4}, Entry{1, 5}}},
+          "raft: an append whose entry terms fall or pass the sender's term");
+  refused(Message{.type = MessageType::append, .from = 2, .term = t, .log_term = 2,
+                  .index = kMaxIndex - 1, .entries = {Entry{t, kMaxIndex}}},
+          "raft: an append with entries beyond index 2^63");
+  // A snapshot at the last index there is (the next entry overflowed into index 0).
+  Snapshot huge{SnapshotMeta{UINT64_MAX, 1, ConfState{{1, 2, 3}, {}}}, "state"};
+  refused(Message{.type = MessageType::snapshot, .from = 2, .term = t, .snapshot = huge},
+          "raft: a snapshot beyond index 2^63");
+  Snapshot ahead{SnapshotMeta{9, t + 1, ConfState{{1, 2, 3}, {}}}, "state"};
+  refused(Message{.type = MessageType::snapshot, .from = 2, .term = t, .snapshot = ahead},
+          "raft: a snapshot from a term past the sender's");
+  // The same messages, made right, are taken.
+  REQUIRE(n.step(Message{.type = MessageType::append, .from = 2, .term = t, .log_term = 2,
+                         .index = 3, .entries = {Entry{t, 4}, Entry{t, 5}}}));
+  CHECK(n.term() == t);
+  CHECK(n.role() == Role::follower);
 }
 
 TEST_CASE("thesis §9.6 pre-vote and check-quorum: a rejoining partitioned node does not depose "
