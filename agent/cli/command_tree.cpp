@@ -92,7 +92,10 @@ void add_run(CLI::App* root, RunOptions* o) {
   run->fallthrough();
   run->add_option("--hostname", o->hostname, "name of this host in the cluster (default: the "
                                              "machine's hostname)")
-      ->envname("MGMT_HOSTNAME");
+      ->envname("MGMT_HOSTNAME")
+      ->check(CLI::Validator(
+          [](std::string& value) { return host_name_problem(value).value_or(std::string()); },
+          "", ""));
   run->add_option("--prefix", o->prefix, "data directory for the store and the agent")
       ->envname("MGMT_PREFIX")
       ->capture_default_str()

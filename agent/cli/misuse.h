@@ -23,6 +23,11 @@ std::optional<std::string> url_problem(const std::string& value);
 // Why `value` is not a whole number >= min, or nothing when it is.
 std::optional<std::string> whole_number_problem(const std::string& value, long long min);
 
+// Why `value` cannot name a host in the cluster (the store's member name, the keys
+// /_mgmt/status/HOST and /_mgmt/exported/HOST/, $hostname in mcl): it must be 1 to 253 bytes
+// of UTF-8 text without spaces, control characters or '/'. Nothing when it can.
+std::optional<std::string> host_name_problem(const std::string& value);
+
 // `"; did you mean "deploy"?"` or "" when nothing is close.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 

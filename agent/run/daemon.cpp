@@ -52,6 +52,11 @@ int run_daemon(const cli::RunOptions& options) {
     return cli::kExitUsage;
   }
   std::string hostname = options.hostname.empty() ? machine_hostname() : options.hostname;
+  if (auto problem = cli::host_name_problem(hostname); problem && options.hostname.empty()) {
+    std::cerr << "mgmt run: this machine's hostname " << *problem << "; give one with "
+              << "--hostname NAME\n";
+    return cli::kExitUsage;
+  }
   auto data_dir = DataDir::open(options.prefix, options.tmp_prefix);
   if (!data_dir) {
     std::cerr << "mgmt run: " << data_dir.error().message() << "\n";
@@ -232,8 +237,8 @@ int run_daemon(const cli::RunOptions& options) {
     deploy::DeployRequest request;
     request.frontend = frontend.name;
     request.code = frontend.input;
-    request.force = true;
-    request.skip_unify = frontend.skip_unify;  // code given to `mgmt run` replaces whatever ran before
+    request.force = true;  // code given to `mgmt run` replaces whatever ran before
+    request.skip_unify = frontend.skip_unify;
     request.noop = options.noop;
     request.deployer = hostname;
     auto landed = deploy::deploy(**client, request, [&](const std::string& note) {

@@ -104,3 +104,34 @@ TEST_CASE("cli: URLs mgmt accepts", "[cli][misuse]") {
   CHECK(url_problem("http://host:port"));
   CHECK(url_problem("http://host:2379/v3/kv"));
 }
+
+TEST_CASE("cli: a host name that cannot name a host in the store is refused before anything starts",
+          "[cli][misuse]") {
+  // Before, `mgmt run --hostname $'\xff'` wrote its member into the Raft log, whose entry then
+  // did not decode, and the data dir could not start again.
+  check_one_line_misuse("run --hostname a/b",
+                        "mgmt run: --hostname: \"a/b\" cannot name a host in the cluster; use 1 "
+                        "to 253 bytes of UTF-8 text without spaces, control characters or '/'");
+  auto r = run({"run", "--hostname", "h\xff"});
+  CHECK(r.exit_code == mgmt::agent::cli::kExitUsage);
+  CHECK(r.err.find("\"h\\xff\" cannot name a host") != std::string::npos);
+}
+
+TEST_CASE("cli: host names mgmt accepts", "[cli][misuse]") {
+  using mgmt::agent::cli::host_name_problem;
+  CHECK_FALSE(host_name_problem("h1"));
+  CHECK_FALSE(host_name_problem("web-01.example.com"));
+  CHECK_FALSE(host_name_problem("h\xc3\xb6st"));          // UTF-8: "höst"
+  CHECK_FALSE(host_name_problem("\xf0\x9f\x90\xa7"));    // U+1F427, four bytes
+  CHECK_FALSE(host_name_problem(std::string(253, 'h')));
+  CHECK(host_name_problem(""));
+  CHECK(host_name_problem(std::string(254, 'h')));
+  CHECK(host_name_problem("a b"));
+  CHECK(host_name_problem("a\x7f"));
+  CHECK(host_name_problem("a/b"));
+  CHECK(host_name_problem("\xc0\x80"));          // an overlong NUL
+  CHECK(host_name_problem("\xed\xa0\x80"));      // a surrogate
+  CHECK(host_name_problem("\xf4\x90\x80\x80"));  // past U+10FFFF
+  CHECK(host_name_problem("\xe2\x82"));          // cut short
+}
+
