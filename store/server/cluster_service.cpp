@@ -17,6 +17,55 @@ void to_pb(const Backend::Member& m, etcdserverpb::Member* out) {
   out->set_islearner(m.is_learner());
 }
 
+// Whether `urls` are peer URLs as etcd's types.NewURLs takes them: at least one; each (spaces
+// around it trimmed) a scheme http, https, unix or unixs, then host:port (a bracketed IPv6
+// host, an optional user@), nothing after but a query, and no character a URL cannot hold.
+// A member added with anything else could never be reached, and a lone member that took it as
+// a voter would have lost its quorum.
+bool peer_urls_valid(const google::protobuf::RepeatedPtrField<std::string>& urls) {
+  if (urls.empty()) return false;
+  for (std::string url : urls) {
+    const auto first = url.find_first_not_of(" \t\r\n");
+    const auto last = url.find_last_not_of(" \t\r\n");
+    url = first == std::string::npos ? "" : url.substr(first, last - first + 1);
+    for (unsigned char c : url) {
+      if (c <= 0x20 || c == 0x7f) return false;
+    }
+    const auto sep = url.find("://");
+    if (sep == std::string::npos) return false;
+    const std::string scheme = url.substr(0, sep);
+    if (scheme != "http" && scheme != "https" && scheme != "unix" && scheme != "unixs") {
+      return false;
+    }
+    std::string authority = url.substr(sep + 3);
+    const auto end = authority.find_first_of("/?#");
+    if (end != std::string::npos) {
+      if (authority[end] == '/') return false;  // a path
+      authority.resize(end);
+    }
+    if (const auto at = authority.rfind('@'); at != std::string::npos) {
+      authority.erase(0, at + 1);
+    }
+    if (!authority.empty() && authority.front() == '[') {
+      const auto close = authority.find(']');
+      if (close == std::string::npos || close + 1 >= authority.size() ||
+          authority[close + 1] != ':') {
+        return false;
+      }
+      authority.erase(0, close + 1);
+    }
+    const auto colon = authority.find(':');
+    if (colon == std::string::npos || authority.find(':', colon + 1) != std::string::npos) {
+      return false;  // no port separator, or an IPv6 host without brackets
+    }
+  }
+  return true;
+}
+
+grpc::Status bad_urls() {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kErrMemberBadURLs);
+}
+
 class ClusterService final : public etcdserverpb::Cluster::Service {
  public:
   explicit ClusterService(ServiceContext& context) : context_(context) {}
@@ -39,11 +88,8 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
     if (!leader()) {
       return forward([&](auto& stub, auto& ctx) { return stub.MemberAdd(&ctx, *request, response); });
     }
+    if (!peer_urls_valid(request->peerurls())) return bad_urls();
     std::vector<std::string> urls(request->peerurls().begin(), request->peerurls().end());
-    if (urls.empty()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "etcdserver: a member needs at least one peer URL");
-    }
     auto m = context_.backend.add_member(urls, request->islearner());
     if (!m) return to_status(m.error());
     fill(response->mutable_header());
@@ -76,6 +122,8 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
       return forward(
           [&](auto& stub, auto& ctx) { return stub.MemberUpdate(&ctx, *request, response); });
     }
+    // etcd 3.4 takes any URLs here, and a member given bad ones is cut off from its peers.
+    if (!peer_urls_valid(request->peerurls())) return bad_urls();
     std::vector<std::string> urls(request->peerurls().begin(), request->peerurls().end());
     if (auto r = context_.backend.update_member(request->id(), urls); !r) {
       return to_status(r.error());

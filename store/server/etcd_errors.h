@@ -23,6 +23,8 @@ inline constexpr const char* kErrMemberNotLearner = "etcdserver: can only promot
 inline constexpr const char* kErrLearnerNotReady =
     "etcdserver: can only promote a learner member which is in sync with leader";
 inline constexpr const char* kErrPeerUrlExists = "etcdserver: Peer URLs already exists";
+// rpctypes.ErrGRPCMemberBadURLs, gRPC InvalidArgument.
+inline constexpr const char* kErrMemberBadURLs = "etcdserver: given member URLs are invalid";
 inline constexpr const char* kErrTimeout = "etcdserver: request timed out";
 inline constexpr const char* kErrNoLeader = "etcdserver: no leader";
 inline constexpr const char* kErrNotEnoughStartedMembers =
