@@ -46,6 +46,25 @@ void Alarms::load(storage::Storage& storage) {
   update_capped();
 }
 
+Result<void> Alarms::check_request(const etcdserverpb::AlarmRequest& request) {
+  const int action = request.action();
+  if (action != etcdserverpb::AlarmRequest::GET &&
+      action != etcdserverpb::AlarmRequest::ACTIVATE &&
+      action != etcdserverpb::AlarmRequest::DEACTIVATE) {
+    return fail(Code::invalid_argument, "etcdserver: unknown alarm action " +
+                                            std::to_string(action) +
+                                            "; use GET, ACTIVATE or DEACTIVATE");
+  }
+  const int type = request.alarm();
+  if (action == etcdserverpb::AlarmRequest::ACTIVATE && type != etcdserverpb::NONE &&
+      type != etcdserverpb::NOSPACE && type != etcdserverpb::CORRUPT) {
+    return fail(Code::invalid_argument, "etcdserver: alarm " + std::to_string(type) +
+                                            " is not one a member raises; use NOSPACE or "
+                                            "CORRUPT");
+  }
+  return ok();
+}
+
 etcdserverpb::AlarmResponse Alarms::apply(const etcdserverpb::AlarmRequest& request,
                                           storage::Batch& batch) {
   etcdserverpb::AlarmResponse response;

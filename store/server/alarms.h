@@ -26,6 +26,11 @@ inline constexpr const char* kAlarmPrefix = "alarm/";
 
 class Alarms {
  public:
+  // Whether a client's AlarmRequest can be proposed: an action etcd knows (GET, ACTIVATE,
+  // DEACTIVATE), and for ACTIVATE an alarm a member raises (NOSPACE, CORRUPT). etcd 3.4 raised
+  // any number as an alarm (and /health said false until it was disarmed) and crashed on an
+  // unknown action. DEACTIVATE takes any type, so that such an alarm can still be disarmed.
+  [[nodiscard]] static Result<void> check_request(const etcdserverpb::AlarmRequest& request);
   // Reads the raised alarms from the meta column.
   void load(storage::Storage& storage);
   // Applies an AlarmRequest, recording changes in `batch`; the response lists what it

@@ -46,6 +46,7 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
   // gateway's answer is {} on both.
   grpc::Status Alarm(grpc::ServerContext*, const etcdserverpb::AlarmRequest* request,
                      etcdserverpb::AlarmResponse* response) override {
+    if (auto c = Alarms::check_request(*request); !c) return to_status(c.error());
     auto r = context_.backend.alarm(*request);
     if (!r) return to_status(r.error());
     response->mutable_alarms()->Swap(r->mutable_alarms());

@@ -96,3 +96,22 @@ TEST_CASE("alarms: activate, list, deactivate, and a reload finds what was writt
   CHECK(again.list().size() == 1);
   CHECK_FALSE(again.capped());
 }
+
+TEST_CASE("alarms: a client may not raise an alarm no member raises, nor send an unknown action",
+          "[quota]") {
+  using etcdserverpb::AlarmRequest;
+  auto message = [](const etcdserverpb::AlarmRequest& r) {
+    auto c = Alarms::check_request(r);
+    return c ? std::string("ok") : c.error().message();
+  };
+  CHECK(message(alarm(AlarmRequest::GET, 0, etcdserverpb::NONE)) == "ok");
+  CHECK(message(alarm(AlarmRequest::ACTIVATE, 7, etcdserverpb::NOSPACE)) == "ok");
+  CHECK(message(alarm(AlarmRequest::ACTIVATE, 7, etcdserverpb::CORRUPT)) == "ok");
+  CHECK(message(alarm(AlarmRequest::ACTIVATE, 7, static_cast<etcdserverpb::AlarmType>(99))) ==
+        "etcdserver: alarm 99 is not one a member raises; use NOSPACE or CORRUPT");
+  // One raised before this check existed can still be disarmed.
+  CHECK(message(alarm(AlarmRequest::DEACTIVATE, 7, static_cast<etcdserverpb::AlarmType>(99))) ==
+        "ok");
+  CHECK(message(alarm(static_cast<AlarmRequest::AlarmAction>(7), 0, etcdserverpb::NONE)) ==
+        "etcdserver: unknown alarm action 7; use GET, ACTIVATE or DEACTIVATE");
+}
