@@ -1,6 +1,8 @@
 // misuse.cpp: typo suggestions, URL, number and host name checks; see misuse.h.
 #include "agent/cli/misuse.h"
 
+#include "common/utf8.h"
+
 #include <algorithm>
 #include <charconv>
 
@@ -109,67 +111,14 @@ std::optional<std::string> whole_number_problem(const std::string& value, long l
   return std::nullopt;
 }
 
-namespace {
-
-// The length of the UTF-8 sequence at `at` (RFC 3629: no overlong forms, no surrogates, nothing
-// past U+10FFFF), or 0 when the bytes there are not one.
-std::size_t utf8_sequence(const std::string& text, std::size_t at) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(at);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xbf;  // the allowed range of the second byte
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    if (lead == 0xe0) low = 0xa0;
-    if (lead == 0xed) high = 0x9f;
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    if (lead == 0xf0) low = 0x90;
-    if (lead == 0xf4) high = 0x8f;
-  } else {
-    return 0;
-  }
-  if (at + length > text.size()) return 0;
-  if (byte(at + 1) < low || byte(at + 1) > high) return 0;
-  for (std::size_t i = 2; i < length; ++i) {
-    if (byte(at + i) < 0x80 || byte(at + i) > 0xbf) return 0;
-  }
-  return length;
-}
-
-// The value as a user can read it back: bytes that are not printable ASCII as \xNN.
-std::string printable(const std::string& value) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : value) {
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += "\\x";
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 0xf]);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::optional<std::string> host_name_problem(const std::string& value) {
-  bool fine = !value.empty() && value.size() <= 253;
-  for (std::size_t at = 0; fine && at < value.size();) {
-    const std::size_t length = utf8_sequence(value, at);
-    const unsigned char c = static_cast<unsigned char>(value[at]);
-    fine = length > 0 && !(length == 1 && (c <= 0x20 || c == 0x7f || c == '/'));
-    at += length;
+  bool fine = !value.empty() && value.size() <= 253 && is_utf8(value);
+  for (unsigned char c : value) {
+    if (c <= 0x20 || c == 0x7f || c == '/') fine = false;
   }
   if (fine) return std::nullopt;
-  return "\"" + printable(value) + "\" cannot name a host in the cluster; use 1 to 253 bytes " +
-         "of UTF-8 text without spaces, control characters or '/'";
+  return "\"" + escape_bytes(value) + "\" cannot name a host in the cluster; use 1 to 253 " +
+         "bytes of UTF-8 text without spaces, control characters or '/'";
 }
 
 }  // namespace mgmt::agent::cli

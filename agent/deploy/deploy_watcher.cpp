@@ -2,9 +2,11 @@
 #include "agent/deploy/deploy_watcher.h"
 
 #include "common/log.h"
+#include "common/utf8.h"
 
 #include <malloc.h>
 
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -56,12 +58,15 @@ Result<std::unique_ptr<DeployWatcher>> DeployWatcher::start(store::client::EtcdC
 
 void DeployWatcher::consider_value(const std::vector<store::client::KeyValue>& latest) {
   if (latest.empty()) return;
-  try {
-    consider(std::stoll(latest.front().value));
-  } catch (const std::exception&) {
-    log::get("deploy")->error("{} holds \"{}\", not a deploy id", kLatestKey,
-                              latest.front().value);
+  const std::string& text = latest.front().value;
+  int64_t id = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (error != std::errc() || end != text.data() + text.size() || id <= 0) {
+    log::get("deploy")->error("{} holds \"{}\", not a deploy id; deploy again to replace it",
+                              kLatestKey, escape_bytes(text));
+    return;
   }
+  consider(id);
 }
 
 void DeployWatcher::consider_latest() {
@@ -101,7 +106,7 @@ void DeployWatcher::consider(int64_t id) {
   }
   // A store that cannot answer right now (an election, a member still catching up) is retried
   // for a while; a broken deploy is not.
-  auto loaded = load(id);
+  auto loaded = load_safely(id);
   for (int attempt = 1; !loaded && loaded.error().code() == Code::unavailable && attempt <= 30;
        ++attempt) {
     log::get("deploy")->info("deploy {} not loaded yet ({}); retrying", id,
@@ -112,7 +117,7 @@ void DeployWatcher::consider(int64_t id) {
       return;  // stopping, or a newer deploy arrived and takes over
     }
     lock.unlock();
-    loaded = load(id);
+    loaded = load_safely(id);
   }
   std::lock_guard lock(mutex_);
   if (loaded) {
@@ -122,6 +127,16 @@ void DeployWatcher::consider(int64_t id) {
     last_error_ = loaded.error().message();
     log::get("deploy")->error("deploy {} not loaded: {}; still running deploy {}", id,
                               last_error_, loaded_);
+  }
+}
+
+// A deploy that throws while it loads (a library's exception in a frontend or the engine) is a
+// deploy not loaded, named with the exception's words, not an agent stopped.
+Result<void> DeployWatcher::load_safely(int64_t id) {
+  try {
+    return load(id);
+  } catch (const std::exception& e) {
+    return fail(Code::internal, std::string("loading it failed: ") + e.what());
   }
 }
 

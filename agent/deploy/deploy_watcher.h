@@ -42,6 +42,7 @@ class DeployWatcher {
   // Reads /_mgmt/deploy/latest again (asking again for up to 30 s) and considers it.
   void consider_latest();
   Result<void> load(int64_t id);
+  Result<void> load_safely(int64_t id);  // load(), an exception thrown in it as an error
 
   store::client::EtcdClient& client_;
   std::string work_dir_;

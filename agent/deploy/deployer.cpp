@@ -2,6 +2,7 @@
 #include "agent/deploy/deployer.h"
 
 #include "agent/deploy/git_chain.h"
+#include "common/utf8.h"
 #include "frontends/lang/lang_frontend.h"
 #include "frontends/yaml/yaml_graph.h"
 
@@ -43,6 +44,13 @@ Result<CodeFiles> collect(const DeployRequest& r) {
   }
   std::size_t total = 0;
   auto add = [&](const fs::path& file, const std::string& relative) -> Result<void> {
+    // The payload names each file in JSON text, which holds UTF-8 only.
+    if (!is_utf8(relative)) {
+      return fail(Code::invalid_argument,
+                  "the file name \"" + escape_bytes(relative) + "\" is not UTF-8 text, and a "
+                  "deploy names its files in JSON; rename it (convmv -f latin1 -t utf8 converts "
+                  "old names) or move it out of the code's directory");
+    }
     auto content = read_all(file);
     if (!content) return fail(content.error());
     total += content->size();
@@ -72,7 +80,8 @@ Result<CodeFiles> collect(const DeployRequest& r) {
         continue;
       }
       if (!it->is_regular_file(ec)) continue;
-      if (auto a = add(it->path(), fs::relative(it->path(), path).string()); !a) return fail(a.error());
+      auto a = add(it->path(), fs::relative(it->path(), path).string());
+      if (!a) return fail(a.error());
     }
   } else {
     code.entry = path.filename().string();

@@ -3,6 +3,7 @@
 // with -o json.
 #include "agent/deploy/commands.h"
 #include "agent/deploy/layout.h"
+#include "common/json_text.h"
 #include "store/client/etcd_client.h"
 
 #include <nlohmann/json.hpp>
@@ -93,7 +94,7 @@ int get_main(const cli::GetOptions& options, std::ostream& out, std::ostream& er
         }
       }
     }
-    if (json) out << rows.dump(2) << "\n";
+    if (json) out << json_text(rows, 2) << "\n";
     return 0;
   }
   auto got = (*client)->get(options.key, store::client::GetOptions{options.prefix,
@@ -106,13 +107,13 @@ int get_main(const cli::GetOptions& options, std::ostream& out, std::ostream& er
   if (json) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& kv : got->kvs) {
-      nlohmann::json row = {{"key", kv.key}, {"create_revision", kv.create_revision},
+      nlohmann::json row = {{"key", printable(kv.key)}, {"create_revision", kv.create_revision},
                             {"mod_revision", kv.mod_revision}, {"version", kv.version},
                             {"lease", kv.lease}};
       if (!options.keys_only) row["value"] = printable(kv.value);
       rows.push_back(row);
     }
-    out << nlohmann::json{{"revision", got->revision}, {"kvs", rows}}.dump(2) << "\n";
+    out << json_text(nlohmann::json{{"revision", got->revision}, {"kvs", rows}}, 2) << "\n";
     return 0;
   }
   if (got->kvs.empty()) {

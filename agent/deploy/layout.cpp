@@ -1,6 +1,8 @@
 // layout.cpp: keys and JSON encodings of deploys and host status; see layout.h.
 #include "agent/deploy/layout.h"
 
+#include "common/json_text.h"
+
 #include <nlohmann/json.hpp>
 
 namespace mgmt::agent::deploy {
@@ -13,7 +15,7 @@ std::string encode_payload(const Payload& p) {
   nlohmann::json j = {{"id", p.id},         {"frontend", p.frontend}, {"entry", p.entry},
                       {"commit", p.commit}, {"dirty", p.dirty},       {"time", p.time},
                       {"deployer", p.deployer}, {"noop", p.noop},     {"files", p.files}};
-  return j.dump();
+  return json_text(j);
 }
 
 Result<Payload> decode_payload(const std::string& text) {
@@ -39,7 +41,7 @@ Result<Payload> decode_payload(const std::string& text) {
 std::string encode_status(const HostStatus& s) {
   nlohmann::json j = {{"host", s.host},   {"deploy", s.deploy}, {"converged", s.converged},
                       {"error", s.error}, {"role", s.role}};
-  return j.dump();
+  return json_text(j);
 }
 
 Result<HostStatus> decode_status(const std::string& text) {

@@ -533,13 +533,19 @@ Result<void> Engine::swap(const frontends::GraphSpec& spec) {
     }
     edges = std::move(merged);
   }
+  // Every byte of the params counts (CBOR keeps strings that are not UTF-8, where dump()
+  // throws), so that any change of them is a change of the resource.
+  auto bytes = [](const nlohmann::json& value) {
+    const std::vector<std::uint8_t> cbor = nlohmann::json::to_cbor(value);
+    return std::string(cbor.begin(), cbor.end());
+  };
   auto fingerprint = [&](const std::string& id, const frontends::ResourceSpec& r) {
-    std::string f = r.params.dump() + "\n" + r.meta.dump();
+    std::string f = bytes(r.params) + "\n" + bytes(r.meta);
     for (const auto& re : recv_edges) {
       if (re.to == id) f += "\nrecv " + re.from + "." + re.send + " " + re.recv;
     }
     for (const auto& m : members[id]) {
-      f += "\n" + id_of(m.kind, m.name) + "\n" + m.params.dump() + "\n" + m.meta.dump();
+      f += "\n" + id_of(m.kind, m.name) + "\n" + bytes(m.params) + "\n" + bytes(m.meta);
     }
     return f;
   };

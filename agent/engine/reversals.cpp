@@ -1,6 +1,8 @@
 // reversals.cpp: see reversals.h.
 #include "agent/engine/reversals.h"
 
+#include "common/json_text.h"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -65,7 +67,7 @@ Result<void> Reversals::save() const {
   const std::string tmp = path_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << doc.dump(1) << "\n";
+    out << json_text(doc, 1) << "\n";
     if (!out) return fail(Code::unavailable, "engine: cannot write " + tmp);
   }
   std::error_code ec;

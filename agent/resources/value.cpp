@@ -6,6 +6,7 @@
 #include "agent/resources/kinds.h"
 #include "agent/resources/services.h"
 #include "agent/resources/value_state.h"
+#include "common/json_text.h"
 #include "common/log.h"
 
 namespace mgmt::agent::resources {
@@ -34,7 +35,7 @@ class ValueResource final : public Resource {
       return in_state;
     }
     if (any_) {
-      log::get("engine")->info("{}: resource: setting the value to {}", id(), any_->dump());
+      log::get("engine")->info("{}: resource: setting the value to {}", id(), json_text(*any_));
     } else {
       log::get("engine")->info("{}: resource: removing the value", id());
     }

@@ -1,6 +1,8 @@
 // value_state.cpp: see value_state.h.
 #include "agent/resources/value_state.h"
 
+#include "common/json_text.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -53,7 +55,7 @@ Result<void> write_value(const std::string& dir, const std::string& name,
   const std::string temporary = path + ".new";
   {
     std::ofstream out(temporary, std::ios::trunc);
-    out << value->dump();
+    out << json_text(*value);
     if (!out.flush()) return fail(Code::internal, "cannot write " + temporary);
   }
   std::filesystem::rename(temporary, path, ec);

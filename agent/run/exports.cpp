@@ -1,6 +1,8 @@
 // exports.cpp: see exports.h.
 #include "agent/run/exports.h"
 
+#include "common/json_text.h"
+
 #include <map>
 
 namespace mgmt::agent::run {
@@ -17,7 +19,7 @@ Result<std::size_t> publish_exports(EtcdStoreAccess& store, const std::string& h
     auto to = r.meta.find("export");
     if (to == r.meta.end() || !to->is_array() || to->empty()) continue;
     nlohmann::json data = {{"params", r.params}, {"to", *to}};
-    want[prefix + r.kind + "/" + r.name] = data.dump();
+    want[prefix + r.kind + "/" + r.name] = json_text(data);
   }
   auto have = store.get_prefix(prefix);
   if (!have) return fail(have.error());

@@ -7,6 +7,7 @@
 #include "agent/resources/registry.h"
 #include "agent/resources/value_state.h"
 #include "common/host.h"
+#include "common/json_text.h"
 #include "frontends/lang/builtins.h"
 #include "frontends/lang/parser.h"
 
@@ -1354,7 +1355,7 @@ class Interpreter {
     const auto tmp = file.string() + ".tmp";
     {
       std::ofstream out(tmp, std::ios::trunc);
-      out << pool.dump(1) << "\n";
+      out << json_text(pool, 1) << "\n";
       if (!out) return error("errStream", name + ": cannot write " + tmp, p);
     }
     std::filesystem::rename(tmp, file, ec);

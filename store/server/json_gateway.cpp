@@ -1,6 +1,7 @@
 // json_gateway.cpp: see json_gateway.h.
 #include "store/server/json_gateway.h"
 
+#include "common/json_text.h"
 #include "etcd/rpc.grpc.pb.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -44,7 +45,7 @@ HttpReply error_reply(grpc::StatusCode code, const std::string& message) {
   body["error"] = message;
   body["message"] = message;
   body["code"] = static_cast<int>(code);
-  return HttpReply{http_status_of(code), "application/json", body.dump(), {}, {}};
+  return HttpReply{http_status_of(code), "application/json", json_text(body), {}, {}};
 }
 
 // As grpc-gateway v1 prints a message: the .proto names, no default values.

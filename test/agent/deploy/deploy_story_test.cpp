@@ -14,6 +14,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <iterator>
 #include <set>
 
 using mgmt::test::ChildProcess;
@@ -203,6 +204,39 @@ TEST_CASE("deploy: outside git a deploy lands and says that no commit chain is c
   auto bad_mcl = deploy(url(port), "lang " + mcl);
   CHECK(bad_mcl.exit_code == 1);
   CHECK(bad_mcl.output.find("errSetScope: variable $undefined is not defined") != std::string::npos);
+}
+
+TEST_CASE("deploy: bytes that are not UTF-8 stop neither the deployer nor the agent",
+          "[deploy][cluster]") {
+  TempDir dir;
+  int port = free_port();
+  Agent a({"--tmp-prefix", "--client-urls", url(port), "--server-urls", url(free_port())},
+          "solo");
+  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+  // A file name in Latin-1: refused in one line that names it (mgmt deploy aborted before).
+  const std::string latin_name = dir.path() + "/caf\xe9.yaml";
+  write(latin_name, graph_saying("latin name"));
+  auto refused = deploy(url(port), "yaml '" + latin_name + "'");
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.output.find("the file name \"caf\\xe9.yaml\" is not UTF-8 text") !=
+        std::string::npos);
+  // Contents in Latin-1: written byte for byte, and a change of one such byte is a change
+  // (before, the engine's JSON threw, and the agent said /_mgmt/deploy/latest held no id).
+  const std::string out = dir.path() + "/out.txt";
+  const std::string code = dir.path() + "/latin.yaml";
+  const std::string written = "engine: file[" + out + "]: contents written";
+  for (const std::string content : {"caf\xe9", "caf\xe8"}) {
+    write(code, "resources:\n  file:\n  - name: " + out + "\n    content: \"" + content + "\"\n");
+    CHECK(deploy(url(port), "yaml " + code).exit_code == 0);
+    CHECK(a.process->wait_for_occurrences(written, content == "caf\xe9" ? 1 : 2));
+    std::ifstream in(out, std::ios::binary);
+    CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == content);
+  }
+  // A key that is not UTF-8, read as JSON: escaped as the values are.
+  CHECK(sh("ETCDCTL_API=3 etcdctl --endpoints=" + url(port) + " put 'k\xff' v").exit_code == 0);
+  auto got = sh(mgmt_binary() + " get --seeds=" + url(port) + " -o json k --prefix");
+  CHECK(got.exit_code == 0);
+  CHECK(got.output.find("\"key\": \"k\\\\xff\"") != std::string::npos);
 }
 
 TEST_CASE("deploy: concurrent deployers never both win", "[deploy][cluster]") {
