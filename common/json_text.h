@@ -13,8 +13,10 @@
 
 namespace mgmt {
 
-inline std::string json_text(const nlohmann::json& value, int indent = -1) {
-  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+// Any nlohmann JSON type (json, ordered_json: the keys keep their order).
+template <typename Json>
+std::string json_text(const Json& value, int indent = -1) {
+  return value.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace mgmt

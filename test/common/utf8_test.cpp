@@ -34,4 +34,8 @@ TEST_CASE("json text: a string that is not UTF-8 becomes U+FFFD, and nothing thr
   CHECK_THROWS(value.dump());  // what json_text is for
   CHECK(json_text(value) == "{\"content\":\"caf\xef\xbf\xbd\",\"n\":1}");
   CHECK(json_text(nlohmann::json{{"a", "ok"}}, 1) == "{\n \"a\": \"ok\"\n}");
+  nlohmann::ordered_json ordered;
+  ordered["z"] = 1;
+  ordered["a"] = 2;
+  CHECK(json_text(ordered) == "{\"z\":1,\"a\":2}");  // the order it was given
 }
