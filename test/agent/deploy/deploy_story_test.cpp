@@ -60,6 +60,13 @@ struct Agent {
   std::unique_ptr<ChildProcess> process;
 };
 
+// An agent alone, named `name`, hosting its store's clients on `port`, waiting for deploys.
+Agent lone_agent(int port, const std::string& name) {
+  Agent a({"--tmp-prefix", "--client-urls", url(port), "--server-urls", url(free_port())}, name);
+  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+  return a;
+}
+
 }  // namespace
 
 TEST_CASE("deploy: three agents converge on each deploy, and the git chain is kept without "
@@ -176,9 +183,7 @@ TEST_CASE("deploy: outside git a deploy lands and says that no commit chain is c
           "[deploy][cluster]") {
   TempDir dir;
   int port = free_port();
-  Agent a({"--tmp-prefix", "--client-urls", url(port), "--server-urls", url(free_port())},
-          "solo");
-  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+  Agent a = lone_agent(port, "solo");
   std::string code = dir.path() + "/g.yaml";
   write(code, graph_saying("no git"));
   auto landed = deploy(url(port), "yaml " + code);
@@ -210,9 +215,7 @@ TEST_CASE("deploy: bytes that are not UTF-8 stop neither the deployer nor the ag
           "[deploy][cluster]") {
   TempDir dir;
   int port = free_port();
-  Agent a({"--tmp-prefix", "--client-urls", url(port), "--server-urls", url(free_port())},
-          "solo");
-  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+  Agent a = lone_agent(port, "solo");
   // A file name in Latin-1: refused in one line that names it (mgmt deploy aborted before).
   const std::string latin_name = dir.path() + "/caf\xe9.yaml";
   write(latin_name, graph_saying("latin name"));
@@ -242,9 +245,7 @@ TEST_CASE("deploy: bytes that are not UTF-8 stop neither the deployer nor the ag
 TEST_CASE("deploy: concurrent deployers never both win", "[deploy][cluster]") {
   TempDir dir;
   int port = free_port();
-  Agent a({"--tmp-prefix", "--client-urls", url(port), "--server-urls", url(free_port())},
-          "race");
-  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+  Agent a = lone_agent(port, "race");
   std::string code = dir.path() + "/g.yaml";
   write(code, graph_saying("race"));
   constexpr int kDeployers = 6;

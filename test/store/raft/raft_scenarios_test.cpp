@@ -91,18 +91,28 @@ TEST_CASE("§5.2 split votes resolve through randomized election timeouts", "[un
   }
 }
 
-TEST_CASE("§5.1 stale-term messages are ignored and a higher term demotes every role", "[unit]") {
-  const Role role = GENERATE(Role::follower, Role::candidate, Role::leader);
-  NodeNet net;
+namespace {
+
+// Member 1 of three (without pre-vote) on a log of `terms`, made follower, candidate or leader.
+Node& member_in_role(NodeNet& net, Role role, const std::vector<uint64_t>& terms) {
   Config cfg;
   cfg.pre_vote = false;
-  net.add(1, {1, 2, 3}, {2, 2}, cfg);
+  net.add(1, {1, 2, 3}, terms, cfg);
   Node& n = net.node(1);
   if (role != Role::follower) n.campaign();
   if (role == Role::leader) {
     REQUIRE(n.step(Message{.type = MessageType::vote_response, .from = 2, .term = n.term()}));
   }
   REQUIRE(n.role() == role);
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("§5.1 stale-term messages are ignored and a higher term demotes every role", "[unit]") {
+  const Role role = GENERATE(Role::follower, Role::candidate, Role::leader);
+  NodeNet net;
+  Node& n = member_in_role(net, role, {2, 2});
   const uint64_t term = n.term();
   // Stale: ignored.
   REQUIRE(n.step(Message{.type = MessageType::append, .from = 2, .term = term - 1,
@@ -120,15 +130,7 @@ TEST_CASE("messages a peer damaged or forged are refused and change nothing", "[
   // Each was found by tools/fuzz.sh (raft_node_fuzzer) to crash a member or rewind its term.
   const Role role = GENERATE(Role::follower, Role::candidate, Role::leader);
   NodeNet net;
-  Config cfg;
-  cfg.pre_vote = false;
-  net.add(1, {1, 2, 3}, {1, 1, 2}, cfg);
-  Node& n = net.node(1);
-  if (role != Role::follower) n.campaign();
-  if (role == Role::leader) {
-    REQUIRE(n.step(Message{.type = MessageType::vote_response, .from = 2, .term = n.term()}));
-  }
-  REQUIRE(n.role() == role);
+  Node& n = member_in_role(net, role, {1, 1, 2});
   const uint64_t term = n.term();
   const uint64_t last = n.log().last_index();
   auto refused = [&](const Message& m, const std::string& why) {
