@@ -98,7 +98,7 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
       } else if (watchers_.count(id)) {
         WatchResponse refused;
         context_.fill(refused.mutable_header());
-        refused.set_watch_id(id);
+        refused.set_watch_id(-1);  // as etcd's: the refused watch has no id of its own
         refused.set_created(true);
         refused.set_canceled(true);
         refused.set_cancel_reason("mvcc: duplicate watch ID provided on the WatchStream");

@@ -606,6 +606,11 @@ TEST_CASE("compat: the JSON gateway streams watches, lease keep-alives and a sna
           mgmt::test::http_request(port, "POST", "/v3/kv/put", R"({"key":"Zm9v","value":"cXV4"})");
         },
         3);
+    // A watch id asked for twice on one stream: the second is refused.
+    out += gateway_stream(port, "/v3/watch",
+                          R"({"create_request":{"key":"YQ==","watch_id":"3"}})"
+                          R"({"create_request":{"key":"Yg==","watch_id":"3"}})",
+                          2, {}, 2);
     mgmt::test::http_request(port, "POST", "/v3/lease/grant", R"({"TTL":60,"ID":"77"})");
     out += gateway_stream(port, "/v3/lease/keepalive", R"({"ID":"77"}{"ID":"77"}{"ID":"78"})",
                           3, {}, 3);
@@ -615,5 +620,6 @@ TEST_CASE("compat: the JSON gateway streams watches, lease keep-alives and a sna
   const std::string actual = run(port_of(ours.endpoint()));
   CHECK(actual == expected);
   CHECK(actual.find("\"value\":\"cXV4\"") != std::string::npos);
+  CHECK(actual.find("duplicate watch ID") != std::string::npos);
   CHECK(actual.find("\"blob\":\"SHA256\"") != std::string::npos);
 }
