@@ -9,11 +9,12 @@
 //   - every committed entry handed to apply is the next index after the last one applied.
 // A lying peer may still make a correct core do wrong things the Raft paper allows (a false
 // leader can commit entries that a real quorum never saw); those are not checked here.
-// Input: FuzzedDataProvider choices. Each input starts a member (id 1 of voters 1, 2, 3) on a
-// log of 6 entries with 4 committed, optionally makes it the leader, then runs up to 64
-// actions: a message from a peer (its fields mostly near the member's own term and indexes,
-// sometimes anything), ticks, a proposal, a read index. Each Ready is persisted as the driver
-// does (snapshot, entries, hard state), then acknowledged.
+// Input: FuzzedDataProvider choices. Each input starts a member (id 1 of voters 1, 2, 3, or of
+// five; with or without pre-vote, check-quorum and lease reads) on a log of 6 entries with 4
+// committed, optionally makes it the leader, then runs up to 64 actions: a message from a
+// peer (its fields mostly near the member's own term and indexes, sometimes anything), ticks,
+// a proposal, a read index. Each Ready is persisted as the driver does (snapshot, entries,
+// hard state), then acknowledged.
 // NODE_FUZZER_TRACE=1 prints each message and the hard states (to read a crash's input).
 // Built with -DMGMT_BUILD_FUZZERS=ON (clang); run by tools/fuzz.sh.
 #include "store/raft/codec.h"
@@ -40,8 +41,14 @@ void broken(const char* what) {
 
 class Member {
  public:
-  Member() {
-    store_.set_conf_state(ConfState{{1, 2, 3}, {}});
+  // `options`: which of Raft's options the member runs with (pre-vote, check-quorum, lease
+  // reads), and whether it has five voters rather than three.
+  explicit Member(uint8_t options) {
+    if (options & 8) {
+      store_.set_conf_state(ConfState{{1, 2, 3, 4, 5}, {}});
+    } else {
+      store_.set_conf_state(ConfState{{1, 2, 3}, {}});
+    }
     std::vector<Entry> ents;
     const uint64_t terms[] = {1, 1, 2, 2, 3, 3};
     for (uint64_t i = 0; i < 6; ++i) {
@@ -52,6 +59,9 @@ class Member {
     Config config;
     config.id = 1;
     config.seed = 1;
+    config.pre_vote = (options & 1) == 0;
+    config.check_quorum = (options & 2) == 0;
+    config.read_only = (options & 4) ? ReadOnlyOption::lease_based : ReadOnlyOption::safe;
     auto node = Node::create(config, store_);
     if (!node) broken("the member does not start");
     node_ = std::move(*node);
@@ -123,7 +133,7 @@ Message message(FuzzedDataProvider& in, Node& node) {
   m.type = static_cast<MessageType>(in.ConsumeIntegralInRange<uint8_t>(0, 18));
   m.to = in.ConsumeIntegralInRange<int>(0, 15) == 0 ? in.ConsumeIntegralInRange<NodeId>(0, 5) : 1;
   m.from = in.ConsumeIntegralInRange<int>(0, 15) == 0 ? in.ConsumeIntegralInRange<NodeId>(0, 5)
-                                                       : in.ConsumeIntegralInRange<NodeId>(2, 3);
+                                                       : in.ConsumeIntegralInRange<NodeId>(2, 5);
   const uint64_t last = node.log().last_index();
   m.term = near(in, node.term());
   m.log_term = near(in, node.log().term_or_zero(last));
@@ -169,20 +179,23 @@ Message message(FuzzedDataProvider& in, Node& node) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
-  Member member;
+  Member member(in.ConsumeIntegral<uint8_t>());
   Node& node = member.node();
   if (in.ConsumeBool()) {
-    // Leader first: elected by member 2's vote, so that the leader's paths are reached too.
+    // Leader first: elected by the votes of members 2 and 3, so that the leader's paths are
+    // reached too.
     node.campaign();
     member.drain();
     for (MessageType type : {MessageType::pre_vote_response, MessageType::vote_response}) {
-      Message grant;
-      grant.type = type;
-      grant.to = 1;
-      grant.from = 2;
-      grant.term = type == MessageType::pre_vote_response ? node.term() + 1 : node.term();
-      (void)node.step(grant);
-      member.drain();
+      for (NodeId from : {NodeId{2}, NodeId{3}}) {
+        Message grant;
+        grant.type = type;
+        grant.to = 1;
+        grant.from = from;
+        grant.term = type == MessageType::pre_vote_response ? node.term() + 1 : node.term();
+        (void)node.step(grant);
+        member.drain();
+      }
     }
   }
   for (int step = 0; step < 64 && in.remaining_bytes() > 0; ++step) {
