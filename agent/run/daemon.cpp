@@ -52,7 +52,8 @@ int run_daemon(const cli::RunOptions& options) {
     return cli::kExitUsage;
   }
   std::string hostname = options.hostname.empty() ? machine_hostname() : options.hostname;
-  if (auto problem = cli::host_name_problem(hostname); problem && options.hostname.empty()) {
+  // A --hostname was checked with the flags; the machine's own is checked here.
+  if (auto problem = options.hostname.empty() ? cli::host_name_problem(hostname) : std::nullopt) {
     std::cerr << "mgmt run: this machine's hostname " << *problem << "; give one with "
               << "--hostname NAME\n";
     return cli::kExitUsage;

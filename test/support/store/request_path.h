@@ -196,14 +196,34 @@ class RequestPath {
     return outcome.get_future().get();
   }
 
+  // A KV request as its service serves it: converted, handed to the Backend (`async`), waited
+  // for, and the response converted back to the wire; with the revision before and after.
+  template <typename Response>
+  struct Served {
+    Result<Response> result;
+    int64_t before = 0;
+    int64_t after = 0;
+  };
+  template <typename Response, typename WireResponse, typename Wire, typename Async>
+  static Served<Response> serve(Backend& b, const Wire& pb, Async async) {
+    Served<Response> s;
+    s.before = b.revision();
+    s.result = wait<Response>(
+        [&](auto done) { (b.*async)(store::server::from_pb(pb), std::move(done)); });
+    s.after = b.revision();
+    if (s.result) {
+      WireResponse out;
+      store::server::to_pb(*s.result, &out);
+    }
+    return s;
+  }
+
   Outcome run_put(Backend& b, const std::string& bytes) {
     etcdserverpb::PutRequest pb;
     if (!pb.ParseFromString(bytes)) return Outcome::unparsed;
     check_round_trip(pb);
-    const int64_t before = b.revision();
-    auto r = wait<store::mvcc::PutResponse>(
-        [&](auto done) { b.put_async(store::server::from_pb(pb), std::move(done)); });
-    const int64_t after = b.revision();
+    auto [r, before, after] =
+        serve<store::mvcc::PutResponse, etcdserverpb::PutResponse>(b, pb, &Backend::put_async);
     if (!r) {
       check(after == before, "a refused put leaves the revision");
       return refused(r.error());
@@ -218,8 +238,6 @@ class RequestPath {
       check(got->kvs[0].mod_revision == after, "a put key has the put's revision");
       if (!pb.ignore_value()) check(got->kvs[0].value == pb.value(), "a put key has its value");
     }
-    etcdserverpb::PutResponse out;
-    store::server::to_pb(*r, &out);
     return Outcome::done;
   }
 
@@ -227,14 +245,11 @@ class RequestPath {
     etcdserverpb::DeleteRangeRequest pb;
     if (!pb.ParseFromString(bytes)) return Outcome::unparsed;
     check_round_trip(pb);
-    const int64_t before = b.revision();
-    auto r = wait<store::mvcc::DeleteRangeResponse>(
-        [&](auto done) { b.delete_range_async(store::server::from_pb(pb), std::move(done)); });
-    const int64_t after = b.revision();
+    auto [r, before, after] =
+        serve<store::mvcc::DeleteRangeResponse, etcdserverpb::DeleteRangeResponse>(
+            b, pb, &Backend::delete_range_async);
     if (!r) return refused(r.error());
     check(after == before + (r->deleted > 0 ? 1 : 0), "a delete moves the revision if it deleted");
-    etcdserverpb::DeleteRangeResponse out;
-    store::server::to_pb(*r, &out);
     return Outcome::done;
   }
 
@@ -242,17 +257,13 @@ class RequestPath {
     etcdserverpb::TxnRequest pb;
     if (!pb.ParseFromString(bytes)) return Outcome::unparsed;
     check_round_trip(pb);
-    const int64_t before = b.revision();
-    auto r = wait<store::mvcc::TxnResponse>(
-        [&](auto done) { b.txn_async(store::server::from_pb(pb), std::move(done)); });
-    const int64_t after = b.revision();
+    auto [r, before, after] =
+        serve<store::mvcc::TxnResponse, etcdserverpb::TxnResponse>(b, pb, &Backend::txn_async);
     check(after == before || after == before + 1, "a txn is one revision at most");
     if (!r) return refused(r.error());
     const auto ops = static_cast<std::size_t>(r->succeeded ? pb.success_size()
                                                            : pb.failure_size());
     check(r->responses.size() == ops, "a txn answers each op of its branch");
-    etcdserverpb::TxnResponse out;
-    store::server::to_pb(*r, &out);
     return Outcome::done;
   }
 
@@ -261,17 +272,14 @@ class RequestPath {
     if (!pb.ParseFromString(bytes)) return Outcome::unparsed;
     check_round_trip(pb);
     pb.set_serializable(serializable);
-    const int64_t before = b.revision();
-    auto r = wait<store::mvcc::RangeResponse>(
-        [&](auto done) { b.range_async(store::server::from_pb(pb), std::move(done)); });
-    check(b.revision() == before, "a read leaves the revision");
+    auto [r, before, after] = serve<store::mvcc::RangeResponse, etcdserverpb::RangeResponse>(
+        b, pb, &Backend::range_async);
+    check(after == before, "a read leaves the revision");
     if (!r) return refused(r.error());
     check(pb.limit() <= 0 || r->kvs.size() <= static_cast<std::size_t>(pb.limit()),
           "a range answers no more keys than its limit");
     check(pb.count_only() || r->count >= static_cast<int64_t>(r->kvs.size()),
           "a range's count is at least what it answered");
-    etcdserverpb::RangeResponse out;
-    store::server::to_pb(*r, &out);
     return Outcome::done;
   }
 
