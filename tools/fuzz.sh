@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# fuzz.sh: runs the libFuzzer targets (the mcl and yaml frontends, the store's WAL tail check, the
-# snapshot file and state dump that mgmt restore reads, the KV and Lease requests a client sends,
-# through the path a member serves them, the Raft codec that reads peer messages, and the Raft
+# fuzz.sh: runs the libFuzzer targets (the mcl and yaml frontends, the puppet catalog
+# translation, the store's WAL tail check, the snapshot file and state dump that mgmt restore
+# reads, the KV and Lease requests a client sends, through the path a member serves them, the
+# Raft codec that reads peer messages, and the Raft
 # core stepping messages from peers that lie) for a bounded time each, with AddressSanitizer and
 # UBSan, seeded with our own test programs. A soak, not a test: it builds its own tree (build-
 # fuzz/, clang) and stops by itself. A crash leaves its input in build-fuzz/crashes/ and makes the
@@ -16,9 +17,9 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMGMT_BUILD_TESTS=OFF \
   -DMGMT_BUILD_FUZZERS=ON -DMGMT_SANITIZE="address;undefined" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz --target lang_fuzzer yaml_fuzzer wal_tail_fuzzer snapshot_fuzzer \
-  request_fuzzer raft_codec_fuzzer raft_node_fuzzer
-targets="lang yaml wal_tail snapshot request raft_codec raft_node"
+cmake --build build-fuzz --target lang_fuzzer yaml_fuzzer puppet_catalog_fuzzer wal_tail_fuzzer \
+  snapshot_fuzzer request_fuzzer raft_codec_fuzzer raft_node_fuzzer
+targets="lang yaml puppet_catalog wal_tail snapshot request raft_codec raft_node"
 mkdir -p build-fuzz/crashes
 for target in $targets; do mkdir -p "build-fuzz/corpus/$target"; done
 # Seeds: the main.mcl of every txtar case we keep, and the yaml examples.
@@ -27,6 +28,12 @@ for f in test/frontends/lang/testdata/*.txtar; do
     >"build-fuzz/corpus/lang/$(basename "$f" .txtar).mcl"
 done
 cp docs/examples/*.yaml build-fuzz/corpus/yaml/ 2>/dev/null || true
+# The puppet examples' catalogs, as our compiler writes them (when puppet is installed).
+for f in docs/examples/*.pp; do
+  ruby -e "$(cat frontends/puppet/compile_catalog.rb)" -- "$f" 2>/dev/null |
+    python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["catalog"]))' \
+      >"build-fuzz/corpus/puppet_catalog/$(basename "$f" .pp).json" 2>/dev/null || true
+done
 status=0
 for target in $targets; do
   echo "fuzz: $target for ${seconds}s"

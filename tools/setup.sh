@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh: install the build dependencies from Debian 12's packages, and with --for-tests also
-# what the tests run against (Debian's etcd and etcdctl, systemd-analyze). Idempotent and quick
+# what the tests run against (Debian's etcd and etcdctl, systemd-analyze, puppet for the puppet
+# frontends). Idempotent and quick
 # when everything is present (it asks dpkg first and only calls apt-get for what is missing).
 # Needs root or sudo for the install step.
 set -euo pipefail
@@ -15,7 +16,8 @@ packages=(
 for_tests=0
 if [ "${1:-}" = "--for-tests" ]; then
   for_tests=1
-  packages+=(etcd-client etcd-server systemd iproute2 golang-go golang-etcd-server-dev)
+  packages+=(etcd-client etcd-server systemd iproute2 golang-go golang-etcd-server-dev
+             puppet-agent)
 fi
 
 missing=()
@@ -45,5 +47,12 @@ if [ "$for_tests" = 1 ] && printf '%s\n' "${missing[@]}" | grep -qx etcd-server 
    command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then
   "${sudo_cmd[@]}" systemctl disable --now etcd >/dev/null 2>&1 || true
   echo "setup: stopped and disabled the etcd service Debian started (tests run their own; it held port 2379)"
+fi
+# Likewise Debian starts puppet's own agent, which would ask a puppet server named `puppet` for
+# catalogs every 30 minutes; the tests only use puppet to compile manifests.
+if [ "$for_tests" = 1 ] && printf '%s\n' "${missing[@]}" | grep -qx puppet-agent &&
+   command -v systemctl >/dev/null && systemctl is-enabled --quiet puppet 2>/dev/null; then
+  "${sudo_cmd[@]}" systemctl disable --now puppet >/dev/null 2>&1 || true
+  echo "setup: stopped and disabled the puppet agent service Debian started"
 fi
 echo "setup: done"

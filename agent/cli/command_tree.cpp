@@ -50,12 +50,27 @@ void add_frontend_flags(CLI::App* frontend, FrontendArgs* args, bool takes_code)
         ->type_name("DIR");
   } else if (name == "yaml") {
     frontend->add_option("code", args->input, "the YAML graph file")->type_name("FILE");
-  } else if (name == "puppet" || name == "langpuppet") {
+  } else if (name == "puppet") {
     frontend->add_option("code", args->input,
-                         "the puppet manifest (a .pp file, or inline code)")
+                         "the puppet code: a .pp file, a directory holding site.pp (and its "
+                         "modules/), or inline code")
         ->type_name("CODE");
-    frontend->add_option("--puppet-conf", args->puppet_config, "the puppet.conf to use")
+    frontend->add_option("--puppet-conf", args->puppet_config,
+                         "a puppet.conf for compiling it (default: puppet's own settings)")
         ->type_name("FILE");
+  } else if (name == "langpuppet") {
+    frontend->add_option("--lp-lang", args->input,
+                         "the mcl side: a .mcl file, or a directory holding main.mcl")
+        ->type_name("PATH");
+    frontend->add_option("--lp-puppet", args->puppet_input,
+                         "the puppet side: a .pp file, or a directory holding site.pp (and "
+                         "its modules/)")
+        ->type_name("PATH");
+    frontend->add_option("--lp-puppet-conf", args->puppet_config,
+                         "a puppet.conf for compiling the puppet side")
+        ->type_name("FILE");
+    frontend->add_flag("--skip-unify", args->skip_unify,
+                       "do not type-check the mcl side before using it");
   }
   (void)takes_code;
 }

@@ -6,10 +6,17 @@
 #include "agent/deploy/commands.h"
 #include "common/version.h"
 #include "frontends/lang/lang_frontend.h"
+#include "frontends/puppet/langpuppet_merge.h"
+#include "frontends/puppet/puppet_graph.h"
 #include "frontends/yaml/yaml_graph.h"
 #include "store/server/restore.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +38,43 @@ int get_command(const Options& options, std::ostream& out, std::ostream& err) {
   return deploy::get_main(options.get, out, err);
 }
 
+namespace {
+
+// `mgmt graph puppet|langpuppet`: compiled here, with this host's facts, as an agent here
+// would; the notes (what puppet applies itself, puppet's warnings) go to err.
+Result<frontends::GraphSpec> puppet_graph(const FrontendArgs& f, std::ostream& err) {
+  namespace fs = std::filesystem;
+  const std::string given = f.name == "langpuppet" ? f.puppet_input : f.input;
+  frontends::puppet::PuppetCode code;
+  code.puppet_conf = f.puppet_config;
+  std::optional<fs::path> scratch;
+  std::error_code ec;
+  if (fs::is_directory(given, ec)) {
+    code.manifest = (fs::path(given) / "site.pp").string();
+  } else if (fs::exists(given, ec) || f.name == "langpuppet") {
+    code.manifest = given;
+  } else {
+    scratch = fs::temp_directory_path(ec) / ("mgmt-graph-" + std::to_string(::getpid()) + ".pp");
+    std::ofstream(*scratch, std::ios::binary) << given;
+    code.manifest = scratch->string();
+    code.name = "the inline code";
+  }
+  auto built = frontends::puppet::compile_puppet_graph(code);
+  if (scratch) fs::remove(*scratch, ec);
+  if (!built) return fail(built.error());
+  if (f.name == "langpuppet") {
+    auto lang = frontends::lang::compile_graph(f.input);
+    if (!lang) return fail(lang.error());
+    auto merged = frontends::puppet::merge_langpuppet(*lang, built->graph, &built->notes);
+    if (!merged) return fail(merged.error());
+    built->graph = std::move(*merged);
+  }
+  for (const auto& note : built->notes) err << "# " << note << "\n";
+  return std::move(built->graph);
+}
+
+}  // namespace
+
 int graph_command(const Options& options, std::ostream& out, std::ostream& err) {
   const FrontendArgs& f = options.graph.frontend;
   if (f.name == "lang") {
@@ -38,13 +82,12 @@ int graph_command(const Options& options, std::ostream& out, std::ostream& err) 
     out << frontends::lang::render_graph_output(graph);
     return graph ? 0 : 1;
   }
+  Result<frontends::GraphSpec> graph = frontends::GraphSpec{};
   if (f.name == "puppet" || f.name == "langpuppet") {
-    err << "mgmt graph " << f.name << ": the " << f.name
-        << " frontend is not built yet; nothing was done\n";
-    return kExitUnavailable;
+    graph = puppet_graph(f, err);
+  } else if (f.name == "yaml") {
+    graph = frontends::yaml::load_graph_file(f.input);
   }
-  auto graph = f.name == "yaml" ? frontends::yaml::load_graph_file(f.input)
-                                : Result<frontends::GraphSpec>(frontends::GraphSpec{});
   if (!graph) {
     out << "# err: " << graph.error().message() << "\n";
     return 1;

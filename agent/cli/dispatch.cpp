@@ -122,10 +122,14 @@ std::string missing_pieces(CLI::App* command, const Options& options) {
     const FrontendArgs& f = parent->get_name() == "run"      ? options.run.frontend
                             : parent->get_name() == "deploy" ? options.deploy.frontend
                                                              : options.graph.frontend;
-    if (f.input.empty()) {
+    if (name == "langpuppet" && (f.input.empty() || f.puppet_input.empty())) {
+      return path + ": missing " + (f.input.empty() ? "--lp-lang" : "--lp-puppet") +
+             "; give both sides, e.g. '" + path + " --lp-lang main.mcl --lp-puppet site.pp'";
+    }
+    if (name != "langpuppet" && f.input.empty()) {
       std::string what = name == "yaml"   ? "a YAML graph file"
                          : name == "lang" ? "a .mcl file or a directory holding main.mcl"
-                                          : "a puppet manifest";
+                                          : "a puppet manifest, or inline puppet code";
       return path + ": missing code argument; give " + what + ", e.g. '" + path + " " +
              (name == "yaml" ? "graph.yaml" : name == "lang" ? "main.mcl" : "site.pp") + "'";
     }

@@ -15,10 +15,12 @@ inline const std::vector<std::string> kFrontends = {"empty", "yaml", "lang", "pu
 // The frontend chosen under run/deploy/graph and its code argument.
 struct FrontendArgs {
   std::string name;         // one of kFrontends, or empty when none was given
-  std::string input;        // the code: a file or directory (empty for `empty`)
+  std::string input;        // the code: a file or directory (empty for `empty`); langpuppet:
+                            // the mcl side (--lp-lang); puppet: also inline code
   bool skip_unify = false;  // lang: ship without type-checking
   std::string module_path;  // lang: where imported modules are found
   std::string puppet_config;  // puppet/langpuppet: the puppet.conf to use
+  std::string puppet_input;   // langpuppet: the puppet side (--lp-puppet); input is the mcl side
 };
 
 struct GlobalOptions {

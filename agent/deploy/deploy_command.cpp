@@ -99,6 +99,8 @@ int deploy_main(const cli::DeployOptions& options, std::ostream& out, std::ostre
   request.noop = options.noop;
   request.retries = options.retries;
   request.skip_unify = options.frontend.skip_unify;
+  request.puppet_code = options.frontend.puppet_input;
+  request.puppet_conf = options.frontend.puppet_config;
   request.deployer = this_host();
   auto landed = deploy(**client, request, [&](const std::string& note) {
     out << "deploy: " << note << "\n";

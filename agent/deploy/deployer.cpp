@@ -4,13 +4,17 @@
 #include "agent/deploy/git_chain.h"
 #include "common/utf8.h"
 #include "frontends/lang/lang_frontend.h"
+#include "frontends/puppet/catalog_compiler.h"
 #include "frontends/yaml/yaml_graph.h"
 
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+
+#include <unistd.h>
 
 namespace mgmt::agent::deploy {
 namespace {
@@ -22,8 +26,14 @@ constexpr std::size_t kMaxCodeBytes = 1400 * 1024;
 
 struct CodeFiles {
   std::string entry;
+  std::string puppet_entry;  // puppet, langpuppet
+  std::string puppet_conf;   // puppet, langpuppet: the shipped puppet.conf, or empty
   std::vector<std::pair<std::string, std::string>> files;  // relative path, content
+  std::size_t total = 0;
 };
+
+// Where a deploy keeps the --puppet-conf it ships (outside the code's own names).
+const std::string kShippedPuppetConf = ".mgmt/puppet.conf";
 
 Result<std::string> read_all(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -33,61 +43,141 @@ Result<std::string> read_all(const fs::path& path) {
   return out.str();
 }
 
+Result<void> add_text(CodeFiles& code, const std::string& relative, std::string content) {
+  // The payload names each file in JSON text, which holds UTF-8 only.
+  if (!is_utf8(relative)) {
+    return fail(Code::invalid_argument,
+                "the file name \"" + escape_bytes(relative) + "\" is not UTF-8 text, and a "
+                "deploy names its files in JSON; rename it (convmv -f latin1 -t utf8 converts "
+                "old names) or move it out of the code's directory");
+  }
+  code.total += content.size();
+  if (code.total > kMaxCodeBytes) {
+    return fail(Code::resource_exhausted,
+                "the code is too large to deploy (over " + std::to_string(kMaxCodeBytes) +
+                    " bytes; the store takes 1.5 MiB per request); keep large files out of "
+                    "the code's directory");
+  }
+  code.files.emplace_back(relative, std::move(content));
+  return ok();
+}
+
+Result<void> add_file(CodeFiles& code, const fs::path& file, const std::string& relative) {
+  auto content = read_all(file);
+  if (!content) return fail(content.error());
+  return add_text(code, relative, std::move(*content));
+}
+
+// Every regular file under `dir` (not .git), named `prefix` + its path relative to dir.
+Result<void> add_tree(CodeFiles& code, const fs::path& dir, const std::string& prefix) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->path().filename() == ".git") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file(ec)) continue;
+    auto a = add_file(code, it->path(), prefix + fs::relative(it->path(), dir).string());
+    if (!a) return fail(a.error());
+  }
+  return ok();
+}
+
+// Puppet code given on the command line rather than a path: it does not exist as a file and
+// reads as code (a bare word is more likely a mistyped path than a manifest).
+bool is_inline_puppet(const std::string& code) {
+  std::error_code ec;
+  return !fs::exists(code, ec) && code.find_first_of("{}()$=\n\t ") != std::string::npos;
+}
+
+// One frontend's code under `prefix`; returns its entry (relative, with the prefix).
+Result<std::string> add_code(CodeFiles& code, const std::string& frontend,
+                             const std::string& given, const std::string& prefix) {
+  std::error_code ec;
+  if (frontend == "puppet" && is_inline_puppet(given)) {
+    if (auto a = add_text(code, prefix + "main.pp", given); !a) return fail(a.error());
+    return prefix + "main.pp";
+  }
+  fs::path path(given);
+  if (!fs::exists(path, ec)) {
+    if (frontend == "puppet" && given == "agent") {
+      return fail(Code::unimplemented,
+                  "puppet's agent mode (a catalog from a puppet server) is not supported; give "
+                  "a manifest: a .pp file, a directory holding site.pp, or inline code");
+    }
+    return fail(Code::not_found, "cannot read " + given + ": no such file or directory; "
+                                 "check the path");
+  }
+  if (!fs::is_directory(path, ec)) {
+    const std::string entry = prefix + path.filename().string();
+    if (auto a = add_file(code, path, entry); !a) return fail(a.error());
+    return entry;
+  }
+  if (frontend == "yaml") {
+    return fail(Code::invalid_argument,
+                given + " is a directory; the yaml frontend takes one YAML file");
+  }
+  const std::string entry = frontend == "puppet" ? "site.pp" : "main.mcl";
+  if (!fs::exists(path / entry, ec)) {
+    return fail(Code::not_found,
+                given + " has no " + entry + "; give the " +
+                    (frontend == "puppet" ? ".pp file itself or a directory that holds site.pp"
+                                          : ".mcl file itself or a directory that holds "
+                                            "main.mcl"));
+  }
+  if (auto a = add_tree(code, path, prefix); !a) return fail(a.error());
+  return prefix + entry;
+}
+
 Result<CodeFiles> collect(const DeployRequest& r) {
   CodeFiles code;
   if (r.frontend == "empty") return code;
-  std::error_code ec;
-  fs::path path(r.code);
-  if (!fs::exists(path, ec)) {
-    return fail(Code::not_found, "cannot read " + r.code + ": no such file or directory; "
-                                 "check the path");
-  }
-  std::size_t total = 0;
-  auto add = [&](const fs::path& file, const std::string& relative) -> Result<void> {
-    // The payload names each file in JSON text, which holds UTF-8 only.
-    if (!is_utf8(relative)) {
-      return fail(Code::invalid_argument,
-                  "the file name \"" + escape_bytes(relative) + "\" is not UTF-8 text, and a "
-                  "deploy names its files in JSON; rename it (convmv -f latin1 -t utf8 converts "
-                  "old names) or move it out of the code's directory");
-    }
-    auto content = read_all(file);
-    if (!content) return fail(content.error());
-    total += content->size();
-    if (total > kMaxCodeBytes) {
-      return fail(Code::resource_exhausted,
-                  "the code is too large to deploy (over " + std::to_string(kMaxCodeBytes) +
-                      " bytes; the store takes 1.5 MiB per request); keep large files out of "
-                      "the code's directory");
-    }
-    code.files.emplace_back(relative, std::move(*content));
-    return ok();
-  };
-  if (fs::is_directory(path, ec)) {
-    if (r.frontend == "yaml") {
-      return fail(Code::invalid_argument,
-                  r.code + " is a directory; the yaml frontend takes one YAML file");
-    }
-    code.entry = "main.mcl";
-    if (!fs::exists(path / code.entry, ec)) {
-      return fail(Code::not_found, r.code + " has no main.mcl; give the .mcl file itself or a "
-                                            "directory that holds main.mcl");
-    }
-    for (auto it = fs::recursive_directory_iterator(path, ec);
-         it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->path().filename() == ".git") {
-        it.disable_recursion_pending();
-        continue;
-      }
-      if (!it->is_regular_file(ec)) continue;
-      auto a = add(it->path(), fs::relative(it->path(), path).string());
-      if (!a) return fail(a.error());
-    }
+  if (r.frontend == "langpuppet") {
+    auto lang = add_code(code, "lang", r.code, "lang/");
+    if (!lang) return fail(lang.error());
+    auto manifest = add_code(code, "puppet", r.puppet_code, "puppet/");
+    if (!manifest) return fail(manifest.error());
+    code.entry = *lang;
+    code.puppet_entry = *manifest;
   } else {
-    code.entry = path.filename().string();
-    if (auto a = add(path, code.entry); !a) return fail(a.error());
+    auto entry = add_code(code, r.frontend, r.code, "");
+    if (!entry) return fail(entry.error());
+    code.entry = *entry;
+    if (r.frontend == "puppet") code.puppet_entry = *entry;
+  }
+  if (!r.puppet_conf.empty()) {
+    if (auto a = add_file(code, r.puppet_conf, kShippedPuppetConf); !a) return fail(a.error());
+    code.puppet_conf = kShippedPuppetConf;
   }
   return code;
+}
+
+// Checks the puppet side's syntax here, if puppet is installed here (agents compile it
+// anyway, with their own facts).
+Result<void> check_puppet(const DeployRequest& r,
+                          const std::function<void(const std::string&)>& note) {
+  const std::string& given = r.frontend == "langpuppet" ? r.puppet_code : r.code;
+  std::string manifest = given;
+  std::optional<fs::path> scratch;
+  std::error_code ec;
+  if (fs::is_directory(given, ec)) manifest = (fs::path(given) / "site.pp").string();
+  if (r.frontend != "langpuppet" && is_inline_puppet(given)) {
+    // `puppet parser validate` reads a file: the inline code goes in a scratch one.
+    scratch = fs::temp_directory_path(ec) /
+              ("mgmt-deploy-" + std::to_string(::getpid()) + "-main.pp");
+    std::ofstream(*scratch, std::ios::binary) << given;
+    manifest = scratch->string();
+  }
+  const std::string name = scratch ? "the inline code" : manifest;
+  auto checked = frontends::puppet::validate_syntax(manifest, name);
+  if (scratch) fs::remove(*scratch, ec);
+  if (!checked) return fail(checked.error());
+  if (!*checked) {
+    note("puppet is not installed here, so " + name + " was not checked before shipping; each "
+         "agent compiles it (apt-get install puppet to check here too)");
+  }
+  return ok();
 }
 
 std::string utc_now() {
@@ -131,14 +221,21 @@ Result<Payload> deploy(store::client::EtcdClient& client, const DeployRequest& r
       auto graph = frontends::lang::compile_graph(request.code, nullptr, &check);
       if (!graph) return fail(graph.error());
     }
-  } else if (request.frontend != "empty") {
-    return fail(Code::unimplemented, "the " + request.frontend +
-                                         " frontend is not built yet; deploy lang, yaml or "
-                                         "empty");
+  }
+  if (request.frontend == "langpuppet" && !request.skip_unify) {
+    frontends::lang::LangRuntime check;
+    check.check_only = true;
+    auto graph = frontends::lang::compile_graph(request.code, nullptr, &check);
+    if (!graph) return fail(graph.error());
+  }
+  if (request.frontend == "puppet" || request.frontend == "langpuppet") {
+    if (auto checked = check_puppet(request, note); !checked) return fail(checked.error());
   }
   std::optional<GitState> git;
   if (request.no_git) {
     note("--no-git: the commit chain is not checked");
+  } else if (request.frontend == "puppet" && is_inline_puppet(request.code)) {
+    note("inline puppet code: no commit chain is checked");
   } else if (request.frontend != "empty") {
     auto state = git_state(request.code);
     if (!state) return fail(state.error());
@@ -170,6 +267,8 @@ Result<Payload> deploy(store::client::EtcdClient& client, const DeployRequest& r
     payload.id = *previous + 1;
     payload.frontend = request.frontend;
     payload.entry = code->entry;
+    payload.puppet_entry = code->puppet_entry;
+    payload.puppet_conf = code->puppet_conf;
     if (git) {
       payload.commit = git->commit;
       payload.dirty = git->dirty;

@@ -19,12 +19,17 @@ namespace mgmt::agent::deploy {
 
 struct DeployRequest {
   std::string frontend;  // empty, yaml, lang, ...
-  std::string code;      // a file or directory; unused for `empty`
+  // A file or directory (unused for `empty`); puppet also takes inline code.
+  std::string code;
   bool no_git = false;
   bool force = false;
   bool noop = false;
   int retries = 0;
   bool skip_unify = false;  // lang: ship without compiling first
+  // langpuppet: the puppet side (`code` is the mcl side); puppet and langpuppet: a puppet.conf
+  // to ship with the manifest.
+  std::string puppet_code;
+  std::string puppet_conf;
   std::string deployer;  // this host's name, recorded in the payload
 };
 

@@ -15,6 +15,9 @@ std::string encode_payload(const Payload& p) {
   nlohmann::json j = {{"id", p.id},         {"frontend", p.frontend}, {"entry", p.entry},
                       {"commit", p.commit}, {"dirty", p.dirty},       {"time", p.time},
                       {"deployer", p.deployer}, {"noop", p.noop},     {"files", p.files}};
+  // Only the puppet frontends have these: older agents read payloads without them.
+  if (!p.puppet_entry.empty()) j["puppet_entry"] = p.puppet_entry;
+  if (!p.puppet_conf.empty()) j["puppet_conf"] = p.puppet_conf;
   return json_text(j);
 }
 
@@ -31,6 +34,8 @@ Result<Payload> decode_payload(const std::string& text) {
     p.deployer = j.value("deployer", "");
     p.noop = j.value("noop", false);
     p.files = j.value("files", std::vector<std::string>());
+    p.puppet_entry = j.value("puppet_entry", "");
+    p.puppet_conf = j.value("puppet_conf", "");
     return p;
   } catch (const std::exception& e) {
     return fail(Code::data_loss, std::string("a deploy payload in the store is damaged (") +

@@ -2,7 +2,8 @@
 //
 //   /_mgmt/deploy/latest          the newest deploy id, as decimal text
 //   /_mgmt/deploy/<id>/payload    JSON: id, frontend, entry (the code's file, relative to the
-//                                 shipped files), commit, dirty, time, deployer, noop, files
+//                                 shipped files), commit, dirty, time, deployer, noop, files;
+//                                 puppet_entry and puppet_conf for puppet and langpuppet
 //   /_mgmt/deploy/<id>/hash       the git commit of the code, or empty outside git
 //   /_mgmt/fs/<id>/<path>         the code's files, byte for byte
 //   /_mgmt/status/<hostname>      JSON: an agent's deploy id, converged, last error, role;
@@ -41,6 +42,10 @@ struct Payload {
   std::string deployer;  // host that deployed it
   bool noop = false;     // agents check but change nothing
   std::vector<std::string> files;  // relative paths under /_mgmt/fs/<id>/
+  // puppet and langpuppet: the manifest (puppet: the same as entry; langpuppet: entry is the
+  // mcl side's) and the puppet.conf shipped with it (empty: puppet's defaults), relative.
+  std::string puppet_entry;
+  std::string puppet_conf;
 };
 
 std::string encode_payload(const Payload& payload);

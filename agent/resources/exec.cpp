@@ -11,7 +11,8 @@
 // watched; one changed since the last run makes the command run again, whatever creates,
 // ifcmd or nifcmd say. `sig`: the signal a timeout sends first (default SIGTERM; SIGKILL 5 s
 // later). `send_output`, `send_stdout`, `send_stderr`: what send/recv sends before the command
-// has run here.
+// has run here. `refresh_only`: it runs only when refreshed (a notify edge), never on its own
+// (puppet's refreshonly).
 #include "agent/resources/accounts.h"
 #include "agent/resources/command.h"
 #include "agent/resources/files_watch.h"
@@ -117,6 +118,7 @@ class Exec final : public Resource {
       if_equals_stdout_ = *e;
     }
     mtimes_ = p.value("mtimes", std::vector<std::string>());
+    refresh_only_ = p.value("refresh_only", false);
     for (const auto& f : mtimes_) {
       if (f.empty() || f[0] != '/') {
         return fail(Code::invalid_argument, "exec[" + spec.name + "]: the path (\"" + f +
@@ -195,6 +197,7 @@ class Exec final : public Resource {
     if (!newer) return fail(newer.error());
     const bool forced = *newer;  // mtimes: run, whatever the guards say
     if (!forced) {
+      if (refresh_only_ && !refresh()) return true;  // only a notify edge makes it run
       if (!creates_.empty() && std::filesystem::exists(creates_, ec)) return true;
       if (ran_after_ == changes_.load() && !refresh()) return true;
     }
@@ -305,6 +308,7 @@ class Exec final : public Resource {
   std::optional<std::string> if_equals_;
   std::optional<std::string> if_equals_stdout_;
   std::vector<std::string> mtimes_;
+  bool refresh_only_ = false;
   std::optional<std::filesystem::file_time_type> last_run_;  // of the last successful run
   // Changes of what it watches, and how many it has run after: it runs again unless it ran
   // after the latest. A change during a run counts for the next one (a flag, set by the change

@@ -55,7 +55,7 @@ std::map<std::string, KindInfo> build() {
               {"creates", "str"}, {"donecmd", "str"}, {"user", "str"}, {"group", "str"},
               {"ifequals", "str"}, {"ifequals_stdout", "str"}, {"mtimes", "[]str"},
               {"sig", "str"}, {"send_output", "str"}, {"send_stdout", "str"},
-              {"send_stderr", "str"}}),
+              {"send_stderr", "str"}, {"refresh_only", "bool"}}),
       make_exec);
   add("timer", fields({{"interval", "int"}}), make_timer);
   add("msg", fields({{"body", "str"}, {"priority", "str"}, {"fields", "map{str: str}"},

@@ -7,6 +7,7 @@
 #include "agent/run/data_dir.h"
 #include "agent/run/exports.h"
 #include "agent/run/lang_stream.h"
+#include "agent/run/puppet_refresh.h"
 #include "agent/run/membership.h"
 #include "agent/run/store_access.h"
 #include "agent/run/stop_signal.h"
@@ -18,6 +19,8 @@
 #include "store/server/store_server.h"
 #include "agent/engine/engine.h"
 #include "frontends/lang/lang_frontend.h"
+#include "frontends/puppet/langpuppet_merge.h"
+#include "frontends/puppet/puppet_graph.h"
 #include "frontends/yaml/yaml_graph.h"
 #include "agent/deploy/deployer.h"
 #include "agent/deploy/deploy_watcher.h"
@@ -240,6 +243,8 @@ int run_daemon(const cli::RunOptions& options) {
     request.code = frontend.input;
     request.force = true;  // code given to `mgmt run` replaces whatever ran before
     request.skip_unify = frontend.skip_unify;
+    request.puppet_code = frontend.puppet_input;
+    request.puppet_conf = frontend.puppet_config;
     request.noop = options.noop;
     request.deployer = hostname;
     auto landed = deploy::deploy(**client, request, [&](const std::string& note) {
@@ -255,6 +260,7 @@ int run_daemon(const cli::RunOptions& options) {
   // from it and from new deploys take turns; a new deploy ends the last one's stream first.
   std::mutex swap_mutex;
   std::unique_ptr<LangStream> stream;
+  std::unique_ptr<PuppetRefresh> puppet_refresh;  // a puppet deploy compiled every runinterval
   // What lang programs get from this agent: the world (its store) and local state.
   frontends::lang::LangRuntime lang_runtime;
   lang_runtime.hostname = hostname;
@@ -283,12 +289,42 @@ int run_daemon(const cli::RunOptions& options) {
     converged = false;
     return engine->swap(graph);
   };
+  // A puppet deploy's graph: its manifest compiled by puppet; langpuppet merges it with the
+  // graph of its mcl side (evaluated once per compile: its streams do not run).
+  // `again`: a compile every runinterval, which logs only in debug (the first one said it all).
+  auto build_puppet = [](const deploy::Payload& payload, const std::string& dir,
+                         frontends::lang::LangRuntime runtime, bool again)
+      -> Result<frontends::puppet::PuppetGraph> {
+    auto plog = log::get("puppet");
+    frontends::puppet::PuppetCode code;
+    const std::string manifest = payload.puppet_entry.empty() ? payload.entry
+                                                              : payload.puppet_entry;
+    code.manifest = dir + "/" + manifest;
+    code.name = manifest;
+    if (!payload.puppet_conf.empty()) code.puppet_conf = dir + "/" + payload.puppet_conf;
+    auto built = frontends::puppet::compile_puppet_graph(code);
+    if (!built) return fail(built.error());
+    if (payload.frontend == "langpuppet") {
+      auto lang = frontends::lang::compile_graph(dir + "/" + payload.entry, nullptr, &runtime);
+      if (!lang) return fail(lang.error());
+      auto merged = frontends::puppet::merge_langpuppet(*lang, built->graph, &built->notes);
+      if (!merged) return fail(merged.error());
+      built->graph = std::move(*merged);
+    }
+    const auto level = again ? spdlog::level::debug : spdlog::level::info;
+    for (const auto& note : built->notes) plog->log(level, "{}", note);
+    plog->log(level, "{} compiled: {} resources; compiled again every {} s (puppet's runinterval)",
+              manifest, built->graph.resources.size(), built->runinterval);
+    return built;
+  };
   auto watcher = deploy::DeployWatcher::start(
       **client, work_dir,
       [&](const deploy::Payload& payload, const std::string& dir) -> Result<void> {
         stream.reset();
+        puppet_refresh.reset();
         frontends::lang::LangRuntime program_runtime = lang_runtime;
         Result<frontends::GraphSpec> graph = frontends::GraphSpec{};
+        Result<frontends::puppet::PuppetGraph> puppet = fail(Code::not_found, "not puppet");
         frontends::lang::StreamSources sources;
         const std::string entry = dir + "/" + payload.entry;
         if (payload.frontend == "yaml") {
@@ -299,14 +335,29 @@ int run_daemon(const cli::RunOptions& options) {
           program_runtime.history = std::make_shared<frontends::lang::HistoryBook>();
           program_runtime.commands = std::make_shared<frontends::lang::CommandLines>();
           graph = frontends::lang::compile_graph(entry, &sources, &program_runtime);
+        } else if (payload.frontend == "puppet" || payload.frontend == "langpuppet") {
+          puppet = build_puppet(payload, dir, program_runtime, false);
+          if (!puppet) return fail(puppet.error());
+          graph = puppet->graph;
         } else if (payload.frontend != "empty") {
-          return fail(Code::unimplemented, "the " + payload.frontend +
-                                               " frontend is not built yet on this agent");
+          return fail(Code::unimplemented, "this agent does not know the " + payload.frontend +
+                                               " frontend; upgrade it");
         }
         if (!graph) return fail(graph.error());
         frontends::GraphSpec first = *graph;
         if (auto swapped = swap_graph(std::move(*graph), payload.noop); !swapped) {
           return swapped;
+        }
+        if (puppet && puppet->runinterval > 0) {
+          const bool noop = payload.noop;
+          puppet_refresh = std::make_unique<PuppetRefresh>(
+              std::move(first), std::chrono::seconds(puppet->runinterval),
+              [&, payload, dir, program_runtime]() -> Result<frontends::GraphSpec> {
+                auto again = build_puppet(payload, dir, program_runtime, true);
+                if (!again) return fail(again.error());
+                return std::move(again->graph);
+              },
+              [&, noop](const frontends::GraphSpec& g) { return swap_graph(g, noop); });
         }
         if (!sources.empty()) {
           const bool noop = payload.noop;

@@ -5,8 +5,7 @@
 // concurrent deployers never both win, an agent on Debian's etcd behaves the same, an agent
 // killed and restarted comes back on the newest deploy, and an agent whose store is killed and
 // restarted watches again by itself.
-#include "test/support/process/child_process.h"
-#include "test/support/process/free_port.h"
+#include "test/agent/deploy/story_helpers.h"
 #include "test/support/process/real_etcd.h"
 
 #include <catch2/catch.hpp>
@@ -22,49 +21,17 @@ using mgmt::test::Completed;
 using mgmt::test::free_port;
 using mgmt::test::run_to_completion;
 using mgmt::test::TempDir;
+using namespace mgmt::test::stories;
 
 namespace {
-
-std::string mgmt_binary() {
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
-  return binary;
-}
-
-std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 
 // A YAML graph whose print resource says `message`.
 std::string graph_saying(const std::string& message) {
   return "graph: story\nresources:\n  print:\n  - name: p\n    msg: \"" + message + "\"\n";
 }
 
-void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
-
-Completed sh(const std::string& command) { return run_to_completion({"/bin/sh", "-c", command}); }
-
-Completed deploy(const std::string& seeds, const std::string& args) {
-  return sh(mgmt_binary() + " deploy --seeds=" + seeds + " " + args + " 2>&1");
-}
-
 std::string say(const std::string& message) {
   return "engine: print[p]: resource: Msg: " + message;
-}
-
-// One agent hosting the store, started and ready.
-struct Agent {
-  Agent(const std::vector<std::string>& extra, const std::string& name) {
-    std::vector<std::string> argv = {mgmt_binary(), "run", "--hostname", name};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process = std::make_unique<ChildProcess>(argv);
-  }
-  std::unique_ptr<ChildProcess> process;
-};
-
-// An agent alone, named `name`, hosting its store's clients on `port`, waiting for deploys.
-Agent lone_agent(int port, const std::string& name) {
-  Agent a({"--tmp-prefix", "--client-urls", url(port), "--server-urls", url(free_port())}, name);
-  REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
-  return a;
 }
 
 }  // namespace

@@ -1,0 +1,27 @@
+# hello.pp: a first manifest for the puppet frontend (docs/puppet.md):
+# `mgmt deploy puppet docs/examples/hello.pp`, or `bash tools/run.sh puppet docs/examples/hello.pp`
+# (agents need `apt-get install puppet`). The file is a native mgmt file, repaired the moment it
+# changes; tidy has no native form, so puppet applies it itself.
+class greeting($who = $facts['networking']['hostname']) {
+  file { '/tmp/mgmt-hello-puppet':
+    ensure => directory,
+  }
+  file { '/tmp/mgmt-hello-puppet/greeting':
+    ensure  => file,
+    content => "hello ${who}\n",
+    mode    => '0644',
+  }
+}
+
+include greeting
+
+tidy { '/tmp/mgmt-hello-puppet/old':
+  age     => '1w',
+  recurse => true,
+}
+
+notify { 'greeted':
+  message => 'the greeting is in place',
+}
+
+Class['greeting'] -> Notify['greeted']

@@ -1,0 +1,245 @@
+// puppet_compile_test.cpp: the puppet frontend with the installed puppet (Debian's `puppet`):
+// a manifest compiled and translated end to end (a file, an exec, notifies, a class from the
+// modules/ beside it, relationships through classes, an empty class as a hand-over noop,
+// puppet's warnings, runinterval from a puppet.conf) and its fallback applied by puppet for
+// real; the errors a user sees (a syntax error, fail(), an unknown resource type); and
+// `puppet parser validate` on good and bad code. About nine puppet runs of 1 to 2 s each.
+#include "frontends/puppet/catalog_compiler.h"
+#include "frontends/puppet/puppet_graph.h"
+
+#include <catch2/catch.hpp>
+
+#include "agent/resources/registry.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using mgmt::frontends::GraphSpec;
+using mgmt::frontends::ResourceSpec;
+using mgmt::frontends::puppet::compile_puppet_graph;
+using mgmt::frontends::puppet::PuppetCode;
+using mgmt::frontends::puppet::validate_syntax;
+using nlohmann::json;
+
+// A directory of its own under the system's temporary directory, removed at the end.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("mgmt-puppet-compile-" + std::to_string(::getpid()) +
+                                        "-" + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string write(const std::string& relative, const std::string& text) const {
+    const fs::path p = path / relative;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p.string();
+  }
+};
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const ResourceSpec& vertex(const GraphSpec& g, const std::string& kind, const std::string& name) {
+  auto it = std::find_if(g.resources.begin(), g.resources.end(), [&](const ResourceSpec& r) {
+    return r.kind == kind && r.name == name;
+  });
+  INFO("looking for " << kind << "[" << name << "]");
+  REQUIRE(it != g.resources.end());
+  return *it;
+}
+
+std::multiset<std::string> edges_of(const GraphSpec& g) {
+  std::multiset<std::string> out;
+  for (const auto& e : g.edges) {
+    out.insert(e.from_kind + "[" + e.from_name + "] " + (e.notify ? "~>" : "->") + " " +
+               e.to_kind + "[" + e.to_name + "]");
+  }
+  return out;
+}
+
+// The error of a compile that must fail: one line, invalid_argument.
+std::string compile_error(const PuppetCode& code) {
+  auto g = compile_puppet_graph(code);
+  REQUIRE_FALSE(g);
+  CHECK(g.error().code() == mgmt::Code::invalid_argument);
+  CHECK(g.error().message().find('\n') == std::string::npos);
+  return g.error().message();
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("puppet compile: a manifest with a module, classes and relationships as a graph",
+          "[puppet][compile]") {
+  TempDir dir;
+  const std::string d = dir.path.string();
+  dir.write("modules/greeter/manifests/init.pp",
+            "class greeter {\n  notify { 'from a module': }\n}\n");
+  // Puppet's state (reports, caches) stays in the temporary directory, for the fallback too.
+  const std::string conf = dir.write("puppet.conf", "[main]\nruninterval = 10m\nvardir = " + d +
+                                                        "/var\nlogdir = " + d +
+                                                        "/var/log\nrundir = " + d + "/var/run\n");
+  const std::string manifest = dir.write("site.pp", R"(class mgmt_ready {}
+class app {
+  file { ')" + d + R"(/app.conf': content => "port=80\n", mode => '640' }
+  exec { 'reload-app':
+    command     => '/bin/true',
+    refreshonly => true,
+    subscribe   => File[')" + d + R"(/app.conf'],
+  }
+}
+include mgmt_ready
+include app
+include greeter
+Class['mgmt_ready'] -> Class['app']
+notify { 'hello': message => "kernel ${facts['kernel']}", require => Class['app'] }
+file { ')" + d + R"(/by-puppet': content => "by puppet\n", mode => 'u=rw,go=r' }
+warning('check the port')
+)");
+  PuppetCode code;
+  code.manifest = manifest;
+  code.puppet_conf = conf;  // modules: the modules/ beside the manifest; name: site.pp
+  auto compiled = compile_puppet_graph(code);
+  INFO((compiled ? std::string() : compiled.error().message()));
+  REQUIRE(compiled);
+  const GraphSpec& g = compiled->graph;
+  CHECK(compiled->runinterval == 600);
+
+  REQUIRE(g.resources.size() == 6);
+  const auto& conf_file = vertex(g, "file", d + "/app.conf");
+  CHECK(conf_file.params ==
+        json({{"state", "exists"}, {"content", "port=80\n"}, {"mode", "0640"}}));
+  CHECK(conf_file.origin == "site.pp line 3");
+  const auto& reload = vertex(g, "exec", "reload-app");
+  CHECK(reload.params ==
+        json({{"cmd", "/bin/true"}, {"shell", "/bin/sh"}, {"refresh_only", true}}));
+  CHECK(reload.origin == "site.pp line 4");
+  CHECK(vertex(g, "msg", "hello").params == json({{"body", "kernel Linux"}}));
+  CHECK(vertex(g, "msg", "hello").origin == "site.pp line 14");
+  CHECK(vertex(g, "msg", "from a module").params == json({{"body", "from a module"}}));
+  // A module's resource names the module's own file.
+  CHECK(vertex(g, "msg", "from a module").origin ==
+        d + "/modules/greeter/manifests/init.pp line 2");
+  CHECK(vertex(g, "noop", "mgmt_ready").params == json::object());
+  const std::string fallback_name = "File[" + d + "/by-puppet]";
+  const auto& fallback = vertex(g, "exec", fallback_name);
+  CHECK(edges_of(g) == std::multiset<std::string>{
+                           "file[" + d + "/app.conf] ~> exec[reload-app]",
+                           "noop[mgmt_ready] -> file[" + d + "/app.conf]",
+                           "noop[mgmt_ready] -> exec[reload-app]",
+                           "file[" + d + "/app.conf] -> msg[hello]",
+                           "exec[reload-app] -> msg[hello]",
+                       });
+  // Puppet's warnings, then the resource puppet applies itself (facter may warn too here).
+  std::vector<std::string> ours;
+  bool warned = false;
+  for (const auto& note : compiled->notes) {
+    if (note == "puppet: Scope(Class[main]): check the port") warned = true;
+    if (!starts_with(note, "puppet: ")) ours.push_back(note);
+  }
+  CHECK(warned);
+  CHECK(ours == std::vector<std::string>{
+                    fallback_name +
+                    " is applied by puppet itself (`puppet apply` of that resource): mode => "
+                    "'u=rw,go=r' (only octal modes have a native form)"});
+
+  // The fallback, as the engine runs it: puppet applies it once, then finds nothing to do.
+  const fs::path applied = dir.path / "by-puppet";
+  REQUIRE_FALSE(fs::exists(applied));
+  const auto* exec_kind = mgmt::agent::resources::find_kind("exec");
+  REQUIRE(exec_kind != nullptr);
+  REQUIRE(mgmt::agent::resources::check_spec(fallback));
+  auto first = exec_kind->make();
+  REQUIRE(first->configure(fallback));
+  auto changed = first->check_apply(true);
+  INFO((changed ? std::string() : changed.error().message()));
+  REQUIRE(changed);
+  CHECK_FALSE(*changed);  // it was not in its state: puppet applied it
+  CHECK(read(applied) == "by puppet\n");
+  CHECK((fs::status(applied).permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+         fs::perms::others_read));
+  auto again = exec_kind->make();
+  REQUIRE(again->configure(fallback));
+  auto in_state = again->check_apply(false);
+  REQUIRE(in_state);
+  CHECK(*in_state);  // puppet --noop finds nothing to change
+}
+
+TEST_CASE("puppet compile: a syntax error names the manifest and the line", "[puppet][compile]") {
+  TempDir dir;
+  PuppetCode code;
+  code.manifest = dir.write("broken.pp", "notify { 'a': }\nnotify { 'b' message => 'x' }\n");
+  const std::string why = compile_error(code);
+  CHECK(starts_with(why, "broken.pp: Could not parse for environment production: Syntax error "
+                         "at 'message' (line: 2, column: 14)"));
+  CHECK(why.find(dir.path.string()) == std::string::npos);
+}
+
+TEST_CASE("puppet compile: fail() in the manifest is an error carrying its text",
+          "[puppet][compile]") {
+  TempDir dir;
+  PuppetCode code;
+  code.manifest = dir.write("site.pp", "notify { 'a': }\nfail('no deploys on a friday')\n");
+  code.name = "deploy/site.pp";
+  const std::string why = compile_error(code);
+  CHECK(starts_with(why, "deploy/site.pp: "));
+  CHECK(why.find("no deploys on a friday (line: 2, column: 1)") != std::string::npos);
+}
+
+TEST_CASE("puppet compile: an unknown resource type is an error", "[puppet][compile]") {
+  TempDir dir;
+  PuppetCode code;
+  code.manifest = dir.write("site.pp", "frobnicate { 'x': size => 3 }\n");
+  const std::string why = compile_error(code);
+  CHECK(starts_with(why, "site.pp: "));
+  CHECK(why.find("Unknown resource type: 'frobnicate' (line: 1, column: 1)") !=
+        std::string::npos);
+}
+
+TEST_CASE("puppet compile: validate_syntax passes good code and names the user's file",
+          "[puppet][validate]") {
+  TempDir dir;
+  const std::string good = dir.write("good.pp", "class c { file { '/tmp/x': content => 'y' } }\n"
+                                                "notify { 'n': require => Class['c'] }\n");
+  auto ok = validate_syntax(good, "good.pp");
+  INFO((ok ? std::string() : ok.error().message()));
+  REQUIRE(ok);
+  CHECK(*ok);  // puppet is installed: it did check
+
+  const std::string bad = dir.write("copy-of-site.pp", "notify { 'a': }\n"
+                                                      "notify { 'b' message => 'x' }\n");
+  auto refused = validate_syntax(bad, "site.pp");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code() == mgmt::Code::invalid_argument);
+  CHECK(refused.error().message() ==
+        "site.pp: Could not parse for environment production: Syntax error at 'message' "
+        "(file: site.pp, line: 2, column: 14)");
+}
