@@ -5,6 +5,7 @@
 // real; the errors a user sees (a syntax error, fail(), an unknown resource type); and
 // `puppet parser validate` on good and bad code. About nine puppet runs of 1 to 2 s each.
 #include "frontends/puppet/catalog_compiler.h"
+#include "test/frontends/puppet/graph_queries.h"
 #include "frontends/puppet/puppet_graph.h"
 
 #include <catch2/catch.hpp>
@@ -21,6 +22,9 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+using mgmt::test::puppet::edges_of;
+using mgmt::test::puppet::vertex;
 
 namespace {
 
@@ -63,23 +67,6 @@ std::string read(const fs::path& p) {
   return s.str();
 }
 
-const ResourceSpec& vertex(const GraphSpec& g, const std::string& kind, const std::string& name) {
-  auto it = std::find_if(g.resources.begin(), g.resources.end(), [&](const ResourceSpec& r) {
-    return r.kind == kind && r.name == name;
-  });
-  INFO("looking for " << kind << "[" << name << "]");
-  REQUIRE(it != g.resources.end());
-  return *it;
-}
-
-std::multiset<std::string> edges_of(const GraphSpec& g) {
-  std::multiset<std::string> out;
-  for (const auto& e : g.edges) {
-    out.insert(e.from_kind + "[" + e.from_name + "] " + (e.notify ? "~>" : "->") + " " +
-               e.to_kind + "[" + e.to_name + "]");
-  }
-  return out;
-}
 
 // The error of a compile that must fail: one line, invalid_argument.
 std::string compile_error(const PuppetCode& code) {

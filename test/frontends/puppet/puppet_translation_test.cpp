@@ -4,6 +4,7 @@
 // and defined types, empty classes as noops, exported resources, errors; Puppet literals and
 // shell quoting; langpuppet's merge of an mcl graph and a puppet graph.
 #include "frontends/puppet/catalog_translation.h"
+#include "test/frontends/puppet/graph_queries.h"
 #include "frontends/puppet/langpuppet_merge.h"
 #include "frontends/puppet/puppet_syntax.h"
 
@@ -23,6 +24,9 @@
 #include <set>
 #include <string>
 #include <vector>
+
+using mgmt::test::puppet::edges_of;
+using mgmt::test::puppet::vertex;
 
 namespace {
 
@@ -112,24 +116,6 @@ std::string error_of(const json& catalog) {
   return t.error().message();
 }
 
-const ResourceSpec& vertex(const GraphSpec& g, const std::string& kind, const std::string& name) {
-  auto it = std::find_if(g.resources.begin(), g.resources.end(), [&](const ResourceSpec& r) {
-    return r.kind == kind && r.name == name;
-  });
-  INFO("looking for " << kind << "[" << name << "]");
-  REQUIRE(it != g.resources.end());
-  return *it;
-}
-
-// Edges as "file[/a] -> exec[e]", with ~> for a notify edge.
-std::multiset<std::string> edges_of(const GraphSpec& g) {
-  std::multiset<std::string> out;
-  for (const EdgeSpec& e : g.edges) {
-    out.insert(e.from_kind + "[" + e.from_name + "] " + (e.notify ? "~>" : "->") + " " +
-               e.to_kind + "[" + e.to_name + "]");
-  }
-  return out;
-}
 
 // The engine would take it: every field exists with its type, and the kind configures it.
 void check_native(const ResourceSpec& spec) {
