@@ -7,7 +7,7 @@
 #include "agent/run/data_dir.h"
 #include "agent/run/exports.h"
 #include "agent/run/lang_stream.h"
-#include "agent/run/puppet_refresh.h"
+#include "agent/run/puppet_deploy.h"
 #include "agent/run/membership.h"
 #include "agent/run/store_access.h"
 #include "agent/run/stop_signal.h"
@@ -19,8 +19,6 @@
 #include "store/server/store_server.h"
 #include "agent/engine/engine.h"
 #include "frontends/lang/lang_frontend.h"
-#include "frontends/puppet/langpuppet_merge.h"
-#include "frontends/puppet/puppet_graph.h"
 #include "frontends/yaml/yaml_graph.h"
 #include "agent/deploy/deployer.h"
 #include "agent/deploy/deploy_watcher.h"
@@ -260,7 +258,7 @@ int run_daemon(const cli::RunOptions& options) {
   // from it and from new deploys take turns; a new deploy ends the last one's stream first.
   std::mutex swap_mutex;
   std::unique_ptr<LangStream> stream;
-  std::unique_ptr<PuppetRefresh> puppet_refresh;  // a puppet deploy compiled every runinterval
+  std::unique_ptr<PuppetDeploy> puppet_deploy;  // a puppet or langpuppet deploy, kept current
   // What lang programs get from this agent: the world (its store) and local state.
   frontends::lang::LangRuntime lang_runtime;
   lang_runtime.hostname = hostname;
@@ -289,42 +287,19 @@ int run_daemon(const cli::RunOptions& options) {
     converged = false;
     return engine->swap(graph);
   };
-  // A puppet deploy's graph: its manifest compiled by puppet; langpuppet merges it with the
-  // graph of its mcl side (evaluated once per compile: its streams do not run).
-  // `again`: a compile every runinterval, which logs only in debug (the first one said it all).
-  auto build_puppet = [](const deploy::Payload& payload, const std::string& dir,
-                         frontends::lang::LangRuntime runtime, bool again)
-      -> Result<frontends::puppet::PuppetGraph> {
-    auto plog = log::get("puppet");
-    frontends::puppet::PuppetCode code;
-    const std::string manifest = payload.puppet_entry.empty() ? payload.entry
-                                                              : payload.puppet_entry;
-    code.manifest = dir + "/" + manifest;
-    code.name = manifest;
-    if (!payload.puppet_conf.empty()) code.puppet_conf = dir + "/" + payload.puppet_conf;
-    auto built = frontends::puppet::compile_puppet_graph(code);
-    if (!built) return fail(built.error());
-    if (payload.frontend == "langpuppet") {
-      auto lang = frontends::lang::compile_graph(dir + "/" + payload.entry, nullptr, &runtime);
-      if (!lang) return fail(lang.error());
-      auto merged = frontends::puppet::merge_langpuppet(*lang, built->graph, &built->notes);
-      if (!merged) return fail(merged.error());
-      built->graph = std::move(*merged);
-    }
-    const auto level = again ? spdlog::level::debug : spdlog::level::info;
-    for (const auto& note : built->notes) plog->log(level, "{}", note);
-    plog->log(level, "{} compiled: {} resources; compiled again every {} s (puppet's runinterval)",
-              manifest, built->graph.resources.size(), built->runinterval);
-    return built;
+  // What mcl code watches in the store (LangStream, PuppetDeploy's mcl side).
+  LangStream::WatchStore watch_store = [store_access](const std::string& key, bool prefix,
+                                                      std::function<void()> f) {
+    return prefix ? store_access->watch_prefix(key, std::move(f))
+                  : store_access->watch(key, std::move(f));
   };
   auto watcher = deploy::DeployWatcher::start(
       **client, work_dir,
       [&](const deploy::Payload& payload, const std::string& dir) -> Result<void> {
         stream.reset();
-        puppet_refresh.reset();
+        puppet_deploy.reset();
         frontends::lang::LangRuntime program_runtime = lang_runtime;
         Result<frontends::GraphSpec> graph = frontends::GraphSpec{};
-        Result<frontends::puppet::PuppetGraph> puppet = fail(Code::not_found, "not puppet");
         frontends::lang::StreamSources sources;
         const std::string entry = dir + "/" + payload.entry;
         if (payload.frontend == "yaml") {
@@ -336,9 +311,15 @@ int run_daemon(const cli::RunOptions& options) {
           program_runtime.commands = std::make_shared<frontends::lang::CommandLines>();
           graph = frontends::lang::compile_graph(entry, &sources, &program_runtime);
         } else if (payload.frontend == "puppet" || payload.frontend == "langpuppet") {
-          puppet = build_puppet(payload, dir, program_runtime, false);
-          if (!puppet) return fail(puppet.error());
-          graph = puppet->graph;
+          // It hands its graphs to the engine itself: the first now, then as either side
+          // changes (puppet_deploy.h).
+          const bool noop = payload.noop;
+          auto loaded = PuppetDeploy::load(
+              payload, dir, program_runtime, watch_store,
+              [&, noop](const frontends::GraphSpec& g) { return swap_graph(g, noop); });
+          if (!loaded) return fail(loaded.error());
+          puppet_deploy = std::move(*loaded);
+          return ok();
         } else if (payload.frontend != "empty") {
           return fail(Code::unimplemented, "this agent does not know the " + payload.frontend +
                                                " frontend; upgrade it");
@@ -348,25 +329,10 @@ int run_daemon(const cli::RunOptions& options) {
         if (auto swapped = swap_graph(std::move(*graph), payload.noop); !swapped) {
           return swapped;
         }
-        if (puppet && puppet->runinterval > 0) {
-          const bool noop = payload.noop;
-          puppet_refresh = std::make_unique<PuppetRefresh>(
-              std::move(first), std::chrono::seconds(puppet->runinterval),
-              [&, payload, dir, program_runtime]() -> Result<frontends::GraphSpec> {
-                auto again = build_puppet(payload, dir, program_runtime, true);
-                if (!again) return fail(again.error());
-                return std::move(again->graph);
-              },
-              [&, noop](const frontends::GraphSpec& g) { return swap_graph(g, noop); });
-        }
         if (!sources.empty()) {
           const bool noop = payload.noop;
           stream = std::make_unique<LangStream>(
-              entry, std::move(first), sources, program_runtime,
-              [store_access](const std::string& key, bool prefix, std::function<void()> f) {
-                return prefix ? store_access->watch_prefix(key, std::move(f))
-                              : store_access->watch(key, std::move(f));
-              },
+              entry, std::move(first), sources, program_runtime, watch_store,
               [&, noop](const frontends::GraphSpec& g) { return swap_graph(g, noop); });
         }
         return ok();
@@ -446,6 +412,7 @@ int run_daemon(const cli::RunOptions& options) {
   store_access->close();  // and the leases of schedule requests
   watcher->reset();
   stream.reset();  // no run of the program after the engine stops
+  puppet_deploy.reset();  // nor a compile
   engine->stop();
   {
     std::lock_guard lock(store_mutex);

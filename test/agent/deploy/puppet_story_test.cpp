@@ -3,7 +3,8 @@
 // order its relationships give (classes included); a resource mgmt has no native form for is
 // applied by puppet itself; inline code ships; code that does not parse is refused before it
 // ships, and code that fails on the agent keeps the last graph running; langpuppet runs the
-// puppet side before the mcl side through a merged hand-over point.
+// puppet side before the mcl side through a merged hand-over point, and its mcl side stays
+// reactive; an agent compiles the manifest again every runinterval.
 #include "test/agent/deploy/story_helpers.h"
 
 #include <sys/stat.h>
@@ -126,9 +127,12 @@ TEST_CASE("deploy: langpuppet runs the puppet side before the mcl side through a
         "include mgmt_handover\n"
         "file { '" + from_puppet + "': content => \"puppet first\\n\" }\n"
         "File['" + from_puppet + "'] -> Class['mgmt_handover']\n");
+  const std::string source = dir.path() + "/source";
+  write(source, "mcl second\n");
   write(mcl,
+        "import \"os\"\n"
         "noop \"puppet_handover\" {}\n"
-        "file \"" + from_mcl + "\" {\n\tcontent => \"mcl second\\n\",\n}\n"
+        "file \"" + from_mcl + "\" {\n\tcontent => os.readfile(\"" + source + "\"),\n}\n"
         "Noop[\"puppet_handover\"] -> File[\"" + from_mcl + "\"]\n");
   auto landed = deploy(url(port), "langpuppet --lp-lang " + mcl + " --lp-puppet " + site);
   CHECK(landed.exit_code == 0);
@@ -136,6 +140,14 @@ TEST_CASE("deploy: langpuppet runs the puppet side before the mcl side through a
   CHECK(at(a, written(from_puppet)) < at(a, written(from_mcl)));
   CHECK(slurp(from_puppet) == "puppet first\n");
   CHECK(slurp(from_mcl) == "mcl second\n");
+  // The mcl side stays reactive: what it reads changes, it runs again, and the merged graph
+  // keeps the puppet side (which still repairs its file).
+  write(source, "mcl third\n");
+  REQUIRE(a.process->wait_for_occurrences(written(from_mcl), 2));
+  CHECK(slurp(from_mcl) == "mcl third\n");
+  write(from_puppet, "tampered\n");
+  REQUIRE(a.process->wait_for_occurrences(written(from_puppet), 2));
+  CHECK(slurp(from_puppet) == "puppet first\n");
   // The merged point is one noop named after the hand-over.
   auto graph = sh(mgmt_binary() + " graph langpuppet --lp-lang " + mcl + " --lp-puppet " + site);
   CHECK(graph.exit_code == 0);

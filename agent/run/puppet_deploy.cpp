@@ -1,0 +1,111 @@
+// puppet_deploy.cpp: see puppet_deploy.h.
+#include "agent/run/puppet_deploy.h"
+
+#include "common/log.h"
+#include "frontends/lang/lang_frontend.h"
+#include "frontends/puppet/langpuppet_merge.h"
+#include "frontends/puppet/puppet_graph.h"
+
+namespace mgmt::agent::run {
+namespace {
+
+// The puppet side compiled; `again` (a compile every runinterval) logs only in debug: the
+// first compile said it all.
+Result<frontends::puppet::PuppetGraph> compile(const deploy::Payload& payload,
+                                               const std::string& dir, bool again) {
+  frontends::puppet::PuppetCode code;
+  const std::string manifest = payload.puppet_entry.empty() ? payload.entry
+                                                            : payload.puppet_entry;
+  code.manifest = dir + "/" + manifest;
+  code.name = manifest;
+  if (!payload.puppet_conf.empty()) code.puppet_conf = dir + "/" + payload.puppet_conf;
+  auto built = frontends::puppet::compile_puppet_graph(code);
+  if (!built) return fail(built.error());
+  auto log = log::get("puppet");
+  const auto level = again ? spdlog::level::debug : spdlog::level::info;
+  for (const auto& note : built->notes) log->log(level, "{}", note);
+  log->log(level, "{} compiled: {} resources; compiled again every {} s (puppet's runinterval)",
+           manifest, built->graph.resources.size(), built->runinterval);
+  return built;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PuppetDeploy>> PuppetDeploy::load(const deploy::Payload& payload,
+                                                         const std::string& dir,
+                                                         frontends::lang::LangRuntime runtime,
+                                                         LangStream::WatchStore watch_store,
+                                                         Swap swap) {
+  std::unique_ptr<PuppetDeploy> d(new PuppetDeploy(payload, dir, std::move(swap)));
+  auto puppet = compile(payload, dir, false);
+  if (!puppet) return fail(puppet.error());
+  d->puppet_ = std::move(puppet->graph);
+  const bool langpuppet = payload.frontend == "langpuppet";
+  frontends::lang::StreamSources sources;
+  const std::string entry = dir + "/" + payload.entry;
+  if (langpuppet) {
+    // The mcl side's own state (history, os.system's processes) lives as long as the deploy.
+    runtime.history = std::make_shared<frontends::lang::HistoryBook>();
+    runtime.commands = std::make_shared<frontends::lang::CommandLines>();
+    auto lang = frontends::lang::compile_graph(entry, &sources, &runtime);
+    if (!lang) return fail(lang.error());
+    d->lang_ = std::move(*lang);
+    std::vector<std::string> notes;
+    if (auto m = frontends::puppet::merge_langpuppet(d->lang_, d->puppet_, &notes); !m) {
+      return fail(m.error());
+    }
+    for (const auto& note : notes) log::get("puppet")->info("{}", note);
+  }
+  frontends::GraphSpec first;
+  {
+    std::lock_guard lock(d->mutex_);
+    auto m = d->merged();
+    if (!m) return fail(m.error());
+    first = *m;
+    if (auto swapped = d->swap_merged(); !swapped) return fail(swapped.error());
+  }
+  PuppetDeploy* self = d.get();
+  if (puppet->runinterval > 0) {
+    d->refresh_ = std::make_unique<PuppetRefresh>(
+        std::move(first), std::chrono::seconds(puppet->runinterval),
+        [self]() -> Result<frontends::GraphSpec> {
+          auto again = compile(self->payload_, self->dir_, true);
+          if (!again) return fail(again.error());
+          std::lock_guard lock(self->mutex_);
+          self->puppet_ = std::move(again->graph);
+          return self->merged();
+        },
+        [self](const frontends::GraphSpec&) {
+          std::lock_guard lock(self->mutex_);
+          return self->swap_merged();
+        });
+  }
+  if (langpuppet && !sources.empty()) {
+    d->stream_ = std::make_unique<LangStream>(
+        entry, d->lang_, sources, runtime, std::move(watch_store),
+        [self](const frontends::GraphSpec& lang) {
+          std::lock_guard lock(self->mutex_);
+          self->lang_ = lang;
+          return self->swap_merged();
+        });
+  }
+  return d;
+}
+
+PuppetDeploy::~PuppetDeploy() {
+  stream_.reset();
+  refresh_.reset();
+}
+
+Result<frontends::GraphSpec> PuppetDeploy::merged() const {
+  if (payload_.frontend != "langpuppet") return puppet_;
+  return frontends::puppet::merge_langpuppet(lang_, puppet_, nullptr);
+}
+
+Result<void> PuppetDeploy::swap_merged() {
+  auto m = merged();
+  if (!m) return fail(m.error());
+  return swap_(*m);
+}
+
+}  // namespace mgmt::agent::run
