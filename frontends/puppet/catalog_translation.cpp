@@ -31,7 +31,11 @@ std::optional<std::string> text(const json& v) {
 
 std::optional<int64_t> whole(const json& v) {
   if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float()) return static_cast<int64_t>(v.get<double>());
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (!(d > -9.2e18 && d < 9.2e18)) return std::nullopt;  // NaN, infinite or out of range
+    return static_cast<int64_t>(d);
+  }
   if (v.is_string()) {
     const auto& s = v.get_ref<const std::string&>();
     if (s.empty() || s.size() > 18 ||
@@ -443,13 +447,32 @@ std::string lower(std::string s) {
   return s;
 }
 
+// A field of a catalog object as text ("" when missing or not text): the catalog may come from
+// another puppet, so no field's type is taken on trust.
+std::string text_at(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+bool exported(const json& resource) {
+  auto it = resource.find("exported");
+  return it != resource.end() && *it == true;
+}
+
+json parameters_of(const json& resource) {
+  auto it = resource.find("parameters");
+  return it != resource.end() && it->is_object() ? *it : json::object();
+}
+
 bool is_container(const json& resource) {
-  const std::string type = resource.value("type", std::string());
+  const std::string type = text_at(resource, "type");
   if (type == "Stage" || type == "Class" || type == "Node" || type == "Whit" ||
       type == "Anchor") {
     return true;
   }
-  return resource.value("kind", std::string("compilable_type")) != "compilable_type";
+  const std::string kind = text_at(resource, "kind");
+  return !kind.empty() && kind != "compilable_type";
 }
 
 }  // namespace
@@ -476,13 +499,13 @@ Result<Translated> translate_catalog(const json& catalog, const TranslateOptions
     const std::string type = r["type"];
     const std::string title = r["title"];
     index.emplace(type + "[" + title + "]", i);
-    const json params = r.value("parameters", json::object());
+    const json params = parameters_of(r);
     for (const char* namevar : {"name", "path", "command"}) {
       if (auto n = params.find(namevar); n != params.end() && n->is_string()) {
         index.emplace(type + "[" + n->get<std::string>() + "]", i);
       }
     }
-    if (is_container(r) || r.value("exported", false)) continue;
+    if (is_container(r) || exported(r)) continue;
     Attempt attempt = native(type, title, params);
     const std::string key = type + "[" + title + "]";
     ResourceSpec spec = attempt.spec ? std::move(*attempt.spec) : fallback(key, r, options);
@@ -492,7 +515,7 @@ Result<Translated> translate_catalog(const json& catalog, const TranslateOptions
     }
     if (r.contains("line") && r["line"].is_number_integer()) {
       // A module's resources name their own file; the manifest's have none ("").
-      const std::string file = r.value("file", std::string());
+      const std::string file = text_at(r, "file");
       spec.origin = (file.empty() ? manifest : file) + " line " +
                     std::to_string(r["line"].get<int64_t>());
     }
@@ -509,8 +532,8 @@ Result<Translated> translate_catalog(const json& catalog, const TranslateOptions
   }
   if (auto edges = catalog.find("edges"); edges != catalog.end() && edges->is_array()) {
     for (const auto& e : *edges) {
-      auto from = index.find(e.value("source", std::string()));
-      auto to = index.find(e.value("target", std::string()));
+      auto from = index.find(text_at(e, "source"));
+      auto to = index.find(text_at(e, "target"));
       if (from != index.end() && to != index.end()) children[from->second].push_back(to->second);
     }
   }
@@ -520,7 +543,7 @@ Result<Translated> translate_catalog(const json& catalog, const TranslateOptions
   std::set<std::size_t> visiting;
   std::function<std::set<std::size_t>(std::size_t)> leaves = [&](std::size_t i) {
     if (auto v = vertex.find(i); v != vertex.end()) return std::set<std::size_t>{v->second};
-    if (resources[i].value("exported", false)) return std::set<std::size_t>{};  // not here
+    if (exported(resources[i])) return std::set<std::size_t>{};  // not here
     if (auto m = memo.find(i); m != memo.end()) return m->second;
     std::set<std::size_t> found;
     if (!visiting.insert(i).second) return found;  // a containment loop: puppet forbids it
@@ -545,8 +568,8 @@ Result<Translated> translate_catalog(const json& catalog, const TranslateOptions
   std::map<std::pair<std::size_t, std::size_t>, bool> edges;  // (from, to) -> notify
   for (std::size_t i = 0; i < resources.size(); ++i) {
     const json& r = resources[i];
-    if (r.value("exported", false)) continue;
-    const json params = r.value("parameters", json::object());
+    if (exported(r)) continue;
+    const json params = parameters_of(r);
     const std::string self = r["type"].get<std::string>() + "[" +
                              r["title"].get<std::string>() + "]";
     for (const std::string& relation : kRelationships) {

@@ -42,10 +42,14 @@ std::string puppet_literal(const nlohmann::json& value) {
 }
 
 std::string puppet_resource(const nlohmann::json& resource) {
-  std::string type = resource.value("type", std::string());
+  auto field = [&](const char* key) {
+    auto it = resource.find(key);
+    return it != resource.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string type = field("type");
   std::transform(type.begin(), type.end(), type.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  std::string out = type + " { " + single_quoted(resource.value("title", std::string())) + ":";
+  std::string out = type + " { " + single_quoted(field("title")) + ":";
   bool first = true;
   if (auto params = resource.find("parameters"); params != resource.end() && params->is_object()) {
     for (const auto& [key, value] : params->items()) {

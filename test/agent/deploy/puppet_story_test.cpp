@@ -1,10 +1,10 @@
 // puppet_story_test.cpp: the puppet and langpuppet frontends end to end, with a real agent on
-// loopback and Debian's puppet compiling the manifests: a manifest's resources converge in the
-// order its relationships give (classes included); a resource mgmt has no native form for is
-// applied by puppet itself; inline code ships; code that does not parse is refused before it
-// ships, and code that fails on the agent keeps the last graph running; langpuppet runs the
-// puppet side before the mcl side through a merged hand-over point, and its mcl side stays
-// reactive; an agent compiles the manifest again every runinterval.
+// loopback and Debian's puppet compiling the manifests: a directory with its modules/ converges
+// in the order its relationships give (classes included); a resource mgmt has no native form
+// for is applied by puppet itself; inline code ships; code that does not parse is refused
+// before it ships, and code that fails on the agent keeps the last graph running; langpuppet
+// runs the puppet side before the mcl side through a merged hand-over point, and its mcl side
+// stays reactive; an agent compiles the manifest again every runinterval.
 #include "test/agent/deploy/story_helpers.h"
 
 #include <sys/stat.h>
@@ -27,25 +27,28 @@ std::size_t at(Agent& a, const std::string& line) { return a.process->output().f
 
 }  // namespace
 
-TEST_CASE("deploy: a puppet manifest converges in the order of its relationships",
+TEST_CASE("deploy: a puppet directory with its modules converges in the order of its "
+          "relationships",
           "[deploy][puppet][cluster]") {
   TempDir dir;
+  TempDir code;  // what ships: site.pp and modules/
   int port = free_port();
   Agent a = lone_agent(port, "puppet");
   const std::string first = dir.path() + "/first";
   const std::string second = dir.path() + "/second";
   const std::string marker = dir.path() + "/marker";
   const std::string shared = dir.path() + "/shared";
-  const std::string site = dir.path() + "/site.pp";
-  write(site,
-        "class one {\n"
-        "  file { '" + first + "': ensure => file, content => \"one\\n\", mode => '640' }\n"
-        "}\n"
+  std::filesystem::create_directories(code.path() + "/modules/two/manifests");
+  write(code.path() + "/modules/two/manifests/init.pp",
         "class two {\n"
         "  file { '" + second + "': content => \"two\\n\" }\n"
         "  exec { 'mark': command => 'echo ran > " + marker + "', path => ['/bin', '/usr/bin'],\n"
         "         creates => '" + marker + "' }\n"
         "  File['" + second + "'] -> Exec['mark']\n"
+        "}\n");
+  write(code.path() + "/site.pp",
+        "class one {\n"
+        "  file { '" + first + "': ensure => file, content => \"one\\n\", mode => '640' }\n"
         "}\n"
         "include one, two\n"
         "Class['one'] -> Class['two']\n"
@@ -54,7 +57,7 @@ TEST_CASE("deploy: a puppet manifest converges in the order of its relationships
         "       mode => 'u=rw,go=r', backup => false }\n"
         "notify { 'done': message => 'puppet story done' }\n"
         "Exec['mark'] -> Notify['done']\n");
-  auto landed = deploy(url(port), "puppet " + site);
+  auto landed = deploy(url(port), "puppet " + code.path());
   CHECK(landed.exit_code == 0);
   REQUIRE(a.process->wait_for_output("engine: msg[done]: resource: Body: puppet story done",
                                      std::chrono::seconds(60)));

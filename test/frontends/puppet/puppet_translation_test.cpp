@@ -835,3 +835,26 @@ TEST_CASE("langpuppet: a translated catalog's empty class mgmt_x meets the mcl n
   CHECK(edges_of(*merged) == std::multiset<std::string>{"pkg[postgresql] -> noop[db]",
                                                         "noop[db] -> svc[postgresql]"});
 }
+
+// The catalog comes from whatever puppet the agent has: no field's type is taken on trust (the
+// catalog fuzzer found `"exported": 1` throwing out of the translation).
+TEST_CASE("puppet: catalog fields of an unexpected type are read, not trusted",
+          "[puppet][translate]") {
+  const json catalog = {
+      {"resources",
+       json::array({{{"type", "File"}, {"title", "/etc/a"}, {"kind", 5}, {"exported", 1},
+                     {"file", 7}, {"line", 3}, {"parameters", {{"content", "a"}}}},
+                    {{"type", "Notify"}, {"title", "n"}, {"parameters", "not a map"}},
+                    {{"type", "Exec"}, {"title", "e"}, {"kind", "compilable_type"},
+                     {"parameters", {{"command", "/bin/true"}, {"timeout", 1e300}}}}})},
+      {"edges", json::array({"Class[main]", 5, {{"source", 1}, {"target", "File[/etc/a]"}}})}};
+  auto t = translated(catalog);
+  REQUIRE(t.graph.resources.size() == 3);
+  // "exported" other than true: applied here; "file" not text: the manifest's name.
+  CHECK(vertex(t.graph, "file", "/etc/a").origin == "site.pp line 3");
+  CHECK(vertex(t.graph, "msg", "n").params == json({{"body", "n"}}));
+  // A timeout no integer holds has no native form: puppet applies that exec itself.
+  CHECK(vertex(t.graph, "exec", "Exec[e]").params["cmd"].get<std::string>().rfind(
+            "puppet apply ", 0) == 0);
+  CHECK(t.graph.edges.empty());
+}
