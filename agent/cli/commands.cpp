@@ -4,6 +4,7 @@
 #include "agent/cli/misuse.h"
 #include "agent/run/daemon.h"
 #include "agent/deploy/commands.h"
+#include "agent/deploy/deployer.h"
 #include "common/version.h"
 #include "frontends/lang/lang_frontend.h"
 #include "frontends/puppet/langpuppet_merge.h"
@@ -51,7 +52,11 @@ Result<frontends::GraphSpec> puppet_graph(const FrontendArgs& f, std::ostream& e
   std::error_code ec;
   if (fs::is_directory(given, ec)) {
     code.manifest = (fs::path(given) / "site.pp").string();
-  } else if (fs::exists(given, ec) || f.name == "langpuppet") {
+  } else if (f.name == "langpuppet" || !deploy::is_inline_puppet(given)) {
+    if (!fs::exists(given, ec)) {
+      return fail(Code::not_found,
+                  "cannot read " + given + ": no such file or directory; check the path");
+    }
     code.manifest = given;
   } else {
     scratch = fs::temp_directory_path(ec) / ("mgmt-graph-" + std::to_string(::getpid()) + ".pp");

@@ -84,12 +84,16 @@ Result<void> add_tree(CodeFiles& code, const fs::path& dir, const std::string& p
   return ok();
 }
 
-// Puppet code given on the command line rather than a path: it does not exist as a file and
-// reads as code (a bare word is more likely a mistyped path than a manifest).
+}  // namespace
+
 bool is_inline_puppet(const std::string& code) {
   std::error_code ec;
-  return !fs::exists(code, ec) && code.find_first_of("{}()$=\n\t ") != std::string::npos;
+  const bool named_pp = code.size() >= 3 && code.compare(code.size() - 3, 3, ".pp") == 0;
+  return !named_pp && !fs::exists(code, ec) &&
+         code.find_first_of("{}()$=\n\t ") != std::string::npos;
 }
+
+namespace {
 
 // One frontend's code under `prefix`; returns its entry (relative, with the prefix).
 Result<std::string> add_code(CodeFiles& code, const std::string& frontend,

@@ -38,6 +38,11 @@ struct DeployRequest {
                                      const DeployRequest& request,
                                      const std::function<void(const std::string&)>& note);
 
+// Puppet code given on the command line rather than a path: it does not exist as a file, does
+// not end in .pp, and reads as code (a brace, a parenthesis, `$`, `=` or white space); a bare
+// word is more likely a mistyped path than a manifest.
+bool is_inline_puppet(const std::string& code);
+
 // The newest deploy id in the store, or 0 if there is none.
 [[nodiscard]] Result<int64_t> latest_deploy(store::client::EtcdClient& client);
 

@@ -498,7 +498,11 @@ Result<Translated> translate_catalog(const json& catalog, const TranslateOptions
     }
     const std::string type = r["type"];
     const std::string title = r["title"];
-    index.emplace(type + "[" + title + "]", i);
+    if (!index.emplace(type + "[" + title + "]", i).second) {
+      // Puppet refuses two resources with one title, or a title another one has as its name.
+      return fail(Code::invalid_argument, manifest + ": puppet's catalog names " + type + "[" +
+                                              title + "] twice; check the puppet package");
+    }
     const json params = parameters_of(r);
     for (const char* namevar : {"name", "path", "command"}) {
       if (auto n = params.find(namevar); n != params.end() && n->is_string()) {

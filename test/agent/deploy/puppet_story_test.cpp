@@ -113,6 +113,10 @@ TEST_CASE("deploy: puppet code that does not parse is refused before it ships, a
   auto typo = deploy(url(port), "puppet sitepp");
   CHECK(typo.exit_code == 1);
   CHECK(typo.output.find("cannot read sitepp: no such file or directory") != std::string::npos);
+  auto spaced = deploy(url(port), "puppet 'my site.pp'");
+  CHECK(spaced.exit_code == 1);
+  CHECK(spaced.output.find("cannot read my site.pp: no such file or directory") !=
+        std::string::npos);
 }
 
 TEST_CASE("deploy: langpuppet runs the puppet side before the mcl side through a merged "

@@ -858,3 +858,13 @@ TEST_CASE("puppet: catalog fields of an unexpected type are read, not trusted",
             "puppet apply ", 0) == 0);
   CHECK(t.graph.edges.empty());
 }
+
+// Found by the catalog fuzzer: a container listed twice made two noops of one name.
+TEST_CASE("puppet: a catalog that names one resource twice is refused", "[puppet][translate]") {
+  Catalog c;
+  c.add_class(klass("Web", {{"before", {"Notify[n]"}}}))
+      .add_class(klass("Web", {{"before", {"Notify[n]"}}}))
+      .add(resource("Notify", "n", {}, 3));
+  CHECK(error_of(c.get()) == "site.pp: puppet's catalog names Class[Web] twice; check the "
+                             "puppet package");
+}
