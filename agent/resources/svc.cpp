@@ -1,8 +1,10 @@
 // svc.cpp: the svc resource: a systemd unit running or stopped (`state`) and enabled or
-// disabled at boot (`startup`); fields left empty are not managed. It talks to systemd over
-// D-Bus (sd-bus, the system bus; the user's bus with `session`): ActiveState and
-// UnitFileState to check, StartUnit/StopUnit and EnableUnitFiles/DisableUnitFiles (then Reload)
-// to change. A start or stop waits (bounded, 90 s) for the unit to settle and fails naming
+// disabled at boot (`startup`); fields left empty are not managed. A refresh (notify edge)
+// reloads a running unit, or restarts it when it cannot reload (ReloadOrTryRestartUnit, as the
+// reference's svc; a stopped unit stays stopped). It talks to systemd over D-Bus (sd-bus, the
+// system bus; the user's bus with `session`): ActiveState and UnitFileState to check,
+// StartUnit/StopUnit and EnableUnitFiles/DisableUnitFiles (then Reload) to change. A start,
+// stop, reload or restart waits (bounded, 90 s) for the unit to settle and fails naming
 // journalctl when it ends "failed". The watch subscribes to the unit's PropertiesChanged
 // signals: events, not polling. Without systemd (a container, a chroot) every check fails with
 // one line saying so; nothing crashes.
@@ -174,6 +176,7 @@ class Svc final : public Resource {
         }
       }
     }
+    bool started_or_stopped = false;
     if (!state_.empty()) {
       auto active = unit_property(bus->get(), id(), *path, "ActiveState");
       if (!active) return fail(active.error());
@@ -181,9 +184,18 @@ class Svc final : public Resource {
                            *active == "reloading";
       if (running != (state_ == "running")) {
         in_state = false;
+        started_or_stopped = true;
         if (apply) {
           if (auto r = set_running(bus->get(), *path); !r) return fail(r.error());
         }
+      }
+    }
+    // A refresh (a notify edge: its config changed) reloads a running unit, or restarts it if
+    // it cannot reload; a unit just started or stopped needs neither, a stopped one stays so.
+    if (refresh() && !started_or_stopped) {
+      in_state = false;
+      if (apply) {
+        if (auto r = reload_or_restart(bus->get(), *path); !r) return fail(r.error());
       }
     }
     return in_state;
@@ -231,14 +243,30 @@ class Svc final : public Resource {
                                          (start ? "start " : "stop ") + unit_ + " (" +
                                          err.text(r) + ")");
     }
-    // Wait for the job to settle (bounded), so a unit that fails to start is an error here.
+    return settle(bus, path, start ? "start" : "stop");
+  }
+
+  Result<void> reload_or_restart(sd_bus* bus, const std::string& path) {
+    log::get("engine")->info("{}: resource: reloading or restarting {} (refreshed)", id(),
+                             unit_);
+    BusError err;
+    int r = sd_bus_call_method(bus, kSystemd, kManagerPath, kManager, "ReloadOrTryRestartUnit",
+                               &err.e, nullptr, "ss", unit_.c_str(), "replace");
+    if (r < 0) {
+      return fail(Code::unavailable, id() + ": systemd could not reload or restart " + unit_ +
+                                         " (" + err.text(r) + ")");
+    }
+    return settle(bus, path, "reload or restart");
+  }
+
+  // Waits for the unit's job to settle (bounded), so a unit that fails is an error here.
+  Result<void> settle(sd_bus* bus, const std::string& path, const std::string& what) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
     while (std::chrono::steady_clock::now() < deadline) {
       auto active = unit_property(bus, id(), path, "ActiveState");
       if (!active) return fail(active.error());
       if (*active == "failed") {
-        return fail(Code::unavailable, id() + ": " + unit_ + " failed to " +
-                                           (start ? "start" : "stop") +
+        return fail(Code::unavailable, id() + ": " + unit_ + " failed to " + what +
                                            "; see `journalctl -u " + unit_ + "`");
       }
       if (*active != "activating" && *active != "deactivating" && *active != "reloading") {

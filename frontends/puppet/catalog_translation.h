@@ -8,7 +8,7 @@
 //                     creates, onlyif -> ifcmd, unless -> nifcmd, refreshonly -> refresh_only)
 //   Notify  -> msg   (message, else the title)
 //   Package -> pkg   (ensure present|installed|absent|purged|latest)
-//   Service -> svc   (ensure running|stopped, enable true|false)
+//   Service -> svc   (ensure running|stopped, enable true|false; a refresh reloads or restarts)
 //   User    -> user  (ensure present|absent, uid, gid, home, shell)
 //   Group   -> group (ensure present|absent, gid)
 // Attributes that change nothing mgmt does (backup, loglevel, tag, alias, show_diff, ...) are

@@ -1,6 +1,7 @@
 // system_resources_test.cpp: pkg, svc and hostname on this machine, as far as a test may
 // touch it: pkg checks real packages through dpkg (installing one only with MGMT_TEST_APT=1);
-// svc talks to systemd when it runs as PID 1 and otherwise must fail in one line naming why;
+// svc talks to systemd when it runs as PID 1 (a refresh restarts a transient unit of the
+// test's own) and otherwise must fail in one line naming why;
 // hostname changes the kernel's name only inside a UTS namespace the test creates.
 #include "test/agent/engine/resource_maker.h"
 #include "test/support/process/child_process.h"
@@ -82,6 +83,39 @@ TEST_CASE("svc: without systemd the check fails in one line, and with it a unit'
   }
   REQUIRE(r);
   CHECK(*r);  // a unit that does not exist is not running
+}
+
+// A refresh (its config changed, along a notify edge: puppet's `~> Service[...]`) reloads or
+// restarts a running unit. Checked on a transient unit of the test's own when systemd runs.
+TEST_CASE("svc: a refresh restarts a running unit that cannot reload", "[svc]") {
+  const std::string unit = "mgmt-test-refresh-" + std::to_string(::getpid());
+  auto svc = make_resource(resource("svc", unit, {{"state", "running"}}));
+  svc->set_refresh(true);
+  if (!systemd_is_init()) {
+    auto r = svc->check_apply(true);
+    REQUIRE_FALSE(r);  // one line, as every check without systemd
+    CHECK(r.error().message().find("svc needs systemd running as PID 1") != std::string::npos);
+    return;
+  }
+  auto sh = [](const std::string& command) {
+    return mgmt::test::run_to_completion({"/bin/sh", "-c", command});
+  };
+  REQUIRE(sh("systemd-run --unit=" + unit + " --quiet /bin/sleep 600").exit_code == 0);
+  auto main_pid = [&] {
+    return sh("systemctl show -p MainPID --value " + unit + ".service").output;
+  };
+  const std::string before = main_pid();
+  auto noop = svc->check_apply(false);
+  REQUIRE(noop);
+  CHECK_FALSE(*noop);  // a pending refresh is work to do
+  CHECK(main_pid() == before);
+  auto applied = svc->check_apply(true);
+  const std::string after = main_pid();
+  sh("systemctl stop " + unit + ".service");
+  REQUIRE(applied);
+  CHECK_FALSE(*applied);
+  CHECK(after != before);        // sleep cannot reload: it was restarted
+  CHECK(after != "0\n");         // and runs
 }
 
 TEST_CASE("svc: a wrong state or startup is refused naming the field", "[svc]") {
