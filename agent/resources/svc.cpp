@@ -234,48 +234,57 @@ class Svc final : public Resource {
     const bool start = state_ == "running";
     log::get("engine")->info("{}: resource: {} {}", id(), start ? "starting" : "stopping",
                              unit_);
-    BusError err;
-    int r = sd_bus_call_method(bus, kSystemd, kManagerPath, kManager,
-                               start ? "StartUnit" : "StopUnit", &err.e, nullptr, "ss",
-                               unit_.c_str(), "replace");
-    if (r < 0) {
-      return fail(Code::unavailable, id() + ": systemd could not " +
-                                         (start ? "start " : "stop ") + unit_ + " (" +
-                                         err.text(r) + ")");
-    }
-    return settle(bus, path, start ? "start" : "stop");
+    return run_job(bus, path, start ? "StartUnit" : "StopUnit", start ? "start" : "stop");
   }
 
   Result<void> reload_or_restart(sd_bus* bus, const std::string& path) {
     log::get("engine")->info("{}: resource: reloading or restarting {} (refreshed)", id(),
                              unit_);
-    BusError err;
-    int r = sd_bus_call_method(bus, kSystemd, kManagerPath, kManager, "ReloadOrTryRestartUnit",
-                               &err.e, nullptr, "ss", unit_.c_str(), "replace");
-    if (r < 0) {
-      return fail(Code::unavailable, id() + ": systemd could not reload or restart " + unit_ +
-                                         " (" + err.text(r) + ")");
-    }
-    return settle(bus, path, "reload or restart");
+    return run_job(bus, path, "ReloadOrTryRestartUnit", "reload or restart");
   }
 
-  // Waits for the unit's job to settle (bounded), so a unit that fails is an error here.
-  Result<void> settle(sd_bus* bus, const std::string& path, const std::string& what) {
+  // Calls a Manager method that queues a job for the unit, waits (bounded) until systemd has
+  // finished that job (its object is gone), and fails if the unit ended "failed".
+  Result<void> run_job(sd_bus* bus, const std::string& path, const char* method,
+                       const std::string& what) {
+    BusError err;
+    sd_bus_message* reply = nullptr;
+    int r = sd_bus_call_method(bus, kSystemd, kManagerPath, kManager, method, &err.e, &reply,
+                               "ss", unit_.c_str(), "replace");
+    if (r < 0) {
+      return fail(Code::unavailable,
+                  id() + ": systemd could not " + what + " " + unit_ + " (" + err.text(r) + ")");
+    }
+    const char* job_path = nullptr;
+    std::string job;
+    if (sd_bus_message_read(reply, "o", &job_path) >= 0 && job_path != nullptr) job = job_path;
+    sd_bus_message_unref(reply);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-    while (std::chrono::steady_clock::now() < deadline) {
+    for (;;) {
+      bool job_done = true;
+      if (!job.empty()) {
+        BusError gone;
+        char* state = nullptr;
+        job_done = sd_bus_get_property_string(bus, kSystemd, job.c_str(),
+                                              "org.freedesktop.systemd1.Job", "State", &gone.e,
+                                              &state) < 0;
+        free(state);  // NOLINT: sd-bus allocates with malloc
+      }
       auto active = unit_property(bus, id(), path, "ActiveState");
       if (!active) return fail(active.error());
       if (*active == "failed") {
         return fail(Code::unavailable, id() + ": " + unit_ + " failed to " + what +
                                            "; see `journalctl -u " + unit_ + "`");
       }
-      if (*active != "activating" && *active != "deactivating" && *active != "reloading") {
-        return ok();
+      const bool settled =
+          *active != "activating" && *active != "deactivating" && *active != "reloading";
+      if (job_done && settled) return ok();
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return fail(Code::deadline_exceeded, id() + ": " + unit_ + " did not settle within "
+                                                 "90 s; see `systemctl status " + unit_ + "`");
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    return fail(Code::deadline_exceeded, id() + ": " + unit_ + " did not settle within 90 s; "
-                                             "see `systemctl status " + unit_ + "`");
   }
 
   std::string unit_;
