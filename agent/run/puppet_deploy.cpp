@@ -24,8 +24,9 @@ Result<frontends::puppet::PuppetGraph> compile(const deploy::Payload& payload,
   auto log = log::get("puppet");
   const auto level = again ? spdlog::level::debug : spdlog::level::info;
   for (const auto& note : built->notes) log->log(level, "{}", note);
-  log->log(level, "{} compiled: {} resources; compiled again every {} s (puppet's runinterval)",
-           manifest, built->graph.resources.size(), built->runinterval);
+  const auto n = built->graph.resources.size();
+  log->log(level, "{} compiled: {} resource{}; compiled again every {} s (puppet's runinterval)",
+           manifest, n, n == 1 ? "" : "s", built->runinterval);
   return built;
 }
 
