@@ -59,7 +59,8 @@ int wait_for_hosts(store::client::EtcdClient& client, int64_t id, int timeout_se
     for (const auto& kv : hosts->kvs) {
       auto status = decode_status(kv.value);
       if (!status) continue;
-      if (status->deploy >= id && !status->error.empty()) {
+      // Its error is about this deploy once it loaded it or tried to (and failed).
+      if ((status->deploy >= id || status->attempted >= id) && !status->error.empty()) {
         err << "mgmt deploy --wait: host " << status->host << " failed deploy " << id << ": "
             << status->error << "\n";
         return 1;

@@ -93,6 +93,11 @@ int64_t DeployWatcher::loaded() const {
   return loaded_;
 }
 
+int64_t DeployWatcher::attempted() const {
+  std::lock_guard lock(mutex_);
+  return attempted_;
+}
+
 std::string DeployWatcher::last_error() const {
   std::lock_guard lock(mutex_);
   return last_error_;

@@ -32,6 +32,7 @@ class DeployWatcher {
   ~DeployWatcher();
 
   int64_t loaded() const;
+  int64_t attempted() const;  // the newest deploy id it tried to load
   std::string last_error() const;
 
  private:

@@ -45,15 +45,16 @@ Result<Payload> decode_payload(const std::string& text) {
 
 std::string encode_status(const HostStatus& s) {
   nlohmann::json j = {{"host", s.host},   {"deploy", s.deploy}, {"converged", s.converged},
-                      {"error", s.error}, {"role", s.role}};
+                      {"error", s.error}, {"role", s.role},     {"attempted", s.attempted}};
   return json_text(j);
 }
 
 Result<HostStatus> decode_status(const std::string& text) {
   try {
     auto j = nlohmann::json::parse(text);
-    return HostStatus{j.value("host", ""), j.value("deploy", int64_t{0}),
-                      j.value("converged", false), j.value("error", ""), j.value("role", "")};
+    return HostStatus{j.value("host", ""),     j.value("deploy", int64_t{0}),
+                      j.value("converged", false), j.value("error", ""),
+                      j.value("role", ""),         j.value("attempted", int64_t{0})};
   } catch (const std::exception& e) {
     return fail(Code::data_loss, std::string("a host status in the store is damaged (") +
                                      e.what() + ")");

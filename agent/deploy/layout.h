@@ -6,7 +6,8 @@
 //                                 puppet_entry and puppet_conf for puppet and langpuppet
 //   /_mgmt/deploy/<id>/hash       the git commit of the code, or empty outside git
 //   /_mgmt/fs/<id>/<path>         the code's files, byte for byte
-//   /_mgmt/status/<hostname>      JSON: an agent's deploy id, converged, last error, role;
+//   /_mgmt/status/<hostname>      JSON: an agent's deploy id, converged, last error, role,
+//                                 the newest deploy id it tried;
 //                                 attached to a lease, so it vanishes when the agent dies
 //
 // A deploy is ONE transaction: it compares `latest` with the id the deployer saw and writes
@@ -57,6 +58,9 @@ struct HostStatus {
   bool converged = false;
   std::string error;
   std::string role;  // voter (hosts the store), client (uses another's)
+  // The newest deploy it tried to load: above `deploy` when that one failed, and then `error`
+  // says why (so that `mgmt deploy --wait` can tell a failure of its deploy from an old one).
+  int64_t attempted = 0;
 };
 
 std::string encode_status(const HostStatus& status);

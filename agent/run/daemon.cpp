@@ -348,6 +348,7 @@ int run_daemon(const cli::RunOptions& options) {
     deploy::HostStatus s;
     s.host = hostname;
     s.deploy = (*watcher)->loaded();
+    s.attempted = (*watcher)->attempted();
     s.converged = converged && engine->idle() && engine->errors().empty();
     s.error = (*watcher)->last_error();
     if (s.error.empty() && !engine->errors().empty()) s.error = engine->errors().front();

@@ -54,7 +54,9 @@ Result<Compiled> compile_catalog(const CompileRequest& request) {
   }
   auto outcome = agent::resources::run(c, kCompileTimeoutSeconds);
   if (outcome.exit_code == -1 || outcome.exit_code == 127 || outcome.exit_code == 3) {
-    return fail(Code::unavailable, kInstallPuppet);
+    // Not a passing state to retry: the host needs a package (the deploy watcher retries
+    // `unavailable` for 30 s).
+    return fail(Code::failed_precondition, kInstallPuppet);
   }
   if (outcome.timed_out) {
     return fail(Code::deadline_exceeded,

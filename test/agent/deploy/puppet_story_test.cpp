@@ -190,3 +190,33 @@ TEST_CASE("deploy: an agent compiles a puppet deploy again every runinterval of 
   REQUIRE(a.process->wait_for_occurrences("engine: file[" + out + "]: contents written", 2));
   CHECK(slurp(out) == "second\n");
 }
+
+TEST_CASE("deploy: without puppet the deployer ships the manifest unchecked and says so, and an "
+          "agent without it says which package it needs",
+          "[deploy][puppet][cluster]") {
+  TempDir dir;
+  TempDir bare;  // a PATH with neither ruby nor puppet in it
+  int port = free_port();
+  mgmt::test::ChildProcess agent(
+      {mgmt_binary(), "run", "--hostname", "bare", "--tmp-prefix", "--client-urls", url(port),
+       "--server-urls", url(free_port())},
+      {{"PATH", bare.path()}});
+  REQUIRE(agent.wait_for_output("waiting for `mgmt deploy`"));
+  const std::string site = dir.path() + "/site.pp";
+  write(site, "notify { 'unseen': }\n");
+  // --wait follows the hosts' status: the agent's failure to load this deploy ends it (before,
+  // a host's status named only the deploy it had loaded, and --wait waited out its timeout).
+  auto landed = sh("env PATH=" + bare.path() + " " + mgmt_binary() + " deploy --seeds=" +
+                   url(port) + " --no-git --wait puppet " + site + " 2>&1");
+  CHECK(landed.exit_code == 1);
+  CHECK(landed.output.find("puppet is not installed here, so " + site + " was not checked "
+                           "before shipping") != std::string::npos);
+  CHECK(landed.output.find("deploy 1 landed") != std::string::npos);
+  CHECK(landed.output.find("mgmt deploy --wait: host bare failed deploy 1: the puppet frontend "
+                           "needs puppet on this host: apt-get install puppet") !=
+        std::string::npos);
+  CHECK(agent.wait_for_output("deploy 1 not loaded: the puppet frontend needs puppet on this "
+                              "host: apt-get install puppet"));
+  auto hosts = sh(mgmt_binary() + " get --seeds=" + url(port) + " hosts");
+  CHECK(hosts.output.find("apt-get install puppet") != std::string::npos);
+}
