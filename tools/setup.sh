@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh: install the build dependencies from Debian 12's packages, and with --for-tests also
 # what the tests run against (Debian's etcd and etcdctl, systemd-analyze, puppet for the puppet
-# frontends). Idempotent and quick
+# frontends), and with --with-puppet puppet alone. Idempotent and quick
 # when everything is present (it asks dpkg first and only calls apt-get for what is missing).
 # Needs root or sudo for the install step.
 set -euo pipefail
@@ -18,6 +18,10 @@ if [ "${1:-}" = "--for-tests" ]; then
   for_tests=1
   packages+=(etcd-client etcd-server systemd iproute2 golang-go golang-etcd-server-dev
              puppet-agent)
+fi
+# --with-puppet: what an agent needs for the puppet frontends (tools/run.sh puppet ...).
+if [ "${1:-}" = "--with-puppet" ]; then
+  packages+=(puppet-agent)
 fi
 
 missing=()
@@ -49,8 +53,8 @@ if [ "$for_tests" = 1 ] && printf '%s\n' "${missing[@]}" | grep -qx etcd-server 
   echo "setup: stopped and disabled the etcd service Debian started (tests run their own; it held port 2379)"
 fi
 # Likewise Debian starts puppet's own agent, which would ask a puppet server named `puppet` for
-# catalogs every 30 minutes; the tests only use puppet to compile manifests.
-if [ "$for_tests" = 1 ] && printf '%s\n' "${missing[@]}" | grep -qx puppet-agent &&
+# catalogs every 30 minutes (and apply them); mgmt only uses puppet to compile manifests.
+if printf '%s\n' "${missing[@]}" | grep -qx puppet-agent &&
    command -v systemctl >/dev/null && systemctl is-enabled --quiet puppet 2>/dev/null; then
   "${sudo_cmd[@]}" systemctl disable --now puppet >/dev/null 2>&1 || true
   echo "setup: stopped and disabled the puppet agent service Debian started"

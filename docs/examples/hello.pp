@@ -1,7 +1,8 @@
 # hello.pp: a first manifest for the puppet frontend (docs/puppet.md):
-# `mgmt deploy puppet docs/examples/hello.pp`, or `bash tools/run.sh puppet docs/examples/hello.pp`
-# (agents need `apt-get install puppet`). The file is a native mgmt file, repaired the moment it
-# changes; tidy has no native form, so puppet applies it itself.
+# `bash tools/run.sh puppet docs/examples/hello.pp` (it installs Debian's puppet if missing), or
+# `mgmt deploy puppet docs/examples/hello.pp` to running agents (they need puppet installed).
+# The file is a native mgmt file, repaired the moment it changes; tidy has no native form, so
+# puppet applies it itself.
 class greeting($who = $facts['networking']['hostname']) {
   file { '/tmp/mgmt-hello-puppet':
     ensure => directory,
