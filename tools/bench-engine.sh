@@ -9,6 +9,7 @@
 # (above 1: we are faster). Usage: tools/bench-engine.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/bench-lib.sh
 n="${1:-1000}"
 mgmt="$PWD/build/mgmt"
 [ -x "$mgmt" ] || { echo "bench-engine: build first (bash tools/build.sh)" >&2; exit 1; }
@@ -72,7 +73,7 @@ else
 fi
 "$mgmt" run --tmp-prefix --client-urls "http://127.0.0.1:$port" yaml "$work/graph.yaml" \
   >"$work/live.log" 2>&1 &
-until grep -q "converged: everything" "$work/live.log"; do sleep 0.05; done
+wait_for_line "$work/live.log" "converged: everything" 120
 sleep 1  # let the agent settle (it gives back freed memory once converged)
 pid=$(pgrep -f "client-urls http://127.0.0.1:$port" | head -1)
 rss=$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status)
@@ -81,13 +82,4 @@ sleep 5
 cpu1=$(awk '{print $14 + $15}' /proc/"$pid"/stat)
 echo "  agent memory (RSS) watching $n files:      $(( rss / 1024 )) MiB"
 echo "  idle CPU over 5 s:                          $(( (cpu1 - cpu0) * 10 / 5 )) ms/s"
-samples=()
-for i in 1 2 3 4 5 6 7 8 9 10; do
-  f="$work/files/f$i"
-  t0=$(date +%s%N)
-  echo drift >"$f"
-  until [ "$(cat "$f")" = "file $i" ]; do :; done
-  t1=$(date +%s%N)
-  samples+=($(( (t1 - t0) / 1000 )))
-done
-printf '%s\n' "${samples[@]}" | sort -n | awk '{a[NR]=$1} END {printf "  drift repaired (10 files), median %.2f ms, worst %.2f ms\n", a[int((NR+1)/2)]/1000, a[NR]/1000}'
+echo "  drift repaired (10 files), $(drift_repair "$work/files")"

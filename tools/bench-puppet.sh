@@ -10,6 +10,7 @@
 # Usage: tools/bench-puppet.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/bench-lib.sh
 n="${1:-300}"
 mgmt="$PWD/build/mgmt"
 [ -x "$mgmt" ] || { echo "bench-puppet: build first (bash tools/build.sh)" >&2; exit 1; }
@@ -61,17 +62,5 @@ awk -v a="$puppet_first" -v b="$ours_first" -v c="$puppet_again" -v d="$ours_aga
     a / b, c / d }'
 "$mgmt" run --tmp-prefix --client-urls "http://127.0.0.1:$port" puppet "$work/mgmt.pp" \
   --puppet-conf "$work/puppet.conf" >"$work/live.log" 2>&1 &
-until grep -q "converged: everything" "$work/live.log"; do sleep 0.05; done
-samples=()
-for i in 1 2 3 4 5 6 7 8 9 10; do
-  f="$work/mg/f$i"
-  t0=$(date +%s%N)
-  echo drift >"$f"
-  until [ "$(cat "$f")" = "file $i" ]; do :; done
-  t1=$(date +%s%N)
-  samples+=($(( (t1 - t0) / 1000 )))
-done
-printf '%s\n' "${samples[@]}" | sort -n | awk '{a[NR]=$1} END {
-  printf "  mgmt: drift repaired (10 files), median %.2f ms, worst %.2f ms; puppet: at its next",
-    a[int((NR+1)/2)]/1000, a[NR]/1000
-  print " run" }'
+wait_for_line "$work/live.log" "converged: everything" 120
+echo "  mgmt: drift repaired (10 files), $(drift_repair "$work/mg"); puppet: at its next run"
