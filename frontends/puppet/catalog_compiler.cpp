@@ -48,6 +48,10 @@ Result<Compiled> compile_catalog(const CompileRequest& request) {
     c.args.push_back("--config");
     c.args.push_back(request.puppet_conf);
   }
+  if (!request.hiera_config.empty()) {
+    c.args.push_back("--hiera_config");
+    c.args.push_back(request.hiera_config);
+  }
   if (!request.modulepath.empty()) {
     c.args.push_back("--mgmt-modules");
     c.args.push_back(request.modulepath);

@@ -22,6 +22,7 @@ struct CompileRequest {
   std::string modulepath;   // extra module directory (a deploy's modules/), or empty
   std::string puppet_conf;  // a puppet.conf (--puppet-conf), or empty for puppet's defaults
   std::string name;         // what error messages call the manifest (default: its path)
+  std::string hiera_config;  // a hiera.yaml (its datadir relative to it), or empty
 };
 
 struct Compiled {

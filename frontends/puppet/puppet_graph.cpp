@@ -15,7 +15,11 @@ Result<PuppetGraph> compile_puppet_graph(const PuppetCode& code) {
   std::error_code ec;
   const auto beside = std::filesystem::path(code.manifest).parent_path() / "modules";
   if (modules.empty() && std::filesystem::is_directory(beside, ec)) modules = beside.string();
-  auto compiled = compile_catalog({code.manifest, modules, code.puppet_conf, name});
+  // A hiera.yaml beside the manifest is the deploy's own hiera (data/ beside it, typically).
+  std::string hiera;
+  const auto hiera_beside = std::filesystem::path(code.manifest).parent_path() / "hiera.yaml";
+  if (std::filesystem::is_regular_file(hiera_beside, ec)) hiera = hiera_beside.string();
+  auto compiled = compile_catalog({code.manifest, modules, code.puppet_conf, name, hiera});
   if (!compiled) return fail(compiled.error());
   auto translated = translate_catalog(compiled->catalog, {name, code.puppet_conf});
   if (!translated) return fail(translated.error());

@@ -1,5 +1,8 @@
 // puppet_graph.h: the puppet frontend end to end: a manifest compiled by puppet
-// (catalog_compiler.h) and translated into a GraphSpec (catalog_translation.h).
+// (catalog_compiler.h) and translated into a GraphSpec (catalog_translation.h). Beside the
+// manifest, a modules/ directory is searched for modules first, and a hiera.yaml is the hiera
+// configuration (over any hiera_config a puppet.conf sets), so a deploy can carry its modules
+// and its data.
 // Thread-safety: free function; calls may run concurrently.
 #pragma once
 

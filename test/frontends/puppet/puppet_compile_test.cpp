@@ -180,6 +180,21 @@ warning('check the port')
   CHECK(*in_state);  // puppet --noop finds nothing to change
 }
 
+TEST_CASE("puppet compile: a hiera.yaml beside the manifest gives lookup() the deploy's data",
+          "[puppet][compile]") {
+  TempDir dir;
+  dir.write("hiera.yaml",
+            "---\nversion: 5\ndefaults:\n  datadir: data\n  data_hash: yaml_data\n"
+            "hierarchy:\n  - name: common\n    path: common.yaml\n");
+  dir.write("data/common.yaml", "---\ngreeting: 'hello from the data'\n");
+  PuppetCode code;
+  code.manifest = dir.write("site.pp", "notify { 'greet': message => lookup('greeting') }\n");
+  auto compiled = compile_puppet_graph(code);
+  INFO((compiled ? std::string() : compiled.error().message()));
+  REQUIRE(compiled);
+  CHECK(vertex(compiled->graph, "msg", "greet").params == json({{"body", "hello from the data"}}));
+}
+
 TEST_CASE("puppet compile: a syntax error names the manifest and the line", "[puppet][compile]") {
   TempDir dir;
   PuppetCode code;
