@@ -383,6 +383,54 @@ Attempt account_resource(const std::string& kind, const std::string& title, Attr
   return Attempt{std::move(r), ""};
 }
 
+Attempt mount_resource(const std::string& title, Attributes& a) {
+  auto name = managed_name(title, a);
+  if (!name) return no("a name that is not text");
+  ResourceSpec r{"mount", *name, json::object(), json::object(), ""};
+  auto e = a.take("ensure");
+  if (!e) return no("no ensure: puppet then manages only an entry that exists");
+  if (*e == "mounted") {
+    r.params["state"] = "exists";
+  } else if (*e == "absent") {
+    r.params["state"] = "absent";
+  } else {
+    return no(said("ensure", *e) + " (only mounted and absent have a native form)");
+  }
+  for (const auto& [from, to] : {std::pair{"device", "device"}, std::pair{"fstype", "type"}}) {
+    if (auto v = a.take(from)) {
+      auto t = text(*v);
+      if (!t) return no(said(from, *v));
+      r.params[to] = *t;
+    }
+  }
+  if (auto o = a.take("options")) {
+    auto t = text(*o);
+    if (!t) return no(said("options", *o));
+    json options = json::object();
+    std::size_t start = 0;
+    while (start <= t->size()) {
+      const std::size_t comma = std::min(t->find(',', start), t->size());
+      const std::string option = t->substr(start, comma - start);
+      start = comma + 1;
+      if (option.empty() || option == "defaults") continue;
+      const std::size_t eq = option.find('=');
+      options[option.substr(0, eq)] = eq == std::string::npos ? "" : option.substr(eq + 1);
+    }
+    if (!options.empty()) r.params["options"] = options;
+  }
+  for (const auto& [from, to] : {std::pair{"dump", "freq"}, std::pair{"pass", "passno"}}) {
+    if (auto v = a.take(from)) {
+      auto n = whole(*v);
+      if (!n) return no(said(from, *v));
+      r.params[to] = *n;
+    }
+  }
+  if (auto t = a.take("target"); t && *t != "/etc/fstab") return no(said("target", *t));
+  if (auto b = a.take("atboot"); b && !truthy(*b)) return no(said("atboot", *b));
+  a.take("remounts");
+  return Attempt{std::move(r), ""};
+}
+
 Attempt native(const std::string& type, const std::string& title, const json& params) {
   Attributes a(params);
   Attempt attempt;
@@ -400,6 +448,8 @@ Attempt native(const std::string& type, const std::string& title, const json& pa
     attempt = account_resource("user", title, a);
   } else if (type == "Group") {
     attempt = account_resource("group", title, a);
+  } else if (type == "Mount") {
+    attempt = mount_resource(title, a);
   } else {
     return no("mgmt has no " + type + " resource");
   }

@@ -11,6 +11,7 @@
 //   Service -> svc   (ensure running|stopped, enable true|false; a refresh reloads or restarts)
 //   User    -> user  (ensure present|absent, uid, gid, home, shell)
 //   Group   -> group (ensure present|absent, gid)
+//   Mount   -> mount (ensure mounted|absent, device, fstype, options, dump, pass; /etc/fstab)
 // Attributes that change nothing mgmt does (backup, loglevel, tag, alias, show_diff, ...) are
 // dropped. Any other resource, or one with an attribute without a native form, is applied by
 // puppet itself: an exec that runs `puppet apply` of that one resource, guarded by the same

@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const std::set<std::string> kinds = {"file", "exec", "msg", "pkg", "svc", "user", "group",
-                                       "noop"};
+                                       "mount", "noop"};
   std::set<std::pair<std::string, std::string>> vertices;
   for (const auto& r : translated->graph.resources) {
     if (!kinds.count(r.kind)) std::abort();

@@ -346,6 +346,42 @@ TEST_CASE("puppet: notify, package, service, user and group are native", "[puppe
   check_all_native(t.graph);
 }
 
+TEST_CASE("puppet: a mount mounted or absent is native, its options a map",
+          "[puppet][translate]") {
+  auto t = translated(
+      Catalog()
+          .add(resource("Mount", "/mnt/data",
+                        {{"ensure", "mounted"},
+                         {"device", "/dev/vdb1"},
+                         {"fstype", "ext4"},
+                         {"options", "defaults,noatime,commit=60"},
+                         {"dump", 0},
+                         {"pass", "2"},
+                         {"atboot", true}},
+                        1))
+          .add(resource("Mount", "old", {{"name", "/mnt/old"}, {"ensure", "absent"}}, 2))
+          .add(resource("Mount", "/mnt/later", {{"ensure", "unmounted"}}, 3))
+          .add(resource("Mount", "/mnt/elsewhere",
+                        {{"ensure", "mounted"}, {"target", "/etc/other.fstab"}}, 4))
+          .get());
+  CHECK(vertex(t.graph, "mount", "/mnt/data").params ==
+        json({{"state", "exists"},
+              {"device", "/dev/vdb1"},
+              {"type", "ext4"},
+              {"options", {{"noatime", ""}, {"commit", "60"}}},
+              {"freq", 0},
+              {"passno", 2}}));
+  CHECK(vertex(t.graph, "mount", "/mnt/old").params == json({{"state", "absent"}}));
+  // In fstab but not mounted, and another fstab, have no native form.
+  CHECK(t.notes == std::vector<std::string>{
+                       applied_by_puppet("Mount[/mnt/later]",
+                                         "ensure => 'unmounted' (only mounted and absent have "
+                                         "a native form)"),
+                       applied_by_puppet("Mount[/mnt/elsewhere]",
+                                         "target => '/etc/other.fstab'")});
+  check_all_native(t.graph);
+}
+
 TEST_CASE("puppet: noop => true is the noop metaparameter", "[puppet][translate]") {
   auto t = translated(Catalog()
                           .add(resource("Notify", "quiet", {{"noop", true}}, 1))
