@@ -3,7 +3,8 @@
 // Resources puppet's types and mgmt's share are translated to the native resource, when every
 // attribute they set has a native form:
 //   File    -> file  (ensure file|present|directory|absent|link, content, source (a local
-//                     path), target, mode (octal), owner, group, force)
+//                     path; the compiler turns puppet:///modules/ ones into one), target, mode
+//                     (octal), owner, group, force)
 //   Exec    -> exec  (command through /bin/sh, path, environment, cwd, user, group, timeout,
 //                     creates, onlyif -> ifcmd, unless -> nifcmd, refreshonly -> refresh_only)
 //   Notify  -> msg   (message, else the title)

@@ -4,7 +4,8 @@
 #   ruby -e SCRIPT -- MANIFEST [--mgmt-modules DIR] [--config FILE] [puppet settings...]
 #
 # Prints one JSON object on stdout: {"catalog": <the catalog as puppet serialises it>,
-# "runinterval": <seconds>}. The node is this host, with its facts from facter, so $facts and
+# "runinterval": <seconds>}; a file's puppet:///modules/ source is rewritten to the module's
+# file on this host. The node is this host, with its facts from facter, so $facts and
 # hiera work as under `puppet apply`. Puppet's own notices and warnings go to stderr. On failure
 # the last line on stderr starts "catalog error: " and says why, and the exit status is 1.
 # Nothing is applied either way (compiling changes no state but puppet's own cache under its
@@ -56,6 +57,16 @@ begin
   # As `puppet apply` would: every resource checked against its type (an unknown type, a value
   # its type refuses), without applying anything.
   catalog.to_ral
+  # A file served from a module (source => 'puppet:///modules/NAME/PATH', as `puppet apply`
+  # serves it) names the module's file on this host instead: mgmt copies local files.
+  env = Puppet.lookup(:environments).get(catalog.environment)
+  catalog.resources.each do |r|
+    next unless r.type == 'File' && r[:source].is_a?(String)
+    served = %r{\Apuppet:///modules/([^/]+)/(.+)\z}.match(r[:source]) or next
+    mod = env && env.module(served[1])
+    path = mod && mod.file(served[2])
+    r[:source] = path if path
+  end
   $catalog_out.write(JSON.generate('catalog' => catalog.to_data_hash,
                                    'runinterval' => Puppet[:runinterval].to_i))
   $catalog_out.flush

@@ -195,6 +195,24 @@ TEST_CASE("puppet compile: a hiera.yaml beside the manifest gives lookup() the d
   CHECK(vertex(compiled->graph, "msg", "greet").params == json({{"body", "hello from the data"}}));
 }
 
+TEST_CASE("puppet compile: a file served from a module is copied from that module's files",
+          "[puppet][compile]") {
+  TempDir dir;
+  const std::string d = dir.path.string();
+  dir.write("modules/web/files/index.html", "served\n");
+  dir.write("modules/web/manifests/init.pp",
+            "class web {\n  file { '" + d + "/out.html': source => "
+            "'puppet:///modules/web/index.html' }\n}\n");
+  PuppetCode code;
+  code.manifest = dir.write("site.pp", "include web\n");
+  auto compiled = compile_puppet_graph(code);
+  INFO((compiled ? std::string() : compiled.error().message()));
+  REQUIRE(compiled);
+  CHECK(compiled->notes.empty());  // native: no `puppet apply` of it
+  CHECK(vertex(compiled->graph, "file", d + "/out.html").params ==
+        json({{"state", "exists"}, {"source", d + "/modules/web/files/index.html"}}));
+}
+
 TEST_CASE("puppet compile: a syntax error names the manifest and the line", "[puppet][compile]") {
   TempDir dir;
   PuppetCode code;
