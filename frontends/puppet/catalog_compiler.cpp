@@ -76,6 +76,9 @@ Result<Compiled> compile_catalog(const CompileRequest& request) {
     auto out = nlohmann::json::parse(outcome.stdout_text);
     compiled.catalog = out.at("catalog");
     compiled.runinterval = out.value("runinterval", int64_t{1800});
+    if (auto b = out.find("basemodulepath"); b != out.end() && b->is_string()) {
+      compiled.basemodulepath = *b;
+    }
   } catch (const std::exception& e) {
     return fail(Code::internal, name + ": puppet's catalog did not read as JSON (" +
                                     std::string(e.what()) + ")");

@@ -28,6 +28,7 @@ struct CompileRequest {
 struct Compiled {
   nlohmann::json catalog;        // as puppet serialises it: resources, edges, classes
   int64_t runinterval = 1800;    // puppet's runinterval setting, in seconds
+  std::string basemodulepath;    // the module path it compiled with (the deploy's modules first)
   std::vector<std::string> warnings;  // puppet's "Warning: ..." lines
 };
 

@@ -463,6 +463,7 @@ ResourceSpec fallback(const std::string& key, const json& resource,
                       const TranslateOptions& options) {
   std::string apply = "puppet apply --detailed-exitcodes --color=false";
   if (!options.puppet_conf.empty()) apply += " --config " + sh_quote(options.puppet_conf);
+  if (!options.modulepath.empty()) apply += " --basemodulepath " + sh_quote(options.modulepath);
   apply += " -e " + sh_quote(puppet_resource(resource));
   ResourceSpec r{"exec", key, json::object(), json::object(), ""};
   // --detailed-exitcodes: 0 nothing changed, 2 changed, 4 or 6 something failed.

@@ -41,6 +41,9 @@ namespace mgmt::frontends::puppet {
 struct TranslateOptions {
   std::string manifest_name;  // origins read "<manifest_name> line N"
   std::string puppet_conf;    // given to the fallback's `puppet apply` (--config), may be empty
+  // Given to the fallback's `puppet apply` (--basemodulepath) when the deploy has modules of
+  // its own, so that a type from one of them (stdlib's file_line) is known there; may be empty.
+  std::string modulepath;
 };
 
 struct Translated {

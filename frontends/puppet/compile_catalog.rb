@@ -4,7 +4,7 @@
 #   ruby -e SCRIPT -- MANIFEST [--mgmt-modules DIR] [--config FILE] [puppet settings...]
 #
 # Prints one JSON object on stdout: {"catalog": <the catalog as puppet serialises it>,
-# "runinterval": <seconds>}; a file's puppet:///modules/ source is rewritten to the module's
+# "runinterval": <seconds>, "basemodulepath": <the module path it used>}; a file's puppet:///modules/ source is rewritten to the module's
 # file on this host. The node is this host, with its facts from facter, so $facts and
 # hiera work as under `puppet apply`. Puppet's own notices and warnings go to stderr. On failure
 # the last line on stderr starts "catalog error: " and says why, and the exit status is 1.
@@ -68,7 +68,8 @@ begin
     r[:source] = path if path
   end
   $catalog_out.write(JSON.generate('catalog' => catalog.to_data_hash,
-                                   'runinterval' => Puppet[:runinterval].to_i))
+                                   'runinterval' => Puppet[:runinterval].to_i,
+                                   'basemodulepath' => Puppet[:basemodulepath]))
   $catalog_out.flush
 rescue Exception => e # rubocop:disable Lint/RescueException: a one-line answer for anything
   raise if e.is_a?(SystemExit)

@@ -21,7 +21,9 @@ Result<PuppetGraph> compile_puppet_graph(const PuppetCode& code) {
   if (std::filesystem::is_regular_file(hiera_beside, ec)) hiera = hiera_beside.string();
   auto compiled = compile_catalog({code.manifest, modules, code.puppet_conf, name, hiera});
   if (!compiled) return fail(compiled.error());
-  auto translated = translate_catalog(compiled->catalog, {name, code.puppet_conf});
+  auto translated = translate_catalog(
+      compiled->catalog,
+      {name, code.puppet_conf, modules.empty() ? std::string() : compiled->basemodulepath});
   if (!translated) return fail(translated.error());
   PuppetGraph out;
   out.graph = std::move(translated->graph);

@@ -180,6 +180,39 @@ warning('check the port')
   CHECK(*in_state);  // puppet --noop finds nothing to change
 }
 
+TEST_CASE("puppet compile: a type from the deploy's own modules is applied by puppet with them",
+          "[puppet][compile]") {
+  TempDir dir;
+  const std::string d = dir.path.string();
+  // A custom type with its provider, as stdlib's file_line or inifile's ini_setting come.
+  dir.write("modules/marker/lib/puppet/type/mgmt_marker.rb",
+            "Puppet::Type.newtype(:mgmt_marker) do\n  ensurable\n"
+            "  newparam(:path, namevar: true)\nend\n");
+  dir.write("modules/marker/lib/puppet/provider/mgmt_marker/touch.rb",
+            "Puppet::Type.type(:mgmt_marker).provide(:touch) do\n"
+            "  def exists?; File.exist?(resource[:path]); end\n"
+            "  def create; File.write(resource[:path], \"marked\\n\"); end\n"
+            "  def destroy; File.delete(resource[:path]); end\nend\n");
+  // Puppet's state (reports, caches) stays in the temporary directory.
+  PuppetCode code;
+  code.puppet_conf = dir.write("puppet.conf", "[main]\nvardir = " + d + "/var\nlogdir = " + d +
+                                                  "/var/log\nrundir = " + d + "/var/run\n");
+  code.manifest = dir.write("site.pp", "mgmt_marker { '" + d + "/marked': ensure => present }\n");
+  auto compiled = compile_puppet_graph(code);
+  INFO((compiled ? std::string() : compiled.error().message()));
+  REQUIRE(compiled);
+  const auto& fallback = vertex(compiled->graph, "exec", "Mgmt_marker[" + d + "/marked]");
+  const auto* exec_kind = mgmt::agent::resources::find_kind("exec");
+  REQUIRE(exec_kind != nullptr);
+  auto exec = exec_kind->make();
+  REQUIRE(exec->configure(fallback));
+  auto applied = exec->check_apply(true);
+  INFO((applied ? std::string() : applied.error().message()));
+  REQUIRE(applied);
+  CHECK_FALSE(*applied);
+  CHECK(read(dir.path / "marked") == "marked\n");
+}
+
 TEST_CASE("puppet compile: a hiera.yaml beside the manifest gives lookup() the deploy's data",
           "[puppet][compile]") {
   TempDir dir;
