@@ -296,8 +296,9 @@ int run_daemon(const cli::RunOptions& options) {
   auto watcher = deploy::DeployWatcher::start(
       **client, work_dir,
       [&](const deploy::Payload& payload, const std::string& dir) -> Result<void> {
-        stream.reset();
-        puppet_deploy.reset();
+        // The new deploy is compiled first: one that does not compile leaves the running one
+        // as it is, its stream or refresh included. Then the running one stops following its
+        // inputs (so that it swaps no graph after the new one) and the new graph goes in.
         frontends::lang::LangRuntime program_runtime = lang_runtime;
         Result<frontends::GraphSpec> graph = frontends::GraphSpec{};
         frontends::lang::StreamSources sources;
@@ -314,17 +315,20 @@ int run_daemon(const cli::RunOptions& options) {
           // It hands its graphs to the engine itself: the first now, then as either side
           // changes (puppet_deploy.h).
           const bool noop = payload.noop;
-          auto loaded = PuppetDeploy::load(
+          auto prepared = PuppetDeploy::prepare(
               payload, dir, program_runtime, watch_store,
               [&, noop](const frontends::GraphSpec& g) { return swap_graph(g, noop); });
-          if (!loaded) return fail(loaded.error());
-          puppet_deploy = std::move(*loaded);
-          return ok();
+          if (!prepared) return fail(prepared.error());
+          stream.reset();
+          puppet_deploy = std::move(*prepared);
+          return puppet_deploy->start();
         } else if (payload.frontend != "empty") {
           return fail(Code::unimplemented, "this agent does not know the " + payload.frontend +
                                                " frontend; upgrade it");
         }
         if (!graph) return fail(graph.error());
+        stream.reset();
+        puppet_deploy.reset();
         frontends::GraphSpec first = *graph;
         if (auto swapped = swap_graph(std::move(*graph), payload.noop); !swapped) {
           return swapped;

@@ -32,23 +32,22 @@ Result<frontends::puppet::PuppetGraph> compile(const deploy::Payload& payload,
 
 }  // namespace
 
-Result<std::unique_ptr<PuppetDeploy>> PuppetDeploy::load(const deploy::Payload& payload,
-                                                         const std::string& dir,
-                                                         frontends::lang::LangRuntime runtime,
-                                                         LangStream::WatchStore watch_store,
-                                                         Swap swap) {
+Result<std::unique_ptr<PuppetDeploy>> PuppetDeploy::prepare(const deploy::Payload& payload,
+                                                            const std::string& dir,
+                                                            frontends::lang::LangRuntime runtime,
+                                                            LangStream::WatchStore watch_store,
+                                                            Swap swap) {
   std::unique_ptr<PuppetDeploy> d(new PuppetDeploy(payload, dir, std::move(swap)));
   auto puppet = compile(payload, dir, false);
   if (!puppet) return fail(puppet.error());
   d->puppet_ = std::move(puppet->graph);
-  const bool langpuppet = payload.frontend == "langpuppet";
-  frontends::lang::StreamSources sources;
-  const std::string entry = dir + "/" + payload.entry;
-  if (langpuppet) {
+  d->runinterval_ = puppet->runinterval;
+  d->entry_ = dir + "/" + payload.entry;
+  if (payload.frontend == "langpuppet") {
     // The mcl side's own state (history, os.system's processes) lives as long as the deploy.
     runtime.history = std::make_shared<frontends::lang::HistoryBook>();
     runtime.commands = std::make_shared<frontends::lang::CommandLines>();
-    auto lang = frontends::lang::compile_graph(entry, &sources, &runtime);
+    auto lang = frontends::lang::compile_graph(d->entry_, &d->sources_, &runtime);
     if (!lang) return fail(lang.error());
     d->lang_ = std::move(*lang);
     std::vector<std::string> notes;
@@ -57,40 +56,44 @@ Result<std::unique_ptr<PuppetDeploy>> PuppetDeploy::load(const deploy::Payload& 
     }
     for (const auto& note : notes) log::get("puppet")->info("{}", note);
   }
+  d->runtime_ = std::move(runtime);
+  d->watch_store_ = std::move(watch_store);
+  return d;
+}
+
+Result<void> PuppetDeploy::start() {
   frontends::GraphSpec first;
   {
-    std::lock_guard lock(d->mutex_);
-    auto m = d->merged();
+    std::lock_guard lock(mutex_);
+    auto m = merged();
     if (!m) return fail(m.error());
     first = *m;
-    if (auto swapped = d->swap_merged(); !swapped) return fail(swapped.error());
+    if (auto swapped = swap_merged(); !swapped) return fail(swapped.error());
   }
-  PuppetDeploy* self = d.get();
-  if (puppet->runinterval > 0) {
-    d->refresh_ = std::make_unique<PuppetRefresh>(
-        std::move(first), std::chrono::seconds(puppet->runinterval),
-        [self]() -> Result<frontends::GraphSpec> {
-          auto again = compile(self->payload_, self->dir_, true);
+  if (runinterval_ > 0) {
+    refresh_ = std::make_unique<PuppetRefresh>(
+        std::move(first), std::chrono::seconds(runinterval_),
+        [this]() -> Result<frontends::GraphSpec> {
+          auto again = compile(payload_, dir_, true);
           if (!again) return fail(again.error());
-          std::lock_guard lock(self->mutex_);
-          self->puppet_ = std::move(again->graph);
-          return self->merged();
+          std::lock_guard lock(mutex_);
+          puppet_ = std::move(again->graph);
+          return merged();
         },
-        [self](const frontends::GraphSpec&) {
-          std::lock_guard lock(self->mutex_);
-          return self->swap_merged();
+        [this](const frontends::GraphSpec&) {
+          std::lock_guard lock(mutex_);
+          return swap_merged();
         });
   }
-  if (langpuppet && !sources.empty()) {
-    d->stream_ = std::make_unique<LangStream>(
-        entry, d->lang_, sources, runtime, std::move(watch_store),
-        [self](const frontends::GraphSpec& lang) {
-          std::lock_guard lock(self->mutex_);
-          self->lang_ = lang;
-          return self->swap_merged();
-        });
+  if (payload_.frontend == "langpuppet" && !sources_.empty()) {
+    stream_ = std::make_unique<LangStream>(entry_, lang_, sources_, runtime_, watch_store_,
+                                           [this](const frontends::GraphSpec& lang) {
+                                             std::lock_guard lock(mutex_);
+                                             lang_ = lang;
+                                             return swap_merged();
+                                           });
   }
-  return d;
+  return ok();
 }
 
 PuppetDeploy::~PuppetDeploy() {

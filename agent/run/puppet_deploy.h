@@ -1,6 +1,6 @@
-// puppet_deploy.h: a puppet or langpuppet deploy as an agent runs it. Loading compiles the
+// puppet_deploy.h: a puppet or langpuppet deploy as an agent runs it. Preparing compiles the
 // manifest (frontends/puppet/puppet_graph.h) and, for langpuppet, evaluates the mcl side and
-// merges the two (langpuppet_merge.h), and hands the graph to the engine. Then it keeps the
+// merges the two (langpuppet_merge.h); starting hands the graph to the engine. Then it keeps the
 // graph current as each side would on its own: the puppet side compiled again every
 // runinterval (puppet_refresh.h), the mcl side run again when what it read changes
 // (lang_stream.h). Each new half is merged with the other's latest, under one lock that also
@@ -26,10 +26,14 @@ class PuppetDeploy {
  public:
   using Swap = std::function<Result<void>(const frontends::GraphSpec&)>;
 
+  // Compiles the deploy (both sides of a langpuppet one) and hands nothing to the engine yet,
+  // so that a deploy that does not compile leaves the running one as it is, still current.
   // `dir`: where the deploy's files were written; `runtime`: what the agent lends mcl code.
-  [[nodiscard]] static Result<std::unique_ptr<PuppetDeploy>> load(
+  [[nodiscard]] static Result<std::unique_ptr<PuppetDeploy>> prepare(
       const deploy::Payload& payload, const std::string& dir,
       frontends::lang::LangRuntime runtime, LangStream::WatchStore watch_store, Swap swap);
+  // Hands its graph to the engine and starts keeping it current (once, after prepare).
+  [[nodiscard]] Result<void> start();
   ~PuppetDeploy();
   PuppetDeploy(const PuppetDeploy&) = delete;
   PuppetDeploy& operator=(const PuppetDeploy&) = delete;
@@ -48,6 +52,12 @@ class PuppetDeploy {
   mutable std::mutex mutex_;  // guards lang_, puppet_ and every swap
   frontends::GraphSpec lang_;    // langpuppet: the mcl side's latest graph
   frontends::GraphSpec puppet_;  // the puppet side's latest graph
+  // What start() needs from prepare().
+  int64_t runinterval_ = 0;
+  std::string entry_;  // the mcl side's entry (langpuppet)
+  frontends::lang::StreamSources sources_;
+  frontends::lang::LangRuntime runtime_;
+  LangStream::WatchStore watch_store_;
   // Declared last: they stop first, before what their threads use goes away.
   std::unique_ptr<PuppetRefresh> refresh_;
   std::unique_ptr<LangStream> stream_;

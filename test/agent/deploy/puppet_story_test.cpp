@@ -4,7 +4,8 @@
 // for is applied by puppet itself; inline code ships; code that does not parse is refused
 // before it ships, and code that fails on the agent keeps the last graph running; langpuppet
 // runs the puppet side before the mcl side through a merged hand-over point, and its mcl side
-// stays reactive; an agent compiles the manifest again every runinterval.
+// stays reactive; an agent compiles the manifest again every runinterval; a deploy that fails
+// on the agent leaves the running one following its inputs.
 #include "test/agent/deploy/story_helpers.h"
 
 #include <sys/stat.h>
@@ -219,4 +220,29 @@ TEST_CASE("deploy: without puppet the deployer ships the manifest unchecked and 
                               "host: apt-get install puppet"));
   auto hosts = sh(mgmt_binary() + " get --seeds=" + url(port) + " hosts");
   CHECK(hosts.output.find("apt-get install puppet") != std::string::npos);
+}
+
+TEST_CASE("deploy: a deploy that fails on the agent leaves the running one following its inputs",
+          "[deploy][puppet][cluster]") {
+  TempDir dir;
+  int port = free_port();
+  Agent a = lone_agent(port, "steady");
+  const std::string source = dir.path() + "/source";
+  const std::string out = dir.path() + "/out";
+  const std::string mcl = dir.path() + "/main.mcl";
+  write(source, "one\n");
+  write(mcl, "import \"os\"\nfile \"" + out + "\" {\n\tcontent => os.readfile(\"" + source +
+                 "\"),\n}\n");
+  CHECK(deploy(url(port), "--no-git lang " + mcl).exit_code == 0);
+  REQUIRE(a.process->wait_for_output(written(out), std::chrono::seconds(60)));
+  // It parses, so it ships, but it fails as the agent compiles it.
+  const std::string site = dir.path() + "/site.pp";
+  write(site, "fail('not today')\n");
+  CHECK(deploy(url(port), "--no-git puppet " + site).exit_code == 0);
+  REQUIRE(a.process->wait_for_output("deploy 2 not loaded: site.pp: Evaluation Error"));
+  // Deploy 1 still runs, and still follows the file it reads (before, its stream stopped as
+  // soon as deploy 2 began to load).
+  write(source, "two\n");
+  REQUIRE(a.process->wait_for_occurrences(written(out), 2));
+  CHECK(slurp(out) == "two\n");
 }
