@@ -165,7 +165,23 @@ Attempt file_resource(const std::string& title, Attributes& a) {
     if (!c) return no(said("content", *content));
     if (!directory) r.params["content"] = *c;
   }
-  if (source && directory && !r.params.contains("symlink")) {
+  // recurse (true or remote) with a source copies the source's tree into the directory, as the
+  // file resource's recurse does (purge: and removes what the source does not have). Without a
+  // source puppet applies owner, group and mode to the whole tree, which mgmt's file does not.
+  auto recurse = a.take("recurse");
+  auto purge = a.take("purge");
+  const bool recursive = recurse && (truthy(*recurse) || *recurse == "remote");
+  if (recurse && !recursive && !falsy(*recurse)) return no(said("recurse", *recurse));
+  if (recursive && (!directory || !source || a.has("mode") || a.has("owner") ||
+                    a.has("group") || a.has("recurselimit"))) {
+    return no(said("recurse", *recurse) +
+              " (natively only a directory copied from a source, without owner, group or mode)");
+  }
+  if (purge && !falsy(*purge) && !(recursive && truthy(*purge))) return no(said("purge", *purge));
+  if (recursive) {
+    r.params["recurse"] = true;
+    if (purge && truthy(*purge)) r.params["purge"] = true;
+  } else if (source && directory && !r.params.contains("symlink")) {
     source.reset();  // without recurse, puppet manages the directory itself, not its files
   }
   if (source) {
@@ -192,9 +208,6 @@ Attempt file_resource(const std::string& title, Attributes& a) {
     }
   }
   if (auto f = a.take("force")) r.params["force"] = truthy(*f);
-  for (const char* key : {"recurse", "purge"}) {
-    if (auto v = a.take(key); v && !falsy(*v)) return no(said(key, *v));
-  }
   if (auto v = a.take("replace"); v && !truthy(*v)) return no(said("replace", *v));
   return Attempt{std::move(r), ""};
 }

@@ -4,7 +4,8 @@
 // attribute they set has a native form:
 //   File    -> file  (ensure file|present|directory|absent|link, content, source (a local
 //                     path; the compiler turns puppet:///modules/ ones into one), target, mode
-//                     (octal), owner, group, force)
+//                     (octal), owner, group, force; a directory with recurse and a source is
+//                     a tree copied from it, purge included)
 //   Exec    -> exec  (command through /bin/sh, path, environment, cwd, user, group, timeout,
 //                     creates, onlyif -> ifcmd, unless -> nifcmd, refreshonly -> refresh_only)
 //   Notify  -> msg   (message, else the title)

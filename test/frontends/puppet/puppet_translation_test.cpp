@@ -346,6 +346,37 @@ TEST_CASE("puppet: notify, package, service, user and group are native", "[puppe
   check_all_native(t.graph);
 }
 
+TEST_CASE("puppet: a directory copied recursively from a source is a native tree copy",
+          "[puppet][translate]") {
+  auto t = translated(
+      Catalog()
+          .add(resource("File", "/srv/site",
+                        {{"ensure", "directory"},
+                         {"recurse", true},
+                         {"purge", true},
+                         {"source", "/opt/site-src"}},
+                        1))
+          .add(resource("File", "/srv/remote",
+                        {{"ensure", "directory"}, {"recurse", "remote"}, {"source", "/opt/r"}}, 2))
+          .add(resource("File", "/srv/owned",
+                        {{"ensure", "directory"},
+                         {"recurse", true},
+                         {"source", "/opt/o"},
+                         {"owner", "www-data"}},
+                        3))
+          .get());
+  CHECK(vertex(t.graph, "file", "/srv/site/").params ==
+        json({{"state", "exists"}, {"source", "/opt/site-src"}, {"recurse", true},
+              {"purge", true}}));
+  CHECK(vertex(t.graph, "file", "/srv/remote/").params ==
+        json({{"state", "exists"}, {"source", "/opt/r"}, {"recurse", true}}));
+  // Puppet would give the whole tree that owner; mgmt's file gives it to the directory only.
+  CHECK(t.notes == std::vector<std::string>{applied_by_puppet(
+                       "File[/srv/owned]", "recurse => true (natively only a directory copied "
+                                           "from a source, without owner, group or mode)")});
+  check_all_native(t.graph);
+}
+
 TEST_CASE("puppet: a mount mounted or absent is native, its options a map",
           "[puppet][translate]") {
   auto t = translated(
@@ -447,7 +478,9 @@ TEST_CASE("puppet: attributes without a native form make a fallback that names t
                                          "mode => 'u+x' (only octal modes have a native form)"),
                        applied_by_puppet("Package[nginx]", "ensure => '1.18.0-6' (a version)"),
                        applied_by_puppet("Exec[umasked]", "umask => '077' has no native form"),
-                       applied_by_puppet("File[/srv/tree]", "recurse => true"),
+                       applied_by_puppet("File[/srv/tree]",
+                                         "recurse => true (natively only a directory copied "
+                                         "from a source, without owner, group or mode)"),
                        applied_by_puppet("File[/etc/mod]", "source => 'puppet:///modules/m/f'"),
                        applied_by_puppet("User[carol]", "managehome => true"),
                        applied_by_puppet("Service[web]", "provider => 'init'"),
