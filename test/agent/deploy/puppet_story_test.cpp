@@ -150,10 +150,10 @@ TEST_CASE("deploy: langpuppet runs the puppet side before the mcl side through a
   CHECK(slurp(from_mcl) == "mcl second\n");
   // The mcl side stays reactive: what it reads changes, it runs again, and the merged graph
   // keeps the puppet side (which still repairs its file).
-  write(source, "mcl third\n");
+  save(source, "mcl third\n");
   REQUIRE(a.process->wait_for_occurrences(written(from_mcl), 2));
   CHECK(slurp(from_mcl) == "mcl third\n");
-  write(from_puppet, "tampered\n");
+  save(from_puppet, "tampered\n");
   REQUIRE(a.process->wait_for_occurrences(written(from_puppet), 2));
   CHECK(slurp(from_puppet) == "puppet first\n");
   // The merged point is one noop named after the hand-over.
@@ -186,7 +186,7 @@ TEST_CASE("deploy: an agent compiles a puppet deploy again every runinterval of 
                                      std::chrono::seconds(60)));
   REQUIRE(a.process->wait_for_output("engine: file[" + out + "]: contents written"));
   CHECK(slurp(out) == "first\n");
-  write(source, "second\n");
+  save(source, "second\n");
   REQUIRE(a.process->wait_for_output("puppet: the catalog changed", std::chrono::seconds(60)));
   REQUIRE(a.process->wait_for_occurrences("engine: file[" + out + "]: contents written", 2));
   CHECK(slurp(out) == "second\n");
@@ -242,7 +242,7 @@ TEST_CASE("deploy: a deploy that fails on the agent leaves the running one follo
   REQUIRE(a.process->wait_for_output("deploy 2 not loaded: site.pp: Evaluation Error"));
   // Deploy 1 still runs, and still follows the file it reads (before, its stream stopped as
   // soon as deploy 2 began to load).
-  write(source, "two\n");
+  save(source, "two\n");
   REQUIRE(a.process->wait_for_occurrences(written(out), 2));
   CHECK(slurp(out) == "two\n");
 }

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -25,6 +26,13 @@ inline std::string url(int port) { return "http://127.0.0.1:" + std::to_string(p
 
 inline void write(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
+}
+
+// As editors save: a new file renamed over the old one, so that a reader never sees it empty or
+// half written (a write in place is seen first truncated, then written).
+inline void save(const std::string& path, const std::string& text) {
+  write(path + ".new", text);
+  std::filesystem::rename(path + ".new", path);
 }
 
 inline Completed sh(const std::string& command) {
