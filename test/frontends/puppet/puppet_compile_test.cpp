@@ -5,21 +5,18 @@
 // real; the errors a user sees (a syntax error, fail(), an unknown resource type); and
 // `puppet parser validate` on good and bad code. About nine puppet runs of 1 to 2 s each.
 #include "frontends/puppet/catalog_compiler.h"
-#include "test/frontends/puppet/graph_queries.h"
 #include "frontends/puppet/puppet_graph.h"
+#include "test/frontends/puppet/graph_queries.h"
+#include "test/support/process/child_process.h"
 
 #include <catch2/catch.hpp>
 
 #include "agent/resources/registry.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -34,37 +31,16 @@ using mgmt::frontends::ResourceSpec;
 using mgmt::frontends::puppet::compile_puppet_graph;
 using mgmt::frontends::puppet::PuppetCode;
 using mgmt::frontends::puppet::validate_syntax;
+using mgmt::test::slurp;
+using mgmt::test::TempDir;
 using nlohmann::json;
 
-// A directory of its own under the system's temporary directory, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("mgmt-puppet-compile-" + std::to_string(::getpid()) +
-                                        "-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string write(const std::string& relative, const std::string& text) const {
-    const fs::path p = path / relative;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p.string();
-  }
-};
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+// Writes `text` to `relative` under `dir` (making its directories); returns the file's path.
+std::string write_in(const TempDir& dir, const std::string& relative, const std::string& text) {
+  const fs::path p = fs::path(dir.path()) / relative;
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+  return p.string();
 }
 
 
@@ -86,14 +62,14 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 TEST_CASE("puppet compile: a manifest with a module, classes and relationships as a graph",
           "[puppet][compile]") {
   TempDir dir;
-  const std::string d = dir.path.string();
-  dir.write("modules/greeter/manifests/init.pp",
+  const std::string d = dir.path();
+  write_in(dir, "modules/greeter/manifests/init.pp",
             "class greeter {\n  notify { 'from a module': }\n}\n");
   // Puppet's state (reports, caches) stays in the temporary directory, for the fallback too.
-  const std::string conf = dir.write("puppet.conf", "[main]\nruninterval = 10m\nvardir = " + d +
+  const std::string conf = write_in(dir, "puppet.conf", "[main]\nruninterval = 10m\nvardir = " + d +
                                                         "/var\nlogdir = " + d +
                                                         "/var/log\nrundir = " + d + "/var/run\n");
-  const std::string manifest = dir.write("site.pp", R"(class mgmt_ready {}
+  const std::string manifest = write_in(dir, "site.pp", R"(class mgmt_ready {}
 class app {
   file { ')" + d + R"(/app.conf': content => "port=80\n", mode => '640' }
   exec { 'reload-app':
@@ -158,7 +134,7 @@ warning('check the port')
                     "'u=rw,go=r' (only octal modes have a native form)"});
 
   // The fallback, as the engine runs it: puppet applies it once, then finds nothing to do.
-  const fs::path applied = dir.path / "by-puppet";
+  const fs::path applied = fs::path(dir.path()) / "by-puppet";
   REQUIRE_FALSE(fs::exists(applied));
   const auto* exec_kind = mgmt::agent::resources::find_kind("exec");
   REQUIRE(exec_kind != nullptr);
@@ -169,7 +145,7 @@ warning('check the port')
   INFO((changed ? std::string() : changed.error().message()));
   REQUIRE(changed);
   CHECK_FALSE(*changed);  // it was not in its state: puppet applied it
-  CHECK(read(applied) == "by puppet\n");
+  CHECK(slurp(applied.string()) == "by puppet\n");
   CHECK((fs::status(applied).permissions() & fs::perms::all) ==
         (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
          fs::perms::others_read));
@@ -183,21 +159,21 @@ warning('check the port')
 TEST_CASE("puppet compile: a type from the deploy's own modules is applied by puppet with them",
           "[puppet][compile]") {
   TempDir dir;
-  const std::string d = dir.path.string();
+  const std::string d = dir.path();
   // A custom type with its provider, as stdlib's file_line or inifile's ini_setting come.
-  dir.write("modules/marker/lib/puppet/type/mgmt_marker.rb",
+  write_in(dir, "modules/marker/lib/puppet/type/mgmt_marker.rb",
             "Puppet::Type.newtype(:mgmt_marker) do\n  ensurable\n"
             "  newparam(:path, namevar: true)\nend\n");
-  dir.write("modules/marker/lib/puppet/provider/mgmt_marker/touch.rb",
+  write_in(dir, "modules/marker/lib/puppet/provider/mgmt_marker/touch.rb",
             "Puppet::Type.type(:mgmt_marker).provide(:touch) do\n"
             "  def exists?; File.exist?(resource[:path]); end\n"
             "  def create; File.write(resource[:path], \"marked\\n\"); end\n"
             "  def destroy; File.delete(resource[:path]); end\nend\n");
   // Puppet's state (reports, caches) stays in the temporary directory.
   PuppetCode code;
-  code.puppet_conf = dir.write("puppet.conf", "[main]\nvardir = " + d + "/var\nlogdir = " + d +
+  code.puppet_conf = write_in(dir, "puppet.conf", "[main]\nvardir = " + d + "/var\nlogdir = " + d +
                                                   "/var/log\nrundir = " + d + "/var/run\n");
-  code.manifest = dir.write("site.pp", "mgmt_marker { '" + d + "/marked': ensure => present }\n");
+  code.manifest = write_in(dir, "site.pp", "mgmt_marker { '" + d + "/marked': ensure => present }\n");
   auto compiled = compile_puppet_graph(code);
   INFO((compiled ? std::string() : compiled.error().message()));
   REQUIRE(compiled);
@@ -210,18 +186,18 @@ TEST_CASE("puppet compile: a type from the deploy's own modules is applied by pu
   INFO((applied ? std::string() : applied.error().message()));
   REQUIRE(applied);
   CHECK_FALSE(*applied);
-  CHECK(read(dir.path / "marked") == "marked\n");
+  CHECK(slurp(dir.path() + "/marked") == "marked\n");
 }
 
 TEST_CASE("puppet compile: a hiera.yaml beside the manifest gives lookup() the deploy's data",
           "[puppet][compile]") {
   TempDir dir;
-  dir.write("hiera.yaml",
+  write_in(dir, "hiera.yaml",
             "---\nversion: 5\ndefaults:\n  datadir: data\n  data_hash: yaml_data\n"
             "hierarchy:\n  - name: common\n    path: common.yaml\n");
-  dir.write("data/common.yaml", "---\ngreeting: 'hello from the data'\n");
+  write_in(dir, "data/common.yaml", "---\ngreeting: 'hello from the data'\n");
   PuppetCode code;
-  code.manifest = dir.write("site.pp", "notify { 'greet': message => lookup('greeting') }\n");
+  code.manifest = write_in(dir, "site.pp", "notify { 'greet': message => lookup('greeting') }\n");
   auto compiled = compile_puppet_graph(code);
   INFO((compiled ? std::string() : compiled.error().message()));
   REQUIRE(compiled);
@@ -231,13 +207,13 @@ TEST_CASE("puppet compile: a hiera.yaml beside the manifest gives lookup() the d
 TEST_CASE("puppet compile: a file served from a module is copied from that module's files",
           "[puppet][compile]") {
   TempDir dir;
-  const std::string d = dir.path.string();
-  dir.write("modules/web/files/index.html", "served\n");
-  dir.write("modules/web/manifests/init.pp",
+  const std::string d = dir.path();
+  write_in(dir, "modules/web/files/index.html", "served\n");
+  write_in(dir, "modules/web/manifests/init.pp",
             "class web {\n  file { '" + d + "/out.html': source => "
             "'puppet:///modules/web/index.html' }\n}\n");
   PuppetCode code;
-  code.manifest = dir.write("site.pp", "include web\n");
+  code.manifest = write_in(dir, "site.pp", "include web\n");
   auto compiled = compile_puppet_graph(code);
   INFO((compiled ? std::string() : compiled.error().message()));
   REQUIRE(compiled);
@@ -249,18 +225,18 @@ TEST_CASE("puppet compile: a file served from a module is copied from that modul
 TEST_CASE("puppet compile: a syntax error names the manifest and the line", "[puppet][compile]") {
   TempDir dir;
   PuppetCode code;
-  code.manifest = dir.write("broken.pp", "notify { 'a': }\nnotify { 'b' message => 'x' }\n");
+  code.manifest = write_in(dir, "broken.pp", "notify { 'a': }\nnotify { 'b' message => 'x' }\n");
   const std::string why = compile_error(code);
   CHECK(starts_with(why, "broken.pp: Could not parse for environment production: Syntax error "
                          "at 'message' (line: 2, column: 14)"));
-  CHECK(why.find(dir.path.string()) == std::string::npos);
+  CHECK(why.find(dir.path()) == std::string::npos);
 }
 
 TEST_CASE("puppet compile: fail() in the manifest is an error carrying its text",
           "[puppet][compile]") {
   TempDir dir;
   PuppetCode code;
-  code.manifest = dir.write("site.pp", "notify { 'a': }\nfail('no deploys on a friday')\n");
+  code.manifest = write_in(dir, "site.pp", "notify { 'a': }\nfail('no deploys on a friday')\n");
   code.name = "deploy/site.pp";
   const std::string why = compile_error(code);
   CHECK(starts_with(why, "deploy/site.pp: "));
@@ -270,7 +246,7 @@ TEST_CASE("puppet compile: fail() in the manifest is an error carrying its text"
 TEST_CASE("puppet compile: an unknown resource type is an error", "[puppet][compile]") {
   TempDir dir;
   PuppetCode code;
-  code.manifest = dir.write("site.pp", "frobnicate { 'x': size => 3 }\n");
+  code.manifest = write_in(dir, "site.pp", "frobnicate { 'x': size => 3 }\n");
   const std::string why = compile_error(code);
   CHECK(starts_with(why, "site.pp: "));
   CHECK(why.find("Unknown resource type: 'frobnicate' (line: 1, column: 1)") !=
@@ -280,14 +256,14 @@ TEST_CASE("puppet compile: an unknown resource type is an error", "[puppet][comp
 TEST_CASE("puppet compile: validate_syntax passes good code and names the user's file",
           "[puppet][validate]") {
   TempDir dir;
-  const std::string good = dir.write("good.pp", "class c { file { '/tmp/x': content => 'y' } }\n"
+  const std::string good = write_in(dir, "good.pp", "class c { file { '/tmp/x': content => 'y' } }\n"
                                                 "notify { 'n': require => Class['c'] }\n");
   auto ok = validate_syntax(good, "good.pp");
   INFO((ok ? std::string() : ok.error().message()));
   REQUIRE(ok);
   CHECK(*ok);  // puppet is installed: it did check
 
-  const std::string bad = dir.write("copy-of-site.pp", "notify { 'a': }\n"
+  const std::string bad = write_in(dir, "copy-of-site.pp", "notify { 'a': }\n"
                                                       "notify { 'b' message => 'x' }\n");
   auto refused = validate_syntax(bad, "site.pp");
   REQUIRE_FALSE(refused);

@@ -4,23 +4,20 @@
 // and defined types, empty classes as noops, exported resources, errors; Puppet literals and
 // shell quoting; langpuppet's merge of an mcl graph and a puppet graph.
 #include "frontends/puppet/catalog_translation.h"
-#include "test/frontends/puppet/graph_queries.h"
 #include "frontends/puppet/langpuppet_merge.h"
 #include "frontends/puppet/puppet_syntax.h"
+#include "test/frontends/puppet/graph_queries.h"
+#include "test/support/process/child_process.h"
 
 #include <catch2/catch.hpp>
 
-#include "agent/resources/command.h"
 #include "agent/resources/registry.h"
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -140,31 +137,9 @@ std::string applied_by_puppet(const std::string& key, const std::string& why) {
   return key + " is applied by puppet itself (`puppet apply` of that resource): " + why;
 }
 
-// A directory of its own under the system's temporary directory, removed at the end.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() /
-           ("mgmt-puppet-translation-" + std::to_string(::getpid()) + "-" +
-            std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
-
-mgmt::agent::resources::Outcome sh(const std::string& cmd,
-                                   std::map<std::string, std::string> env = {}) {
-  mgmt::agent::resources::Command c;
-  c.cmd = cmd;
-  c.shell = "/bin/sh";
-  c.env = std::move(env);
-  return mgmt::agent::resources::run(c, 30);
+mgmt::test::Completed sh(const std::string& cmd,
+                         const std::map<std::string, std::string>& env = {}) {
+  return mgmt::test::run_to_completion({"/bin/sh", "-c", cmd}, env);
 }
 
 }  // namespace
@@ -509,19 +484,19 @@ TEST_CASE("puppet: the fallback's commands run puppet apply as the shell reads t
       Catalog().add(resource("Tidy", "/var/tmp/it's \\old", {{"age", "1w"}}, 1)).get(),
       "/etc/my puppet.conf");
   const auto& e = vertex(t.graph, "exec", "Tidy[/var/tmp/it's \\old]");
-  TempDir dir;
-  const auto args_file = dir.path / "args";
+  mgmt::test::TempDir dir;
+  const auto args_file = std::filesystem::path(dir.path()) / "args";
   {
-    std::ofstream fake(dir.path / "puppet");
+    std::ofstream fake(dir.path() + "/puppet");
     fake << "#!/bin/sh\n"
             "for a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$FAKE_ARGS\"\n"
             "printf 'Notice: Applied catalog\\nResources:\\n      Out of sync: %s\\n"
             "            Total: 8\\nTime:\\n' \"$FAKE_OUT_OF_SYNC\"\n"
             "exit \"$FAKE_RC\"\n";
   }
-  std::filesystem::permissions(dir.path / "puppet", std::filesystem::perms::owner_all);
+  std::filesystem::permissions(dir.path() + "/puppet", std::filesystem::perms::owner_all);
   auto run = [&](const std::string& cmd, const std::string& out_of_sync, int rc) {
-    return sh(cmd, {{"PATH", dir.path.string() + ":/usr/bin:/bin"},
+    return sh(cmd, {{"PATH", dir.path() + ":/usr/bin:/bin"},
                     {"FAKE_ARGS", args_file.string()},
                     {"FAKE_OUT_OF_SYNC", out_of_sync},
                     {"FAKE_RC", std::to_string(rc)}})
@@ -754,7 +729,7 @@ TEST_CASE("puppet: words quoted for the shell come back as they were", "[puppet]
   for (const std::string word : {"it's", "$HOME `id` \"x\" \\n *", "", "''", "a\nb"}) {
     auto out = sh("printf '%s' " + sh_quote(word));
     CHECK(out.exit_code == 0);
-    CHECK(out.stdout_text == word);
+    CHECK(out.output == word);
   }
 }
 
