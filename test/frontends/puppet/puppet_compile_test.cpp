@@ -64,11 +64,12 @@ TEST_CASE("puppet compile: a manifest with a module, classes and relationships a
   TempDir dir;
   const std::string d = dir.path();
   write_in(dir, "modules/greeter/manifests/init.pp",
-            "class greeter {\n  notify { 'from a module': }\n}\n");
+                "class greeter {\n  notify { 'from a module': }\n}\n");
   // Puppet's state (reports, caches) stays in the temporary directory, for the fallback too.
-  const std::string conf = write_in(dir, "puppet.conf", "[main]\nruninterval = 10m\nvardir = " + d +
-                                                        "/var\nlogdir = " + d +
-                                                        "/var/log\nrundir = " + d + "/var/run\n");
+  const std::string conf =
+      write_in(dir, "puppet.conf", "[main]\nruninterval = 10m\nvardir = " + d +
+                                       "/var\nlogdir = " + d + "/var/log\nrundir = " + d +
+                                       "/var/run\n");
   const std::string manifest = write_in(dir, "site.pp", R"(class mgmt_ready {}
 class app {
   file { ')" + d + R"(/app.conf': content => "port=80\n", mode => '640' }
@@ -162,18 +163,20 @@ TEST_CASE("puppet compile: a type from the deploy's own modules is applied by pu
   const std::string d = dir.path();
   // A custom type with its provider, as stdlib's file_line or inifile's ini_setting come.
   write_in(dir, "modules/marker/lib/puppet/type/mgmt_marker.rb",
-            "Puppet::Type.newtype(:mgmt_marker) do\n  ensurable\n"
-            "  newparam(:path, namevar: true)\nend\n");
+                "Puppet::Type.newtype(:mgmt_marker) do\n  ensurable\n"
+                "  newparam(:path, namevar: true)\nend\n");
   write_in(dir, "modules/marker/lib/puppet/provider/mgmt_marker/touch.rb",
-            "Puppet::Type.type(:mgmt_marker).provide(:touch) do\n"
-            "  def exists?; File.exist?(resource[:path]); end\n"
-            "  def create; File.write(resource[:path], \"marked\\n\"); end\n"
-            "  def destroy; File.delete(resource[:path]); end\nend\n");
+                "Puppet::Type.type(:mgmt_marker).provide(:touch) do\n"
+                "  def exists?; File.exist?(resource[:path]); end\n"
+                "  def create; File.write(resource[:path], \"marked\\n\"); end\n"
+                "  def destroy; File.delete(resource[:path]); end\nend\n");
   // Puppet's state (reports, caches) stays in the temporary directory.
   PuppetCode code;
-  code.puppet_conf = write_in(dir, "puppet.conf", "[main]\nvardir = " + d + "/var\nlogdir = " + d +
-                                                  "/var/log\nrundir = " + d + "/var/run\n");
-  code.manifest = write_in(dir, "site.pp", "mgmt_marker { '" + d + "/marked': ensure => present }\n");
+  code.puppet_conf =
+      write_in(dir, "puppet.conf", "[main]\nvardir = " + d + "/var\nlogdir = " + d +
+                                       "/var/log\nrundir = " + d + "/var/run\n");
+  code.manifest =
+      write_in(dir, "site.pp", "mgmt_marker { '" + d + "/marked': ensure => present }\n");
   auto compiled = compile_puppet_graph(code);
   INFO((compiled ? std::string() : compiled.error().message()));
   REQUIRE(compiled);
@@ -193,8 +196,8 @@ TEST_CASE("puppet compile: a hiera.yaml beside the manifest gives lookup() the d
           "[puppet][compile]") {
   TempDir dir;
   write_in(dir, "hiera.yaml",
-            "---\nversion: 5\ndefaults:\n  datadir: data\n  data_hash: yaml_data\n"
-            "hierarchy:\n  - name: common\n    path: common.yaml\n");
+                "---\nversion: 5\ndefaults:\n  datadir: data\n  data_hash: yaml_data\n"
+                "hierarchy:\n  - name: common\n    path: common.yaml\n");
   write_in(dir, "data/common.yaml", "---\ngreeting: 'hello from the data'\n");
   PuppetCode code;
   code.manifest = write_in(dir, "site.pp", "notify { 'greet': message => lookup('greeting') }\n");
@@ -210,8 +213,8 @@ TEST_CASE("puppet compile: a file served from a module is copied from that modul
   const std::string d = dir.path();
   write_in(dir, "modules/web/files/index.html", "served\n");
   write_in(dir, "modules/web/manifests/init.pp",
-            "class web {\n  file { '" + d + "/out.html': source => "
-            "'puppet:///modules/web/index.html' }\n}\n");
+                "class web {\n  file { '" + d + "/out.html': source => "
+                "'puppet:///modules/web/index.html' }\n}\n");
   PuppetCode code;
   code.manifest = write_in(dir, "site.pp", "include web\n");
   auto compiled = compile_puppet_graph(code);
@@ -256,15 +259,16 @@ TEST_CASE("puppet compile: an unknown resource type is an error", "[puppet][comp
 TEST_CASE("puppet compile: validate_syntax passes good code and names the user's file",
           "[puppet][validate]") {
   TempDir dir;
-  const std::string good = write_in(dir, "good.pp", "class c { file { '/tmp/x': content => 'y' } }\n"
-                                                "notify { 'n': require => Class['c'] }\n");
+  const std::string good = write_in(dir, "good.pp",
+                                    "class c { file { '/tmp/x': content => 'y' } }\n"
+                                    "notify { 'n': require => Class['c'] }\n");
   auto ok = validate_syntax(good, "good.pp");
   INFO((ok ? std::string() : ok.error().message()));
   REQUIRE(ok);
   CHECK(*ok);  // puppet is installed: it did check
 
-  const std::string bad = write_in(dir, "copy-of-site.pp", "notify { 'a': }\n"
-                                                      "notify { 'b' message => 'x' }\n");
+  const std::string bad = write_in(dir, "copy-of-site.pp",
+                                   "notify { 'a': }\nnotify { 'b' message => 'x' }\n");
   auto refused = validate_syntax(bad, "site.pp");
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code() == mgmt::Code::invalid_argument);
