@@ -16,6 +16,8 @@ find_package(tl-expected CONFIG REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 pkg_check_modules(LIBGIT2 REQUIRED IMPORTED_TARGET libgit2)
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+# nghttp2 (libnghttp2-dev): HTTP/2 for the store's own gRPC server (store/rpc/rpc_server.h).
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
 find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 # jemalloc (libjemalloc-dev) as the daemon's allocator, as RocksDB recommends: gRPC, protobuf
 # and RocksDB allocate on every message from a dozen threads, and glibc's malloc cost about 8%

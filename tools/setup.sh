@@ -12,6 +12,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev nlohmann-json3-dev catch2 libcli11-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev libgit2-dev libsystemd-dev libexpected-dev libjemalloc-dev libssl-dev procps
+  libnghttp2-dev
 )
 for_tests=0
 if [ "${1:-}" = "--for-tests" ]; then

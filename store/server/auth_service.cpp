@@ -7,27 +7,27 @@
 namespace mgmt::store::server {
 namespace {
 
-class AuthService final : public etcdserverpb::Auth::Service {
+class AuthService final {
  public:
   explicit AuthService(ServiceContext& context) : context_(context) {}
 
-  grpc::Status AuthStatus(grpc::ServerContext*, const etcdserverpb::AuthStatusRequest*,
-                          etcdserverpb::AuthStatusResponse* response) override {
+  grpc::Status AuthStatus(const etcdserverpb::AuthStatusRequest*,
+                          etcdserverpb::AuthStatusResponse* response) {
     context_.fill(response->mutable_header());
     response->set_enabled(false);
     return grpc::Status::OK;
   }
-  grpc::Status Authenticate(grpc::ServerContext*, const etcdserverpb::AuthenticateRequest*,
-                            etcdserverpb::AuthenticateResponse*) override {
+  grpc::Status Authenticate(const etcdserverpb::AuthenticateRequest*,
+                            etcdserverpb::AuthenticateResponse*) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kErrAuthNotEnabled);
   }
-  grpc::Status AuthDisable(grpc::ServerContext*, const etcdserverpb::AuthDisableRequest*,
-                           etcdserverpb::AuthDisableResponse* response) override {
+  grpc::Status AuthDisable(const etcdserverpb::AuthDisableRequest*,
+                           etcdserverpb::AuthDisableResponse* response) {
     context_.fill(response->mutable_header());
     return grpc::Status::OK;
   }
-  grpc::Status AuthEnable(grpc::ServerContext*, const etcdserverpb::AuthEnableRequest*,
-                          etcdserverpb::AuthEnableResponse*) override {
+  grpc::Status AuthEnable(const etcdserverpb::AuthEnableRequest*,
+                          etcdserverpb::AuthEnableResponse*) {
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                         "mgmt: the store does not implement users and roles; keep auth off and "
                         "protect the client port with the network");
@@ -39,8 +39,13 @@ class AuthService final : public etcdserverpb::Auth::Service {
 
 }  // namespace
 
-std::unique_ptr<etcdserverpb::Auth::Service> make_auth_service(ServiceContext& context) {
-  return std::make_unique<AuthService>(context);
+void add_auth_service(ServiceContext& context, rpc::RpcServer& server) {
+  auto service = std::make_shared<AuthService>(context);
+  const std::string at = "/etcdserverpb.Auth/";
+  add_blocking(server, at + "AuthStatus", service, &AuthService::AuthStatus);
+  add_blocking(server, at + "Authenticate", service, &AuthService::Authenticate);
+  add_blocking(server, at + "AuthDisable", service, &AuthService::AuthDisable);
+  add_blocking(server, at + "AuthEnable", service, &AuthService::AuthEnable);
 }
 
 }  // namespace mgmt::store::server

@@ -66,7 +66,7 @@ grpc::Status bad_urls() {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kErrMemberBadURLs);
 }
 
-class ClusterService final : public etcdserverpb::Cluster::Service {
+class ClusterService final {
  public:
   explicit ClusterService(ServiceContext& context) : context_(context) {}
 
@@ -76,15 +76,15 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
     header->clear_revision();
   }
 
-  grpc::Status MemberList(grpc::ServerContext*, const etcdserverpb::MemberListRequest*,
-                          etcdserverpb::MemberListResponse* response) override {
+  grpc::Status MemberList(const etcdserverpb::MemberListRequest*,
+                          etcdserverpb::MemberListResponse* response) {
     fill(response->mutable_header());
     list(response->mutable_members());
     return grpc::Status::OK;
   }
 
-  grpc::Status MemberAdd(grpc::ServerContext*, const etcdserverpb::MemberAddRequest* request,
-                         etcdserverpb::MemberAddResponse* response) override {
+  grpc::Status MemberAdd(const etcdserverpb::MemberAddRequest* request,
+                         etcdserverpb::MemberAddResponse* response) {
     if (!leader()) {
       return forward([&](auto& stub, auto& ctx) { return stub.MemberAdd(&ctx, *request, response); });
     }
@@ -98,8 +98,8 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status MemberRemove(grpc::ServerContext*, const etcdserverpb::MemberRemoveRequest* request,
-                            etcdserverpb::MemberRemoveResponse* response) override {
+  grpc::Status MemberRemove(const etcdserverpb::MemberRemoveRequest* request,
+                            etcdserverpb::MemberRemoveResponse* response) {
     if (!context_.backend.member(request->id())) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, kErrMemberNotFound);
     }
@@ -113,8 +113,8 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status MemberUpdate(grpc::ServerContext*, const etcdserverpb::MemberUpdateRequest* request,
-                            etcdserverpb::MemberUpdateResponse* response) override {
+  grpc::Status MemberUpdate(const etcdserverpb::MemberUpdateRequest* request,
+                            etcdserverpb::MemberUpdateResponse* response) {
     if (!context_.backend.member(request->id())) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, kErrMemberNotFound);
     }
@@ -133,9 +133,8 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status MemberPromote(grpc::ServerContext*,
-                             const etcdserverpb::MemberPromoteRequest* request,
-                             etcdserverpb::MemberPromoteResponse* response) override {
+  grpc::Status MemberPromote(const etcdserverpb::MemberPromoteRequest* request,
+                             etcdserverpb::MemberPromoteResponse* response) {
     if (!context_.backend.member(request->id())) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, kErrMemberNotFound);
     }
@@ -168,8 +167,14 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
 
 }  // namespace
 
-std::unique_ptr<etcdserverpb::Cluster::Service> make_cluster_service(ServiceContext& context) {
-  return std::make_unique<ClusterService>(context);
+void add_cluster_service(ServiceContext& context, rpc::RpcServer& server) {
+  auto service = std::make_shared<ClusterService>(context);
+  const std::string at = "/etcdserverpb.Cluster/";
+  add_blocking(server, at + "MemberList", service, &ClusterService::MemberList);
+  add_blocking(server, at + "MemberAdd", service, &ClusterService::MemberAdd);
+  add_blocking(server, at + "MemberRemove", service, &ClusterService::MemberRemove);
+  add_blocking(server, at + "MemberUpdate", service, &ClusterService::MemberUpdate);
+  add_blocking(server, at + "MemberPromote", service, &ClusterService::MemberPromote);
 }
 
 }  // namespace mgmt::store::server

@@ -6,102 +6,78 @@
 namespace mgmt::store::server {
 namespace {
 
-using KvBase = etcdserverpb::KV::WithCallbackMethod_Range<etcdserverpb::KV::WithCallbackMethod_Put<
-    etcdserverpb::KV::WithCallbackMethod_DeleteRange<
-        etcdserverpb::KV::WithCallbackMethod_Txn<etcdserverpb::KV::Service>>>>;
+// Proposes a write (etcd refuses any request over its size limit) and returns at once; the
+// apply answers the call with the result, from the Raft thread. No thread waits for Raft.
+template <typename Result, typename Response, typename Request, typename Async>
+void propose(ServiceContext& context, const Request& request, rpc::Responder responder,
+             Async async) {
+  if (request.ByteSizeLong() > kMaxRequestBytes) return responder.fail(request_too_large());
+  (context.backend.*async)(from_pb(request), [&context, responder](mgmt::Result<Result> r) {
+    if (!r) return responder.fail(to_status(r.error()));
+    Response response;
+    context.fill(response.mutable_header(), r->revision);
+    to_pb(*r, &response);
+    responder.finish(response);
+  });
+}
 
-class KvService final : public KvBase {
- public:
-  explicit KvService(ServiceContext& context) : context_(context) {}
-
-  // Reads use gRPC's callback API too: a linearizable read is answered by the thread that
-  // learns its read point (the Raft host's, or a peer's), a serializable one at once.
-  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* call,
-                                  const etcdserverpb::RangeRequest* request,
-                                  etcdserverpb::RangeResponse* response) override {
-    auto* reactor = call->DefaultReactor();
-    context_.backend.range_async(
-        from_pb(*request), [this, reactor, response](mgmt::Result<mvcc::RangeResponse> r) {
-          if (!r) return reactor->Finish(to_status(r.error()));
-          context_.fill(response->mutable_header(), r->revision);
-          to_pb(*r, response);
-          reactor->Finish(grpc::Status::OK);
-        });
-    return reactor;
-  }
-
-  // Writes: the handler proposes and returns; the apply answers the
-  // call from the Raft thread. No server thread waits for Raft (with the synchronous API, a
-  // thread per request in flight, made and unmade by gRPC as the load changes).
-  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* call,
-                                const etcdserverpb::PutRequest* request,
-                                etcdserverpb::PutResponse* response) override {
-    return propose<mvcc::PutResponse>(call, *request, response, &Backend::put_async);
-  }
-
-  grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* call,
-                                        const etcdserverpb::DeleteRangeRequest* request,
-                                        etcdserverpb::DeleteRangeResponse* response) override {
-    return propose<mvcc::DeleteRangeResponse>(call, *request, response,
-                                              &Backend::delete_range_async);
-  }
-
-  grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* call,
-                                const etcdserverpb::TxnRequest* request,
-                                etcdserverpb::TxnResponse* response) override {
-    return propose<mvcc::TxnResponse>(call, *request, response, &Backend::txn_async);
-  }
-
-  grpc::Status Compact(grpc::ServerContext* call, const etcdserverpb::CompactionRequest* request,
-                       etcdserverpb::CompactionResponse* response) override {
-    auto result = context_.backend.compact(request->revision());
-    if (!result) return to_status(result.error());
-    // --physical: answer once this member deleted the old revisions from disk, as etcd.
-    while (request->physical()) {
-      const auto start = std::chrono::steady_clock::now();
-      if (context_.backend.kv().wait_compacted(request->revision(),
-                                               std::chrono::milliseconds(100))) {
-        break;
-      }
-      if (call->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "context canceled");
-      if (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(100)) {
-        return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                            "etcdserver: the compaction is recorded but this member stopped "
-                            "deleting the old revisions (it is stopping, or its disk refused a "
-                            "write); they are deleted when it starts again");
-      }
+grpc::Status compact(ServiceContext& context, const etcdserverpb::CompactionRequest& request,
+                     etcdserverpb::CompactionResponse& response, const rpc::CallInfo& call) {
+  auto result = context.backend.compact(request.revision());
+  if (!result) return to_status(result.error());
+  // --physical: answer once this member deleted the old revisions from disk, as etcd.
+  while (request.physical()) {
+    const auto start = std::chrono::steady_clock::now();
+    if (context.backend.kv().wait_compacted(request.revision(), std::chrono::milliseconds(100))) {
+      break;
     }
-    context_.fill(response->mutable_header(), result->revision);
-    return grpc::Status::OK;
-  }
-
- private:
-  // Proposes a write (etcd refuses any request over its size limit) and returns at once; the
-  // apply answers the call with the result.
-  template <typename Result, typename Request, typename Response, typename Async>
-  grpc::ServerUnaryReactor* propose(grpc::CallbackServerContext* call, const Request& request,
-                                    Response* response, Async async) {
-    auto* reactor = call->DefaultReactor();
-    if (request.ByteSizeLong() > kMaxRequestBytes) {
-      reactor->Finish(request_too_large());
-      return reactor;
+    if (call.cancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "context canceled");
+    if (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(100)) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "etcdserver: the compaction is recorded but this member stopped "
+                          "deleting the old revisions (it is stopping, or its disk refused a "
+                          "write); they are deleted when it starts again");
     }
-    (context_.backend.*async)(from_pb(request), [this, reactor, response](mgmt::Result<Result> r) {
-      if (!r) return reactor->Finish(to_status(r.error()));
-      context_.fill(response->mutable_header(), r->revision);
-      to_pb(*r, response);
-      reactor->Finish(grpc::Status::OK);
-    });
-    return reactor;
   }
-
-  ServiceContext& context_;
-};
+  context.fill(response.mutable_header(), result->revision);
+  return grpc::Status::OK;
+}
 
 }  // namespace
 
-std::unique_ptr<etcdserverpb::KV::Service> make_kv_service(ServiceContext& context) {
-  return std::make_unique<KvService>(context);
+void add_kv_service(ServiceContext& context, rpc::RpcServer& server) {
+  using namespace etcdserverpb;
+  const std::string at = "/etcdserverpb.KV/";
+  // A linearizable read is answered by the thread that learns its read point (the Raft
+  // host's, or a peer's), a serializable one at once.
+  server.add_unary<RangeRequest>(
+      at + "Range", [&context](const RangeRequest& request, rpc::Responder responder) {
+        context.backend.range_async(
+            from_pb(request), [&context, responder](mgmt::Result<mvcc::RangeResponse> r) {
+              if (!r) return responder.fail(to_status(r.error()));
+              RangeResponse response;
+              context.fill(response.mutable_header(), r->revision);
+              to_pb(*r, &response);
+              responder.finish(response);
+            });
+      });
+  server.add_unary<PutRequest>(at + "Put", [&context](const PutRequest& request,
+                                                      rpc::Responder responder) {
+    propose<mvcc::PutResponse, PutResponse>(context, request, responder, &Backend::put_async);
+  });
+  server.add_unary<DeleteRangeRequest>(
+      at + "DeleteRange", [&context](const DeleteRangeRequest& request, rpc::Responder responder) {
+        propose<mvcc::DeleteRangeResponse, DeleteRangeResponse>(context, request, responder,
+                                                                &Backend::delete_range_async);
+      });
+  server.add_unary<TxnRequest>(at + "Txn", [&context](const TxnRequest& request,
+                                                      rpc::Responder responder) {
+    propose<mvcc::TxnResponse, TxnResponse>(context, request, responder, &Backend::txn_async);
+  });
+  server.add_blocking<CompactionRequest, CompactionResponse>(
+      at + "Compact",
+      [&context](const CompactionRequest& request, CompactionResponse& response,
+                 const rpc::CallInfo& call) { return compact(context, request, response, call); });
 }
 
 }  // namespace mgmt::store::server

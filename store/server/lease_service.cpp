@@ -65,48 +65,42 @@ class ForwardedKeepAlive final : public grpc::ClientBidiReactor<KeepAliveRequest
   Done done_;
 };
 
-// One LeaseKeepAlive stream, on gRPC's callback API: no thread of its own. It reads a request,
-// answers it (the leader renews the lease; a follower sends it on to the leader and answers
-// with the leader's answer), then reads the next. It ends when the client half-closes, cancels
-// or leaves, or the leader cannot be reached (UNAVAILABLE, which clients retry); never while a
-// forwarded request is out (OnDone must not come before its answer).
-class KeepAliveStream final : public grpc::ServerBidiReactor<KeepAliveRequest, KeepAliveResponse> {
+// One LeaseKeepAlive stream, driven by the RPC server's I/O thread: no thread of its own. Each
+// request is answered in turn (the leader renews the lease; a follower sends it on to the leader
+// and answers with the leader's answer). It ends when the client half-closes, cancels or
+// leaves, or the leader cannot be reached (UNAVAILABLE, which clients retry); it finishes only
+// once no write and no forwarded request is out, so OnDone never comes before an answer.
+class KeepAliveStream final : public rpc::BidiReactor<KeepAliveRequest, KeepAliveResponse> {
  public:
-  explicit KeepAliveStream(ServiceContext& context) : context_(context) {
-    StartRead(&request_);
-  }
+  explicit KeepAliveStream(ServiceContext& context) : context_(context) {}
 
-  void OnReadDone(bool ok) override {
-    if (!ok) {  // half-closed (as etcd, the stream then ends), or gone
-      std::lock_guard lock(mutex_);
-      finish_locked(grpc::Status::OK);
-      return;
-    }
+  void OnRead(const KeepAliveRequest& request) override {
     if (context_.backend.is_leader()) {
-      auto ttl = context_.backend.lease_renew(request_.id());
+      auto ttl = context_.backend.lease_renew(request.id());
       KeepAliveResponse response;
       context_.fill(response.mutable_header());
-      response.set_id(request_.id());
+      response.set_id(request.id());
       response.set_ttl(ttl ? *ttl : 0);
       std::lock_guard lock(mutex_);
-      write_locked(std::move(response));
+      write_locked(response);
       return;
     }
     const uint64_t lead = context_.host ? context_.host->leader_id() : 0;
     auto channel = leader_channel(context_.backend, lead);
     {
       std::lock_guard lock(mutex_);
+      if (finishing_) return;
       if (!channel) {
         finish_locked(grpc::Status(grpc::StatusCode::UNAVAILABLE, channel.error().message()));
         return;
       }
-      forwarding_ = true;
+      ++forwarding_;
     }
     // Started outside the lock: its answer takes it.
-    ForwardedKeepAlive::start(*channel, request_,
+    ForwardedKeepAlive::start(*channel, request,
                               [this](const grpc::Status& status, const KeepAliveResponse& r) {
                                 std::lock_guard done_lock(mutex_);
-                                forwarding_ = false;
+                                --forwarding_;
                                 if (status.ok()) return write_locked(r);
                                 // Unreachable, timed out, or gone: clients retry UNAVAILABLE.
                                 finish_locked(grpc::Status(
@@ -116,11 +110,16 @@ class KeepAliveStream final : public grpc::ServerBidiReactor<KeepAliveRequest, K
                               });
   }
 
+  // As etcd, a client that sends no more keep-alives ends the stream.
+  void OnHalfClose() override {
+    std::lock_guard lock(mutex_);
+    finish_locked(grpc::Status::OK);
+  }
+
   void OnWriteDone(bool ok) override {
     std::lock_guard lock(mutex_);
-    writing_ = false;
-    if (!ok || finishing_) return finish_locked(grpc::Status::OK);
-    StartRead(&request_);
+    --writing_;
+    if (!ok || finishing_) finish_locked(grpc::Status::OK);
   }
 
   void OnCancel() override {
@@ -131,11 +130,10 @@ class KeepAliveStream final : public grpc::ServerBidiReactor<KeepAliveRequest, K
   void OnDone() override { delete this; }
 
  private:
-  void write_locked(KeepAliveResponse response) {
+  void write_locked(const KeepAliveResponse& response) {
     if (finishing_) return finish_locked(grpc::Status::OK);
-    response_ = std::move(response);
-    writing_ = true;
-    StartWrite(&response_);
+    ++writing_;
+    StartWrite(&response);
   }
   // Finishes the call once nothing is out (a write or a forwarded request); until then, the
   // one that comes back calls this again.
@@ -144,29 +142,26 @@ class KeepAliveStream final : public grpc::ServerBidiReactor<KeepAliveRequest, K
       finishing_ = true;
       status_ = status;
     }
-    if (writing_ || forwarding_ || finished_) return;
+    if (writing_ > 0 || forwarding_ > 0 || finished_) return;
     finished_ = true;
     Finish(status_);
   }
 
   ServiceContext& context_;
-  KeepAliveRequest request_;    // the read in flight
-  KeepAliveResponse response_;  // the write in flight
-  std::mutex mutex_;            // guards what follows
-  bool writing_ = false;
-  bool forwarding_ = false;
+  std::mutex mutex_;  // guards what follows
+  int writing_ = 0;
+  int forwarding_ = 0;
   bool finishing_ = false;
   bool finished_ = false;
   grpc::Status status_;
 };
 
-class LeaseService final
-    : public etcdserverpb::Lease::WithCallbackMethod_LeaseKeepAlive<etcdserverpb::Lease::Service> {
+class LeaseService final {
  public:
   explicit LeaseService(ServiceContext& context) : context_(context) {}
 
-  grpc::Status LeaseGrant(grpc::ServerContext*, const etcdserverpb::LeaseGrantRequest* request,
-                          etcdserverpb::LeaseGrantResponse* response) override {
+  grpc::Status LeaseGrant(const etcdserverpb::LeaseGrantRequest* request,
+                          etcdserverpb::LeaseGrantResponse* response) {
     auto info = context_.backend.lease_grant(request->id(), request->ttl());
     if (!info) return to_status(info.error());
     context_.fill(response->mutable_header());
@@ -175,22 +170,16 @@ class LeaseService final
     return grpc::Status::OK;
   }
 
-  grpc::Status LeaseRevoke(grpc::ServerContext*, const etcdserverpb::LeaseRevokeRequest* request,
-                           etcdserverpb::LeaseRevokeResponse* response) override {
+  grpc::Status LeaseRevoke(const etcdserverpb::LeaseRevokeRequest* request,
+                           etcdserverpb::LeaseRevokeResponse* response) {
     auto revision = context_.backend.lease_revoke(request->id());
     if (!revision) return to_status(revision.error());
     context_.fill(response->mutable_header(), *revision);
     return grpc::Status::OK;
   }
 
-  grpc::ServerBidiReactor<KeepAliveRequest, KeepAliveResponse>* LeaseKeepAlive(
-      grpc::CallbackServerContext*) override {
-    return new KeepAliveStream(context_);
-  }
-
-  grpc::Status LeaseTimeToLive(grpc::ServerContext*,
-                               const etcdserverpb::LeaseTimeToLiveRequest* request,
-                               etcdserverpb::LeaseTimeToLiveResponse* response) override {
+  grpc::Status LeaseTimeToLive(const etcdserverpb::LeaseTimeToLiveRequest* request,
+                               etcdserverpb::LeaseTimeToLiveResponse* response) {
     if (!context_.backend.is_leader()) {
       const uint64_t lead = context_.host ? context_.host->leader_id() : 0;
       return forward_to_leader<etcdserverpb::Lease>(
@@ -210,8 +199,8 @@ class LeaseService final
     return grpc::Status::OK;
   }
 
-  grpc::Status LeaseLeases(grpc::ServerContext*, const etcdserverpb::LeaseLeasesRequest*,
-                           etcdserverpb::LeaseLeasesResponse* response) override {
+  grpc::Status LeaseLeases(const etcdserverpb::LeaseLeasesRequest*,
+                           etcdserverpb::LeaseLeasesResponse* response) {
     context_.fill(response->mutable_header());
     for (auto id : context_.backend.lessor().list()) response->add_leases()->set_id(id);
     return grpc::Status::OK;
@@ -223,8 +212,16 @@ class LeaseService final
 
 }  // namespace
 
-std::unique_ptr<etcdserverpb::Lease::Service> make_lease_service(ServiceContext& context) {
-  return std::make_unique<LeaseService>(context);
+void add_lease_service(ServiceContext& context, rpc::RpcServer& server) {
+  auto service = std::make_shared<LeaseService>(context);
+  const std::string at = "/etcdserverpb.Lease/";
+  add_blocking(server, at + "LeaseGrant", service, &LeaseService::LeaseGrant);
+  add_blocking(server, at + "LeaseRevoke", service, &LeaseService::LeaseRevoke);
+  add_blocking(server, at + "LeaseTimeToLive", service, &LeaseService::LeaseTimeToLive);
+  add_blocking(server, at + "LeaseLeases", service, &LeaseService::LeaseLeases);
+  server.add_bidi<KeepAliveRequest, KeepAliveResponse>(
+      at + "LeaseKeepAlive",
+      [&context](const rpc::CallInfo&) { return new KeepAliveStream(context); });
 }
 
 }  // namespace mgmt::store::server

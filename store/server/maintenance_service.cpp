@@ -13,12 +13,12 @@ namespace {
 
 constexpr std::size_t kSnapshotChunkBytes = 32 * 1024;
 
-class MaintenanceService final : public etcdserverpb::Maintenance::Service {
+class MaintenanceService final {
  public:
   explicit MaintenanceService(ServiceContext& context) : context_(context) {}
 
-  grpc::Status Status(grpc::ServerContext*, const etcdserverpb::StatusRequest*,
-                      etcdserverpb::StatusResponse* response) override {
+  grpc::Status Status(const etcdserverpb::StatusRequest*,
+                      etcdserverpb::StatusResponse* response) {
     auto& b = context_.backend;
     context_.fill(response->mutable_header());
     response->set_version(kServerVersion);
@@ -44,8 +44,8 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
 
   // No header, as etcd 3.4's (its alarm answers come from the applier, unfilled): the JSON
   // gateway's answer is {} on both.
-  grpc::Status Alarm(grpc::ServerContext*, const etcdserverpb::AlarmRequest* request,
-                     etcdserverpb::AlarmResponse* response) override {
+  grpc::Status Alarm(const etcdserverpb::AlarmRequest* request,
+                     etcdserverpb::AlarmResponse* response) {
     if (auto c = Alarms::check_request(*request); !c) return to_status(c.error());
     auto r = context_.backend.alarm(*request);
     if (!r) return to_status(r.error());
@@ -53,22 +53,22 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Defragment(grpc::ServerContext*, const etcdserverpb::DefragmentRequest*,
-                          etcdserverpb::DefragmentResponse* response) override {
+  grpc::Status Defragment(const etcdserverpb::DefragmentRequest*,
+                          etcdserverpb::DefragmentResponse* response) {
     if (auto f = context_.backend.storage().compact_all(); !f) return to_status(f.error());
     context_.fill(response->mutable_header());
     return grpc::Status::OK;
   }
 
-  grpc::Status Hash(grpc::ServerContext*, const etcdserverpb::HashRequest*,
-                    etcdserverpb::HashResponse* response) override {
+  grpc::Status Hash(const etcdserverpb::HashRequest*,
+                    etcdserverpb::HashResponse* response) {
     context_.fill(response->mutable_header());
     response->set_hash(context_.backend.kv().hash_kv(0));
     return grpc::Status::OK;
   }
 
-  grpc::Status HashKV(grpc::ServerContext*, const etcdserverpb::HashKVRequest* request,
-                      etcdserverpb::HashKVResponse* response) override {
+  grpc::Status HashKV(const etcdserverpb::HashKVRequest* request,
+                      etcdserverpb::HashKVResponse* response) {
     auto& kv = context_.backend.kv();
     int64_t revision = request->revision();
     if (revision > 0 && revision <= kv.compacted_revision()) {
@@ -85,8 +85,8 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Snapshot(grpc::ServerContext*, const etcdserverpb::SnapshotRequest*,
-                        grpc::ServerWriter<etcdserverpb::SnapshotResponse>* writer) override {
+  grpc::Status Snapshot(const etcdserverpb::SnapshotRequest&,
+                        rpc::Writer<etcdserverpb::SnapshotResponse>* writer) {
     auto dump = context_.backend.storage().dump_state();
     if (!dump) return to_status(dump.error());
     // etcdctl keeps only a stream that ends in a digest after whole 512-byte blocks. As etcd
@@ -109,8 +109,8 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status MoveLeader(grpc::ServerContext*, const etcdserverpb::MoveLeaderRequest* request,
-                          etcdserverpb::MoveLeaderResponse* response) override {
+  grpc::Status MoveLeader(const etcdserverpb::MoveLeaderRequest* request,
+                          etcdserverpb::MoveLeaderResponse* response) {
     auto target = context_.backend.member(request->targetid());
     if (!target || target->is_learner()) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kErrBadLeaderTransferee);
@@ -136,9 +136,19 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
 
 }  // namespace
 
-std::unique_ptr<etcdserverpb::Maintenance::Service> make_maintenance_service(
-    ServiceContext& context) {
-  return std::make_unique<MaintenanceService>(context);
+void add_maintenance_service(ServiceContext& context, rpc::RpcServer& server) {
+  auto service = std::make_shared<MaintenanceService>(context);
+  const std::string at = "/etcdserverpb.Maintenance/";
+  add_blocking(server, at + "Status", service, &MaintenanceService::Status);
+  add_blocking(server, at + "Alarm", service, &MaintenanceService::Alarm);
+  add_blocking(server, at + "Defragment", service, &MaintenanceService::Defragment);
+  add_blocking(server, at + "Hash", service, &MaintenanceService::Hash);
+  add_blocking(server, at + "HashKV", service, &MaintenanceService::HashKV);
+  add_blocking(server, at + "MoveLeader", service, &MaintenanceService::MoveLeader);
+  server.add_server_stream<etcdserverpb::SnapshotRequest, etcdserverpb::SnapshotResponse>(
+      at + "Snapshot", [service](const etcdserverpb::SnapshotRequest& request,
+                                 rpc::Writer<etcdserverpb::SnapshotResponse>& writer,
+                                 const rpc::CallInfo&) { return service->Snapshot(request, &writer); });
 }
 
 }  // namespace mgmt::store::server

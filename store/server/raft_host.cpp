@@ -223,11 +223,17 @@ void RaftHost::deliver(raft::Message m) {
 // Idle (nothing queued, no round running): the round runs here, on the caller's thread (a
 // peer's message, a client's read), instead of waking the Raft thread for it (a wake-up per
 // message was much of a follower's CPU).
+namespace {
+thread_local bool event_loop_thread = false;
+}  // namespace
+
+void RaftHost::never_run_rounds_on_this_thread() { event_loop_thread = true; }
+
 void RaftHost::run_or_enqueue(Item item) {
   bool here = false;
   {
     std::lock_guard lock(mutex_);
-    if (!stopped_ && (!started_ || running_ || !inbox_.empty())) {
+    if (!stopped_ && (!started_ || running_ || !inbox_.empty() || event_loop_thread)) {
       inbox_.push_back(std::move(item));
       if (!running_) wake_.notify_all();
       return;

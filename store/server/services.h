@@ -1,14 +1,16 @@
 // services.h: the etcd v3 gRPC services of one member (KV, Watch, Lease, Cluster, Maintenance,
 // Auth), each a thin adapter from wire messages to the Backend. Every response carries etcd's
 // header (cluster_id, member_id, revision, raft_term).
-// Watch and LeaseKeepAlive streams use gRPC's callback API and hold no thread: the store's
-// watch sinks (called under its locks) queue a response and start its write when none is in
-// flight; a follower sends a keep-alive on to the leader with the callback client API. The
-// Snapshot stream uses the synchronous API, one server thread while it lasts.
-// Thread-safety: the services are called concurrently by gRPC's threads; the Backend is
-// thread-safe; stop() ends every open stream.
+// They are served by our own gRPC server (store/rpc/rpc_server.h). KV's reads and writes are
+// handed to the Backend from its I/O thread and answered by whichever thread has the result;
+// Watch and LeaseKeepAlive streams are reactors that hold no thread: the store's watch sinks
+// (called under its locks) queue a response; a follower sends a keep-alive on to the leader
+// with gRPC's callback client API. The other methods may wait (for Raft, for the leader) and
+// run on the server's workers; the Snapshot stream holds one while it lasts.
+// Thread-safety: the Backend is thread-safe; the server's stop() ends every open stream.
 #pragma once
 
+#include "store/rpc/rpc_server.h"
 #include "store/server/backend.h"
 
 #include "etcd/rpc.grpc.pb.h"
@@ -45,12 +47,24 @@ struct ServiceContext {
   void fill(etcdserverpb::ResponseHeader* header, int64_t revision) const;
 };
 
-std::unique_ptr<etcdserverpb::KV::Service> make_kv_service(ServiceContext& context);
-std::unique_ptr<etcdserverpb::Watch::Service> make_watch_service(ServiceContext& context);
-std::unique_ptr<etcdserverpb::Lease::Service> make_lease_service(ServiceContext& context);
-std::unique_ptr<etcdserverpb::Cluster::Service> make_cluster_service(ServiceContext& context);
-std::unique_ptr<etcdserverpb::Maintenance::Service> make_maintenance_service(
-    ServiceContext& context);
-std::unique_ptr<etcdserverpb::Auth::Service> make_auth_service(ServiceContext& context);
+// Each registers its service's methods on `server` (before it starts); `context` outlives it.
+void add_kv_service(ServiceContext& context, rpc::RpcServer& server);
+void add_watch_service(ServiceContext& context, rpc::RpcServer& server);
+void add_lease_service(ServiceContext& context, rpc::RpcServer& server);
+void add_cluster_service(ServiceContext& context, rpc::RpcServer& server);
+void add_maintenance_service(ServiceContext& context, rpc::RpcServer& server);
+void add_auth_service(ServiceContext& context, rpc::RpcServer& server);
+
+// Registers `method` of `service` (grpc::Status (const Request*, Response*), which may block)
+// at `path`.
+template <typename Service, typename Request, typename Response>
+void add_blocking(rpc::RpcServer& server, const std::string& path,
+                  std::shared_ptr<Service> service,
+                  grpc::Status (Service::*method)(const Request*, Response*)) {
+  server.add_blocking<Request, Response>(
+      path, [service, method](const Request& request, Response& response, const rpc::CallInfo&) {
+        return ((*service).*method)(&request, &response);
+      });
+}
 
 }  // namespace mgmt::store::server

@@ -12,7 +12,7 @@
 #include <absl/synchronization/mutex.h>
 #include <fmt/ranges.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/server_posix.h>
+#include <grpcpp/create_channel_posix.h>
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -24,16 +24,6 @@
 #include <optional>
 
 namespace mgmt::store::server {
-
-// Owns one generated service object for the life of the server.
-class ServiceHolder {
- public:
-  explicit ServiceHolder(std::unique_ptr<grpc::Service> service) : service_(std::move(service)) {}
-  grpc::Service* get() { return service_.get(); }
-
- private:
-  std::unique_ptr<grpc::Service> service_;
-};
 
 void ServiceContext::fill(etcdserverpb::ResponseHeader* header) const {
   fill(header, backend.revision());
@@ -192,11 +182,12 @@ Result<void> StoreServer::start() {
   // Debian's abseil checks every mutex acquisition of gRPC's for lock-order cycles (a debugging
   // aid, on in its build): about 1% of the store's CPU under load, for nothing in production.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // Two servers: the clients' (etcd's 2 MiB message limit; its connections come from our own
-  // listener) and the peers' on the peer URLs, whose snapshots carry the whole store and have
-  // no such limit (a 2 MiB one made a member that fell behind a store over 2 MiB unrecoverable).
-  grpc::ServerBuilder builder, peer_builder;
-  for (grpc::ServerBuilder* b : {&builder, &peer_builder}) {
+  // Two servers: the clients' (our own, store/rpc/rpc_server.h, with etcd's 2 MiB message
+  // limit; its connections come from our own listener) and gRPC's on the peer URLs, whose
+  // snapshots carry the whole store and have no such limit (a 2 MiB one made a member that fell
+  // behind a store over 2 MiB unrecoverable).
+  grpc::ServerBuilder peer_builder;
+  for (grpc::ServerBuilder* b : {&peer_builder}) {
     // Clients ping long watches every 10 s or so (clientv3's default keepalive); accept that
     // without data flowing instead of answering with GOAWAY (gRPC C++'s default policy).
     b->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
@@ -210,9 +201,7 @@ Result<void> StoreServer::start() {
     // the default of 2 idle pollers, gRPC made and unmade a thread per request under load.
     b->SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
   }
-  builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   peer_builder.SetMaxReceiveMessageSize(std::numeric_limits<int>::max());
-  builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   // The client URLs are our own sockets (client_listener.h), so that plain HTTP (/health,
   // /version, /metrics) shares the port with gRPC as on etcd; gRPC gets its connections.
   std::vector<std::string> client_addresses;
@@ -231,21 +220,11 @@ Result<void> StoreServer::start() {
                                   grpc::InsecureServerCredentials(), &peer_ports[i]);
   }
   peer_builder.RegisterService(&host_->peer_service());
-  services_.push_back(std::make_unique<ServiceHolder>(make_kv_service(*context_)));
-  services_.push_back(std::make_unique<ServiceHolder>(make_watch_service(*context_)));
-  services_.push_back(std::make_unique<ServiceHolder>(make_lease_service(*context_)));
-  services_.push_back(std::make_unique<ServiceHolder>(make_cluster_service(*context_)));
-  services_.push_back(std::make_unique<ServiceHolder>(make_maintenance_service(*context_)));
-  services_.push_back(std::make_unique<ServiceHolder>(make_auth_service(*context_)));
-  for (auto& s : services_) builder.RegisterService(s->get());
-  server_ = builder.BuildAndStart();
   peer_server_ = peer_builder.BuildAndStart();
-  bool listening = server_ != nullptr && peer_server_ != nullptr;
+  bool listening = peer_server_ != nullptr;
   for (int port : peer_ports) listening = listening && port != 0;
   if (!listening) {
-    if (server_ != nullptr) server_->Shutdown();
     if (peer_server_ != nullptr) peer_server_->Shutdown();
-    server_.reset();
     peer_server_.reset();
     listener_.reset();
     // Name the URL that failed, and why; gRPC tells neither.
@@ -257,13 +236,32 @@ Result<void> StoreServer::start() {
                                        ": gRPC refused them (run with --verbose to see why); "
                                        "choose others with --client-urls and --server-urls");
   }
+  rpc::RpcServer::Options rpc_options;
+  rpc_options.max_receive_bytes = kMaxReceiveMessageBytes;
+  rpc_options.on_io_thread_start = [] { RaftHost::never_run_rounds_on_this_thread(); };
+  server_ = std::make_unique<rpc::RpcServer>(rpc_options);
+  add_kv_service(*context_, *server_);
+  add_watch_service(*context_, *server_);
+  add_lease_service(*context_, *server_);
+  add_cluster_service(*context_, *server_);
+  add_maintenance_service(*context_, *server_);
+  add_auth_service(*context_, *server_);
+  server_->start();
   context_->member.client_urls = client_endpoints();
-  grpc::ChannelArguments in_process;
-  in_process.SetMaxReceiveMessageSize(-1);
-  gateway_ = std::make_unique<JsonGateway>(server_->InProcessChannel(in_process));
+  // The JSON gateway is a gRPC client of the same services, over a socket pair.
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    return fail(Code::unavailable, std::string("cannot make the JSON gateway's socket pair: ") +
+                                       std::strerror(errno));
+  }
+  server_->serve(pair[0]);
+  grpc::ChannelArguments gateway_args;
+  gateway_args.SetMaxReceiveMessageSize(-1);
+  gateway_ = std::make_unique<JsonGateway>(
+      grpc::CreateCustomInsecureChannelFromFd("localhost", pair[1], gateway_args));
   http_ = std::make_unique<HttpEndpoints>(*context_, *gateway_);
   listener_->start(
-      [server = server_.get()](int fd) { grpc::AddInsecureChannelFromFd(server, fd); },
+      [server = server_.get()](int fd) { server->serve(fd); },
       [http = http_.get()](const std::string& method, const std::string& target,
                            const std::string& body) { return http->handle(method, target, body); });
   host_->start();
@@ -323,10 +321,10 @@ void StoreServer::stop() {
   if (backend_) backend_->fail_waiters(Error(Code::unavailable, "etcdserver: server stopped"));
   // After the waiters are answered: a compaction it proposed is not waited for.
   if (auto_compactor_) auto_compactor_->stop();
-  for (auto* s : {server_.get(), peer_server_.get()}) {
-    if (s == nullptr) continue;
-    s->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-    s->Wait();
+  if (server_) server_->stop();
+  if (peer_server_) {
+    peer_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+    peer_server_->Wait();
   }
   if (publisher_.joinable()) publisher_.join();
   http_.reset();

@@ -27,6 +27,9 @@
 namespace grpc {
 class Server;
 }
+namespace mgmt::rpc {
+class RpcServer;
+}
 
 namespace mgmt::store::server {
 
@@ -125,8 +128,7 @@ class StoreServer {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<RaftHost> host_;
   std::unique_ptr<ServiceContext> context_;
-  std::vector<std::unique_ptr<class ServiceHolder>> services_;
-  std::unique_ptr<grpc::Server> server_;       // the client services (connections: listener_)
+  std::unique_ptr<rpc::RpcServer> server_;     // the client services (connections: listener_)
   std::unique_ptr<grpc::Server> peer_server_;  // the Raft peer service, on the peer URLs
   std::unique_ptr<JsonGateway> gateway_;
   std::unique_ptr<HttpEndpoints> http_;

@@ -15,11 +15,11 @@ namespace {
 using etcdserverpb::WatchRequest;
 using etcdserverpb::WatchResponse;
 
-// One Watch stream, on gRPC's callback API: no thread of its own. Responses come from the
+// One Watch stream, driven by the RPC server's I/O thread: no thread of its own. Responses come from the
 // stream's requests (created, canceled, progress) and from the store's watch sinks, which run
 // on the Raft thread under the store's locks; each is queued and written in order, one write in
-// flight at a time, started by whoever queues into an idle stream (gRPC never runs a reaction
-// inside StartWrite, so that never waits on the network nor re-enters the store).
+// flight at a time, started by whoever queues into an idle stream (StartWrite only queues: it
+// never runs a reaction, waits on the network nor re-enters the store).
 // A slow client (as etcd's "unsynced" watchers): while more than kBacklogBytes wait unwritten,
 // a watcher's new events are not queued; the watcher remembers the revision of the first one it
 // skipped, and once the stream has written everything queued it is registered again from that
@@ -36,20 +36,16 @@ using etcdserverpb::WatchResponse;
 // deletes the stream.
 // Locks: watchers_mutex_ (registrations) is taken before the store's, the store's before
 // mutex_ (the queue); sinks take only mutex_.
-class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResponse> {
+class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
  public:
   static constexpr std::size_t kBacklogBytes = 16 << 20;
 
-  explicit WatchStream(ServiceContext& context) : context_(context) {
-    ++context_.watch_streams;
-    StartRead(&request_);
-  }
+  explicit WatchStream(ServiceContext& context) : context_(context) { ++context_.watch_streams; }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) return;  // half-closed, or gone (then OnCancel follows)
-    handle(request_);
+  // A client that half-closes keeps its watchers (OnHalfClose is not needed).
+  void OnRead(const WatchRequest& request) override {
+    handle(request);
     catch_up_when_idle();
-    StartRead(&request_);
   }
 
   void OnWriteDone(bool ok) override {
@@ -264,7 +260,6 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   }
 
   ServiceContext& context_;
-  WatchRequest request_;  // the read in flight
   std::mutex watchers_mutex_;  // guards watchers_, next_id_
   std::map<int64_t, Registered> watchers_;  // this stream's watch ids -> the store's
   int64_t next_id_ = 0;
@@ -279,23 +274,12 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   bool finish_sent_ = false;
 };
 
-class WatchService final : public etcdserverpb::Watch::CallbackService {
- public:
-  explicit WatchService(ServiceContext& context) : context_(context) {}
-
-  grpc::ServerBidiReactor<WatchRequest, WatchResponse>* Watch(
-      grpc::CallbackServerContext*) override {
-    return new WatchStream(context_);
-  }
-
- private:
-  ServiceContext& context_;
-};
-
 }  // namespace
 
-std::unique_ptr<etcdserverpb::Watch::Service> make_watch_service(ServiceContext& context) {
-  return std::make_unique<WatchService>(context);
+void add_watch_service(ServiceContext& context, rpc::RpcServer& server) {
+  server.add_bidi<WatchRequest, WatchResponse>(
+      "/etcdserverpb.Watch/Watch",
+      [&context](const rpc::CallInfo&) { return new WatchStream(context); });
 }
 
 }  // namespace mgmt::store::server
