@@ -2,8 +2,9 @@
 # fuzz.sh: runs the libFuzzer targets (the mcl and yaml frontends, the puppet catalog
 # translation, the store's WAL tail check, the snapshot file and state dump that mgmt restore
 # reads, the KV and Lease requests a client sends, through the path a member serves them, the
-# Raft codec that reads peer messages, and the Raft
-# core stepping messages from peers that lie) for a bounded time each, with AddressSanitizer and
+# Raft codec that reads peer messages, the Raft
+# core stepping messages from peers that lie, the gRPC framing of the client port and its server
+# on nghttp2 taking a connection's bytes) for a bounded time each, with AddressSanitizer and
 # UBSan, seeded with our own test programs. A soak, not a test: it builds its own tree (build-
 # fuzz/, clang) and stops by itself. A crash leaves its input in build-fuzz/crashes/ and makes the
 # script fail, naming it.
@@ -18,8 +19,10 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMGMT_BUILD_TESTS=OFF \
   -DMGMT_BUILD_FUZZERS=ON -DMGMT_SANITIZE="address;undefined" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz --target lang_fuzzer yaml_fuzzer puppet_catalog_fuzzer wal_tail_fuzzer \
-  snapshot_fuzzer request_fuzzer raft_codec_fuzzer raft_node_fuzzer
-targets="lang yaml puppet_catalog wal_tail snapshot request raft_codec raft_node"
+  snapshot_fuzzer request_fuzzer raft_codec_fuzzer raft_node_fuzzer grpc_wire_fuzzer \
+  rpc_connection_fuzzer
+targets="lang yaml puppet_catalog wal_tail snapshot request raft_codec raft_node grpc_wire
+  rpc_connection"
 mkdir -p build-fuzz/crashes
 for target in $targets; do mkdir -p "build-fuzz/corpus/$target"; done
 # Seeds: the main.mcl of every txtar case we keep, and the yaml examples.
@@ -34,6 +37,14 @@ for f in docs/examples/*.pp; do
     python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["catalog"]))' \
       >"build-fuzz/corpus/puppet_catalog/$(basename "$f" .pp).json" 2>/dev/null || true
 done
+# gRPC: two framed messages (limit 256 bytes), and a Put's and a Watch's request as DATA frames
+# on the calls rpc_connection_fuzzer opens (its first byte: 1 the unary call, 2 the bidi one).
+printf '\x01\x00\x12\x34\x56\x78\x00\x00\x00\x00\x03\x0a\x01\x6b\x00\x00\x00\x00\x00' \
+  >build-fuzz/corpus/grpc_wire/two_messages
+printf '\x01\x00\x00\x08\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x03\x0a\x01\x6b' \
+  >build-fuzz/corpus/rpc_connection/unary_put
+{ printf '\x02\x00\x00\x05\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00'
+  printf '\x00\x00\x00\x00\x01\x00\x00\x00\x03'; } >build-fuzz/corpus/rpc_connection/bidi_watch
 status=0
 for target in $targets; do
   echo "fuzz: $target for ${seconds}s"

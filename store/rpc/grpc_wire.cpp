@@ -5,8 +5,8 @@ namespace mgmt::rpc {
 namespace {
 
 constexpr std::size_t kPrefixBytes = 5;
-constexpr int kUnimplemented = 12;      // grpc::StatusCode::UNIMPLEMENTED
-constexpr int kResourceExhausted = 8;   // grpc::StatusCode::RESOURCE_EXHAUSTED
+constexpr int kUnimplemented = 12;     // grpc::StatusCode::UNIMPLEMENTED
+constexpr int kResourceExhausted = 8;  // grpc::StatusCode::RESOURCE_EXHAUSTED
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

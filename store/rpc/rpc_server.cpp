@@ -9,17 +9,10 @@
 //   byte, false when the call ended first; all of them before a reactor's OnDone;
 // - a reactor gets OnDone exactly once, when both its stream closed (or its connection did) and
 //   it called Finish, as with gRPC (so it may finish later, once what it has out comes back);
-//   and OnCancel before it unless the server finished the call first.
+//   and OnCancel before it unless the status of its own Finish went out first (a call the
+//   server refused itself, e.g. for a request over the limit, is cancelled for its reactor).
 #include "store/rpc/rpc_server.h"
 
-#include "common/log.h"
-#include "store/rpc/grpc_wire.h"
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/write.hpp>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
@@ -29,6 +22,11 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -38,6 +36,9 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "common/log.h"
+#include "store/rpc/grpc_wire.h"
 
 namespace asio = boost::asio;
 
@@ -71,11 +72,11 @@ struct CallState {
   std::string content_type;
   MessageDecoder decoder{0};
   std::vector<std::string> requests;  // a unary call's, until the client's END_STREAM
-  StreamReactor* reactor = nullptr;    // a bidi call's, until OnDone
-  bool dispatched = false;             // the handler has it (or it was refused)
-  bool remote_closed = false;          // the client's END_STREAM came
-  bool headers_sent = false;           // response headers submitted (with the data provider)
-  bool finishing = false;              // Finish asked; trailers follow the queued messages
+  StreamReactor* reactor = nullptr;   // a bidi call's, until OnDone
+  bool dispatched = false;            // the handler has it (or it was refused)
+  bool remote_closed = false;         // the client's END_STREAM came
+  bool headers_sent = false;          // response headers submitted (with the data provider)
+  bool finishing = false;             // Finish asked; trailers follow the queued messages
   bool trailers_sent = false;
   bool finish_called = false;  // the reactor called Finish (OnDone waits for it, as gRPC's)
   bool closed = false;
@@ -89,6 +90,8 @@ bool CallInfo::cancelled() const { return call_->cancelled.load(); }
 
 namespace {
 
+thread_local Loop* this_thread_loop = nullptr;  // on the I/O thread: its loop
+
 constexpr std::size_t kReadBytes = 64 * 1024;
 constexpr std::size_t kMaxUnsent = 1 << 20;  // session output buffered before the socket takes it
 constexpr int32_t kStreamWindow = 1 << 20;
@@ -97,14 +100,15 @@ constexpr int32_t kConnectionWindow = 16 << 20;
 nghttp2_nv header(const char* name, const char* value) {
   return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
                     reinterpret_cast<uint8_t*>(const_cast<char*>(value)), std::strlen(name),
-                    std::strlen(value), NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+                    std::strlen(value),
+                    NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
 }
 
 // A value nghttp2 copies when the frame is submitted.
 nghttp2_nv header(const char* name, const std::string& value) {
   return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())),
-                    std::strlen(name), value.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME};
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), std::strlen(name),
+                    value.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME};
 }
 
 }  // namespace
@@ -131,7 +135,8 @@ struct RpcServer::Impl {
 // One client connection and its nghttp2 session; lives on the I/O thread.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(RpcServer::Impl& server, int fd) : server_(server), socket_(server.loop->io, fd) {}
+  Connection(RpcServer::Impl& server, int fd)
+      : server_(server), socket_(server.loop->io), fd_(fd) {}
   ~Connection() {
     if (session_ != nullptr) nghttp2_session_del(session_);
   }
@@ -156,8 +161,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                      size_t length, void* user);
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user);
   static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user);
-  static int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code,
-                             void* user);
+  static int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user);
   static ssize_t read_data(nghttp2_session*, int32_t stream_id, uint8_t* buffer, size_t length,
                            uint32_t* flags, nghttp2_data_source* source, void* user);
 
@@ -173,7 +177,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void run_dones();
 
   RpcServer::Impl& server_;
-  asio::posix::stream_descriptor socket_;
+  asio::generic::stream_protocol::socket socket_;
+  int fd_;  // until open() gives it to socket_
   nghttp2_session* session_ = nullptr;
   std::map<int32_t, std::shared_ptr<CallState>> calls_;
   std::vector<std::pair<std::function<void(bool)>, bool>> dones_;  // to run after a send pass
@@ -187,6 +192,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 bool Connection::open() {
+  // A socket, not a plain descriptor: asio then sends with MSG_NOSIGNAL, so a client that left
+  // while we wrote is an EPIPE, not a SIGPIPE that kills the process.
+  int domain = AF_UNIX;
+  socklen_t domain_length = sizeof domain;
+  ::getsockopt(fd_, SOL_SOCKET, SO_DOMAIN, &domain, &domain_length);
+  boost::system::error_code assigned;
+  socket_.assign(asio::generic::stream_protocol(domain, 0), fd_, assigned);
+  if (assigned) {
+    ::close(fd_);
+    return false;
+  }
   const int one = 1;
   ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // TCP only
   nghttp2_session_callbacks* callbacks = nullptr;
@@ -295,8 +311,8 @@ void Connection::close(bool goaway) {
       unsent_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
     }
     if (!write_in_flight_ && !unsent_.empty()) {
-      [[maybe_unused]] auto sent =
-          ::send(socket_.native_handle(), unsent_.data(), unsent_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      [[maybe_unused]] auto sent = ::send(socket_.native_handle(), unsent_.data(), unsent_.size(),
+                                          MSG_DONTWAIT | MSG_NOSIGNAL);
     }
   }
   closed_ = true;
@@ -310,8 +326,8 @@ void Connection::close(bool goaway) {
   server_.connections.erase(shared_from_this());
 }
 
-// The call is over: queued messages fail, a reactor hears OnCancel (unless the server finished
-// it) and OnDone, and a handler still working on it sees cancelled().
+// The call is over: queued messages fail, a reactor hears OnCancel (unless its own Finish's
+// status went out) and OnDone, and a handler still working on it sees cancelled().
 void Connection::end_call(const std::shared_ptr<CallState>& call) {
   if (call->closed) return;
   call->closed = true;
@@ -322,7 +338,9 @@ void Connection::end_call(const std::shared_ptr<CallState>& call) {
   call->out.clear();
   run_dones();
   if (StreamReactor* reactor = call->reactor) {
-    if (!call->trailers_sent) reactor->OnCancel();
+    // A status the server sent for it (a refusal) is no Finish of the reactor's: without
+    // OnCancel it would never learn the call ended, never Finish, and never get OnDone.
+    if (!call->trailers_sent || !call->finish_called) reactor->OnCancel();
     if (call->finish_called) deliver_done(*call);
   }
 }
@@ -368,8 +386,8 @@ int Connection::on_data(nghttp2_session*, uint8_t, int32_t stream_id, const uint
   std::vector<std::string> messages;
   call->decoder.feed(std::string_view(reinterpret_cast<const char*>(data), length), messages);
   if (call->decoder.failed()) {
-    self->refuse(call, Status(static_cast<StatusCode>(call->decoder.error_code()),
-                              call->decoder.error()));
+    self->refuse(
+        call, Status(static_cast<StatusCode>(call->decoder.error_code()), call->decoder.error()));
     return 0;
   }
   for (auto& message : messages) {
@@ -408,12 +426,11 @@ void Connection::headers_done(const std::shared_ptr<CallState>& call) {
   auto it = server_.methods.find(call->path);
   if (it == server_.methods.end()) {
     const auto slash = call->path.rfind('/');
-    const std::string service = slash == std::string::npos || slash == 0
-                                    ? call->path
-                                    : call->path.substr(1, slash - 1);
-    const bool known_service = std::any_of(
-        server_.methods.begin(), server_.methods.end(),
-        [&](const auto& m) { return m.first.rfind("/" + service + "/", 0) == 0; });
+    const std::string service =
+        slash == std::string::npos || slash == 0 ? call->path : call->path.substr(1, slash - 1);
+    const bool known_service =
+        std::any_of(server_.methods.begin(), server_.methods.end(),
+                    [&](const auto& m) { return m.first.rfind("/" + service + "/", 0) == 0; });
     return refuse(call, Status(StatusCode::UNIMPLEMENTED,
                                known_service ? "unknown method " + call->path.substr(slash + 1) +
                                                    " for service " + service
@@ -451,10 +468,8 @@ void Connection::request_done(const std::shared_ptr<CallState>& call) {
   if (method.kind == RpcServer::Kind::unary) {
     method.handler(request, std::move(responder));
   } else {
-    asio::post(*server_.workers,
-               [handler = method.handler, request = std::move(request), responder]() mutable {
-                 handler(request, std::move(responder));
-               });
+    asio::post(*server_.workers, [handler = method.handler, request = std::move(request),
+                                  responder]() mutable { handler(request, std::move(responder)); });
   }
 }
 
@@ -656,11 +671,13 @@ void RpcServer::start() {
   impl_->workers = std::make_unique<asio::thread_pool>(impl_->options.workers);
   auto guard = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
       impl_->loop->io.get_executor());
-  impl_->io_thread = std::thread([loop = impl_->loop, guard, start = impl_->options.on_io_thread_start] {
-    pthread_setname_np(pthread_self(), "rpc-io");
-    if (start) start();
-    loop->io.run();
-  });
+  impl_->io_thread =
+      std::thread([loop = impl_->loop, guard, start = impl_->options.on_io_thread_start] {
+        pthread_setname_np(pthread_self(), "rpc-io");
+        this_thread_loop = loop.get();
+        if (start) start();
+        loop->io.run();
+      });
 }
 
 void RpcServer::serve(int fd) {
@@ -682,6 +699,13 @@ void RpcServer::serve(int fd) {
 }
 
 std::size_t RpcServer::connections() const { return impl_->connection_count.load(); }
+
+// A job posted from the loop's own thread runs after the handlers already queued, which hold
+// what the last poll found ready (asio queues the reactor's results before it).
+void RpcServer::run_when_idle(std::function<void()> job) {
+  if (this_thread_loop == nullptr) return job();
+  asio::post(this_thread_loop->io, std::move(job));
+}
 
 void RpcServer::stop() {
   {

@@ -109,7 +109,7 @@ class BidiReactor : public StreamReactor {
 class RpcServer {
  public:
   struct Options {
-    std::size_t max_receive_bytes = 4 << 20;  // a longer request is refused, as grpc-go does
+    std::size_t max_receive_bytes = 4 << 20;   // a longer request is refused, as grpc-go does
     int workers = 16;                          // threads for blocking handlers
     std::function<void()> on_io_thread_start;  // runs first on the I/O thread
   };
@@ -164,6 +164,10 @@ class RpcServer {
 
   // Connections open now (for tests and /metrics).
   std::size_t connections() const;
+
+  // On the I/O thread (a handler, on_io_thread_start): runs `job` there once the loop has
+  // handled the events it has ready now, so that work for many requests can be done once.
+  static void run_when_idle(std::function<void()> job);
 
  private:
   enum class Kind { unary, blocking, stream };

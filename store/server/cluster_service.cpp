@@ -86,7 +86,8 @@ class ClusterService final {
   grpc::Status MemberAdd(const etcdserverpb::MemberAddRequest* request,
                          etcdserverpb::MemberAddResponse* response) {
     if (!leader()) {
-      return forward([&](auto& stub, auto& ctx) { return stub.MemberAdd(&ctx, *request, response); });
+      return forward(
+          [&](auto& stub, auto& ctx) { return stub.MemberAdd(&ctx, *request, response); });
     }
     if (!peer_urls_valid(request->peerurls())) return bad_urls();
     std::vector<std::string> urls(request->peerurls().begin(), request->peerurls().end());
@@ -155,7 +156,7 @@ class ClusterService final {
   grpc::Status forward(Call&& call) {
     const uint64_t lead = context_.host ? context_.host->leader_id() : 0;
     return forward_to_leader<etcdserverpb::Cluster>(context_.backend, lead,
-                                                     std::forward<Call>(call));
+                                                    std::forward<Call>(call));
   }
 
   void list(google::protobuf::RepeatedPtrField<etcdserverpb::Member>* out) const {

@@ -52,28 +52,28 @@ void add_kv_service(ServiceContext& context, rpc::RpcServer& server) {
   // host's, or a peer's), a serializable one at once.
   server.add_unary<RangeRequest>(
       at + "Range", [&context](const RangeRequest& request, rpc::Responder responder) {
-        context.backend.range_async(
-            from_pb(request), [&context, responder](mgmt::Result<mvcc::RangeResponse> r) {
-              if (!r) return responder.fail(to_status(r.error()));
-              RangeResponse response;
-              context.fill(response.mutable_header(), r->revision);
-              to_pb(*r, &response);
-              responder.finish(response);
-            });
+        context.backend.range_async(from_pb(request),
+                                    [&context, responder](mgmt::Result<mvcc::RangeResponse> r) {
+                                      if (!r) return responder.fail(to_status(r.error()));
+                                      RangeResponse response;
+                                      context.fill(response.mutable_header(), r->revision);
+                                      to_pb(*r, &response);
+                                      responder.finish(response);
+                                    });
       });
-  server.add_unary<PutRequest>(at + "Put", [&context](const PutRequest& request,
-                                                      rpc::Responder responder) {
-    propose<mvcc::PutResponse, PutResponse>(context, request, responder, &Backend::put_async);
-  });
+  server.add_unary<PutRequest>(
+      at + "Put", [&context](const PutRequest& request, rpc::Responder responder) {
+        propose<mvcc::PutResponse, PutResponse>(context, request, responder, &Backend::put_async);
+      });
   server.add_unary<DeleteRangeRequest>(
       at + "DeleteRange", [&context](const DeleteRangeRequest& request, rpc::Responder responder) {
         propose<mvcc::DeleteRangeResponse, DeleteRangeResponse>(context, request, responder,
                                                                 &Backend::delete_range_async);
       });
-  server.add_unary<TxnRequest>(at + "Txn", [&context](const TxnRequest& request,
-                                                      rpc::Responder responder) {
-    propose<mvcc::TxnResponse, TxnResponse>(context, request, responder, &Backend::txn_async);
-  });
+  server.add_unary<TxnRequest>(
+      at + "Txn", [&context](const TxnRequest& request, rpc::Responder responder) {
+        propose<mvcc::TxnResponse, TxnResponse>(context, request, responder, &Backend::txn_async);
+      });
   server.add_blocking<CompactionRequest, CompactionResponse>(
       at + "Compact",
       [&context](const CompactionRequest& request, CompactionResponse& response,

@@ -2,14 +2,14 @@
 // path (Raft); keep-alive and time-to-live are answered by the leader, which alone keeps the
 // deadlines: a follower forwards them to it. An unknown lease in TimeToLive answers TTL -1 and in
 // KeepAlive TTL 0, as etcd 3.4 does.
+#include <functional>
+#include <memory>
+#include <mutex>
+
 #include "store/server/etcd_errors.h"
 #include "store/server/leader_forward.h"
 #include "store/server/raft_host.h"
 #include "store/server/services.h"
-
-#include <functional>
-#include <memory>
-#include <mutex>
 
 namespace mgmt::store::server {
 namespace {
@@ -20,8 +20,8 @@ using KeepAliveResponse = etcdserverpb::LeaseKeepAliveResponse;
 // One keep-alive sent on to the leader, on a stream of its own with a deadline (gRPC's callback
 // client API: no thread waits for the leader). `done` gets the leader's answer, or the status
 // that says why there is none. Deletes itself when the call is over.
-class ForwardedKeepAlive final : public grpc::ClientBidiReactor<KeepAliveRequest,
-                                                                KeepAliveResponse> {
+class ForwardedKeepAlive final
+    : public grpc::ClientBidiReactor<KeepAliveRequest, KeepAliveResponse> {
  public:
   using Done = std::function<void(const grpc::Status&, const KeepAliveResponse&)>;
 
@@ -97,17 +97,16 @@ class KeepAliveStream final : public rpc::BidiReactor<KeepAliveRequest, KeepAliv
       ++forwarding_;
     }
     // Started outside the lock: its answer takes it.
-    ForwardedKeepAlive::start(*channel, request,
-                              [this](const grpc::Status& status, const KeepAliveResponse& r) {
-                                std::lock_guard done_lock(mutex_);
-                                --forwarding_;
-                                if (status.ok()) return write_locked(r);
-                                // Unreachable, timed out, or gone: clients retry UNAVAILABLE.
-                                finish_locked(grpc::Status(
-                                    grpc::StatusCode::UNAVAILABLE,
-                                    "etcdserver: the leader did not answer the keep-alive (" +
-                                        status.error_message() + "); retry"));
-                              });
+    ForwardedKeepAlive::start(
+        *channel, request, [this](const grpc::Status& status, const KeepAliveResponse& r) {
+          std::lock_guard done_lock(mutex_);
+          --forwarding_;
+          if (status.ok()) return write_locked(r);
+          // Unreachable, timed out, or gone: clients retry UNAVAILABLE.
+          finish_locked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                     "etcdserver: the leader did not answer the keep-alive (" +
+                                         status.error_message() + "); retry"));
+        });
   }
 
   // As etcd, a client that sends no more keep-alives ends the stream.

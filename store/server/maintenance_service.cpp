@@ -17,8 +17,7 @@ class MaintenanceService final {
  public:
   explicit MaintenanceService(ServiceContext& context) : context_(context) {}
 
-  grpc::Status Status(const etcdserverpb::StatusRequest*,
-                      etcdserverpb::StatusResponse* response) {
+  grpc::Status Status(const etcdserverpb::StatusRequest*, etcdserverpb::StatusResponse* response) {
     auto& b = context_.backend;
     context_.fill(response->mutable_header());
     response->set_version(kServerVersion);
@@ -60,8 +59,7 @@ class MaintenanceService final {
     return grpc::Status::OK;
   }
 
-  grpc::Status Hash(const etcdserverpb::HashRequest*,
-                    etcdserverpb::HashResponse* response) {
+  grpc::Status Hash(const etcdserverpb::HashRequest*, etcdserverpb::HashResponse* response) {
     context_.fill(response->mutable_header());
     response->set_hash(context_.backend.kv().hash_kv(0));
     return grpc::Status::OK;
@@ -119,8 +117,7 @@ class MaintenanceService final {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "etcdserver: not leader");
     }
     if (context_.host) {
-      if (auto r = context_.host->transfer_leadership(request->targetid(),
-                                                      std::chrono::seconds(5));
+      if (auto r = context_.host->transfer_leadership(request->targetid(), std::chrono::seconds(5));
           !r) {
         return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                             "etcdserver: request timed out, leader transfer took too long");
@@ -146,9 +143,10 @@ void add_maintenance_service(ServiceContext& context, rpc::RpcServer& server) {
   add_blocking(server, at + "HashKV", service, &MaintenanceService::HashKV);
   add_blocking(server, at + "MoveLeader", service, &MaintenanceService::MoveLeader);
   server.add_server_stream<etcdserverpb::SnapshotRequest, etcdserverpb::SnapshotResponse>(
-      at + "Snapshot", [service](const etcdserverpb::SnapshotRequest& request,
-                                 rpc::Writer<etcdserverpb::SnapshotResponse>& writer,
-                                 const rpc::CallInfo&) { return service->Snapshot(request, &writer); });
+      at + "Snapshot",
+      [service](const etcdserverpb::SnapshotRequest& request,
+                rpc::Writer<etcdserverpb::SnapshotResponse>& writer,
+                const rpc::CallInfo&) { return service->Snapshot(request, &writer); });
 }
 
 }  // namespace mgmt::store::server

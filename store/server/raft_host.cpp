@@ -220,31 +220,63 @@ void RaftHost::deliver(raft::Message m) {
   run_or_enqueue(std::move(m));
 }
 
-// Idle (nothing queued, no round running): the round runs here, on the caller's thread (a
-// peer's message, a client's read), instead of waking the Raft thread for it (a wake-up per
-// message was much of a follower's CPU).
 namespace {
-thread_local bool event_loop_thread = false;
+// Set on an event loop's thread (run_rounds_through).
+thread_local RaftHost::Defer loop_defer = nullptr;
 }  // namespace
 
-void RaftHost::never_run_rounds_on_this_thread() { event_loop_thread = true; }
+void RaftHost::run_rounds_through(Defer defer) { loop_defer = defer; }
 
+// Idle (nothing queued, no round running): the round runs here, on the caller's thread (a
+// peer's message, a client's read), instead of waking the Raft thread for it (a wake-up per
+// message was much of a follower's CPU). On an event loop, it runs once the loop is idle.
 void RaftHost::run_or_enqueue(Item item) {
   bool here = false;
+  bool queued = false;
+  bool defer = false;
   {
     std::lock_guard lock(mutex_);
-    if (!stopped_ && (!started_ || running_ || !inbox_.empty() || event_loop_thread)) {
+    if (!stopped_ && started_ && loop_defer != nullptr) {
+      // Whoever runs a round now takes the inbox after it; otherwise the loop's round does.
+      inbox_.push_back(std::move(item));
+      queued = true;
+      if (!running_ && !loop_round_due_) defer = loop_round_due_ = true;
+    } else if (!stopped_ && (!started_ || running_ || !inbox_.empty())) {
       inbox_.push_back(std::move(item));
       if (!running_) wake_.notify_all();
       return;
+    } else if (!stopped_) {
+      here = running_ = true;
     }
-    if (!stopped_) here = running_ = true;
   }
+  if (defer) loop_defer([this] { loop_round(); });
+  if (queued) return;
   // Stopped: refused outside the lock (a rejection callback may take the Backend's locks).
   if (!here) return refuse(item, "etcdserver: server stopped");
   std::deque<Item> items;
   items.push_back(std::move(item));
   ReadAnswers answers = round(items);
+  end_borrowed_round();
+  answer(answers);
+}
+
+void RaftHost::loop_round() {
+  std::deque<Item> items;
+  {
+    std::lock_guard lock(mutex_);
+    loop_round_due_ = false;
+    // Taken meanwhile by another runner (the Raft thread at a tick, a peer's thread), or
+    // stopped: stop() answers what is left in the inbox.
+    if (stopped_ || running_ || inbox_.empty()) return;
+    running_ = true;
+    items.swap(inbox_);
+  }
+  ReadAnswers answers = round(items);
+  end_borrowed_round();
+  answer(answers);
+}
+
+void RaftHost::end_borrowed_round() {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
@@ -257,7 +289,6 @@ void RaftHost::run_or_enqueue(Item item) {
            (notice_due_ && (now >= *notice_due_ || *notice_due_ < sleeping_until_));
   }
   if (wake) wake_.notify_all();
-  answer(answers);
 }
 
 void RaftHost::reply(std::function<void()> replies) {

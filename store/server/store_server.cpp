@@ -238,7 +238,9 @@ Result<void> StoreServer::start() {
   }
   rpc::RpcServer::Options rpc_options;
   rpc_options.max_receive_bytes = kMaxReceiveMessageBytes;
-  rpc_options.on_io_thread_start = [] { RaftHost::never_run_rounds_on_this_thread(); };
+  rpc_options.on_io_thread_start = [] {
+    RaftHost::run_rounds_through(&rpc::RpcServer::run_when_idle);
+  };
   server_ = std::make_unique<rpc::RpcServer>(rpc_options);
   add_kv_service(*context_, *server_);
   add_watch_service(*context_, *server_);

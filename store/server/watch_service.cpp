@@ -2,12 +2,12 @@
 // A create is answered with `created` before any event (history replay included); events come
 // in revision order, each once; a start revision below the compaction gets compact_revision and
 // `canceled`; a progress request gets a header-only response with watch_id -1, as etcd 3.4.
-#include "store/server/pb_convert.h"
-#include "store/server/services.h"
-
 #include <deque>
 #include <map>
 #include <mutex>
+
+#include "store/server/pb_convert.h"
+#include "store/server/services.h"
 
 namespace mgmt::store::server {
 namespace {
@@ -15,9 +15,9 @@ namespace {
 using etcdserverpb::WatchRequest;
 using etcdserverpb::WatchResponse;
 
-// One Watch stream, driven by the RPC server's I/O thread: no thread of its own. Responses come from the
-// stream's requests (created, canceled, progress) and from the store's watch sinks, which run
-// on the Raft thread under the store's locks; each is queued and written in order, one write in
+// One Watch stream, driven by the RPC server's I/O thread: no thread of its own. Responses come
+// from the stream's requests (created, canceled, progress) and from the store's watch sinks, which
+// run on the Raft thread under the store's locks; each is queued and written in order, one write in
 // flight at a time, started by whoever queues into an idle stream (StartWrite only queues: it
 // never runs a reaction, waits on the network nor re-enters the store).
 // A slow client (as etcd's "unsynced" watchers): while more than kBacklogBytes wait unwritten,
@@ -260,7 +260,7 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
   }
 
   ServiceContext& context_;
-  std::mutex watchers_mutex_;  // guards watchers_, next_id_
+  std::mutex watchers_mutex_;               // guards watchers_, next_id_
   std::map<int64_t, Registered> watchers_;  // this stream's watch ids -> the store's
   int64_t next_id_ = 0;
   std::mutex mutex_;  // guards what follows
