@@ -144,6 +144,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool open();
   void read();
   void flush();
+  void flush_soon();
   // Ends every call (as cancelled) and the connection; idempotent.
   void close(bool goaway);
 
@@ -187,6 +188,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string writing_;  // what the socket is writing now
   bool write_in_flight_ = false;
   bool flushing_ = false;
+  bool flush_due_ = false;  // flush_soon() posted a flush
   bool receiving_ = false;
   bool closed_ = false;
 };
@@ -502,7 +504,7 @@ void Connection::send(const std::shared_ptr<CallState>& call, std::string framed
   } else {
     submit_headers(*call);
   }
-  flush();
+  flush_soon();
 }
 
 void Connection::finish(const std::shared_ptr<CallState>& call, const Status& status) {
@@ -520,11 +522,22 @@ void Connection::finish(const std::shared_ptr<CallState>& call, const Status& st
                                     header("grpc-status", code)};
     if (!message.empty()) headers.push_back(header("grpc-message", message));
     nghttp2_submit_response(session_, call->stream_id, headers.data(), headers.size(), nullptr);
-    flush();
+    flush_soon();
     return;
   }
   nghttp2_session_resume_data(session_, call->stream_id);
-  flush();
+  flush_soon();
+}
+
+// What the jobs queued on the loop now (the answers and events of one Raft round) submit goes
+// out in one write: the flush runs after them.
+void Connection::flush_soon() {
+  if (flush_due_ || closed_) return;
+  flush_due_ = true;
+  asio::post(server_.loop->io, [self = shared_from_this()] {
+    self->flush_due_ = false;
+    self->flush();
+  });
 }
 
 ssize_t Connection::read_data(nghttp2_session* session, int32_t stream_id, uint8_t* buffer,
