@@ -297,46 +297,57 @@ void PeerTransport::ended(Peer& peer, const std::string& url, const grpc::Status
   hooks_.report(raft::Message{.type = raft::MessageType::unreachable, .from = peer.id});
 }
 
-grpc::Status PeerService::Send(grpc::ServerContext*, const mgmtraft::MessageBatch* batch,
-                               mgmtraft::SendAck*) {
-  return receive(*batch);
-}
-
 namespace {
 
-// One incoming stream: reads a batch, hands it over, reads the next. Ends at the sender's end,
-// or at the first refused batch: a member that was removed hears a notice first. Deletes
-// itself when gRPC is done with it.
+// One incoming stream, on the RPC server's I/O thread: each batch is handed over as it is read.
+// Ends at the sender's end, or at the first refused batch (what follows it is ignored): a
+// member that was removed hears a notice first. Deletes itself at OnDone.
 class StreamReceiver final
-    : public grpc::ServerBidiReactor<mgmtraft::MessageBatch, mgmtraft::StreamNotice> {
+    : public rpc::BidiReactor<mgmtraft::MessageBatch, mgmtraft::StreamNotice> {
  public:
-  explicit StreamReceiver(PeerService& service) : service_(service) { StartRead(&batch_); }
-  void OnReadDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status::OK);
-    grpc::Status status = service_.receive(batch_);
-    if (status.ok()) return StartRead(&batch_);
+  explicit StreamReceiver(PeerService& service) : service_(service) {}
+  void OnRead(const mgmtraft::MessageBatch& batch) override {
+    if (ending_) return;
+    grpc::Status status = service_.receive(batch);
+    if (status.ok()) return;
+    ending_ = true;
     if (is_removal(status)) {
       refusal_ = status;
-      notice_.set_removed(true);
-      return StartWrite(&notice_);
+      mgmtraft::StreamNotice notice;
+      notice.set_removed(true);
+      return StartWrite(&notice);
     }
     Finish(status);
   }
   void OnWriteDone(bool) override { Finish(refusal_); }
+  void OnHalfClose() override { end(); }
+  void OnCancel() override { end(); }
   void OnDone() override { delete this; }
 
  private:
+  void end() {
+    if (ending_) return;  // Finish comes from OnWriteDone, or came already
+    ending_ = true;
+    Finish(grpc::Status::OK);
+  }
+
   PeerService& service_;
-  mgmtraft::MessageBatch batch_;
-  mgmtraft::StreamNotice notice_;
+  bool ending_ = false;  // Finish called or due (all on the I/O thread)
   grpc::Status refusal_;
 };
 
 }  // namespace
 
-grpc::ServerBidiReactor<mgmtraft::MessageBatch, mgmtraft::StreamNotice>* PeerService::Stream(
-    grpc::CallbackServerContext*) {
-  return new StreamReceiver(*this);
+void PeerService::add_to(rpc::RpcServer& server) {
+  server.add_unary<mgmtraft::MessageBatch>(
+      "/mgmtraft.RaftPeer/Send", [this](const mgmtraft::MessageBatch& batch, rpc::Responder r) {
+        const grpc::Status status = receive(batch);
+        if (!status.ok()) return r.fail(status);
+        r.finish(mgmtraft::SendAck());
+      });
+  server.add_bidi<mgmtraft::MessageBatch, mgmtraft::StreamNotice>(
+      "/mgmtraft.RaftPeer/Stream",
+      [this](const rpc::CallInfo&) { return new StreamReceiver(*this); });
 }
 
 grpc::Status PeerService::receive(const mgmtraft::MessageBatch& batch) {

@@ -17,6 +17,7 @@
 #pragma once
 
 #include "store/raft/driver.h"
+#include "store/rpc/rpc_server.h"
 
 #include "raft/peer.grpc.pb.h"
 
@@ -69,10 +70,9 @@ class PeerTransport : public raft::Transport {
   int live_calls_ = 0;  // streams and snapshot calls gRPC has not finished with
 };
 
-// Stream is served with gRPC's callback API: a batch is handed over on the gRPC thread that read
-// it, with no server thread parked per stream. Send (snapshots) is synchronous.
-class PeerService final
-    : public mgmtraft::RaftPeer::WithCallbackMethod_Stream<mgmtraft::RaftPeer::Service> {
+// Served by our RPC server (store/rpc/rpc_server.h) on the peer URLs: a batch is handed over on
+// its I/O thread, as it was read, with no thread parked per stream; so is a snapshot (Send).
+class PeerService final {
  public:
   // `was_removed`: whether a sender was removed from the cluster (it is told so, once per
   // batch, with kErrMemberRemoved).
@@ -81,10 +81,8 @@ class PeerService final
       : cluster_id_(cluster_id),
         deliver_(std::move(deliver)),
         was_removed_(std::move(was_removed)) {}
-  grpc::Status Send(grpc::ServerContext*, const mgmtraft::MessageBatch* batch,
-                    mgmtraft::SendAck*) override;
-  grpc::ServerBidiReactor<mgmtraft::MessageBatch, mgmtraft::StreamNotice>* Stream(
-      grpc::CallbackServerContext*) override;
+  // Registers Send and Stream on `server` (before it starts); this outlives it.
+  void add_to(rpc::RpcServer& server);
 
   // Checks a batch and hands its messages over; an error status refuses the rest.
   grpc::Status receive(const mgmtraft::MessageBatch& batch);

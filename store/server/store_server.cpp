@@ -182,26 +182,11 @@ Result<void> StoreServer::start() {
   // Debian's abseil checks every mutex acquisition of gRPC's for lock-order cycles (a debugging
   // aid, on in its build): about 1% of the store's CPU under load, for nothing in production.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // Two servers: the clients' (our own, store/rpc/rpc_server.h, with etcd's 2 MiB message
-  // limit; its connections come from our own listener) and gRPC's on the peer URLs, whose
-  // snapshots carry the whole store and have no such limit (a 2 MiB one made a member that fell
-  // behind a store over 2 MiB unrecoverable).
-  grpc::ServerBuilder peer_builder;
-  for (grpc::ServerBuilder* b : {&peer_builder}) {
-    // Clients ping long watches every 10 s or so (clientv3's default keepalive); accept that
-    // without data flowing instead of answering with GOAWAY (gRPC C++'s default policy).
-    b->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
-    b->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    b->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-    // An address in use is an error, as with etcd: gRPC sets SO_REUSEPORT by default on Linux,
-    // and a second agent on the same URLs then started without a word and took half the
-    // connections.
-    b->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-    // What uses the synchronous API (reads, streams, the peer service) keeps its threads: with
-    // the default of 2 idle pollers, gRPC made and unmade a thread per request under load.
-    b->SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
-  }
-  peer_builder.SetMaxReceiveMessageSize(std::numeric_limits<int>::max());
+  // Two servers of our own (store/rpc/rpc_server.h), each behind our own listening sockets:
+  // the clients' (etcd's 2 MiB message limit) and the peers', whose snapshots carry the whole
+  // store and have no such limit (a 2 MiB one made a member that fell behind a store over 2 MiB
+  // unrecoverable). On both, a Raft round for the requests read runs on the server's I/O
+  // thread once it has read what is ready (RaftHost::run_rounds_through).
   // The client URLs are our own sockets (client_listener.h), so that plain HTTP (/health,
   // /version, /metrics) shares the port with gRPC as on etcd; gRPC gets its connections.
   std::vector<std::string> client_addresses;
@@ -213,34 +198,30 @@ Result<void> StoreServer::start() {
   }
   listener_ = std::move(*listener);
   ports_ = listener_->ports();
-  // The peer URLs serve the Raft peer service only, as etcd's serve its peer protocol.
-  std::vector<int> peer_ports(config_.peer_urls.size(), 0);
-  for (std::size_t i = 0; i < config_.peer_urls.size(); ++i) {
-    peer_builder.AddListeningPort(*listen_address(config_.peer_urls[i]),
-                                  grpc::InsecureServerCredentials(), &peer_ports[i]);
-  }
-  peer_builder.RegisterService(&host_->peer_service());
-  peer_server_ = peer_builder.BuildAndStart();
-  bool listening = peer_server_ != nullptr;
-  for (int port : peer_ports) listening = listening && port != 0;
-  if (!listening) {
-    if (peer_server_ != nullptr) peer_server_->Shutdown();
-    peer_server_.reset();
+  // The peer URLs serve the Raft peer service only, as etcd's serve its peer protocol (plain
+  // HTTP there gets 404).
+  std::vector<std::string> peer_addresses;
+  for (const auto& url : config_.peer_urls) peer_addresses.push_back(*listen_address(url));
+  auto peer_listener = ClientListener::open(peer_addresses);
+  if (!peer_listener) {
     listener_.reset();
-    // Name the URL that failed, and why; gRPC tells neither.
     if (auto problem = first_unusable(config_)) return fail(*problem);
-    std::string all;
-    for (const auto& u : config_.client_urls) all += (all.empty() ? "" : ", ") + u;
-    for (const auto& u : config_.peer_urls) all += ", " + u;
-    return fail(Code::unavailable, "cannot listen on " + all +
-                                       ": gRPC refused them (run with --verbose to see why); "
-                                       "choose others with --client-urls and --server-urls");
+    return fail(peer_listener.error());
   }
-  rpc::RpcServer::Options rpc_options;
-  rpc_options.max_receive_bytes = kMaxReceiveMessageBytes;
-  rpc_options.on_io_thread_start = [] {
+  peer_listener_ = std::move(*peer_listener);
+  const auto rounds_on_the_loop = [] {
     RaftHost::run_rounds_through(&rpc::RpcServer::run_when_idle);
   };
+  rpc::RpcServer::Options peer_options;
+  peer_options.max_receive_bytes = std::numeric_limits<uint32_t>::max();
+  peer_options.workers = 1;  // nothing blocks there
+  peer_options.on_io_thread_start = rounds_on_the_loop;
+  peer_server_ = std::make_unique<rpc::RpcServer>(peer_options);
+  host_->peer_service().add_to(*peer_server_);
+  peer_server_->start();
+  rpc::RpcServer::Options rpc_options;
+  rpc_options.max_receive_bytes = kMaxReceiveMessageBytes;
+  rpc_options.on_io_thread_start = rounds_on_the_loop;
   server_ = std::make_unique<rpc::RpcServer>(rpc_options);
   add_kv_service(*context_, *server_);
   add_watch_service(*context_, *server_);
@@ -266,6 +247,14 @@ Result<void> StoreServer::start() {
       [server = server_.get()](int fd) { server->serve(fd); },
       [http = http_.get()](const std::string& method, const std::string& target,
                            const std::string& body) { return http->handle(method, target, body); });
+  peer_listener_->start([server = peer_server_.get()](int fd) { server->serve(fd); },
+                        [](const std::string&, const std::string&, const std::string&) {
+                          return HttpReply{404, "text/plain; charset=utf-8",
+                                           "this is a member's peer URL: it serves Raft between "
+                                           "members, not clients\n",
+                                           {},
+                                           nullptr};
+                        });
   host_->start();
   publisher_ = std::thread([this] { publish_loop(); });
   AutoCompactor::Hooks compactor_hooks;
@@ -317,6 +306,7 @@ void StoreServer::stop() {
   if (context_) context_->stopping = true;
   // No new connection, and no HTTP request in progress, past this point.
   if (listener_) listener_->stop();
+  if (peer_listener_) peer_listener_->stop();
   // Raft stops first, and the requests still waiting for it are answered, so that gRPC's
   // shutdown (which waits for every open call) does not wait for them.
   if (host_) host_->stop();
@@ -324,10 +314,7 @@ void StoreServer::stop() {
   // After the waiters are answered: a compaction it proposed is not waited for.
   if (auto_compactor_) auto_compactor_->stop();
   if (server_) server_->stop();
-  if (peer_server_) {
-    peer_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-    peer_server_->Wait();
-  }
+  if (peer_server_) peer_server_->stop();
   if (publisher_.joinable()) publisher_.join();
   http_.reset();
   gateway_.reset();  // its channel is to server_

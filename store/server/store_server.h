@@ -24,9 +24,6 @@
 #include <thread>
 #include <vector>
 
-namespace grpc {
-class Server;
-}
 namespace mgmt::rpc {
 class RpcServer;
 }
@@ -129,13 +126,14 @@ class StoreServer {
   std::unique_ptr<RaftHost> host_;
   std::unique_ptr<ServiceContext> context_;
   std::unique_ptr<rpc::RpcServer> server_;     // the client services (connections: listener_)
-  std::unique_ptr<grpc::Server> peer_server_;  // the Raft peer service, on the peer URLs
+  std::unique_ptr<rpc::RpcServer> peer_server_;  // the Raft peer service (peer_listener_)
   std::unique_ptr<JsonGateway> gateway_;
   std::unique_ptr<HttpEndpoints> http_;
   std::unique_ptr<ClientListener> listener_;  // the client URLs' sockets (gRPC and HTTP)
+  std::unique_ptr<ClientListener> peer_listener_;  // the peer URLs' sockets
   std::vector<int> ports_;
-  std::thread publisher_;
-  std::unique_ptr<AutoCompactor> auto_compactor_;  // publishes this member's client URLs once a leader is known
+  std::thread publisher_;  // publishes this member's client URLs once a leader is known
+  std::unique_ptr<AutoCompactor> auto_compactor_;
   std::mutex mutex_;  // guards stopped_
   std::condition_variable wake_;
   bool stopped_ = false;

@@ -3,6 +3,7 @@
 // sent, on its stream; a member that the receiver knows as removed hears so from its first
 // refused message (its agent stops on that); a peer that does not listen, or belongs to another
 // cluster, is reported unreachable to the core, and messages flow once it listens.
+#include "store/server/client_listener.h"
 #include "store/server/peer_transport.h"
 #include "test/support/process/free_port.h"
 
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -58,23 +60,34 @@ struct Events {
   }
 };
 
-// Member 2: a gRPC server with the peer service on a loopback port.
+// Member 2: the peer service on a loopback port, served as a member serves it (our listener and
+// RPC server).
 struct Receiver {
   std::unique_ptr<PeerService> service;
-  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<mgmt::rpc::RpcServer> server;
+  std::unique_ptr<mgmt::store::server::ClientListener> listener;
 
   Receiver(Events& events, int port, uint64_t cluster, bool sender_removed) {
     service = std::make_unique<PeerService>(
         cluster, [&events](Message m) { events.add(events.received, std::move(m)); },
         [sender_removed](uint64_t) { return sender_removed; });
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:" + std::to_string(port),
-                             grpc::InsecureServerCredentials());
-    builder.RegisterService(service.get());
-    server = builder.BuildAndStart();
-    REQUIRE(server != nullptr);
+    mgmt::rpc::RpcServer::Options options;
+    options.max_receive_bytes = std::numeric_limits<uint32_t>::max();
+    server = std::make_unique<mgmt::rpc::RpcServer>(options);
+    service->add_to(*server);
+    server->start();
+    auto opened = mgmt::store::server::ClientListener::open({"127.0.0.1:" + std::to_string(port)});
+    REQUIRE(opened);
+    listener = std::move(*opened);
+    listener->start([this](int fd) { server->serve(fd); },
+                    [](const std::string&, const std::string&, const std::string&) {
+                      return mgmt::store::server::HttpReply{404, "text/plain", "", {}, nullptr};
+                    });
   }
-  ~Receiver() { server->Shutdown(std::chrono::system_clock::now() + 1s); }
+  ~Receiver() {
+    listener->stop();
+    server->stop();
+  }
 };
 
 // Member 1's transport, which knows member 2 at `port`.
