@@ -1,6 +1,8 @@
 // peer_transport.cpp: see peer_transport.h.
 #include "store/server/peer_transport.h"
 
+#include "store/server/grpc_lifetime.h"
+
 #include "common/log.h"
 #include "store/raft/codec.h"
 #include "store/server/store_server.h"
@@ -145,7 +147,9 @@ struct PeerTransport::SnapshotCall {
 };
 
 PeerTransport::PeerTransport(uint64_t cluster_id, Hooks hooks)
-    : cluster_id_(cluster_id), hooks_(std::move(hooks)) {}
+    : cluster_id_(cluster_id), hooks_(std::move(hooks)) {
+  keep_grpc_initialised();
+}
 
 PeerTransport::~PeerTransport() { stop(); }
 
