@@ -238,11 +238,12 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
 
   void write_next_locked() {
     if (finished_ || queue_.empty()) return;
-    writing_response_ = std::move(queue_.front());
+    // StartWrite serialises the response at once: it need not outlive the call.
+    const WatchResponse next = std::move(queue_.front());
     queue_.pop_front();
-    queued_bytes_ -= std::min(queued_bytes_, writing_response_.ByteSizeLong());
+    queued_bytes_ -= std::min(queued_bytes_, next.ByteSizeLong());
     writing_ = true;
-    StartWrite(&writing_response_);
+    StartWrite(&next);
   }
 
   // Ends the stream: nothing more is written, and the call is finished once no write is in
@@ -268,7 +269,6 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
   std::size_t queued_bytes_ = 0;
   std::map<int64_t, int64_t> lagging_;  // watch id -> first revision it skipped
   bool catching_up_ = false;
-  WatchResponse writing_response_;  // the write in flight, if writing_
   bool writing_ = false;
   bool finished_ = false;
   bool finish_sent_ = false;
