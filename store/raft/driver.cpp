@@ -37,6 +37,7 @@ Result<void> Driver::process_ready() {
          (rd.hard_state->term == saved_.term && rd.hard_state->vote == saved_.vote));
     if (send_first) {
       for (const Message& m : rd.messages) transport_.send(m);
+      transport_.dispatch();
     }
     if (rd.snapshot || !rd.entries.empty() || rd.hard_state) {
       if (auto r = log_.save(rd.snapshot, rd.entries, rd.hard_state); !r) {
@@ -51,6 +52,7 @@ Result<void> Driver::process_ready() {
     }
     if (!send_first) {
       for (const Message& m : rd.messages) transport_.send(m);
+      transport_.dispatch();
     }
     for (const Entry& e : rd.committed_entries) {
       if (e.type == EntryType::conf_change) {

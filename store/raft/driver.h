@@ -42,6 +42,9 @@ class Transport {
   virtual ~Transport() = default;
   // Best effort, never blocks; lost messages are Raft's problem, not the caller's.
   virtual void send(const Message& m) = 0;
+  // The messages sent so far should leave now (the driver calls it after each Ready's sends,
+  // before it waits for the disk); a transport may hold them until then.
+  virtual void dispatch() {}
 };
 
 class StateMachine {

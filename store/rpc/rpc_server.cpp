@@ -38,17 +38,12 @@
 #include <vector>
 
 #include "common/log.h"
+#include "store/rpc/event_loop.h"
 #include "store/rpc/grpc_wire.h"
 
 namespace asio = boost::asio;
 
 namespace mgmt::rpc {
-
-// The I/O thread's loop. Shared by every call, so that a Responder kept past the server's
-// life still posts into a live (if stopped) io_context.
-struct Loop {
-  asio::io_context io{1};
-};
 
 class Connection;
 struct CallState;
@@ -62,7 +57,9 @@ struct CallState {
     std::function<void(bool)> done;  // may be empty
   };
 
-  std::shared_ptr<Loop> loop;
+  // Held by every call, so that a Responder kept past the server's life still posts into a live
+  // (if stopped) io_context.
+  std::shared_ptr<EventLoop> loop;
   std::weak_ptr<Connection> connection;
   int32_t stream_id = 0;
   std::atomic<bool> cancelled{false};
@@ -83,14 +80,12 @@ struct CallState {
   Status status;
   std::deque<Outbound> out;
 
-  void post(std::function<void()> job) { asio::post(loop->io, std::move(job)); }
+  void post(std::function<void()> job) { loop->post(std::move(job)); }
 };
 
 bool CallInfo::cancelled() const { return call_->cancelled.load(); }
 
 namespace {
-
-thread_local Loop* this_thread_loop = nullptr;  // on the I/O thread: its loop
 
 constexpr std::size_t kReadBytes = 64 * 1024;
 constexpr std::size_t kMaxUnsent = 1 << 20;  // session output buffered before the socket takes it
@@ -121,9 +116,9 @@ struct RpcServer::Impl {
   };
 
   Options options;
-  std::shared_ptr<Loop> loop = std::make_shared<Loop>();
+  std::shared_ptr<EventLoop> loop;
+  bool owns_loop = false;  // the loop is this server's own (else it is shared and outlives it)
   std::unique_ptr<asio::thread_pool> workers;
-  std::thread io_thread;
   std::unordered_map<std::string, Method> methods;
   std::set<std::shared_ptr<Connection>> connections;  // I/O thread only
   std::atomic<std::size_t> connection_count{0};
@@ -136,7 +131,7 @@ struct RpcServer::Impl {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(RpcServer::Impl& server, int fd)
-      : server_(server), socket_(server.loop->io), fd_(fd) {}
+      : server_(server), socket_(server.loop->io()), fd_(fd) {}
   ~Connection() {
     if (session_ != nullptr) nghttp2_session_del(session_);
   }
@@ -534,7 +529,7 @@ void Connection::finish(const std::shared_ptr<CallState>& call, const Status& st
 void Connection::flush_soon() {
   if (flush_due_ || closed_) return;
   flush_due_ = true;
-  asio::post(server_.loop->io, [self = shared_from_this()] {
+  asio::post(server_.loop->io(), [self = shared_from_this()] {
     self->flush_due_ = false;
     self->flush();
   });
@@ -665,6 +660,11 @@ void RpcServer::finish_call(const std::shared_ptr<CallState>& call, const Status
 
 RpcServer::RpcServer(Options options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
+  impl_->loop = options.loop;
+  if (!impl_->loop) {
+    impl_->loop = std::make_shared<EventLoop>(options.on_io_thread_start);
+    impl_->owns_loop = true;
+  }
 }
 
 RpcServer::~RpcServer() { stop(); }
@@ -682,15 +682,7 @@ void RpcServer::start() {
   if (impl_->started) return;
   impl_->started = true;
   impl_->workers = std::make_unique<asio::thread_pool>(impl_->options.workers);
-  auto guard = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
-      impl_->loop->io.get_executor());
-  impl_->io_thread =
-      std::thread([loop = impl_->loop, guard, start = impl_->options.on_io_thread_start] {
-        pthread_setname_np(pthread_self(), "rpc-io");
-        this_thread_loop = loop.get();
-        if (start) start();
-        loop->io.run();
-      });
+  if (impl_->owns_loop) impl_->loop->start();
 }
 
 void RpcServer::serve(int fd) {
@@ -701,7 +693,7 @@ void RpcServer::serve(int fd) {
       return;
     }
   }
-  asio::post(impl_->loop->io, [impl = impl_.get(), fd] {
+  impl_->loop->post([impl = impl_.get(), fd] {
     auto connection = std::make_shared<Connection>(*impl, fd);
     if (!connection->open()) return;  // the descriptor closes with it
     impl->connections.insert(connection);
@@ -716,8 +708,9 @@ std::size_t RpcServer::connections() const { return impl_->connection_count.load
 // A job posted from the loop's own thread runs after the handlers already queued, which hold
 // what the last poll found ready (asio queues the reactor's results before it).
 void RpcServer::run_when_idle(std::function<void()> job) {
-  if (this_thread_loop == nullptr) return job();
-  asio::post(this_thread_loop->io, std::move(job));
+  EventLoop* loop = EventLoop::current();
+  if (loop == nullptr) return job();
+  loop->post(std::move(job));
 }
 
 void RpcServer::stop() {
@@ -727,20 +720,24 @@ void RpcServer::stop() {
     impl_->stopped = true;
     if (!impl_->started) return;
   }
-  std::promise<void> closed;
-  asio::post(impl_->loop->io, [impl = impl_.get(), &closed] {
+  auto close_all = [impl = impl_.get()] {
     auto connections = impl->connections;
     for (const auto& connection : connections) connection->close(true);
-    closed.set_value();
-  });
-  closed.get_future().wait();
-  impl_->loop->io.stop();
-  impl_->io_thread.join();
+  };
+  if (impl_->loop->on_this_thread()) {
+    close_all();
+  } else {
+    std::promise<void> closed;
+    impl_->loop->post([&] {
+      close_all();
+      closed.set_value();
+    });
+    closed.get_future().wait();
+  }
   impl_->workers->join();
-  // What the workers and other threads posted meanwhile runs now and finds its call over
-  // (a posted job holds its call, which holds the loop: left queued, neither would be freed).
-  impl_->loop->io.restart();
-  impl_->loop->io.poll();
+  // A loop of its own stops now; a shared one runs on, and what the workers posted meanwhile
+  // finds its connection closed.
+  if (impl_->owns_loop) impl_->loop->stop();
 }
 
 }  // namespace mgmt::rpc

@@ -16,7 +16,8 @@
 //   only queue work for the I/O thread and never call back into the reactor.
 // Lifetime: add_* before start(); serve() takes connections once started; stop() (also from the
 // destructor) cancels every call (OnCancel, then OnDone, for the reactors), closes the
-// connections and waits for the workers. A Responder used after stop() does nothing.
+// connections and waits for the workers. A Responder used after stop() does nothing. A server
+// may run on a loop it shares with others (Options::loop, event_loop.h).
 #pragma once
 
 #include <google/protobuf/message_lite.h>
@@ -30,6 +31,7 @@
 
 namespace mgmt::rpc {
 
+class EventLoop;
 using Status = grpc::Status;
 using StatusCode = grpc::StatusCode;
 
@@ -111,7 +113,10 @@ class RpcServer {
   struct Options {
     std::size_t max_receive_bytes = 4 << 20;   // a longer request is refused, as grpc-go does
     int workers = 16;                          // threads for blocking handlers
-    std::function<void()> on_io_thread_start;  // runs first on the I/O thread
+    std::function<void()> on_io_thread_start;  // runs first on the I/O thread (its own loop)
+    // Run on this loop (started and stopped by its owner, which stops this server first)
+    // instead of a loop and I/O thread of its own.
+    std::shared_ptr<EventLoop> loop;
   };
 
   explicit RpcServer(Options options);

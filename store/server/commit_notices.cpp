@@ -41,15 +41,18 @@ void CommitNotices::send(const raft::Message& m) {
 
 std::optional<CommitNotices::Clock::time_point> CommitNotices::flush(Clock::time_point now) {
   std::optional<Clock::time_point> next;
+  bool sent = false;
   for (auto it = held_.begin(); it != held_.end();) {
     if (it->second.due <= now) {
       next_.send(it->second.notice);
+      sent = true;
       it = held_.erase(it);
       continue;
     }
     if (!next || it->second.due < *next) next = it->second.due;
     ++it;
   }
+  if (sent) next_.dispatch();
   return next;
 }
 

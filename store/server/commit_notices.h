@@ -27,8 +27,10 @@ class CommitNotices : public raft::Transport {
   CommitNotices(raft::Transport& next, Clock::duration delay) : next_(next), delay_(delay) {}
 
   void send(const raft::Message& m) override;
+  void dispatch() override { next_.dispatch(); }
 
-  // Sends the notices whose delay passed by `now`; returns when the next one held falls due.
+  // Sends (and dispatches) the notices whose delay passed by `now`; returns when the next one
+  // held falls due.
   std::optional<Clock::time_point> flush(Clock::time_point now);
 
  private:

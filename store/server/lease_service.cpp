@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "store/server/etcd_errors.h"
+#include "store/server/grpc_lifetime.h"
 #include "store/server/leader_forward.h"
 #include "store/server/raft_host.h"
 #include "store/server/services.h"
@@ -27,6 +28,7 @@ class ForwardedKeepAlive final
 
   static void start(std::shared_ptr<grpc::Channel> channel, const KeepAliveRequest& request,
                     Done done) {
+    keep_grpc_initialised();  // gRPC 1.51 may abort when its last callback call's queue goes
     auto* f = new ForwardedKeepAlive(std::move(channel), request, std::move(done));
     f->stub_->async()->LeaseKeepAlive(&f->context_, f);
     f->StartWrite(&f->request_);

@@ -1,25 +1,35 @@
 // peer_transport.cpp: see peer_transport.h.
+// The sender's state is a Core shared with the jobs it posts to the loop and the handlers of its
+// connections, so that a job that runs after the transport is gone finds it stopped. Per peer,
+// `incoming` (under the peer's mutex) is what send() queued; everything else is the loop's.
 #include "store/server/peer_transport.h"
-
-#include "store/server/grpc_lifetime.h"
 
 #include "common/log.h"
 #include "store/raft/codec.h"
+#include "store/rpc/rpc_client.h"
 #include "store/server/store_server.h"
 
-#include <grpcpp/grpcpp.h>
-
-#include <set>
+#include <atomic>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <vector>
 
 namespace mgmt::store::server {
 namespace {
 
-constexpr size_t kMaxQueued = 4096;
+constexpr std::size_t kMaxQueued = 4096;
 constexpr int kMaxBatch = 64;
-// After a stream to a peer failed, no new one is dialled for this long.
+// While this much of a stream waits for the socket, messages wait in the peer's queue.
+constexpr std::size_t kMaxPendingBytes = 1 << 20;
+// After a stream to a peer failed, no new one is started for this long.
 constexpr auto kRetryAfter = std::chrono::milliseconds(100);
 // How often a peer's URL is looked up again (a member update may change it).
 constexpr auto kUrlCheckEvery = std::chrono::seconds(1);
+constexpr auto kSnapshotDeadline = std::chrono::seconds(60);
+constexpr const char* kStreamPath = "/mgmtraft.RaftPeer/Stream";
+constexpr const char* kSendPath = "/mgmtraft.RaftPeer/Send";
 
 // The refusal a removed member hears (receive() makes it; the sender and the stream act on it).
 bool is_removal(const grpc::Status& s) {
@@ -29,276 +39,297 @@ bool is_removal(const grpc::Status& s) {
 
 }  // namespace
 
-struct PeerTransport::Peer {
-  raft::NodeId id = 0;
-  // Touched only by send() (one caller at a time): the URL dialled, its channel and stub.
-  std::string url;
-  std::chrono::steady_clock::time_point url_checked;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<mgmtraft::RaftPeer::Stub> stub;
-
-  std::mutex mutex;  // guards the rest
-  PeerStream* stream = nullptr;  // the open stream; gRPC keeps it while it is set
-  bool writing = false;           // the stream has a write in flight
-  std::deque<raft::Message> queue;  // for the stream's next write
-  std::chrono::steady_clock::time_point retry_at;  // no new stream before this
-  bool reported_down = false;
-  std::set<SnapshotCall*> snapshots;  // in flight
-};
-
-// One stream to a peer. It holds itself open (a hold) until retired, so that the peer can
-// start writes on it under its mutex; once retired, gRPC ends it when its operations are done
-// and OnDone deletes it.
-class PeerTransport::PeerStream final
-    : public grpc::ClientBidiReactor<mgmtraft::MessageBatch, mgmtraft::StreamNotice> {
+class PeerTransport::Core : public std::enable_shared_from_this<Core> {
  public:
-  // peer.mutex held.
-  PeerStream(PeerTransport& transport, Peer& peer)
-      : transport_(transport), peer_(peer), url_(peer.url) {
-    peer.stub->async()->Stream(&context_, this);
-    AddHold();
-    StartRead(&notice_);
-    StartCall();
-  }
+  Core(uint64_t cluster_id, Hooks hooks, std::shared_ptr<rpc::EventLoop> loop)
+      : cluster_id_(cluster_id), hooks_(std::move(hooks)), loop_(std::move(loop)) {}
 
-  // Writes what is queued, up to a batch (peer.mutex held, no write in flight).
-  void write_queued() {
-    out_.Clear();
-    out_.set_cluster_id(transport_.cluster_id_);
-    while (!peer_.queue.empty() && out_.messages_size() < kMaxBatch) {
-      out_.add_messages(raft::codec::encode(peer_.queue.front()));
-      peer_.queue.pop_front();
-    }
-    peer_.writing = true;
-    StartWrite(&out_);
-  }
-
-  // The peer writes no more on this stream (peer.mutex held). `cancel`: our own ending (stop,
-  // a new URL), not the peer's failure; a failure drops what is queued and delays the next
-  // stream.
-  void retire(bool cancel) {
-    if (retired_) return;
-    retired_ = true;
-    cancelled_ = cancel;
-    if (peer_.stream == this) {
-      peer_.stream = nullptr;
-      peer_.writing = false;
-      if (!cancel) {
-        peer_.queue.clear();
-        peer_.retry_at = std::chrono::steady_clock::now() + kRetryAfter;
-      }
-    }
-    if (cancel) context_.TryCancel();
-    RemoveHold();
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(peer_.mutex);
-    if (retired_) return;
-    if (!ok) return retire(false);  // the call is over; its status comes with OnDone
-    if (peer_.reported_down) {
-      peer_.reported_down = false;
-      log::get("raft")->info("peer {:x} reachable", peer_.id);
-    }
-    if (peer_.queue.empty()) {
-      peer_.writing = false;
-    } else {
-      write_queued();
-    }
-  }
-
-  void OnReadDone(bool ok) override {
-    if (ok) {
-      if (notice_.removed() && transport_.hooks_.removed) transport_.hooks_.removed();
-      return StartRead(&notice_);
-    }
-    std::lock_guard lock(peer_.mutex);
-    retire(false);
-  }
-
-  void OnDone(const grpc::Status& status) override {
-    bool cancelled = false;
-    {
-      std::lock_guard lock(peer_.mutex);
-      cancelled = cancelled_;
-    }
-    transport_.ended(peer_, url_, status, cancelled, nullptr);
-    transport_.call_done();  // the transport may be gone after this
-    delete this;
-  }
+  void send(const raft::Message& m);
+  void dispatch();
+  void stop();
 
  private:
-  PeerTransport& transport_;
-  Peer& peer_;
-  const std::string url_;
-  grpc::ClientContext context_;
-  mgmtraft::MessageBatch out_;
-  mgmtraft::StreamNotice notice_;
-  bool retired_ = false;  // guarded by peer_.mutex
-  bool cancelled_ = false;
+  struct Peer {
+    raft::NodeId id = 0;
+    // send()'s (one caller at a time): the URL last looked up, and when.
+    std::string url_seen;
+    std::chrono::steady_clock::time_point url_checked;
+
+    std::mutex mutex;  // guards incoming, wanted_url, scheduled
+    std::vector<raft::Message> incoming;
+    std::string wanted_url;
+    bool scheduled = false;  // a pump of this peer is due on the loop
+
+    // The loop's.
+    std::string url;  // the connection's
+    std::shared_ptr<rpc::ClientConnection> connection;
+    rpc::ClientConnection::CallId stream = 0;
+    std::deque<raft::Message> queue;  // for the stream, while its socket is behind
+    std::chrono::steady_clock::time_point retry_at;
+    bool reported_down = false;
+  };
+
+  Peer& peer(raft::NodeId id);
+  // Loop: takes what send() queued for the peer and writes it.
+  void pump(Peer& p);
+  void pump_due();
+  // Loop: a connection to the peer's URL, dialled unless within the pause after a failure.
+  bool connect(Peer& p);
+  bool start_stream(Peer& p);
+  void write_queued(Peer& p);
+  void send_snapshot(Peer& p, const raft::Message& m);
+  // Loop: a stream or snapshot call that ended, not by our own doing.
+  void stream_ended(Peer& p, rpc::ClientConnection::CallId call, const grpc::Status& status);
+  void failed(Peer& p, const grpc::Status& status, bool snapshot);
+
+  const uint64_t cluster_id_;
+  const Hooks hooks_;
+  const std::shared_ptr<rpc::EventLoop> loop_;
+  std::atomic<bool> stopped_{false};
+  std::mutex mutex_;  // guards peers_ (the map; a Peer lives as long as the Core)
+  std::map<raft::NodeId, std::unique_ptr<Peer>> peers_;
+  std::vector<Peer*> due_;  // the loop's: peers with a pump due (dispatch() runs them)
 };
 
-struct PeerTransport::SnapshotCall {
-  grpc::ClientContext context;
-  mgmtraft::MessageBatch request;
-  mgmtraft::SendAck ack;
+PeerTransport::Core::Peer& PeerTransport::Core::peer(raft::NodeId id) {
+  std::lock_guard lock(mutex_);
+  auto& slot = peers_[id];
+  if (!slot) {
+    slot = std::make_unique<Peer>();
+    slot->id = id;
+  }
+  return *slot;
+}
+
+void PeerTransport::Core::send(const raft::Message& m) {
+  if (stopped_) return;
+  Peer& p = peer(m.to);
+  const auto now = std::chrono::steady_clock::now();
+  if (p.url_seen.empty() || now - p.url_checked >= kUrlCheckEvery) {
+    p.url_seen = hooks_.peer_url(m.to);
+    p.url_checked = now;
+  }
+  bool post = false;
+  {
+    std::lock_guard lock(p.mutex);
+    if (p.incoming.size() >= kMaxQueued) p.incoming.erase(p.incoming.begin());
+    p.incoming.push_back(m);
+    p.wanted_url = p.url_seen;
+    post = !p.scheduled;
+    p.scheduled = true;
+  }
+  if (!post) return;
+  if (loop_->on_this_thread()) {
+    // dispatch() at the end of the round writes it; the posted job is for a round that ends
+    // without one.
+    due_.push_back(&p);
+  }
+  loop_->post([core = shared_from_this(), &p] { core->pump(p); });
+}
+
+void PeerTransport::Core::dispatch() {
+  if (loop_->on_this_thread()) pump_due();
+}
+
+void PeerTransport::Core::pump_due() {
+  auto due = std::move(due_);
+  due_.clear();
+  for (Peer* p : due) pump(*p);
+}
+
+void PeerTransport::Core::pump(Peer& p) {
+  std::vector<raft::Message> taken;
   std::string url;
-  bool cancelled = false;  // guarded by the peer's mutex
-};
+  {
+    std::lock_guard lock(p.mutex);
+    taken.swap(p.incoming);
+    url = p.wanted_url;
+    p.scheduled = false;
+  }
+  if (stopped_ || taken.empty()) return;
+  if (url != p.url) {
+    // A new URL (a member update): the old connection goes, without reports.
+    if (auto old = std::move(p.connection)) {
+      p.stream = 0;
+      old->close(grpc::Status(grpc::StatusCode::CANCELLED, "the peer's URL changed"));
+    }
+    p.url = url;
+    p.retry_at = {};
+  }
+  for (raft::Message& m : taken) {
+    if (m.type == raft::MessageType::snapshot) {
+      send_snapshot(p, m);
+      continue;
+    }
+    if (p.queue.size() >= kMaxQueued) p.queue.pop_front();
+    p.queue.push_back(std::move(m));
+  }
+  if (p.queue.empty()) return;
+  if (!start_stream(p)) {
+    p.queue.clear();  // no URL, or within the pause after a failure: Raft retransmits
+    return;
+  }
+  write_queued(p);
+  p.connection->flush();
+}
 
-PeerTransport::PeerTransport(uint64_t cluster_id, Hooks hooks)
-    : cluster_id_(cluster_id), hooks_(std::move(hooks)) {
-  keep_grpc_initialised();
+bool PeerTransport::Core::connect(Peer& p) {
+  if (p.connection && !p.connection->closed()) return true;
+  p.connection.reset();
+  p.stream = 0;
+  if (std::chrono::steady_clock::now() < p.retry_at) return false;
+  auto address = listen_address(p.url);
+  if (!address) return false;
+  const HostPort hp = split_listen_address(*address);
+  rpc::ClientOptions options;
+  options.on_connected = [weak = weak_from_this(), &p] {
+    auto core = weak.lock();
+    if (!core || core->stopped_ || !p.reported_down) return;
+    p.reported_down = false;
+    log::get("raft")->info("peer {:x} reachable", p.id);
+  };
+  p.connection = rpc::ClientConnection::open(*loop_, hp.host, hp.port, std::move(options));
+  return true;
+}
+
+bool PeerTransport::Core::start_stream(Peer& p) {
+  if (p.stream != 0 && p.connection && !p.connection->closed()) return true;
+  if (!connect(p)) return false;
+  rpc::CallHandlers handlers;
+  std::weak_ptr<Core> weak = weak_from_this();
+  handlers.on_message = [weak](const std::string& bytes) {
+    auto core = weak.lock();
+    if (!core || core->stopped_) return;
+    mgmtraft::StreamNotice notice;
+    if (notice.ParseFromString(bytes) && notice.removed() && core->hooks_.removed) {
+      core->hooks_.removed();
+    }
+  };
+  handlers.on_drained = [weak, &p] {
+    auto core = weak.lock();
+    if (!core || core->stopped_ || p.stream == 0) return;
+    core->write_queued(p);
+  };
+  // The call's id is known only once started: the handler finds it through `id`.
+  auto id = std::make_shared<rpc::ClientConnection::CallId>(0);
+  handlers.on_close = [weak, &p, id](const grpc::Status& status) {
+    auto core = weak.lock();
+    if (!core || core->stopped_) return;
+    core->stream_ended(p, *id, status);
+  };
+  p.stream = p.connection->start_call(kStreamPath, std::move(handlers));
+  *id = p.stream;
+  return p.stream != 0;
+}
+
+void PeerTransport::Core::write_queued(Peer& p) {
+  while (!p.queue.empty() && p.connection->pending(p.stream) < kMaxPendingBytes) {
+    mgmtraft::MessageBatch batch;
+    batch.set_cluster_id(cluster_id_);
+    while (!p.queue.empty() && batch.messages_size() < kMaxBatch) {
+      batch.add_messages(raft::codec::encode(p.queue.front()));
+      p.queue.pop_front();
+    }
+    p.connection->write(p.stream, batch.SerializeAsString());
+  }
+}
+
+void PeerTransport::Core::send_snapshot(Peer& p, const raft::Message& m) {
+  if (!connect(p)) {
+    return hooks_.report(raft::Message{.type = raft::MessageType::snapshot_status, .from = p.id,
+                                       .reject = true});
+  }
+  log::get("raft")->info("sending a snapshot at index {} ({} bytes) to member {:x}: it is "
+                         "behind the compacted log",
+                         m.snapshot->meta.index, m.snapshot->data.size(), p.id);
+  mgmtraft::MessageBatch request;
+  request.set_cluster_id(cluster_id_);
+  request.add_messages(raft::codec::encode(m));
+  rpc::CallHandlers handlers;
+  handlers.on_close = [weak = weak_from_this(), &p](const grpc::Status& status) {
+    auto core = weak.lock();
+    if (!core || core->stopped_) return;
+    if (is_removal(status) && core->hooks_.removed) core->hooks_.removed();
+    if (!status.ok()) core->failed(p, status, true);
+  };
+  const auto call = p.connection->start_call(
+      kSendPath, std::move(handlers), std::chrono::steady_clock::now() + kSnapshotDeadline);
+  if (call == 0) {
+    return hooks_.report(raft::Message{.type = raft::MessageType::snapshot_status, .from = p.id,
+                                       .reject = true});
+  }
+  p.connection->write(call, request.SerializeAsString(), true);
+  p.connection->flush();
+}
+
+void PeerTransport::Core::stream_ended(Peer& p, rpc::ClientConnection::CallId call,
+                                       const grpc::Status& status) {
+  if (call == 0 || p.stream != call) return;  // one we ended ourselves
+  p.stream = 0;
+  p.queue.clear();
+  p.retry_at = std::chrono::steady_clock::now() + kRetryAfter;
+  if (is_removal(status) && hooks_.removed) hooks_.removed();
+  failed(p, status, false);
+}
+
+void PeerTransport::Core::failed(Peer& p, const grpc::Status& status, bool snapshot) {
+  if (!p.reported_down) {
+    p.reported_down = true;
+    log::get("raft")->info("peer {:x} at {} unreachable: {}", p.id, p.url,
+                           status.ok() ? "the stream ended" : status.error_message());
+  }
+  if (snapshot) {
+    hooks_.report(raft::Message{.type = raft::MessageType::snapshot_status, .from = p.id,
+                                .reject = true});
+  }
+  hooks_.report(raft::Message{.type = raft::MessageType::unreachable, .from = p.id});
+}
+
+void PeerTransport::Core::stop() {
+  if (stopped_.exchange(true)) return;
+  auto end_all = [core = shared_from_this()] {
+    std::vector<Peer*> peers;
+    {
+      std::lock_guard lock(core->mutex_);
+      for (auto& [id, p] : core->peers_) peers.push_back(p.get());
+    }
+    for (Peer* p : peers) {
+      p->stream = 0;
+      p->queue.clear();
+      if (auto connection = std::move(p->connection)) {
+        connection->close(grpc::Status(grpc::StatusCode::CANCELLED, "the member is stopping"));
+      }
+    }
+    core->due_.clear();
+  };
+  if (loop_->on_this_thread() || !loop_->running()) return end_all();
+  std::promise<void> ended;
+  loop_->post([&] {
+    end_all();
+    ended.set_value();
+  });
+  ended.get_future().wait();
+}
+
+PeerTransport::PeerTransport(uint64_t cluster_id, Hooks hooks,
+                             std::shared_ptr<rpc::EventLoop> loop) {
+  const bool own = !loop;
+  if (own) loop = std::make_shared<rpc::EventLoop>();
+  core_ = std::make_shared<Core>(cluster_id, std::move(hooks), loop);
+  if (own) {
+    loop->start();
+    owned_loop_ = loop;
+  }
 }
 
 PeerTransport::~PeerTransport() { stop(); }
 
+void PeerTransport::send(const raft::Message& m) { core_->send(m); }
+void PeerTransport::dispatch() { core_->dispatch(); }
+
 void PeerTransport::stop() {
-  std::vector<Peer*> peers;
-  {
-    std::lock_guard lock(mutex_);
-    stopped_ = true;
-    for (auto& [id, p] : peers_) peers.push_back(p.get());
-  }
-  for (Peer* p : peers) {
-    std::lock_guard lock(p->mutex);
-    if (p->stream) p->stream->retire(true);
-    for (SnapshotCall* call : p->snapshots) {
-      call->cancelled = true;
-      call->context.TryCancel();
-    }
-  }
-  std::unique_lock lock(mutex_);
-  calls_done_.wait(lock, [&] { return live_calls_ == 0; });
-}
-
-void PeerTransport::call_done() {
-  std::lock_guard lock(mutex_);
-  --live_calls_;
-  calls_done_.notify_all();
-}
-
-void PeerTransport::connect(Peer& peer, const std::string& url) {
-  peer.url = url;
-  peer.channel.reset();
-  peer.stub.reset();
-  auto address = listen_address(url);
-  if (!address) return;
-  grpc::ChannelArguments args;
-  args.SetMaxSendMessageSize(-1);
-  args.SetMaxReceiveMessageSize(-1);
-  // A peer that stops answering (paused, cut off) is noticed by pings, which end the stream.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  // A peer that comes back is dialled within a second, however long it was away (gRPC's
-  // default backoff grows to two minutes).
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  peer.channel = grpc::CreateCustomChannel(*address, grpc::InsecureChannelCredentials(), args);
-  peer.stub = mgmtraft::RaftPeer::NewStub(peer.channel);
-}
-
-void PeerTransport::send(const raft::Message& m) {
-  Peer* peer = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    if (stopped_) return;
-    auto& slot = peers_[m.to];
-    if (!slot) {
-      slot = std::make_unique<Peer>();
-      slot->id = m.to;
-    }
-    peer = slot.get();
-  }
-  const auto now = std::chrono::steady_clock::now();
-  std::string url = peer->url;
-  if (url.empty() || now - peer->url_checked >= kUrlCheckEvery) {
-    url = hooks_.peer_url(m.to);
-    peer->url_checked = now;
-  }
-  const bool snapshot = m.type == raft::MessageType::snapshot;
-  {
-    std::lock_guard lock(peer->mutex);
-    if (url != peer->url) {
-      if (peer->stream) peer->stream->retire(true);
-      connect(*peer, url);
-    }
-    if (peer->stub && snapshot) return send_snapshot(*peer, m);
-    if (peer->stub && !peer->stream && now >= peer->retry_at) {
-      {
-        std::lock_guard transport_lock(mutex_);
-        if (stopped_) return;
-        ++live_calls_;
-      }
-      peer->stream = new PeerStream(*this, *peer);
-    }
-    if (peer->stream) {
-      if (peer->queue.size() >= kMaxQueued) peer->queue.pop_front();
-      peer->queue.push_back(m);
-      if (!peer->writing) peer->stream->write_queued();
-      return;
-    }
-  }
-  // No URL, or within the pause after a failure: dropped (Raft retransmits).
-  if (snapshot) {
-    hooks_.report(raft::Message{.type = raft::MessageType::snapshot_status, .from = m.to,
-                                .reject = true});
-  }
-}
-
-void PeerTransport::send_snapshot(Peer& peer, const raft::Message& m) {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopped_) return;
-    ++live_calls_;
-  }
-  log::get("raft")->info("sending a snapshot at index {} ({} bytes) to member {:x}: it is "
-                         "behind the compacted log",
-                         m.snapshot->meta.index, m.snapshot->data.size(), peer.id);
-  auto* call = new SnapshotCall;
-  call->url = peer.url;
-  call->request.set_cluster_id(cluster_id_);
-  call->request.add_messages(raft::codec::encode(m));
-  call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  peer.snapshots.insert(call);
-  peer.stub->async()->Send(&call->context, &call->request, &call->ack,
-                           [this, &peer, call](grpc::Status status) {
-                             bool cancelled = false;
-                             {
-                               std::lock_guard lock(peer.mutex);
-                               peer.snapshots.erase(call);
-                               cancelled = call->cancelled;
-                             }
-                             const raft::Message sent{.type = raft::MessageType::snapshot,
-                                                      .to = peer.id};
-                             ended(peer, call->url, status, cancelled, &sent);
-                             delete call;
-                             call_done();
-                           });
-}
-
-void PeerTransport::ended(Peer& peer, const std::string& url, const grpc::Status& status,
-                          bool cancelled, const raft::Message* snapshot) {
-  if (cancelled) return;
-  if (is_removal(status) && hooks_.removed) hooks_.removed();
-  if (snapshot != nullptr && status.ok()) return;
-  bool first = false;
-  {
-    std::lock_guard lock(peer.mutex);
-    first = !peer.reported_down;
-    peer.reported_down = true;
-  }
-  if (first) {
-    log::get("raft")->info("peer {:x} at {} unreachable: {}", peer.id, url,
-                           status.ok() ? "the stream ended" : status.error_message());
-  }
-  if (snapshot != nullptr) {
-    hooks_.report(raft::Message{.type = raft::MessageType::snapshot_status, .from = peer.id,
-                                .reject = true});
-  }
-  hooks_.report(raft::Message{.type = raft::MessageType::unreachable, .from = peer.id});
+  core_->stop();
+  if (owned_loop_) owned_loop_->stop();
 }
 
 namespace {

@@ -1,33 +1,33 @@
 // peer_transport.h: Raft messages between members over gRPC (proto/raft/peer.proto).
-// Sending: one long-lived stream per peer (RaftPeer.Stream) on gRPC's callback client API, so
-// that a message costs a frame, not a call, and no thread waits on the network. send() (whoever
-// runs the Raft host's round) starts a write when none is in flight; what is sent meanwhile
-// queues, and the write's completion sends it as one batch. The stream reads the receiver's
-// notices: a refusal ends the stream, and "removed" is reported at once. A stream that ends (a
-// failed write, the peer's refusal, a lost connection) drops what was queued (Raft
-// retransmits), reports the peer unreachable, and for 100 ms no new stream is dialled (messages
-// meanwhile are dropped); the next send() after that dials again. A full queue drops the oldest
-// messages. A snapshot goes alone in a Send call of its own; if it fails, the core hears
-// snapshot failed.
-// Receiving: PeerService reads each stream with gRPC's callback API and hands each message to a
-// callback; messages from a member that was removed are refused with kErrMemberRemoved.
-// Thread-safety: send() from one thread at a time (the Raft host's round); stop() from any; the
-// hooks are called from gRPC's threads (and report() also from send()), never with a lock of
-// ours held.
+// Sending: one long-lived stream per peer (RaftPeer.Stream), on our own client connection
+// (store/rpc/rpc_client.h) run on the member's I/O loop (store/rpc/event_loop.h), the loop
+// that also serves its client and peer ports and runs most Raft rounds. send() queues a message
+// for its peer (from whichever thread runs the round); dispatch() at the end of the round's
+// sends writes what is queued to the sockets at once when the round runs on the loop, so that a
+// leader's appends leave before its own disk sync; from another thread (the Raft thread's
+// ticks) the loop is asked to write them (one hand-off). Up to 64 messages go in one batch;
+// while more than 1 MiB waits for a peer's socket, messages wait in a queue of at most 4096
+// (the oldest dropped: Raft retransmits). The stream reads the receiver's notices: "removed" is
+// reported at once. A stream that ends (a refusal, a lost connection, an unanswered ping: a
+// paused peer is noticed in 2-4 s) drops what was queued, reports the peer unreachable, and for
+// 100 ms no new stream is started (messages meanwhile are dropped); the next message after that
+// dials again. A snapshot goes alone in a Send call of its own (60 s deadline); if it fails, the
+// core hears snapshot failed.
+// Receiving: PeerService reads each stream on the RPC server's I/O thread and hands each message
+// to a callback; messages from a member that was removed are refused with kErrMemberRemoved.
+// Thread-safety: send() and dispatch() from one thread at a time (the round's), stop() from any
+// but the loop's; the hooks are called on the loop's thread, never with a lock of ours held.
 #pragma once
 
 #include "store/raft/driver.h"
+#include "store/rpc/event_loop.h"
 #include "store/rpc/rpc_server.h"
 
-#include "raft/peer.grpc.pb.h"
+#include "raft/peer.pb.h"
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 namespace mgmt::store::server {
@@ -42,32 +42,21 @@ class PeerTransport : public raft::Transport {
     // A peer answered that this member was removed from the cluster.
     std::function<void()> removed;
   };
-  PeerTransport(uint64_t cluster_id, Hooks hooks);
+  // On `loop` (the member's, started by its owner and stopped only after stop()); without one,
+  // on a loop of its own.
+  PeerTransport(uint64_t cluster_id, Hooks hooks, std::shared_ptr<rpc::EventLoop> loop = nullptr);
   ~PeerTransport() override;
 
   void send(const raft::Message& m) override;
-  // Cancels every call and waits until gRPC is done with them; send() drops messages after.
+  void dispatch() override;
+  // Ends every stream and call (no hook is called for them) and waits until the loop has;
+  // send() drops messages after.
   void stop();
 
  private:
-  struct Peer;
-  class PeerStream;
-  struct SnapshotCall;
-  // The peer's stub for `url`, made anew when the URL changed (peer.mutex held).
-  void connect(Peer& peer, const std::string& url);
-  void send_snapshot(Peer& peer, const raft::Message& m);
-  // What a stream or snapshot call that ended tells the core and the log (no lock held).
-  void ended(Peer& peer, const std::string& url, const grpc::Status& status, bool cancelled,
-             const raft::Message* snapshot);
-  void call_done();
-
-  uint64_t cluster_id_;
-  Hooks hooks_;
-  std::mutex mutex_;  // guards peers_, stopped_, live_calls_
-  std::condition_variable calls_done_;
-  std::map<raft::NodeId, std::unique_ptr<Peer>> peers_;
-  bool stopped_ = false;
-  int live_calls_ = 0;  // streams and snapshot calls gRPC has not finished with
+  class Core;
+  std::shared_ptr<Core> core_;
+  std::shared_ptr<rpc::EventLoop> owned_loop_;  // when given none
 };
 
 // Served by our RPC server (store/rpc/rpc_server.h) on the peer URLs: a batch is handed over on

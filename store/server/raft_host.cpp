@@ -89,7 +89,8 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
                                    "member");
                                if (h->config_.on_removed) h->config_.on_removed();
                              }
-                           }});
+                           }},
+      config.loop);
   host->peer_service_ = std::make_unique<PeerService>(
       backend.cluster_id(), [h](raft::Message m) { h->deliver(std::move(m)); },
       [&backend](uint64_t id) { return backend.was_removed(id); });

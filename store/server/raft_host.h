@@ -8,6 +8,8 @@
 //   running) is run on the gRPC thread that brought it, instead of waking the Raft thread for
 //   it: a wake-up per message was much of a follower's CPU, and of a lone member's latency.
 //   What queues meanwhile goes to the Raft thread.
+//   The messages to peers are written by the round that makes them when it runs on the
+//   member's I/O loop (peer_transport.h), which also serves the client and peer ports.
 //   The replies to applied writes go out from the thread that applied them, or, when work
 //   already waits for the next round, from the reply thread (reply_thread.h).
 // Proposals are fire-and-forget (the Backend waits for their apply; a refused one is reported
@@ -73,6 +75,8 @@ struct RaftHostConfig {
   // Peer URLs known before the membership is applied (a joining member learns them from the
   // MemberAdd answer): member id -> peer URL.
   std::map<uint64_t, std::string> initial_peers;
+  // The member's I/O loop, which the peer transport sends on (none: one of its own).
+  std::shared_ptr<rpc::EventLoop> loop;
 };
 
 class RaftHost : public Replicator {

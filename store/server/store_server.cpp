@@ -1,6 +1,8 @@
 // store_server.cpp: serving a member over gRPC; see store_server.h.
 #include "store/server/store_server.h"
 
+#include "store/rpc/event_loop.h"
+
 #include "common/log.h"
 #include "store/server/backend.h"
 #include "store/server/client_listener.h"
@@ -168,6 +170,12 @@ Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config
   host_config.client_urls =
       config.advertise_client_urls.empty() ? config.client_urls : config.advertise_client_urls;
   host_config.initial_peers = config.join_peers;
+  // One I/O thread for the client port, the peer port and the connections to the peers: a
+  // Raft round started there by a request, the messages it sends and the answers it gives need
+  // no other thread (RaftHost::run_rounds_through).
+  s->loop_ = std::make_shared<rpc::EventLoop>(
+      [] { RaftHost::run_rounds_through(&rpc::RpcServer::run_when_idle); });
+  host_config.loop = s->loop_;
   auto host = RaftHost::open(*s->backend_, host_config);
   if (!host) return fail(host.error());
   s->host_ = std::move(*host);
@@ -185,8 +193,8 @@ Result<void> StoreServer::start() {
   // Two servers of our own (store/rpc/rpc_server.h), each behind our own listening sockets:
   // the clients' (etcd's 2 MiB message limit) and the peers', whose snapshots carry the whole
   // store and have no such limit (a 2 MiB one made a member that fell behind a store over 2 MiB
-  // unrecoverable). On both, a Raft round for the requests read runs on the server's I/O
-  // thread once it has read what is ready (RaftHost::run_rounds_through).
+  // unrecoverable). Both run on the member's I/O loop, where a Raft round for the requests read
+  // runs once the loop has read what is ready (RaftHost::run_rounds_through).
   // The client URLs are our own sockets (client_listener.h), so that plain HTTP (/health,
   // /version, /metrics) shares the port with gRPC as on etcd; gRPC gets its connections.
   std::vector<std::string> client_addresses;
@@ -209,19 +217,17 @@ Result<void> StoreServer::start() {
     return fail(peer_listener.error());
   }
   peer_listener_ = std::move(*peer_listener);
-  const auto rounds_on_the_loop = [] {
-    RaftHost::run_rounds_through(&rpc::RpcServer::run_when_idle);
-  };
+  loop_->start();
   rpc::RpcServer::Options peer_options;
   peer_options.max_receive_bytes = std::numeric_limits<uint32_t>::max();
   peer_options.workers = 1;  // nothing blocks there
-  peer_options.on_io_thread_start = rounds_on_the_loop;
+  peer_options.loop = loop_;
   peer_server_ = std::make_unique<rpc::RpcServer>(peer_options);
   host_->peer_service().add_to(*peer_server_);
   peer_server_->start();
   rpc::RpcServer::Options rpc_options;
   rpc_options.max_receive_bytes = kMaxReceiveMessageBytes;
-  rpc_options.on_io_thread_start = rounds_on_the_loop;
+  rpc_options.loop = loop_;
   server_ = std::make_unique<rpc::RpcServer>(rpc_options);
   add_kv_service(*context_, *server_);
   add_watch_service(*context_, *server_);
@@ -320,6 +326,8 @@ void StoreServer::stop() {
   gateway_.reset();  // its channel is to server_
   server_.reset();
   peer_server_.reset();
+  // Every user of the loop stopped above; what they posted is freed now.
+  if (loop_) loop_->stop();
   if (backend_) backend_->attach(nullptr);
   host_.reset();
   backend_.reset();

@@ -25,6 +25,7 @@
 #include <vector>
 
 namespace mgmt::rpc {
+class EventLoop;
 class RpcServer;
 }
 
@@ -125,6 +126,7 @@ class StoreServer {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<RaftHost> host_;
   std::unique_ptr<ServiceContext> context_;
+  std::shared_ptr<rpc::EventLoop> loop_;  // the servers' and the peer transport's I/O thread
   std::unique_ptr<rpc::RpcServer> server_;     // the client services (connections: listener_)
   std::unique_ptr<rpc::RpcServer> peer_server_;  // the Raft peer service (peer_listener_)
   std::unique_ptr<JsonGateway> gateway_;
