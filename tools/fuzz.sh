@@ -4,10 +4,10 @@
 # reads, the KV and Lease requests a client sends, through the path a member serves them, the
 # Raft codec that reads peer messages, the Raft
 # core stepping messages from peers that lie, the gRPC framing of the client port and its server
-# on nghttp2 taking a connection's bytes) for a bounded time each, with AddressSanitizer and
-# UBSan, seeded with our own test programs. A soak, not a test: it builds its own tree (build-
-# fuzz/, clang) and stops by itself. A crash leaves its input in build-fuzz/crashes/ and makes the
-# script fail, naming it.
+# on nghttp2 taking a connection's bytes, and our gRPC client taking a server's bytes) for a
+# bounded time each, with AddressSanitizer and UBSan, seeded with our own test programs. A soak,
+# not a test: it builds its own tree (build-fuzz/, clang) and stops by itself. A crash leaves its
+# input in build-fuzz/crashes/ and makes the script fail, naming it.
 # Usage: tools/fuzz.sh [SECONDS_PER_TARGET]   (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +20,9 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMGMT_BUILD_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz --target lang_fuzzer yaml_fuzzer puppet_catalog_fuzzer wal_tail_fuzzer \
   snapshot_fuzzer request_fuzzer raft_codec_fuzzer raft_node_fuzzer grpc_wire_fuzzer \
-  rpc_connection_fuzzer
+  rpc_connection_fuzzer rpc_client_fuzzer
 targets="lang yaml puppet_catalog wal_tail snapshot request raft_codec raft_node grpc_wire
-  rpc_connection"
+  rpc_connection rpc_client"
 mkdir -p build-fuzz/crashes
 for target in $targets; do mkdir -p "build-fuzz/corpus/$target"; done
 # Seeds: the main.mcl of every txtar case we keep, and the yaml examples.
@@ -45,6 +45,22 @@ printf '\x01\x00\x00\x08\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x03\x0a\x01\x6b
   >build-fuzz/corpus/rpc_connection/unary_put
 { printf '\x02\x00\x00\x05\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00'
   printf '\x00\x00\x00\x00\x01\x00\x00\x00\x03'; } >build-fuzz/corpus/rpc_connection/bidi_watch
+# What a server answers rpc_client_fuzzer's calls (its first byte: 1 the unary call on stream 1,
+# 2 the bidi one, on stream 3 when both; 8 a SETTINGS ACK; 4 our end stays open): the response
+# HEADERS (:status 200, content-type application/grpc, HPACK literals without indexing), a DATA
+# frame with a message, and the trailers (grpc-status 0, END_STREAM); on both calls, the bidi
+# one gets two messages in one DATA frame and no trailers.
+h2_status='\x00\x07:status\x03200\x00\x0ccontent-type\x10application/grpc'
+h2_trailers='\x00\x0bgrpc-status\x010'
+{ printf '\x09\x00\x00\x2c\x01\x04\x00\x00\x00\x01'"$h2_status"
+  printf '\x00\x00\x08\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x03\x0a\x01\x6b'
+  printf '\x00\x00\x0f\x01\x05\x00\x00\x00\x01'"$h2_trailers"
+} >build-fuzz/corpus/rpc_client/unary_ok
+{ printf '\x0f\x00\x00\x2c\x01\x04\x00\x00\x00\x01'"$h2_status"
+  printf '\x00\x00\x0f\x01\x05\x00\x00\x00\x01'"$h2_trailers"
+  printf '\x00\x00\x2c\x01\x04\x00\x00\x00\x03'"$h2_status"
+  printf '\x00\x00\x10\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x03\x0a\x01\x6b'
+  printf '\x00\x00\x00\x00\x03\x0a\x01\x6c'; } >build-fuzz/corpus/rpc_client/both_calls
 status=0
 for target in $targets; do
   echo "fuzz: $target for ${seconds}s"

@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -79,6 +80,7 @@ struct ClientConnection::Impl {
   std::string writing;
   bool connected = false;
   bool heard_any = false;  // the server's first bytes came (on_connected ran)
+  bool going_away = false;  // the server sent GOAWAY: no new call may start
   bool closed = false;
   bool write_in_flight = false;
   bool flushing = false;
@@ -144,9 +146,13 @@ std::shared_ptr<ClientConnection> ClientConnection::open(EventLoop& loop, const 
         std::string text(reinterpret_cast<const char*>(value), value_length);
         if (key == ":status") call->http_status = text;
         if (key == "grpc-status") {
+          // 0 to 16; anything else (an unknown code, not a number) is UNKNOWN, as in grpc-go.
           int code = 0;
-          for (char c : text) code = c >= '0' && c <= '9' ? code * 10 + (c - '0') : 2;
-          call->grpc_status = code > 16 ? 2 : code;  // grpc-go: an unknown code is UNKNOWN
+          const bool digits = !text.empty() && text.size() <= 2 &&
+                              std::all_of(text.begin(), text.end(),
+                                          [](char c) { return c >= '0' && c <= '9'; });
+          if (digits) code = std::stoi(text);
+          call->grpc_status = digits && code <= 16 ? code : 2;
         }
         if (key == "grpc-message") call->grpc_message = std::move(text);
         return 0;
@@ -176,11 +182,27 @@ std::shared_ptr<ClientConnection> ClientConnection::open(EventLoop& loop, const 
         return 0;
       });
   nghttp2_session_callbacks_set_on_frame_recv_callback(
-      callbacks, [](nghttp2_session*, const nghttp2_frame* frame, void* user) -> int {
+      callbacks, [](nghttp2_session* session, const nghttp2_frame* frame, void* user) -> int {
         auto& d = *static_cast<Impl*>(user);
         if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0) {
           d.ping_outstanding = false;
         }
+        if (frame->hd.type == NGHTTP2_GOAWAY) d.going_away = true;
+        const bool ends = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0 &&
+                          (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA);
+        if (!ends) return 0;
+        // The server's side ended (its status came, or not): the call is over now, as in
+        // gRPC, even while ours is open; the server hears RST_STREAM if ours was.
+        auto it = d.calls.find(frame->hd.stream_id);
+        if (it == d.calls.end()) return 0;
+        std::unique_ptr<Call> call = std::move(it->second);
+        d.calls.erase(it);
+        call->deadline.cancel();
+        if (!call->ended) {
+          nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                    NGHTTP2_NO_ERROR);
+        }
+        if (call->handlers.on_close) call->handlers.on_close(status_of(*call, NGHTTP2_NO_ERROR));
         return 0;
       });
   nghttp2_session_callbacks_set_on_stream_close_callback(
@@ -276,6 +298,12 @@ void ClientConnection::start_reading() {
     if (d.closed) return;
     self->flush();
     if (d.closed) return;
+    // nghttp2 ends a session itself on a protocol error or a GOAWAY both ways, and then
+    // ignores what it reads: so does the connection.
+    if (nghttp2_session_want_read(d.session) == 0 && nghttp2_session_want_write(d.session) == 0) {
+      return self->close(Status(StatusCode::UNAVAILABLE,
+                                "the connection to " + d.address + " ended (HTTP/2 GOAWAY)"));
+    }
     self->start_reading();
   });
 }
@@ -479,7 +507,7 @@ void ClientConnection::close(const Status& why) {
   }
 }
 
-bool ClientConnection::closed() const { return impl_->closed; }
+bool ClientConnection::closed() const { return impl_->closed || impl_->going_away; }
 bool ClientConnection::connected() const { return impl_->connected && !impl_->closed; }
 
 }  // namespace mgmt::rpc

@@ -8,7 +8,9 @@
 // A connection dials at once and may be given calls before it is connected. It pings the server
 // every `keepalive` and gives up on it (every call ends with UNAVAILABLE) when a ping went
 // unanswered that long with nothing else heard: a peer paused or cut off is noticed in 2-4 s.
-// A closed connection stays closed; its owner dials a new one.
+// A closed connection stays closed (so does one the server sent GOAWAY); its owner dials anew.
+// A call is over once the server's side of it ended (its status, as gRPC), even while the
+// caller's side is open.
 // Every call ends exactly once, with on_close, after which the connection forgets it: by the
 // server's status, a reset, a deadline, cancel(), or the connection's end.
 // Thread-safety: none. Every method is called on the loop's thread, and every handler runs
@@ -69,6 +71,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void flush();
   // Ends every call with `why` and the connection.
   void close(const Status& why);
+  // No new call can start on it: it ended, or the server sent GOAWAY (the calls it had go on).
   bool closed() const;
   bool connected() const;
 
