@@ -338,7 +338,7 @@ ClientConnection::CallId ClientConnection::start_call(
     const std::string& path, CallHandlers handlers,
     std::optional<std::chrono::steady_clock::time_point> deadline) {
   Impl& own = *impl_;
-  if (own.closed) return 0;
+  if (own.closed || own.going_away) return 0;
   auto made = std::make_unique<Call>(own.loop.io());
   made->handlers = std::move(handlers);
   const std::string scheme = "http";

@@ -56,7 +56,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
 
-  // Starts a call of `path` ("/package.Service/Method"); 0 when the connection is closed (no
+  // Starts a call of `path` ("/package.Service/Method"); 0 when closed() (no
   // handler is called then). A deadline ends it with DEADLINE_EXCEEDED.
   CallId start_call(const std::string& path, CallHandlers handlers,
                     std::optional<std::chrono::steady_clock::time_point> deadline = {});

@@ -1,13 +1,15 @@
 // raft_host.h: runs one member's Raft: the production Driver (store/raft/driver.h) over the
-// RocksDB log (RaftLogStore), the gRPC peer transport and the Backend as state machine. One
+// RocksDB log (RaftLogStore), the peer transport and the Backend as state machine. One
 // thread at a time runs the core (round(), under the running_ token). Everything else talks to
 // it through a queue:
 //   inbox: peer messages, proposals, read requests, membership changes, transport reports;
 //   the Raft thread: drains the inbox, ticks every tick_interval, runs the Ready loop;
-//   a peer's message, a proposal or a read that finds the host idle (nothing queued, no round
-//   running) is run on the gRPC thread that brought it, instead of waking the Raft thread for
-//   it: a wake-up per message was much of a follower's CPU, and of a lone member's latency.
-//   What queues meanwhile goes to the Raft thread.
+//   what the member's I/O loop reads (a client's request, a peer's message) waits in the inbox
+//   for one round the loop runs once it has read what was ready (run_rounds_through);
+//   a proposal or a read from another thread that finds the host idle (nothing queued, no round
+//   running) is run on that thread, instead of waking the Raft thread for it: a wake-up per
+//   message was much of a follower's CPU, and of a lone member's latency. What queues
+//   meanwhile goes to the Raft thread.
 //   The messages to peers are written by the round that makes them when it runs on the
 //   member's I/O loop (peer_transport.h), which also serves the client and peer ports.
 //   The replies to applied writes go out from the thread that applied them, or, when work

@@ -3,7 +3,10 @@
 // before the connection is up; statuses with percent-encoded messages; unknown methods; a bidi
 // echo stream of 1000 messages; an 8 MiB request past the HTTP/2 windows, with pending() and
 // on_drained; a refused connect, a connect that never completes and a silent server (keepalive);
-// a deadline; cancel() (also from inside on_message); the server stopping; on_connected.
+// a deadline; cancel() (also from inside on_message); the server stopping; on_connected. Against
+// a hand-made HTTP/2 server (RawServer, the fuzzer's finds): a grpc-status that is no gRPC code,
+// a server that breaks HTTP/2, a stream whose server side ends while the client's is open, and
+// GOAWAY.
 // Every wait is bounded (futures and condition variables with a timeout); none relies on a
 // sleep. Every client method runs on the client's loop (ClientLoop::run); its handlers only
 // record (CallLog), and the test thread checks, since Catch2's assertions are not thread-safe.
@@ -16,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
@@ -422,6 +426,172 @@ uint64_t fnv1a(const std::string& bytes) {
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
+
+// Hand-made HTTP/2, for a server that sends what RpcServer never would.
+constexpr uint8_t kData = 0x0;
+constexpr uint8_t kHeaders = 0x1;
+constexpr uint8_t kRstStream = 0x3;
+constexpr uint8_t kSettings = 0x4;
+constexpr uint8_t kGoaway = 0x7;
+constexpr uint8_t kEndStream = 0x1;
+constexpr uint8_t kAck = 0x1;
+constexpr uint8_t kEndHeaders = 0x4;
+
+std::string big_endian32(uint32_t value) {
+  std::string bytes;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    bytes.push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+  return bytes;
+}
+
+std::string frame(uint8_t type, uint8_t flags, uint32_t stream, const std::string& payload) {
+  const std::string length = big_endian32(static_cast<uint32_t>(payload.size()));
+  return length.substr(1) + static_cast<char>(type) + static_cast<char>(flags) +
+         big_endian32(stream & 0x7fffffff) + payload;
+}
+
+// HEADERS of HPACK literals (without indexing, with new names), each name and value shorter
+// than 127 bytes (a length of one byte).
+std::string headers_frame(uint32_t stream,
+                          const std::vector<std::pair<std::string, std::string>>& fields,
+                          bool end_stream) {
+  std::string block;
+  for (const auto& [name, value] : fields) {
+    REQUIRE(name.size() < 127);
+    REQUIRE(value.size() < 127);
+    block += '\0';
+    block += static_cast<char>(name.size());
+    block += name;
+    block += static_cast<char>(value.size());
+    block += value;
+  }
+  const auto flags = static_cast<uint8_t>(kEndHeaders | (end_stream ? kEndStream : 0));
+  return frame(kHeaders, flags, stream, block);
+}
+
+// A response's first HEADERS, as a gRPC server sends them.
+std::string response_headers(uint32_t stream) {
+  return headers_frame(stream, {{":status", "200"}, {"content-type", "application/grpc"}}, false);
+}
+
+// One gRPC message (uncompressed, after its 5-byte prefix) in a DATA frame.
+std::string message_frame(uint32_t stream, const std::string& message) {
+  return frame(kData, 0, stream,
+               '\0' + big_endian32(static_cast<uint32_t>(message.size())) + message);
+}
+
+// A frame the client sent.
+struct Frame {
+  uint8_t type = 0;
+  uint8_t flags = 0;
+  uint32_t stream = 0;
+  std::string payload;
+};
+
+// One connection the client dialed, served by hand: an empty SETTINGS (and the ACK of the
+// client's) first, then what the test sends; a thread of its own reads what the client sends,
+// as frames (after its 24-byte preface), until the client closes its end.
+class RawServer {
+ public:
+  RawServer() { REQUIRE(::pipe2(wake_, O_CLOEXEC) == 0); }
+  ~RawServer() {
+    if (thread_.joinable()) {
+      [[maybe_unused]] auto n = ::write(wake_[1], "x", 1);
+      thread_.join();
+    }
+    if (fd_ >= 0) ::close(fd_);
+    ::close(wake_[0]);
+    ::close(wake_[1]);
+  }
+  RawServer(const RawServer&) = delete;
+  RawServer& operator=(const RawServer&) = delete;
+
+  int port() const { return listener_.port(); }
+
+  // Takes the connection the client dialed (within kWait) and starts on it.
+  void accept() {
+    fd_ = listener_.accept_one();
+    REQUIRE(fd_ >= 0);
+    thread_ = std::thread([this] { read_client(); });
+    send(frame(kSettings, 0, 0, "") + frame(kSettings, kAck, 0, ""));
+  }
+
+  // All of `bytes`, in one write (the socket blocks; the client reads all the time).
+  void send(const std::string& bytes) {
+    REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(bytes.size()));
+  }
+
+  // True once the client sent a frame of `type` on `stream` that has every flag of `flags`,
+  // within `timeout`.
+  bool wait_frame(uint8_t type, uint32_t stream, uint8_t flags = 0,
+                  std::chrono::milliseconds timeout = kWait) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] {
+      return std::any_of(frames_.begin(), frames_.end(), [&](const Frame& f) {
+        return f.type == type && f.stream == stream && (f.flags & flags) == flags;
+      });
+    });
+  }
+  // True once the client closed its end (or the socket failed), within `timeout`.
+  bool wait_closed(std::chrono::milliseconds timeout = kWait) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return closed_; });
+  }
+  std::vector<Frame> frames() {
+    std::lock_guard lock(mutex_);
+    return frames_;
+  }
+
+ private:
+  void read_client() {
+    std::string buffer;
+    std::size_t preface = 24;
+    char bytes[16384];
+    for (;;) {
+      pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+      if (fds[1].revents != 0) return;
+      if (fds[0].revents == 0) continue;
+      const ssize_t n = ::read(fd_, bytes, sizeof bytes);
+      if (n < 0 && errno == EINTR) continue;
+      std::lock_guard lock(mutex_);
+      if (n <= 0) {
+        closed_ = true;
+        changed_.notify_all();
+        return;
+      }
+      buffer.append(bytes, static_cast<std::size_t>(n));
+      const std::size_t skipped = std::min(preface, buffer.size());
+      buffer.erase(0, skipped);
+      preface -= skipped;
+      while (buffer.size() >= 9) {
+        const auto* h = reinterpret_cast<const unsigned char*>(buffer.data());
+        const std::size_t length = (std::size_t{h[0]} << 16) | (std::size_t{h[1]} << 8) | h[2];
+        if (buffer.size() < 9 + length) break;
+        Frame f;
+        f.type = h[3];
+        f.flags = h[4];
+        f.stream =
+            ((uint32_t{h[5]} & 0x7f) << 24) | (uint32_t{h[6]} << 16) | (uint32_t{h[7]} << 8) | h[8];
+        f.payload = buffer.substr(9, length);
+        frames_.push_back(std::move(f));
+        buffer.erase(0, 9 + length);
+      }
+      changed_.notify_all();
+    }
+  }
+
+  Listener listener_;
+  int fd_ = -1;
+  int wake_[2] = {-1, -1};
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Frame> frames_;
+  bool closed_ = false;
+};
 
 }  // namespace
 
@@ -1010,4 +1180,145 @@ TEST_CASE("rpc client: cancel() or close() from inside on_message ends the call 
   CHECK(log->status().error_message() == "seen enough");
   CHECK(log->close_count() == 1);
   CHECK(client.run([&] { return connection->closed(); }) == close_it);
+}
+
+TEST_CASE("rpc client: a grpc-status that is no gRPC code ends the call with UNKNOWN",
+          "[rpc_client]") {
+  ClientLoop client;
+  // Each value on a connection of its own, whose stream 1 is a unary call: HEADERS, then the
+  // trailers with END_STREAM.
+  const std::vector<std::string> values = {"2147483648",
+                                           "4294967298",
+                                           "99999999999999999999",
+                                           "17",
+                                           "-1",
+                                           "-2147483648",
+                                           "abc",
+                                           "5x",
+                                           " 5",
+                                           ""};
+  for (const auto& value : values) {
+    INFO("grpc-status \"" << value << "\"");
+    RawServer server;
+    auto log = std::make_shared<CallLog>(client.loop);
+    auto connection = client.open(server.port(), {}, [&](rpc::ClientConnection& c) {
+      const auto id = c.start_call(kPut, CallLog::handlers(log));
+      c.write(id, put_request("status", 1).SerializeAsString(), true);
+    });
+    server.accept();
+    REQUIRE(server.wait_frame(kData, 1, kEndStream));
+    server.send(response_headers(1) +
+                headers_frame(1, {{"grpc-status", value}, {"grpc-message", "odd"}}, true));
+    REQUIRE(log->wait_closed());
+    const rpc::Status status = log->status();
+    const int code = static_cast<int>(status.error_code());
+    CHECK(code >= 0);
+    CHECK(code <= 16);
+    CHECK(status.error_code() == rpc::StatusCode::UNKNOWN);
+    CHECK(status.error_message() == "odd");
+    CHECK(log->seen() == std::vector<std::string>{"close"});
+  }
+  // A valid code, with a percent-encoded message.
+  RawServer server;
+  auto log = std::make_shared<CallLog>(client.loop);
+  auto connection = client.open(server.port(), {}, [&](rpc::ClientConnection& c) {
+    const auto id = c.start_call(kPut, CallLog::handlers(log));
+    c.write(id, put_request("status", 1).SerializeAsString(), true);
+  });
+  server.accept();
+  REQUIRE(server.wait_frame(kData, 1, kEndStream));
+  server.send(response_headers(1) +
+              headers_frame(1, {{"grpc-status", "5"}, {"grpc-message", "gone%20away"}}, true));
+  REQUIRE(log->wait_closed());
+  CHECK(log->status().error_code() == rpc::StatusCode::NOT_FOUND);
+  CHECK(log->status().error_message() == "gone away");
+  CHECK(log->seen() == std::vector<std::string>{"close"});
+}
+
+TEST_CASE("rpc client: a server that breaks HTTP/2 ends the connection and its calls at once",
+          "[rpc_client]") {
+  RawServer server;
+  ClientLoop client;
+  auto unary = std::make_shared<CallLog>(client.loop);
+  auto stream = std::make_shared<CallLog>(client.loop);
+  rpc::ClientOptions options;
+  options.keepalive = 10s;  // what ends the connection is not a ping going unanswered
+  auto connection = client.open(server.port(), options, [&](rpc::ClientConnection& c) {
+    const auto id = c.start_call(kPut, CallLog::handlers(unary));
+    c.write(id, put_request("broken", 1).SerializeAsString(), true);
+    c.write(c.start_call(kWatch, CallLog::handlers(stream)), watch_request(1));
+  });
+  server.accept();
+  REQUIRE(server.wait_frame(kData, 1, kEndStream));
+  REQUIRE(server.wait_frame(kData, 3));
+  // The answer to the first call begins; then a DATA frame on stream 0, which HTTP/2 makes a
+  // connection error.
+  const auto start = std::chrono::steady_clock::now();
+  server.send(response_headers(1) + frame(kData, 0, 0, "not on a stream"));
+  REQUIRE(unary->wait_closed(3s));
+  REQUIRE(stream->wait_closed(3s));
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+  for (const auto& log : {unary, stream}) {
+    const rpc::Status status = log->status();
+    INFO("status " << status.error_code() << ": " << status.error_message());
+    CHECK(status.error_code() == rpc::StatusCode::UNAVAILABLE);
+    CHECK(contains(status.error_message(), "127.0.0.1:" + std::to_string(server.port())));
+    CHECK(log->seen() == std::vector<std::string>{"close"});
+  }
+  CHECK(client.run([&] { return connection->closed(); }));
+  CHECK_FALSE(client.run([&] { return connection->connected(); }));
+  CHECK(server.wait_closed(3s));  // the client let the socket go
+}
+
+TEST_CASE("rpc client: a stream whose server side ends first ends with the server's status",
+          "[rpc_client]") {
+  RawServer server;
+  ClientLoop client;
+  auto log = std::make_shared<CallLog>(client.loop);
+  rpc::ClientOptions options;
+  options.keepalive = 10s;
+  auto connection = client.open(server.port(), options, [&](rpc::ClientConnection& c) {
+    c.write(c.start_call(kWatch, CallLog::handlers(log)), watch_request(1));  // never last
+  });
+  server.accept();
+  REQUIRE(server.wait_frame(kData, 1));
+  // One response, then the trailers with END_STREAM, and no RST_STREAM: the server's side is
+  // over while the client's is open.
+  server.send(response_headers(1) + message_frame(1, "one") +
+              headers_frame(1, {{"grpc-status", "5"}, {"grpc-message", "gone"}}, true));
+  REQUIRE(log->wait_closed(3s));
+  CHECK(log->status().error_code() == rpc::StatusCode::NOT_FOUND);
+  CHECK(log->status().error_message() == "gone");
+  CHECK(log->seen() == std::vector<std::string>{"message", "close"});
+  CHECK(log->received() == std::vector<std::string>{"one"});
+  // The client ended its side with RST_STREAM.
+  CHECK(server.wait_frame(kRstStream, 1, 0, 3s));
+  CHECK_FALSE(client.run([&] { return connection->closed(); }));
+  CHECK(log->close_count() == 1);
+}
+
+TEST_CASE("rpc client: a connection the server sent GOAWAY takes no new call", "[rpc_client]") {
+  RawServer server;
+  ClientLoop client;
+  auto log = std::make_shared<CallLog>(client.loop);
+  auto connection = client.open(server.port(), {}, [&](rpc::ClientConnection& c) {
+    const auto id = c.start_call(kPut, CallLog::handlers(log));
+    c.write(id, put_request("last", 1).SerializeAsString(), true);
+  });
+  server.accept();
+  REQUIRE(server.wait_frame(kData, 1, kEndStream));
+  // The answer, then GOAWAY (last stream 1, NO_ERROR), in one write: the client reads them in
+  // one go, so GOAWAY is in once the call's on_close has run.
+  server.send(response_headers(1) + message_frame(1, "answer") +
+              headers_frame(1, {{"grpc-status", "0"}}, true) +
+              frame(kGoaway, 0, 0, big_endian32(1) + big_endian32(0)));
+  REQUIRE(log->wait_closed());
+  CHECK(log->status().ok());
+  CHECK(log->seen() == std::vector<std::string>{"message", "close"});
+  CHECK(log->received() == std::vector<std::string>{"answer"});
+  CHECK(client.run([&] { return connection->closed(); }));
+  auto late = std::make_shared<CallLog>(client.loop);
+  CHECK(client.run([&] { return connection->start_call(kPut, CallLog::handlers(late)); }) == 0);
+  client.run([] {});  // a barrier: whatever the refused start_call might have posted ran
+  CHECK(late->seen().empty());
 }
