@@ -3,7 +3,7 @@
 // - the session exists from open() on; what is submitted before the socket connects waits in
 //   it, and goes out at the first flush after the connect;
 // - one socket write in flight at a time; the session is asked for more only while less than
-//   kMaxUnsent bytes wait for the socket (a server that does not read holds the caller back
+//   http2::kMaxUnsent bytes wait for the socket (a server that does not read holds the caller back
 //   through pending());
 // - a call leaves `calls` before its on_close runs, and on_close runs once.
 #include "store/rpc/rpc_client.h"
@@ -27,22 +27,17 @@
 
 #include "store/rpc/event_loop.h"
 #include "store/rpc/grpc_wire.h"
+#include "store/rpc/http2_session.h"
 
 namespace asio = boost::asio;
 
 namespace mgmt::rpc {
 namespace {
 
-constexpr std::size_t kReadBytes = 64 * 1024;
-constexpr std::size_t kMaxUnsent = 1 << 20;
-constexpr int32_t kStreamWindow = 1 << 20;
-constexpr int32_t kConnectionWindow = 16 << 20;
-
-nghttp2_nv header(const char* name, const std::string& value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), std::strlen(name),
-                    value.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME};
-}
+using http2::header;
+using http2::kConnectionWindow;
+using http2::kReadBytes;
+using http2::kStreamWindow;
 
 struct Call {
   explicit Call(asio::io_context& io) : deadline(io) {}
@@ -79,7 +74,7 @@ struct ClientConnection::Impl {
   std::string unsent;
   std::string writing;
   bool connected = false;
-  bool heard_any = false;  // the server's first bytes came (on_connected ran)
+  bool heard_any = false;   // the server's first bytes came (on_connected ran)
   bool going_away = false;  // the server sent GOAWAY: no new call may start
   bool closed = false;
   bool write_in_flight = false;
@@ -148,9 +143,9 @@ std::shared_ptr<ClientConnection> ClientConnection::open(EventLoop& loop, const 
         if (key == "grpc-status") {
           // 0 to 16; anything else (an unknown code, not a number) is UNKNOWN, as in grpc-go.
           int code = 0;
-          const bool digits = !text.empty() && text.size() <= 2 &&
-                              std::all_of(text.begin(), text.end(),
-                                          [](char c) { return c >= '0' && c <= '9'; });
+          const bool digits =
+              !text.empty() && text.size() <= 2 &&
+              std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
           if (digits) code = std::stoi(text);
           call->grpc_status = digits && code <= 16 ? code : 2;
         }
@@ -446,18 +441,12 @@ void ClientConnection::flush() {
   Impl& own = *impl_;
   if (own.closed || own.flushing || own.receiving || !own.connected) return;
   own.flushing = true;
-  while (own.unsent.size() < kMaxUnsent) {
-    const uint8_t* data = nullptr;
-    const auto n = nghttp2_session_mem_send(own.session, &data);
-    if (n < 0) {
-      own.flushing = false;
-      return close(Status(StatusCode::INTERNAL, std::string("HTTP/2 to ") + own.address + ": " +
-                                                    nghttp2_strerror(static_cast<int>(n))));
-    }
-    if (n == 0) break;
-    own.unsent.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-  }
+  const int failed = http2::drain(own.session, own.unsent);
   own.flushing = false;
+  if (failed < 0) {
+    return close(Status(StatusCode::INTERNAL,
+                        std::string("HTTP/2 to ") + own.address + ": " + nghttp2_strerror(failed)));
+  }
   if (own.closed) return;  // a handler closed it
   // Writes that could not go at once are marked, so that their caller hears when they went.
   for (auto& [id, call] : own.calls) {

@@ -40,6 +40,7 @@
 #include "common/log.h"
 #include "store/rpc/event_loop.h"
 #include "store/rpc/grpc_wire.h"
+#include "store/rpc/http2_session.h"
 
 namespace asio = boost::asio;
 
@@ -87,24 +88,10 @@ bool CallInfo::cancelled() const { return call_->cancelled.load(); }
 
 namespace {
 
-constexpr std::size_t kReadBytes = 64 * 1024;
-constexpr std::size_t kMaxUnsent = 1 << 20;  // session output buffered before the socket takes it
-constexpr int32_t kStreamWindow = 1 << 20;
-constexpr int32_t kConnectionWindow = 16 << 20;
-
-nghttp2_nv header(const char* name, const char* value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value)), std::strlen(name),
-                    std::strlen(value),
-                    NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
-}
-
-// A value nghttp2 copies when the frame is submitted.
-nghttp2_nv header(const char* name, const std::string& value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), std::strlen(name),
-                    value.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME};
-}
+using http2::header;
+using http2::kConnectionWindow;
+using http2::kReadBytes;
+using http2::kStreamWindow;
 
 }  // namespace
 
@@ -259,17 +246,9 @@ void Connection::read() {
 void Connection::flush() {
   if (closed_ || flushing_ || receiving_) return;
   flushing_ = true;
-  while (unsent_.size() < kMaxUnsent) {
-    const uint8_t* data = nullptr;
-    const auto n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) {
-      flushing_ = false;
-      return close(false);
-    }
-    if (n == 0) break;
-    unsent_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-  }
+  const int drained = http2::drain(session_, unsent_);
   flushing_ = false;
+  if (drained < 0) return close(false);
   run_dones();
   if (closed_) return;
   if (!write_in_flight_ && !unsent_.empty()) {
