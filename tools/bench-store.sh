@@ -9,9 +9,9 @@
 # little of the CPU the stores share with it; each run lasts RUN_SECONDS, default 3, after every
 # client connected and warmed up) and watch delivery latency (1000 sequential puts), ROUNDS
 # times each (default 5), alternating between the two stores. Beside put@1 on 1 member it also
-# runs test/bench/rpc_floor, a gRPC server whose puts do nothing but one synced write: the most
-# any gRPC C++ store can do for one client here, and its ratio to etcd the highest ratio a lone
-# member can reach in this run. Then the ratios ours/etcd of the medians (throughput: above 1 is
+# runs test/bench/rpc_floor, a server whose puts do nothing but one synced write, twice: on gRPC
+# C++ (floor-grpc, the most any gRPC C++ store can do for one client here) and on the store's own
+# server (floor-ours: ours minus Raft, state and apply, so ours/floor-ours is what they cost). Then the ratios ours/etcd of the medians (throughput: above 1 is
 # better; p99: below 1 is better), each store's sequential puts as a share of the disk's ceiling
 # (no store can acknowledge one client's synced puts faster), and last `etcdctl check perf
 # --load=LOAD` (60 s) against each.
@@ -87,12 +87,23 @@ echo "== the disk under $work: $disk_line"
 rounds="${ROUNDS:-5}"
 declare -A ops p99s
 workloads="${WORKLOADS:-put@1 put@8 put@64 get get-serializable txn watch}"
-floor_ep=""
+# The RPC floors (one member, put@1): name, server, port offset.
+floors=""
+declare -A floor_eps
 if [ "$members" = 1 ] && [[ " $workloads " == *" put@1 "* ]]; then
-  "$rpc_floor" --listen "127.0.0.1:$(port 40)" --dir "$work" --seconds 7200 \
-    >"$work/floor.log" 2>&1 &
-  for t in $(seq 1 200); do grep -q serving "$work/floor.log" && break; sleep 0.05; done
-  grep -q serving "$work/floor.log" && floor_ep="$(url 40)"
+  for spec in floor-grpc:grpc:40 floor-ours:ours:41; do
+    IFS=: read -r name server offset <<<"$spec"
+    mkdir -p "$work/$name"
+    "$rpc_floor" --listen "127.0.0.1:$(port "$offset")" --dir "$work/$name" --seconds 7200 \
+      --server "$server" >"$work/$name.log" 2>&1 &
+    for t in $(seq 1 200); do grep -q serving "$work/$name.log" && break; sleep 0.05; done
+    if grep -q serving "$work/$name.log"; then
+      floors+=" $name"
+      floor_eps[$name]="$(url "$offset")"
+    else
+      echo "bench-store: $name did not start: $(cat "$work/$name.log")" >&2
+    fi
+  done
 fi
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for w in $workloads; do
@@ -103,18 +114,18 @@ for w in $workloads; do
         --seconds "${RUN_SECONDS:-3}")
   [ "$w" = watch ] && args=(--workload watch --ops 1000)
   names="etcd mgmt"
-  [ "$w" = put@1 ] && [ -n "$floor_ep" ] && names="etcd mgmt floor"
+  [ "$w" = put@1 ] && names="etcd mgmt$floors"
   for r in $(seq 1 "$rounds"); do
     for name in $names; do
       eps=$([ "$name" = etcd ] && echo "$etcd_eps" || echo "$ours_eps")
-      [ "$name" = floor ] && eps="$floor_ep"
+      [[ "$name" == floor-* ]] && eps="${floor_eps[$name]}"
       line=$("$loadgen" --endpoints "$eps" "${args[@]}")
       ops[$name/$w]+="$(echo "$line" | awk '{print $6}') "
       p99s[$name/$w]+="$(echo "$line" | awk '{print $12}') "
     done
   done
   for name in $names; do
-    printf "%-5s %-17s ops/s %s| p99 ms %s\n" "$name" "$w" "${ops[$name/$w]}" "${p99s[$name/$w]}"
+    printf "%-10s %-17s ops/s %s| p99 ms %s\n" "$name" "$w" "${ops[$name/$w]}" "${p99s[$name/$w]}"
   done
 done
 echo "== ratios ours/etcd, medians of $rounds rounds (throughput: above 1 is better; p99: below 1 is better)"
@@ -137,18 +148,20 @@ for w in $workloads; do
 done
 if [[ " $workloads " == *" put@1 "* ]]; then
   echo "== sequential puts (put@1) as a share of the disk's synced appends ($disk_rate/s), medians"
-  names="etcd mgmt"
-  [ -n "$floor_ep" ] && names="etcd mgmt floor"
-  for name in $names; do
+  for name in etcd mgmt$floors; do
     awk -v n="$name" -v p="$(echo "${ops[$name/put@1]}" | median)" -v d="$disk_rate" \
-      'BEGIN { printf "%-5s %.0f puts/s = %.0f%%\n", n, p, 100 * p / d }'
+      'BEGIN { printf "%-10s %.0f puts/s = %.0f%%\n", n, p, 100 * p / d }'
   done
-  if [ -n "$floor_ep" ]; then
-    echo "== put@1 against the RPC floor (rpc_floor: gRPC plus one synced write per put, nothing"
-    echo "   else): its ratio to etcd is the highest any gRPC C++ store reaches in this run"
-    printf "floor/etcd %s   ours/floor %s\n" \
-      "$(paired "${ops[etcd/put@1]}" "${ops[floor/put@1]}")" \
-      "$(paired "${ops[floor/put@1]}" "${ops[mgmt/put@1]}")"
+  if [ -n "$floors" ]; then
+    echo "== put@1 against the RPC floors (rpc_floor: a server plus one synced write per put,"
+    echo "   nothing else): floor-grpc/etcd is the highest ratio any gRPC C++ store reaches in this"
+    echo "   run, floor-ours/etcd the highest our server allows; ours/floor-ours is what Raft, the"
+    echo "   state and the apply leave of it"
+    for name in $floors; do
+      printf "%s/etcd %s   ours/%s %s\n" "$name" \
+        "$(paired "${ops[etcd/put@1]}" "${ops[$name/put@1]}")" "$name" \
+        "$(paired "${ops[$name/put@1]}" "${ops[mgmt/put@1]}")"
+    done
   fi
 fi
 # Last, on stores the load generator already used: its 60 s of writes left etcd's reads about
