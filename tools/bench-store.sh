@@ -11,8 +11,9 @@
 # times each (default 5), alternating between the two stores. Beside put@1 on 1 member it also
 # runs test/bench/rpc_floor, a server whose puts do nothing but one synced write, twice: on gRPC
 # C++ (floor-grpc, the most any gRPC C++ store can do for one client here) and on the store's own
-# server (floor-ours: ours minus Raft, state and apply, so ours/floor-ours is what they cost). Then the ratios ours/etcd of the medians (throughput: above 1 is
-# better; p99: below 1 is better), each store's sequential puts as a share of the disk's ceiling
+# server (floor-ours: ours minus Raft, state and apply, so ours/floor-ours is what they cost).
+# Then the ratios ours/etcd of the medians (throughput: above 1 is better; p99: below 1 is
+# better), each store's sequential puts as a share of the disk's ceiling
 # (no store can acknowledge one client's synced puts faster), and last `etcdctl check perf
 # --load=LOAD` (60 s) against each.
 # Usage: [ROUNDS=N] [WORKLOADS="put@1 put@64 watch"] [RUN_SECONDS=N] [CHECK_PERF=0]

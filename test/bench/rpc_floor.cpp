@@ -11,10 +11,6 @@
 // their ratio can be read against the best this machine allows. Range answers an empty result.
 // Loopback only; it exits by itself after --seconds (default 900), or on SIGTERM or SIGINT.
 //   rpc_floor --listen 127.0.0.1:PORT --dir DIR [--seconds N] [--server grpc|ours]
-#include "etcd/rpc.grpc.pb.h"
-#include "store/rpc/rpc_server.h"
-#include "test/bench/disk_floor.h"
-
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -22,14 +18,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <cerrno>
 #include <ctime>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include "etcd/rpc.grpc.pb.h"
+#include "store/rpc/rpc_server.h"
+#include "test/bench/disk_floor.h"
 
 namespace {
 
@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> args{{"--seconds", "900"}, {"--server", "grpc"}};
   for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
   if (!args.count("--listen") || !args.count("--dir")) {
-    std::fprintf(stderr, "usage: rpc_floor --listen 127.0.0.1:PORT --dir DIR [--seconds N] "
+    std::fprintf(stderr,
+                 "usage: rpc_floor --listen 127.0.0.1:PORT --dir DIR [--seconds N] "
                  "[--server grpc|ours]\n");
     return 2;
   }
