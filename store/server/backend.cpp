@@ -780,11 +780,10 @@ Result<void> Backend::restore_locked(const std::string& state, uint64_t index) {
   return ok();
 }
 
-Result<std::pair<uint64_t, std::string>> Backend::snapshot_state() const {
-  std::lock_guard lock(apply_mutex_);
-  auto state = storage_->dump_state();
-  if (!state) return fail(state.error());
-  return std::pair{applied_index_, std::move(*state)};
+std::pair<uint64_t, std::shared_ptr<const storage::Storage::StatePoint>> Backend::hold_state()
+    const {
+  std::lock_guard lock(apply_mutex_);  // an apply writes its entries and its index at once
+  return {applied_index_, storage_->hold_state()};
 }
 
 }  // namespace mgmt::store::server

@@ -195,8 +195,9 @@ class Backend {
   void set_reply_runner(ReplyRunner run) { reply_runner_ = std::move(run); }
   // Replaces the whole state by a snapshot's data (Storage::dump_state format) at `index`.
   [[nodiscard]] Result<void> restore(const std::string& state, uint64_t index);
-  // The whole state and the index it was applied up to, read consistently (for snapshots).
-  [[nodiscard]] Result<std::pair<uint64_t, std::string>> snapshot_state() const;
+  // The index the state is applied up to and a consistent point of that state (cheap): what a
+  // snapshot dumps (Storage::dump_state(point)), on any thread, while the apply goes on.
+  std::pair<uint64_t, std::shared_ptr<const storage::Storage::StatePoint>> hold_state() const;
   // Called when this member becomes or stops being the leader.
   void on_leader_change(bool leader);
 

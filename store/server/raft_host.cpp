@@ -48,7 +48,13 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(Backend& backend, const RaftHos
   std::unique_ptr<RaftHost> host(new RaftHost(backend, config));
   RaftHost* h = host.get();
   RaftLogStore::Hooks hooks;
-  hooks.dump = [&backend] { return backend.snapshot_state(); };
+  hooks.hold = [&backend] {
+    auto [index, point] = backend.hold_state();
+    return RaftLogStore::HeldState{
+        index, [&backend, point = std::move(point)](const std::atomic<bool>& stop) {
+          return backend.storage().dump_state(*point, &stop);
+        }};
+  };
   hooks.conf_state = [h] { return h->driver_->node().tracker().conf_state(); };
   hooks.install = [&backend](const raft::Snapshot& s) {
     return backend.restore(s.data, s.meta.index);

@@ -53,16 +53,76 @@ Result<std::vector<raft::Entry>> RaftLogStore::entries(uint64_t lo, uint64_t hi,
   return out;
 }
 
+RaftLogStore::~RaftLogStore() { end_dump(); }
+
+void RaftLogStore::start_dump() const {
+  auto job = std::make_unique<DumpJob>();
+  HeldState held = hooks_.hold();
+  job->index = held.index;
+  job->conf_state = hooks_.conf_state();
+  job->started = std::chrono::steady_clock::now();
+  auto term = log_->term(held.index);
+  if (!term) {
+    job->finished = true;
+    job->data = fail(Code::unavailable, "the applied index left the log");
+  } else {
+    job->term = *term;
+    job->thread = std::thread([j = job.get(), dump = std::move(held.dump)] {
+      auto data = dump(j->stop);
+      std::lock_guard lock(j->mutex);
+      j->data = std::move(data);
+      j->finished = true;
+      j->finished_cv.notify_all();
+    });
+  }
+  dump_ = std::move(job);
+}
+
+void RaftLogStore::end_dump() const {
+  if (!dump_) return;
+  dump_->stop = true;
+  if (dump_->thread.joinable()) dump_->thread.join();
+  dump_.reset();
+}
+
 Result<raft::Snapshot> RaftLogStore::snapshot() const {
-  auto state = hooks_.dump();
-  if (!state) return fail(Code::unavailable, "snapshot: " + state.error().message());
-  auto [index, data] = std::move(*state);
-  auto t = log_->term(index);
-  if (!t) return fail(Code::unavailable, "snapshot: the applied index left the log");
+  const auto now = std::chrono::steady_clock::now();
+  // The last one made serves while a follower can go on from it with the log's entries.
+  if (made_ && now - made_at_ < kKeepSnapshot && log_->term(made_->meta.index)) return *made_;
+  made_.reset();
+  if (!dump_) start_dump();
+  DumpJob& job = *dump_;
+  {
+    std::unique_lock lock(job.mutex);
+    if (!job.finished &&
+        !job.finished_cv.wait_for(lock, hooks_.dump_wait, [&job] { return job.finished; })) {
+      return fail(Code::unavailable, "snapshot: the state at index " + std::to_string(job.index) +
+                                         " is still being dumped");
+    }
+  }
+  if (job.thread.joinable()) job.thread.join();
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - job.started);
+  if (!job.data) {
+    const std::string why = job.data.error().message();
+    end_dump();
+    return fail(Code::unavailable, "snapshot: " + why);
+  }
+  if (!log_->term(job.index)) {  // compacted past it meanwhile: dump anew next time
+    end_dump();
+    return fail(Code::unavailable, "snapshot: the dumped index left the log");
+  }
   raft::Snapshot s;
-  s.meta = raft::SnapshotMeta{index, *t, hooks_.conf_state()};
-  s.data = std::move(data);
-  return s;
+  s.meta = raft::SnapshotMeta{job.index, job.term, job.conf_state};
+  s.data = std::move(*job.data);
+  if (took > std::chrono::milliseconds(100)) {
+    log::get("raft")->info("dumped the state at index {} for a snapshot: {} bytes in {} ms",
+                           job.index, s.data.size(), took.count());
+  }
+  end_dump();
+  made_ = std::move(s);
+  made_at_ = now;
+  return *made_;
 }
 
 Result<void> RaftLogStore::save(const std::optional<raft::Snapshot>& snapshot,
@@ -134,6 +194,7 @@ Result<void> RaftLogStore::compact(uint64_t index, const raft::ConfState& conf_s
   // machine never needs entries the log no longer has.
   auto compacted = log_->compact(index, raft::codec::encode(conf_state));
   if (compacted) forget_through(index);
+  if (made_ && !log_->term(made_->meta.index)) made_.reset();  // no follower can use it now
   return compacted;
 }
 

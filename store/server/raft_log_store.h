@@ -1,37 +1,56 @@
 // raft_log_store.h: the Raft core's durable log on the member's RocksDB (storage::RaftLog),
 // as the driver's DurableLog. Entries are stored in the core's own encoding (raft/codec.h).
-// Snapshots are made on demand from the live state: snapshot() dumps the state machine at its
-// applied index (Storage::dump_state) with the membership at that index, so nothing but the
-// log's compaction point is kept on disk. Installing a snapshot restores the state machine
+// Snapshots are made on demand from the live state: snapshot() takes a consistent point of the
+// state machine at its applied index (Storage::hold_state, cheap) with the membership at that
+// index, and dumps it (Storage::dump_state) on a thread of its own, so that a large state does
+// not stall the thread that runs Raft (on the leader, the one that also serves the client and
+// peer ports). A dump that takes longer than Hooks::dump_wait is answered "not ready yet" and
+// the core asks again on a later heartbeat; a finished snapshot is kept for the next follower
+// that needs one while its index is still in the log, for up to kKeepSnapshot. So nothing but
+// the log's compaction point is kept on disk. Installing a snapshot restores the state machine
 // FIRST (one synced batch) and then moves the log: a crash in between leaves a state machine
 // ahead of its log, from which the member resumes (entries it already applied are skipped).
 // The newest entries saved (up to kRecentEntries, kRecentBytes) are also kept decoded in memory:
 // the core reads them back at once to apply and to send them, and a RocksDB scan plus decoding
 // per Ready was measurable.
-// Thread-safety: the Raft thread only.
+// Thread-safety: the Raft thread only (the dump's thread touches only its job).
 #pragma once
 
 #include "store/raft/driver.h"
 #include "store/storage/raft_log.h"
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
-#include <utility>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
 
 namespace mgmt::store::server {
 
 class RaftLogStore : public raft::DurableLog {
  public:
+  // A consistent point of the state machine: the index it is applied to, and its dump, which
+  // may run on any thread and stops early (failing) once `stop` is set.
+  struct HeldState {
+    uint64_t index = 0;
+    std::function<Result<std::string>(const std::atomic<bool>& stop)> dump;
+  };
   struct Hooks {
-    // The state machine's state and the index it is applied to.
-    std::function<Result<std::pair<uint64_t, std::string>>()> dump;
+    // Holds the state machine's current point (cheap; on the Raft thread).
+    std::function<HeldState()> hold;
     // The membership as of the applied index.
     std::function<raft::ConfState()> conf_state;
     // Replaces the state machine with a snapshot's data.
     std::function<Result<void>(const raft::Snapshot&)> install;
+    // How long snapshot() waits for a dump it started before it answers "not ready yet".
+    std::chrono::milliseconds dump_wait{5};
   };
+  ~RaftLogStore() override;
 
   [[nodiscard]] static Result<std::unique_ptr<RaftLogStore>> open(storage::Storage& storage,
                                                                   Hooks hooks);
@@ -61,6 +80,20 @@ class RaftLogStore : public raft::DurableLog {
 
  private:
   static constexpr std::size_t kRecentEntries = 4096;
+  static constexpr std::chrono::seconds kKeepSnapshot{30};
+  // A dump in progress on its own thread.
+  struct DumpJob {
+    uint64_t index = 0;
+    uint64_t term = 0;
+    raft::ConfState conf_state;
+    std::chrono::steady_clock::time_point started;
+    std::atomic<bool> stop{false};
+    std::mutex mutex;
+    std::condition_variable finished_cv;
+    bool finished = false;
+    Result<std::string> data = std::string();
+    std::thread thread;
+  };
   static constexpr uint64_t kRecentBytes = 8 << 20;
   struct Recent {
     raft::Entry entry;
@@ -71,12 +104,20 @@ class RaftLogStore : public raft::DurableLog {
   void remember(const std::vector<raft::Entry>& entries,
                 const std::vector<storage::StoredEntry>& stored);
   void forget_through(uint64_t index);
+  // Starts a dump of the state machine's current point on a thread of its own.
+  void start_dump() const;
+  // Ends the dump job (stopping it if it still runs) and joins its thread.
+  void end_dump() const;
 
   std::unique_ptr<storage::RaftLog> log_;
   Hooks hooks_;
   std::chrono::steady_clock::duration save_time_{};  // since take_save_time()
   std::deque<Recent> recent_;  // consecutive indexes, ending at the log's last index
   uint64_t recent_bytes_ = 0;
+  // snapshot() is const for the core, but it starts dumps and keeps what they made.
+  mutable std::unique_ptr<DumpJob> dump_;
+  mutable std::optional<raft::Snapshot> made_;  // the last snapshot made
+  mutable std::chrono::steady_clock::time_point made_at_;
 };
 
 }  // namespace mgmt::store::server

@@ -482,16 +482,28 @@ Result<void> Storage::scan(
   return ok();
 }
 
-Result<std::string> Storage::dump_state() const {
-  const rocksdb::Snapshot* snap = impl_->db->GetSnapshot();
+Storage::StatePoint::~StatePoint() { db_->ReleaseSnapshot(snapshot_); }
+
+std::shared_ptr<const Storage::StatePoint> Storage::hold_state() const {
+  return std::make_shared<const StatePoint>(impl_->db.get(), impl_->db->GetSnapshot());
+}
+
+Result<std::string> Storage::dump_state() const { return dump_state(*hold_state()); }
+
+Result<std::string> Storage::dump_state(const StatePoint& point,
+                                        const std::atomic<bool>* stop) const {
   std::string out(kStateMagic);
   rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
+  ro.snapshot = point.snapshot();
   ro.verify_checksums = true;
   rocksdb::Status status;
+  std::size_t records = 0;
   for (Column c : {Column::kv, Column::leases, Column::meta}) {
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(c)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (stop && ++records % 1024 == 0 && stop->load(std::memory_order_relaxed)) {
+        return fail(Code::cancelled, "reading the state for a snapshot: stopped");
+      }
       std::string_view k(it->key().data(), it->key().size());
       if (c == Column::meta && is_identity(k)) continue;
       out.push_back(static_cast<char>(c));
@@ -505,7 +517,6 @@ Result<std::string> Storage::dump_state() const {
       break;
     }
   }
-  impl_->db->ReleaseSnapshot(snap);
   if (!status.ok()) return fail(status_error(impl_->dir, "reading the state for a snapshot", status));
   put_u32(out, crc32(out));
   return out;

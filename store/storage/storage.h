@@ -30,6 +30,7 @@
 #include "common/histogram.h"
 #include "common/result.h"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,7 +40,9 @@
 #include <vector>
 
 namespace rocksdb {
+class DB;
 class Env;
+class Snapshot;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -138,6 +141,14 @@ class Storage {
   // (u8 column, u32 BE key length, key, u32 BE value length, value), then u32 BE CRC-32 of all
   // bytes before it.
   [[nodiscard]] Result<std::string> dump_state() const;
+  // One consistent point of the state machine (a RocksDB snapshot), held while the returned
+  // object lives; taking it is cheap. It must not outlive this Storage.
+  class StatePoint;
+  [[nodiscard]] std::shared_ptr<const StatePoint> hold_state() const;
+  // dump_state() as of `point`, from any thread, while writes go on. Stops early with
+  // Code::cancelled once `*stop` is set.
+  [[nodiscard]] Result<std::string> dump_state(const StatePoint& point,
+                                               const std::atomic<bool>* stop = nullptr) const;
   // Replaces the state machine with a dump_state() string in one synced batch (checked first:
   // a damaged string changes nothing; Code::data_loss). This member's format, cluster_id and
   // member_id are kept. The caller reopens KvStore and Lessor afterwards.
@@ -152,6 +163,19 @@ class Storage {
   // Checks (or, for a new database, writes) the format record and the cluster id.
   Result<void> verify(const Options& options, bool existed);
   std::unique_ptr<Impl> impl_;
+};
+
+class Storage::StatePoint {
+ public:
+  StatePoint(rocksdb::DB* db, const rocksdb::Snapshot* snapshot) : db_(db), snapshot_(snapshot) {}
+  ~StatePoint();
+  StatePoint(const StatePoint&) = delete;
+  StatePoint& operator=(const StatePoint&) = delete;
+  const rocksdb::Snapshot* snapshot() const { return snapshot_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snapshot_;
 };
 
 // CRC-32 (IEEE, as zlib) of bytes.

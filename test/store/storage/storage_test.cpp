@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 using namespace mgmt::store;
 using namespace mgmt::store::storage;
@@ -532,4 +533,33 @@ TEST_CASE("storage: an unsynced batch reaches the disk with the next synced one,
   s.reset();
   auto reopened = Storage::open(at(dir.path())).value();
   CHECK(reopened->get(Column::kv, "at-stop").value().has_value());
+}
+
+TEST_CASE("storage: a held state point dumps the state as it was, while writes go on",
+          "[storage][snapshot]") {
+  test::TempDir dir;
+  auto s = Storage::open(at(dir.path())).value();
+  Batch before;
+  for (int i = 0; i < 3000; ++i) before.put(Column::kv, "key" + std::to_string(i), "old");
+  before.put_u64(meta::kAppliedIndex, 10);
+  REQUIRE(s->write(before, true));
+  const std::string then = s->dump_state().value();
+  auto point = s->hold_state();
+
+  Batch after;
+  after.put(Column::kv, "key7", "new");
+  after.put(Column::kv, "later", "x");
+  after.put_u64(meta::kAppliedIndex, 11);
+  REQUIRE(s->write(after, false));
+
+  CHECK(s->dump_state(*point).value() == then);
+  std::string from_thread;  // as a snapshot's dump runs, on a thread of its own
+  std::thread([&] { from_thread = s->dump_state(*point).value(); }).join();
+  CHECK(from_thread == then);
+  CHECK(s->dump_state().value() != then);
+
+  std::atomic<bool> stop{true};
+  auto stopped = s->dump_state(*point, &stop);
+  REQUIRE_FALSE(stopped);
+  CHECK(stopped.error().code() == mgmt::Code::cancelled);
 }

@@ -1,0 +1,178 @@
+// raft_log_store_test.cpp: the snapshots the Raft log store makes for followers far behind. A
+// state that takes long to dump is dumped on a thread of its own while the core hears "not ready
+// yet" (so the thread that runs Raft, which also serves the ports, is not held up); a finished
+// snapshot serves the next follower too while its index is in the log; a failed dump is tried
+// again; stopping the store stops a dump in progress. Real RocksDB in a temp dir.
+#include "store/server/raft_log_store.h"
+#include "test/store/mvcc/temp_store.h"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+using namespace mgmt;
+using namespace mgmt::store;
+using namespace mgmt::store::server;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Lets a test hold the dumps until it releases them, and counts them.
+struct DumpGate {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool open = false;
+  bool failing = false;
+  int started = 0;
+  bool saw_stop = false;
+
+  void release() {
+    std::lock_guard lock(mutex);
+    open = true;
+    cv.notify_all();
+  }
+  Result<std::string> dump(uint64_t index, const std::atomic<bool>& stop) {
+    std::unique_lock lock(mutex);
+    ++started;
+    // Bounded: a test that never opens the gate fails here after 10 s instead of hanging.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!open && !stop && std::chrono::steady_clock::now() < deadline) {
+      cv.wait_for(lock, 10ms);
+    }
+    if (stop) {
+      saw_stop = true;
+      return fail(Code::cancelled, "stopped");
+    }
+    if (failing) return fail(Code::internal, "the disk said no");
+    return "state@" + std::to_string(index);
+  }
+};
+
+struct Fixture {
+  test::TempDir dir;
+  std::unique_ptr<storage::Storage> storage = test::open_storage(dir.path());
+  DumpGate gate;
+  std::atomic<uint64_t> applied{1};
+  std::unique_ptr<RaftLogStore> log;
+
+  explicit Fixture(std::chrono::milliseconds dump_wait) {
+    RaftLogStore::Hooks hooks;
+    hooks.hold = [this] {
+      const uint64_t index = applied;
+      return RaftLogStore::HeldState{
+          index, [this, index](const std::atomic<bool>& stop) { return gate.dump(index, stop); }};
+    };
+    hooks.conf_state = [] {
+      raft::ConfState cs;
+      cs.voters.insert(1);
+      return cs;
+    };
+    hooks.install = [](const raft::Snapshot&) { return ok(); };
+    hooks.dump_wait = dump_wait;
+    log = RaftLogStore::open(*storage, std::move(hooks)).value();
+    REQUIRE(log->bootstrap(raft::Entry{1, 1, raft::EntryType::normal, "first"}));
+  }
+
+  void append(uint64_t from, uint64_t to) {
+    std::vector<raft::Entry> entries;
+    for (uint64_t i = from; i <= to; ++i) entries.push_back(raft::Entry{1, i, {}, "e"});
+    REQUIRE(log->save(std::nullopt, entries, raft::HardState{1, 1, to}));
+  }
+
+  // Asks as the core does on each heartbeat, until the snapshot is ready (each ask waits up to
+  // dump_wait for the dump to finish), for at most 10 s.
+  Result<raft::Snapshot> ask_until_ready() {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    auto s = log->snapshot();
+    while (!s && s.error().code() == Code::unavailable &&
+           std::chrono::steady_clock::now() < deadline) {
+      s = log->snapshot();
+    }
+    return s;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("raft log store: a slow dump answers not ready, goes on aside, then is served",
+          "[raft_log_store]") {
+  Fixture f(20ms);
+  auto first = f.log->snapshot();
+  REQUIRE_FALSE(first);
+  CHECK(first.error().code() == Code::unavailable);
+  CHECK(first.error().message() == "snapshot: the state at index 1 is still being dumped");
+  // Asking again does not start a second dump of the same state.
+  CHECK_FALSE(f.log->snapshot());
+  {
+    std::lock_guard lock(f.gate.mutex);
+    CHECK(f.gate.started == 1);
+  }
+  f.gate.release();
+  auto s = f.ask_until_ready();
+  REQUIRE(s);
+  CHECK(s->meta.index == 1);
+  CHECK(s->meta.term == 1);
+  CHECK(s->meta.conf_state.voters.count(1) == 1);
+  CHECK(s->data == "state@1");
+}
+
+TEST_CASE("raft log store: a snapshot made serves the next follower until the log moves past it",
+          "[raft_log_store]") {
+  Fixture f(5s);
+  f.gate.release();
+  f.append(2, 10);
+  f.applied = 4;
+  auto a = f.log->snapshot();  // the dump is fast: answered in the same call
+  REQUIRE(a);
+  CHECK(a->data == "state@4");
+  f.applied = 9;
+  auto b = f.log->snapshot();
+  REQUIRE(b);
+  CHECK(b->data == "state@4");  // no second dump: a follower goes on from 4 with the log
+  {
+    std::lock_guard lock(f.gate.mutex);
+    CHECK(f.gate.started == 1);
+  }
+  REQUIRE(f.log->compact(6, raft::ConfState{}, ""));  // entry 4 leaves the log
+  auto c = f.log->snapshot();
+  REQUIRE(c);
+  CHECK(c->data == "state@9");
+  CHECK(c->meta.index == 9);
+}
+
+TEST_CASE("raft log store: a failed dump is reported as not ready and tried again",
+          "[raft_log_store]") {
+  Fixture f(5s);
+  {
+    std::lock_guard lock(f.gate.mutex);
+    f.gate.failing = true;
+  }
+  f.gate.release();
+  auto a = f.log->snapshot();
+  REQUIRE_FALSE(a);
+  CHECK(a.error().code() == Code::unavailable);
+  CHECK(a.error().message().find("the disk said no") != std::string::npos);
+  {
+    std::lock_guard lock(f.gate.mutex);
+    f.gate.failing = false;
+  }
+  auto b = f.log->snapshot();
+  REQUIRE(b);
+  CHECK(b->data == "state@1");
+  std::lock_guard lock(f.gate.mutex);
+  CHECK(f.gate.started == 2);
+}
+
+TEST_CASE("raft log store: closing the store stops a dump in progress", "[raft_log_store]") {
+  Fixture f(1ms);
+  REQUIRE_FALSE(f.log->snapshot());
+  const auto started = std::chrono::steady_clock::now();
+  f.log.reset();  // joins the dump's thread, which must see the stop
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
+  std::lock_guard lock(f.gate.mutex);
+  CHECK(f.gate.saw_stop);
+}
