@@ -397,10 +397,13 @@ ClientConnection::CallId ClientConnection::start_call(
 }
 
 void ClientConnection::write(CallId id, std::string_view message, bool last) {
+  write_framed(id, frame_message(message), last);
+}
+
+void ClientConnection::write_framed(CallId id, std::string framed, bool last) {
   Impl& d = *impl_;
   Call* call = find_call(id, d.calls);
   if (call == nullptr || call->last_queued) return;
-  std::string framed = frame_message(message);
   call->pending += framed.size();
   call->out.push_back(std::move(framed));
   call->last_queued = last;

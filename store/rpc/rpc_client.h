@@ -63,6 +63,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Queues one request message; `last`: the requests end with it (a unary call's one request).
   // Sent at the end of this turn of the loop, or at flush().
   void write(CallId call, std::string_view message, bool last = false);
+  // write() of a message already framed (grpc_wire.h's frame_message), as a large one may be
+  // framed on another thread; taken without a copy.
+  void write_framed(CallId call, std::string framed, bool last = false);
   // Request bytes of the call not yet taken by the connection (0 for an unknown call).
   std::size_t pending(CallId call) const;
   // Ends the call now: on_close(status), and the server hears RST_STREAM CANCEL.

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "store/raft/codec.h"
+#include "store/rpc/grpc_wire.h"
 #include "store/rpc/rpc_client.h"
 #include "store/server/store_server.h"
 
@@ -14,6 +15,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace mgmt::store::server {
@@ -77,7 +79,11 @@ class PeerTransport::Core : public std::enable_shared_from_this<Core> {
   bool connect(Peer& p);
   bool start_stream(Peer& p);
   void write_queued(Peer& p);
-  void send_snapshot(Peer& p, const raft::Message& m);
+  // Loop: encodes a snapshot on a thread of its own (it copies the whole store three times:
+  // the message, the batch, the gRPC frame), so that the loop goes on serving the ports and the
+  // other peers meanwhile; then, back on the loop, sends it in a call of its own.
+  void send_snapshot(Peer& p, raft::Message m);
+  void start_snapshot_call(Peer& p, std::string framed);
   // Loop: a stream or snapshot call that ended, not by our own doing.
   void stream_ended(Peer& p, rpc::ClientConnection::CallId call, const grpc::Status& status);
   void failed(Peer& p, const grpc::Status& status, bool snapshot);
@@ -89,6 +95,12 @@ class PeerTransport::Core : public std::enable_shared_from_this<Core> {
   std::mutex mutex_;  // guards peers_ (the map; a Peer lives as long as the Core)
   std::map<raft::NodeId, std::unique_ptr<Peer>> peers_;
   std::vector<Peer*> due_;  // the loop's: peers with a pump due (dispatch() runs them)
+  struct Encoder {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::mutex encoders_mutex_;  // guards encoders_
+  std::vector<Encoder> encoders_;  // snapshots being encoded; the next one or stop() joins them
 };
 
 PeerTransport::Core::Peer& PeerTransport::Core::peer(raft::NodeId id) {
@@ -158,7 +170,7 @@ void PeerTransport::Core::pump(Peer& p) {
   }
   for (raft::Message& m : taken) {
     if (m.type == raft::MessageType::snapshot) {
-      send_snapshot(p, m);
+      send_snapshot(p, std::move(m));
       continue;
     }
     if (p.queue.size() >= kMaxQueued) p.queue.pop_front();
@@ -234,7 +246,7 @@ void PeerTransport::Core::write_queued(Peer& p) {
   }
 }
 
-void PeerTransport::Core::send_snapshot(Peer& p, const raft::Message& m) {
+void PeerTransport::Core::send_snapshot(Peer& p, raft::Message m) {
   if (!connect(p)) {
     return hooks_.report(raft::Message{.type = raft::MessageType::snapshot_status, .from = p.id,
                                        .reject = true});
@@ -242,9 +254,44 @@ void PeerTransport::Core::send_snapshot(Peer& p, const raft::Message& m) {
   log::get("raft")->info("sending a snapshot at index {} ({} bytes) to member {:x}: it is "
                          "behind the compacted log",
                          m.snapshot->meta.index, m.snapshot->data.size(), p.id);
-  mgmtraft::MessageBatch request;
-  request.set_cluster_id(cluster_id_);
-  request.add_messages(raft::codec::encode(m));
+  std::lock_guard lock(encoders_mutex_);
+  if (stopped_) return;
+  std::erase_if(encoders_, [](Encoder& e) {
+    if (!*e.done) return false;
+    e.thread.join();
+    return true;
+  });
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  // A Peer lives as long as the Core, which the job holds only weakly.
+  std::thread thread([weak = weak_from_this(), &p, cluster = cluster_id_, m = std::move(m),
+                      done]() mutable {
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag = true; }
+    } mark{*done};
+    std::string framed;
+    {
+      mgmtraft::MessageBatch request;
+      request.set_cluster_id(cluster);
+      request.add_messages(raft::codec::encode(m));
+      m = raft::Message{};
+      framed = rpc::frame_message(request.SerializeAsString());
+    }
+    auto core = weak.lock();
+    if (!core || core->stopped_) return;
+    core->loop_->post([weak, &p, framed = std::move(framed)]() mutable {
+      auto on_loop = weak.lock();
+      if (on_loop && !on_loop->stopped_) on_loop->start_snapshot_call(p, std::move(framed));
+    });
+  });
+  encoders_.push_back(Encoder{std::move(thread), std::move(done)});
+}
+
+void PeerTransport::Core::start_snapshot_call(Peer& p, std::string framed) {
+  if (!connect(p)) {
+    return hooks_.report(raft::Message{.type = raft::MessageType::snapshot_status, .from = p.id,
+                                       .reject = true});
+  }
   rpc::CallHandlers handlers;
   handlers.on_close = [weak = weak_from_this(), &p](const grpc::Status& status) {
     auto core = weak.lock();
@@ -258,7 +305,7 @@ void PeerTransport::Core::send_snapshot(Peer& p, const raft::Message& m) {
     return hooks_.report(raft::Message{.type = raft::MessageType::snapshot_status, .from = p.id,
                                        .reject = true});
   }
-  p.connection->write(call, request.SerializeAsString(), true);
+  p.connection->write_framed(call, std::move(framed), true);
   p.connection->flush();
 }
 
@@ -287,6 +334,12 @@ void PeerTransport::Core::failed(Peer& p, const grpc::Status& status, bool snaps
 
 void PeerTransport::Core::stop() {
   if (stopped_.exchange(true)) return;
+  std::vector<Encoder> encoders;
+  {
+    std::lock_guard lock(encoders_mutex_);
+    encoders.swap(encoders_);
+  }
+  for (auto& e : encoders) e.thread.join();  // they post nothing once stopped
   auto end_all = [core = shared_from_this()] {
     std::vector<Peer*> peers;
     {

@@ -2,7 +2,8 @@
 // gRPC on loopback, both ends in this process: messages reach the peer in the order they were
 // sent, on its stream; a member that the receiver knows as removed hears so from its first
 // refused message (its agent stops on that); a peer that does not listen, or belongs to another
-// cluster, is reported unreachable to the core, and messages flow once it listens.
+// cluster, is reported unreachable to the core, and messages flow once it listens; a snapshot
+// arrives whole in a call of its own, encoded aside while the stream goes on.
 #include "store/server/client_listener.h"
 #include "store/server/peer_transport.h"
 #include "test/support/process/free_port.h"
@@ -210,4 +211,70 @@ TEST_CASE("peer transport: a peer that was away for a while is dialled again wit
   transport->stop();
   REQUIRE(reached);
   CHECK(took < 3s);
+}
+
+TEST_CASE("peer transport: a snapshot arrives whole while the messages after it go on",
+          "[peer_transport]") {
+  Events events;
+  const int port = mgmt::test::free_port();
+  Receiver receiver(events, port, kCluster, false);
+  auto transport = sender(events, port);
+  Message snap;
+  snap.type = MessageType::snapshot;
+  snap.from = 1;
+  snap.to = 2;
+  snap.term = 3;
+  snap.snapshot = mgmt::store::raft::Snapshot{};
+  snap.snapshot->meta.index = 77;
+  snap.snapshot->meta.term = 3;
+  snap.snapshot->meta.conf_state.voters = {1, 2};
+  snap.snapshot->data.resize(24 << 20);
+  for (std::size_t i = 0; i < snap.snapshot->data.size(); i += 4096) {
+    snap.snapshot->data[i] = static_cast<char>(i / 4096);
+  }
+  transport->send(snap);
+  transport->dispatch();
+  for (uint64_t i = 1; i <= 10; ++i) transport->send(heartbeat(i));
+  transport->dispatch();
+  REQUIRE(events.wait([&] { return events.received.size() >= 11; }));
+  std::lock_guard lock(events.mutex);
+  int snapshots = 0;
+  uint64_t next_commit = 1;
+  for (const Message& m : events.received) {
+    if (m.type == MessageType::snapshot) {
+      ++snapshots;
+      REQUIRE(m.snapshot);
+      CHECK(m.snapshot->meta.index == 77);
+      CHECK(m.snapshot->meta.conf_state.voters == snap.snapshot->meta.conf_state.voters);
+      CHECK(m.snapshot->data == snap.snapshot->data);
+    } else {
+      CHECK(m.commit == next_commit++);  // the stream keeps its order around the snapshot
+    }
+  }
+  CHECK(snapshots == 1);
+  CHECK(events.reports.empty());
+}
+
+TEST_CASE("peer transport: stopping while a snapshot is being encoded ends promptly",
+          "[peer_transport]") {
+  Events events;
+  const int port = mgmt::test::free_port();
+  Receiver receiver(events, port, kCluster, false);
+  auto transport = sender(events, port);
+  transport->send(heartbeat(1));
+  REQUIRE(events.wait([&] { return events.received.size() == 1; }));  // connected
+  Message snap;
+  snap.type = MessageType::snapshot;
+  snap.from = 1;
+  snap.to = 2;
+  snap.term = 3;
+  snap.snapshot = mgmt::store::raft::Snapshot{};
+  snap.snapshot->meta.index = 5;
+  snap.snapshot->data.assign(64 << 20, 's');
+  transport->send(snap);
+  transport->dispatch();
+  const auto started = std::chrono::steady_clock::now();
+  transport->stop();  // joins the encoder, which posts nothing once stopped
+  CHECK(std::chrono::steady_clock::now() - started < 10s);
+  transport.reset();
 }
