@@ -183,7 +183,8 @@ void add_run(CLI::App* root, RunOptions* o) {
       ->capture_default_str()
       ->check(whole_number(0));
   run->add_flag("--noop", o->noop, "change nothing: report what would be done");
-  run->add_flag("--no-watch", o->no_watch, "do not react to changes after the first graph");
+  run->add_flag("--no-watch", o->no_watch,
+                "keep the first graph: no later deploys, no new runs of its mcl or puppet code");
   run->add_flag("--no-deploy-watch", o->no_deploy_watch,
                 "keep the first deploy; ignore later ones");
   run->add_flag("--no-autoedges", o->no_autoedges, "do not add automatic edges");

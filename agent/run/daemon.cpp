@@ -293,9 +293,8 @@ int run_daemon(const cli::RunOptions& options) {
     return prefix ? store_access->watch_prefix(key, std::move(f))
                   : store_access->watch(key, std::move(f));
   };
-  auto watcher = deploy::DeployWatcher::start(
-      **client, work_dir,
-      [&](const deploy::Payload& payload, const std::string& dir) -> Result<void> {
+  // Loads one deploy: the newest at start, then each newer one.
+  auto load_deploy = [&](const deploy::Payload& payload, const std::string& dir) -> Result<void> {
         // The new deploy is compiled first: one that does not compile leaves the running one
         // as it is, its stream or refresh included. Then the running one stops following its
         // inputs (so that it swaps no graph after the new one) and the new graph goes in.
@@ -321,7 +320,7 @@ int run_daemon(const cli::RunOptions& options) {
           if (!prepared) return fail(prepared.error());
           stream.reset();
           puppet_deploy = std::move(*prepared);
-          return puppet_deploy->start();
+          return puppet_deploy->start(/*follow_changes=*/!options.no_watch);
         } else if (payload.frontend != "empty") {
           return fail(Code::unimplemented, "this agent does not know the " + payload.frontend +
                                                " frontend; upgrade it");
@@ -333,14 +332,39 @@ int run_daemon(const cli::RunOptions& options) {
         if (auto swapped = swap_graph(std::move(*graph), payload.noop); !swapped) {
           return swapped;
         }
-        if (!sources.empty()) {
+        if (!sources.empty() && !options.no_watch) {  // --no-watch: the first graph stays
           const bool noop = payload.noop;
           stream = std::make_unique<LangStream>(
               entry, std::move(first), sources, program_runtime, watch_store,
               [&, noop](const frontends::GraphSpec& g) { return swap_graph(g, noop); });
         }
         return ok();
-      });
+      };
+  // --no-deploy-watch keeps the deploy this agent started with; so does --no-watch (which also
+  // keeps its first graph). Later deploys are seen and named, not loaded.
+  const bool keep_first_deploy = options.no_deploy_watch || options.no_watch;
+  bool deploy_loaded = false;  // the watcher's: one deploy loads at a time
+  auto apply_deploy = [&](const deploy::Payload& payload, const std::string& dir) -> Result<void> {
+    if (keep_first_deploy && deploy_loaded) {
+      log::get("deploy")->info("deploy {} is not loaded: {} keeps the deploy this agent started "
+                               "with",
+                               payload.id, options.no_watch ? "--no-watch" : "--no-deploy-watch");
+      return ok();
+    }
+    auto loaded = load_deploy(payload, dir);
+    if (loaded) deploy_loaded = true;
+    return loaded;
+  };
+  auto watcher = deploy::DeployWatcher::start(**client, work_dir, apply_deploy);
+  // This agent's own store member may not answer for a while after it starts (catching up
+  // with its cluster, installing a large snapshot): that is waited for, not a reason to stop.
+  while (!watcher && store && watcher.error().code() == Code::unavailable) {
+    log->info("this agent's store member does not answer yet (it may be catching up with its "
+              "cluster); asking again in 1 s");
+    stop.wait(std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    if (stop.stop_requested()) return 0;
+    watcher = deploy::DeployWatcher::start(**client, work_dir, apply_deploy);
+  }
   if (!watcher) {
     std::cerr << "mgmt run: " << watcher.error().message() << "\n";
     return kExitStore;

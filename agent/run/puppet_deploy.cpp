@@ -61,7 +61,7 @@ Result<std::unique_ptr<PuppetDeploy>> PuppetDeploy::prepare(const deploy::Payloa
   return d;
 }
 
-Result<void> PuppetDeploy::start() {
+Result<void> PuppetDeploy::start(bool follow_changes) {
   frontends::GraphSpec first;
   {
     std::lock_guard lock(mutex_);
@@ -70,6 +70,7 @@ Result<void> PuppetDeploy::start() {
     first = *m;
     if (auto swapped = swap_merged(); !swapped) return fail(swapped.error());
   }
+  if (!follow_changes) return ok();
   if (runinterval_ > 0) {
     refresh_ = std::make_unique<PuppetRefresh>(
         std::move(first), std::chrono::seconds(runinterval_),

@@ -32,8 +32,9 @@ class PuppetDeploy {
   [[nodiscard]] static Result<std::unique_ptr<PuppetDeploy>> prepare(
       const deploy::Payload& payload, const std::string& dir,
       frontends::lang::LangRuntime runtime, LangStream::WatchStore watch_store, Swap swap);
-  // Hands its graph to the engine and starts keeping it current (once, after prepare).
-  [[nodiscard]] Result<void> start();
+  // Hands its graph to the engine and starts keeping it current (once, after prepare);
+  // `follow_changes` false (`mgmt run --no-watch`): the first graph stays.
+  [[nodiscard]] Result<void> start(bool follow_changes = true);
   ~PuppetDeploy();
   PuppetDeploy(const PuppetDeploy&) = delete;
   PuppetDeploy& operator=(const PuppetDeploy&) = delete;

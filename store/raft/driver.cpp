@@ -36,7 +36,7 @@ Result<void> Driver::process_ready() {
         (!rd.hard_state ||
          (rd.hard_state->term == saved_.term && rd.hard_state->vote == saved_.vote));
     if (send_first) {
-      for (const Message& m : rd.messages) transport_.send(m);
+      for (Message& m : rd.messages) transport_.send(std::move(m));
       transport_.dispatch();
     }
     if (rd.snapshot || !rd.entries.empty() || rd.hard_state) {
@@ -51,7 +51,7 @@ Result<void> Driver::process_ready() {
       }
     }
     if (!send_first) {
-      for (const Message& m : rd.messages) transport_.send(m);
+      for (Message& m : rd.messages) transport_.send(std::move(m));
       transport_.dispatch();
     }
     for (const Entry& e : rd.committed_entries) {

@@ -40,8 +40,9 @@ class DurableLog : public LogStore {
 class Transport {
  public:
   virtual ~Transport() = default;
-  // Best effort, never blocks; lost messages are Raft's problem, not the caller's.
-  virtual void send(const Message& m) = 0;
+  // Best effort, never blocks; lost messages are Raft's problem, not the caller's. Taken by
+  // value: the driver hands its messages over (a snapshot carries the whole state).
+  virtual void send(Message m) = 0;
   // The messages sent so far should leave now (the driver calls it after each Ready's sends,
   // before it waits for the disk); a transport may hold them until then.
   virtual void dispatch() {}

@@ -19,11 +19,12 @@ bool carries(const raft::Message& m, const raft::Message& notice) {
 
 }  // namespace
 
-void CommitNotices::send(const raft::Message& m) {
-  auto it = held_.find(m.to);
+void CommitNotices::send(raft::Message m) {
+  const raft::NodeId to = m.to;
+  auto it = held_.find(to);
   if (is_notice(m)) {
     if (it == held_.end()) {
-      held_.emplace(m.to, Held{m, Clock::now() + delay_});
+      held_.emplace(to, Held{m, Clock::now() + delay_});
     } else if (carries(m, it->second.notice)) {
       it->second.notice = m;  // the newer notice replaces the older; the first one's time holds
     } else {
@@ -36,7 +37,7 @@ void CommitNotices::send(const raft::Message& m) {
     if (!carries(m, it->second.notice)) next_.send(it->second.notice);
     held_.erase(it);
   }
-  next_.send(m);
+  next_.send(std::move(m));
 }
 
 std::optional<CommitNotices::Clock::time_point> CommitNotices::flush(Clock::time_point now) {

@@ -26,7 +26,7 @@ class CommitNotices : public raft::Transport {
 
   CommitNotices(raft::Transport& next, Clock::duration delay) : next_(next), delay_(delay) {}
 
-  void send(const raft::Message& m) override;
+  void send(raft::Message m) override;
   void dispatch() override { next_.dispatch(); }
 
   // Sends (and dispatches) the notices whose delay passed by `now`; returns when the next one

@@ -46,7 +46,7 @@ class PeerTransport::Core : public std::enable_shared_from_this<Core> {
   Core(uint64_t cluster_id, Hooks hooks, std::shared_ptr<rpc::EventLoop> loop)
       : cluster_id_(cluster_id), hooks_(std::move(hooks)), loop_(std::move(loop)) {}
 
-  void send(const raft::Message& m);
+  void send(raft::Message m);
   void dispatch();
   void stop();
 
@@ -113,7 +113,7 @@ PeerTransport::Core::Peer& PeerTransport::Core::peer(raft::NodeId id) {
   return *slot;
 }
 
-void PeerTransport::Core::send(const raft::Message& m) {
+void PeerTransport::Core::send(raft::Message m) {
   if (stopped_) return;
   Peer& p = peer(m.to);
   const auto now = std::chrono::steady_clock::now();
@@ -125,7 +125,7 @@ void PeerTransport::Core::send(const raft::Message& m) {
   {
     std::lock_guard lock(p.mutex);
     if (p.incoming.size() >= kMaxQueued) p.incoming.erase(p.incoming.begin());
-    p.incoming.push_back(m);
+    p.incoming.push_back(std::move(m));
     p.wanted_url = p.url_seen;
     post = !p.scheduled;
     p.scheduled = true;
@@ -377,7 +377,7 @@ PeerTransport::PeerTransport(uint64_t cluster_id, Hooks hooks,
 
 PeerTransport::~PeerTransport() { stop(); }
 
-void PeerTransport::send(const raft::Message& m) { core_->send(m); }
+void PeerTransport::send(raft::Message m) { core_->send(std::move(m)); }
 void PeerTransport::dispatch() { core_->dispatch(); }
 
 void PeerTransport::stop() {

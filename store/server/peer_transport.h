@@ -47,7 +47,7 @@ class PeerTransport : public raft::Transport {
   PeerTransport(uint64_t cluster_id, Hooks hooks, std::shared_ptr<rpc::EventLoop> loop = nullptr);
   ~PeerTransport() override;
 
-  void send(const raft::Message& m) override;
+  void send(raft::Message m) override;
   void dispatch() override;
   // Ends every stream and call (no hook is called for them) and waits until the loop has;
   // send() drops messages after.

@@ -86,10 +86,6 @@ void RaftLogStore::end_dump() const {
 }
 
 Result<raft::Snapshot> RaftLogStore::snapshot() const {
-  const auto now = std::chrono::steady_clock::now();
-  // The last one made serves while a follower can go on from it with the log's entries.
-  if (made_ && now - made_at_ < kKeepSnapshot && log_->term(made_->meta.index)) return *made_;
-  made_.reset();
   if (!dump_) start_dump();
   DumpJob& job = *dump_;
   {
@@ -120,9 +116,7 @@ Result<raft::Snapshot> RaftLogStore::snapshot() const {
                            job.index, s.data.size(), took.count());
   }
   end_dump();
-  made_ = std::move(s);
-  made_at_ = now;
-  return *made_;
+  return s;
 }
 
 Result<void> RaftLogStore::save(const std::optional<raft::Snapshot>& snapshot,
@@ -194,7 +188,6 @@ Result<void> RaftLogStore::compact(uint64_t index, const raft::ConfState& conf_s
   // machine never needs entries the log no longer has.
   auto compacted = log_->compact(index, raft::codec::encode(conf_state));
   if (compacted) forget_through(index);
-  if (made_ && !log_->term(made_->meta.index)) made_.reset();  // no follower can use it now
   return compacted;
 }
 

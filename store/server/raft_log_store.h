@@ -5,9 +5,9 @@
 // index, and dumps it (Storage::dump_state) on a thread of its own, so that a large state does
 // not stall the thread that runs Raft (on the leader, the one that also serves the client and
 // peer ports). A dump that takes longer than Hooks::dump_wait is answered "not ready yet" and
-// the core asks again on a later heartbeat; a finished snapshot is kept for the next follower
-// that needs one while its index is still in the log, for up to kKeepSnapshot. So nothing but
-// the log's compaction point is kept on disk. Installing a snapshot restores the state machine
+// the core asks again on a later heartbeat. The finished snapshot is handed over, not kept: it
+// holds the whole state, and a copy on that thread cost as much as the encoding. So nothing but
+// the log's compaction point is kept, on disk or in memory. Installing a snapshot restores the state machine
 // FIRST (one synced batch) and then moves the log: a crash in between leaves a state machine
 // ahead of its log, from which the member resumes (entries it already applied are skipped).
 // The newest entries saved (up to kRecentEntries, kRecentBytes) are also kept decoded in memory:
@@ -80,7 +80,6 @@ class RaftLogStore : public raft::DurableLog {
 
  private:
   static constexpr std::size_t kRecentEntries = 4096;
-  static constexpr std::chrono::seconds kKeepSnapshot{30};
   // A dump in progress on its own thread.
   struct DumpJob {
     uint64_t index = 0;
@@ -114,10 +113,8 @@ class RaftLogStore : public raft::DurableLog {
   std::chrono::steady_clock::duration save_time_{};  // since take_save_time()
   std::deque<Recent> recent_;  // consecutive indexes, ending at the log's last index
   uint64_t recent_bytes_ = 0;
-  // snapshot() is const for the core, but it starts dumps and keeps what they made.
+  // snapshot() is const for the core, but it starts the dumps.
   mutable std::unique_ptr<DumpJob> dump_;
-  mutable std::optional<raft::Snapshot> made_;  // the last snapshot made
-  mutable std::chrono::steady_clock::time_point made_at_;
 };
 
 }  // namespace mgmt::store::server

@@ -339,3 +339,27 @@ TEST_CASE("deploy: into a store past its quota a deploy fails in one line that s
   CHECK(deploy(url(port), "yaml " + code).exit_code == 0);
   CHECK(a.process->wait_for_output(say("after the quota")));
 }
+
+TEST_CASE("deploy: an agent run with --no-deploy-watch or --no-watch keeps its first deploy and "
+          "names each later one it does not load",
+          "[deploy][cluster]") {
+  for (const std::string flag : {"--no-deploy-watch", "--no-watch"}) {
+    DYNAMIC_SECTION(flag) {
+      TempDir dir;
+      int port = free_port();
+      Agent a({"--tmp-prefix", "--client-urls", url(port), "--server-urls", url(free_port()),
+               flag},
+              "keeper");
+      REQUIRE(a.process->wait_for_output("waiting for `mgmt deploy`"));
+      std::string code = dir.path() + "/g.yaml";
+      write(code, graph_saying("kept"));
+      CHECK(deploy(url(port), "yaml " + code).exit_code == 0);
+      CHECK(a.process->wait_for_output(say("kept")));
+      write(code, graph_saying("ignored"));
+      CHECK(deploy(url(port), "yaml " + code).exit_code == 0);
+      CHECK(a.process->wait_for_output("deploy 2 is not loaded: " + flag +
+                                       " keeps the deploy this agent started with"));
+      CHECK(a.process->output().find(say("ignored")) == std::string::npos);
+    }
+  }
+}

@@ -19,7 +19,7 @@ namespace {
 
 struct Recorder : mgmt::store::raft::Transport {
   std::vector<Message> sent;
-  void send(const Message& m) override { sent.push_back(m); }
+  void send(Message m) override { sent.push_back(std::move(m)); }
 };
 
 Message notice(uint64_t to, uint64_t commit, uint64_t term = 2) {

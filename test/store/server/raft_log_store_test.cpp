@@ -1,8 +1,9 @@
 // raft_log_store_test.cpp: the snapshots the Raft log store makes for followers far behind. A
 // state that takes long to dump is dumped on a thread of its own while the core hears "not ready
-// yet" (so the thread that runs Raft, which also serves the ports, is not held up); a finished
-// snapshot serves the next follower too while its index is in the log; a failed dump is tried
-// again; stopping the store stops a dump in progress. Real RocksDB in a temp dir.
+// yet" (so the thread that runs Raft, which also serves the ports, is not held up); each
+// snapshot is dumped at the index applied when it is asked for, and one whose index left the log
+// meanwhile is made anew; a failed dump is tried again; stopping the store stops a dump in
+// progress. Real RocksDB in a temp dir.
 #include "store/server/raft_log_store.h"
 #include "test/store/mvcc/temp_store.h"
 
@@ -83,12 +84,12 @@ struct Fixture {
     REQUIRE(log->save(std::nullopt, entries, raft::HardState{1, 1, to}));
   }
 
-  // Asks as the core does on each heartbeat, until the snapshot is ready (each ask waits up to
-  // dump_wait for the dump to finish), for at most 10 s.
-  Result<raft::Snapshot> ask_until_ready() {
+  // Asks as the core does on each heartbeat while the dump runs (each ask waits up to dump_wait
+  // for it to finish), for at most 10 s: the snapshot, or why there is none.
+  Result<raft::Snapshot> ask_until_dumped() {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     auto s = log->snapshot();
-    while (!s && s.error().code() == Code::unavailable &&
+    while (!s && s.error().message().find("is still being dumped") != std::string::npos &&
            std::chrono::steady_clock::now() < deadline) {
       s = log->snapshot();
     }
@@ -112,7 +113,7 @@ TEST_CASE("raft log store: a slow dump answers not ready, goes on aside, then is
     CHECK(f.gate.started == 1);
   }
   f.gate.release();
-  auto s = f.ask_until_ready();
+  auto s = f.ask_until_dumped();
   REQUIRE(s);
   CHECK(s->meta.index == 1);
   CHECK(s->meta.term == 1);
@@ -120,7 +121,7 @@ TEST_CASE("raft log store: a slow dump answers not ready, goes on aside, then is
   CHECK(s->data == "state@1");
 }
 
-TEST_CASE("raft log store: a snapshot made serves the next follower until the log moves past it",
+TEST_CASE("raft log store: each snapshot is dumped at the index applied when it is asked for",
           "[raft_log_store]") {
   Fixture f(5s);
   f.gate.release();
@@ -129,19 +130,31 @@ TEST_CASE("raft log store: a snapshot made serves the next follower until the lo
   auto a = f.log->snapshot();  // the dump is fast: answered in the same call
   REQUIRE(a);
   CHECK(a->data == "state@4");
+  CHECK(a->meta.index == 4);
   f.applied = 9;
-  auto b = f.log->snapshot();
+  auto b = f.log->snapshot();  // the next follower's: made anew, nothing kept in between
   REQUIRE(b);
-  CHECK(b->data == "state@4");  // no second dump: a follower goes on from 4 with the log
-  {
-    std::lock_guard lock(f.gate.mutex);
-    CHECK(f.gate.started == 1);
-  }
+  CHECK(b->data == "state@9");
+  CHECK(b->meta.index == 9);
+  std::lock_guard lock(f.gate.mutex);
+  CHECK(f.gate.started == 2);
+}
+
+TEST_CASE("raft log store: a dump whose index left the log meanwhile is made anew",
+          "[raft_log_store]") {
+  Fixture f(1ms);
+  f.append(2, 10);
+  f.applied = 4;
+  REQUIRE_FALSE(f.log->snapshot());  // dumping index 4, held at the gate
   REQUIRE(f.log->compact(6, raft::ConfState{}, ""));  // entry 4 leaves the log
-  auto c = f.log->snapshot();
-  REQUIRE(c);
-  CHECK(c->data == "state@9");
-  CHECK(c->meta.index == 9);
+  f.gate.release();
+  auto stale = f.ask_until_dumped();
+  REQUIRE_FALSE(stale);
+  CHECK(stale.error().message() == "snapshot: the dumped index left the log");
+  f.applied = 9;
+  auto fresh = f.ask_until_dumped();
+  REQUIRE(fresh);
+  CHECK(fresh->data == "state@9");
 }
 
 TEST_CASE("raft log store: a failed dump is reported as not ready and tried again",

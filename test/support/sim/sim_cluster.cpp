@@ -20,7 +20,7 @@ struct SimCluster::Member {
 class SimCluster::MemberTransport : public Transport {
  public:
   MemberTransport(SimCluster& cluster, Member& member) : cluster_(cluster), member_(member) {}
-  void send(const Message& m) override {
+  void send(Message m) override {
     cluster_.checker_.on_send(m, member_.disk);
     if (m.type == MessageType::snapshot) ++cluster_.stats.snapshots_sent;
     cluster_.network_.send(cluster_.now_, m);
