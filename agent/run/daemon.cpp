@@ -361,8 +361,7 @@ int run_daemon(const cli::RunOptions& options) {
   while (!watcher && store && watcher.error().code() == Code::unavailable) {
     log->info("this agent's store member does not answer yet (it may be catching up with its "
               "cluster); asking again in 1 s");
-    stop.wait(std::chrono::steady_clock::now() + std::chrono::seconds(1));
-    if (stop.stop_requested()) return 0;
+    if (stop.stop_within(std::chrono::seconds(1))) return 0;
     watcher = deploy::DeployWatcher::start(**client, work_dir, apply_deploy);
   }
   if (!watcher) {

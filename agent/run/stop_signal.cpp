@@ -58,6 +58,11 @@ std::string StopSignal::wait(std::optional<std::chrono::steady_clock::time_point
   return *reason_;
 }
 
+bool StopSignal::stop_within(std::chrono::milliseconds pause) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, pause, [this] { return reason_.has_value(); });
+}
+
 bool StopSignal::stop_requested() {
   std::lock_guard lock(mutex_);
   return reason_.has_value();

@@ -28,6 +28,9 @@ class StopSignal {
   // Waits until a stop is requested, or until `deadline` passes (then the reason is
   // "--max-runtime reached"). Returns the reason.
   std::string wait(std::optional<std::chrono::steady_clock::time_point> deadline);
+  // Waits up to `pause` for a stop request (a pause between tries); true if one came. Unlike
+  // wait(), the pause running out requests nothing.
+  bool stop_within(std::chrono::milliseconds pause);
 
  private:
   std::mutex mutex_;  // guards reason_
