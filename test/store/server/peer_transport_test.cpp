@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <limits>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,21 @@ Message heartbeat(uint64_t commit) {
   m.to = 2;
   m.term = 3;
   m.commit = commit;
+  return m;
+}
+
+// A snapshot from member 1 to member 2 (voters 1 and 2) at `index`, term 3.
+Message snapshot_message(uint64_t index, std::string data) {
+  Message m;
+  m.type = MessageType::snapshot;
+  m.from = 1;
+  m.to = 2;
+  m.term = 3;
+  m.snapshot = mgmt::store::raft::Snapshot{};
+  m.snapshot->meta.index = index;
+  m.snapshot->meta.term = 3;
+  m.snapshot->meta.conf_state.voters = {1, 2};
+  m.snapshot->data = std::move(data);
   return m;
 }
 
@@ -219,19 +235,9 @@ TEST_CASE("peer transport: a snapshot arrives whole while the messages after it 
   const int port = mgmt::test::free_port();
   Receiver receiver(events, port, kCluster, false);
   auto transport = sender(events, port);
-  Message snap;
-  snap.type = MessageType::snapshot;
-  snap.from = 1;
-  snap.to = 2;
-  snap.term = 3;
-  snap.snapshot = mgmt::store::raft::Snapshot{};
-  snap.snapshot->meta.index = 77;
-  snap.snapshot->meta.term = 3;
-  snap.snapshot->meta.conf_state.voters = {1, 2};
-  snap.snapshot->data.resize(24 << 20);
-  for (std::size_t i = 0; i < snap.snapshot->data.size(); i += 4096) {
-    snap.snapshot->data[i] = static_cast<char>(i / 4096);
-  }
+  std::string data(24 << 20, '\0');
+  for (std::size_t i = 0; i < data.size(); i += 4096) data[i] = static_cast<char>(i / 4096);
+  Message snap = snapshot_message(77, std::move(data));
   transport->send(snap);
   transport->dispatch();
   for (uint64_t i = 1; i <= 10; ++i) transport->send(heartbeat(i));
@@ -245,7 +251,7 @@ TEST_CASE("peer transport: a snapshot arrives whole while the messages after it 
       ++snapshots;
       REQUIRE(m.snapshot);
       CHECK(m.snapshot->meta.index == 77);
-      CHECK(m.snapshot->meta.conf_state.voters == snap.snapshot->meta.conf_state.voters);
+      CHECK(m.snapshot->meta.conf_state.voters == std::set<uint64_t>{1, 2});
       CHECK(m.snapshot->data == snap.snapshot->data);
     } else {
       CHECK(m.commit == next_commit++);  // the stream keeps its order around the snapshot
@@ -263,14 +269,7 @@ TEST_CASE("peer transport: stopping while a snapshot is being encoded ends promp
   auto transport = sender(events, port);
   transport->send(heartbeat(1));
   REQUIRE(events.wait([&] { return events.received.size() == 1; }));  // connected
-  Message snap;
-  snap.type = MessageType::snapshot;
-  snap.from = 1;
-  snap.to = 2;
-  snap.term = 3;
-  snap.snapshot = mgmt::store::raft::Snapshot{};
-  snap.snapshot->meta.index = 5;
-  snap.snapshot->data.assign(64 << 20, 's');
+  Message snap = snapshot_message(5, std::string(64 << 20, 's'));
   transport->send(snap);
   transport->dispatch();
   const auto started = std::chrono::steady_clock::now();
