@@ -7,7 +7,8 @@
 # linearizable and serializable gets, CAS txns (8 clients unless the workload says "@N", each on
 # a connection of its own, all driven by one thread of the load generator so that it takes
 # little of the CPU the stores share with it; each run lasts RUN_SECONDS, default 3, after every
-# client connected and warmed up) and watch delivery latency (1000 sequential puts), ROUNDS
+# client connected and warmed up) and watch delivery latency (sequential puts for as long, each
+# timed from its start to its event on a watcher of the same load generator thread), ROUNDS
 # times each (default 5), alternating between the two stores. Beside put@1 on 1 member it also
 # runs test/bench/rpc_floor, a server whose puts do nothing but one synced write, twice: on gRPC
 # C++ (floor-grpc, the most any gRPC C++ store can do for one client here) and on the store's own
@@ -113,7 +114,9 @@ for w in $workloads; do
   # Each client on a connection of its own, as each agent of a cluster has its own.
   args=(--workload "${w%@*}" --clients "$clients" --conns "$clients" --ops 100000000
         --seconds "${RUN_SECONDS:-3}")
-  [ "$w" = watch ] && args=(--workload watch --ops 1000)
+  # Watch delivery: one writer's sequential puts, each timed to its event on one watcher.
+  [ "$w" = watch ] && args=(--workload watch --clients 1 --conns 1 --ops 100000000
+                            --seconds "${RUN_SECONDS:-3}")
   names="etcd mgmt"
   [ "$w" = put@1 ] && names="etcd mgmt$floors"
   for r in $(seq 1 "$rounds"); do

@@ -5,7 +5,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <string_view>
 
 namespace mgmt::bench {
 namespace {
@@ -36,6 +38,28 @@ struct Client {
   std::unique_ptr<grpc::ClientAsyncResponseReader<etcdserverpb::TxnResponse>> txn_reader;
 };
 
+// The tags of the watch stream's operations on the queue (a Client* is any other tag).
+enum class WatchStep { start, write, read, finish };
+
+// The watch workload's stream: one watcher on the prefix kWatchPrefix, on the first connection.
+struct WatchStream {
+  std::unique_ptr<etcdserverpb::Watch::Stub> stub;
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientAsyncReaderWriter<etcdserverpb::WatchRequest,
+                                                etcdserverpb::WatchResponse>> stream;
+  etcdserverpb::WatchRequest create;
+  etcdserverpb::WatchResponse answer;
+  grpc::Status status;
+  WatchStep tags[4] = {WatchStep::start, WatchStep::write, WatchStep::read, WatchStep::finish};
+  void* tag(WatchStep step) { return &tags[static_cast<int>(step)]; }
+  bool created = false;
+  bool failed = false;
+  bool finished = false;  // Finish's tag came back: nothing of the stream is on the queue
+};
+
+constexpr std::string_view kWatchPrefix = "watch/";
+constexpr std::string_view kWatchWarmup = "watch/w";  // warm-up puts: their events are not timed
+
 }  // namespace
 
 struct AsyncLoad::Impl {
@@ -48,6 +72,13 @@ struct AsyncLoad::Impl {
   grpc::CompletionQueue queue;
   int failed = 0;
   LoadClock::time_point finished_at;
+  // The watch workload: every put's start by its number (its key is kWatchPrefix + number), and
+  // how many of their events the watcher has seen.
+  WatchStream watch;
+  std::vector<LoadClock::time_point> put_started;
+  size_t events_seen = 0;
+  std::vector<double>* event_latencies = nullptr;  // where the timed events' latencies go
+  bool timing = false;
 
   std::string next_key(Client& c) {
     c.x ^= c.x << 13;
@@ -62,7 +93,18 @@ struct AsyncLoad::Impl {
     const std::string key = next_key(c);
     c.sent_at = LoadClock::now();
     ++c.sent;
-    if (workload == "put") {
+    if (workload == "watch") {
+      // Sequential puts under the watched prefix; each is timed to its event, not its answer.
+      if (timing) {
+        c.put.set_key(std::string(kWatchPrefix) + std::to_string(put_started.size()));
+        put_started.push_back(c.sent_at);
+      } else {
+        c.put.set_key(std::string(kWatchWarmup) + std::to_string(c.sent));
+      }
+      c.put.set_value("v");
+      c.put_reader = c.stub->AsyncPut(c.context.get(), c.put, &queue);
+      c.put_reader->Finish(&c.put_answer, &c.status, &c);
+    } else if (workload == "put") {
       c.put.set_key(key);
       c.put.set_value(std::to_string(c.sent));
       c.put_reader = c.stub->AsyncPut(c.context.get(), c.put, &queue);
@@ -87,12 +129,95 @@ struct AsyncLoad::Impl {
     }
   }
 
-  // The next answer; nullptr when the queue is shut down.
-  Client* next() {
+  // Takes the next completion off the queue: a client's answer (*client) or a step of the watch
+  // stream, handled here (*client is nullptr then). False when the queue is shut down or nothing
+  // came before `until`.
+  bool wait(Client** client, LoadClock::time_point until = LoadClock::time_point::max()) {
     void* tag = nullptr;
     bool ok = false;
-    if (!queue.Next(&tag, &ok)) return nullptr;
-    return static_cast<Client*>(tag);
+    const auto got = until == LoadClock::time_point::max()
+                         ? (queue.Next(&tag, &ok) ? grpc::CompletionQueue::GOT_EVENT
+                                                  : grpc::CompletionQueue::SHUTDOWN)
+                         : queue.AsyncNext(&tag, &ok,
+                                           std::chrono::system_clock::now() +
+                                               (until - LoadClock::now()));
+    if (got != grpc::CompletionQueue::GOT_EVENT) return false;
+    *client = nullptr;
+    const auto at = reinterpret_cast<std::uintptr_t>(tag);
+    if (at >= reinterpret_cast<std::uintptr_t>(&watch.tags[0]) &&
+        at <= reinterpret_cast<std::uintptr_t>(&watch.tags[3])) {
+      on_watch(*static_cast<WatchStep*>(tag), ok);
+    } else {
+      *client = static_cast<Client*>(tag);
+    }
+    return true;
+  }
+
+  // The next client whose request was answered (the watch stream's steps are handled on the
+  // way); nullptr when the queue is shut down.
+  Client* next() {
+    Client* c = nullptr;
+    while (wait(&c) && c == nullptr) {
+    }
+    return c;
+  }
+
+  // Opens the watch stream and asks for the watcher (the answers come through next()).
+  void open_watch() {
+    watch.stub = etcdserverpb::Watch::NewStub(channels.front());
+    auto* create = watch.create.mutable_create_request();
+    create->set_key(std::string(kWatchPrefix));
+    std::string end(kWatchPrefix);
+    ++end.back();  // the prefix's range end
+    create->set_range_end(end);
+    watch.stream = watch.stub->AsyncWatch(&watch.context, &queue, watch.tag(WatchStep::start));
+  }
+
+  void on_watch(WatchStep step, bool ok) {
+    if (step == WatchStep::finish) {
+      watch.finished = true;
+      return;
+    }
+    if (!ok) {  // the stream ended: its status comes with Finish
+      if (!watch.failed) watch.stream->Finish(&watch.status, watch.tag(WatchStep::finish));
+      watch.failed = true;
+      return;
+    }
+    switch (step) {
+      case WatchStep::start:
+        watch.stream->Write(watch.create, watch.tag(WatchStep::write));
+        return;
+      case WatchStep::write:
+        watch.stream->Read(&watch.answer, watch.tag(WatchStep::read));
+        return;
+      case WatchStep::read: {
+        const auto now = LoadClock::now();
+        if (watch.answer.created()) watch.created = true;
+        for (const auto& e : watch.answer.events()) {
+          const std::string& key = e.kv().key();
+          if (key.compare(0, kWatchWarmup.size(), kWatchWarmup) == 0) continue;
+          const size_t n = std::stoul(key.substr(kWatchPrefix.size()));
+          if (n < put_started.size()) {
+            event_latencies->push_back(to_ms(now - put_started[n]));
+            ++events_seen;
+            finished_at = now;
+          }
+        }
+        watch.stream->Read(&watch.answer, watch.tag(WatchStep::read));
+        return;
+      }
+      case WatchStep::finish:
+        return;
+    }
+  }
+
+  // Ends the watch stream and takes its last steps off the queue.
+  void close_watch() {
+    if (!watch.stream || watch.finished) return;
+    watch.context.TryCancel();
+    Client* c = nullptr;
+    while (!watch.finished && wait(&c)) {
+    }
   }
 };
 
@@ -119,6 +244,7 @@ AsyncLoad::AsyncLoad(const std::string& endpoint, std::string workload, int clie
 }
 
 AsyncLoad::~AsyncLoad() {
+  impl_->close_watch();
   impl_->queue.Shutdown();
   while (impl_->next() != nullptr) {
   }
@@ -130,6 +256,20 @@ bool AsyncLoad::run(int warmup, int ops, std::chrono::seconds run_for,
   for (auto& channel : s.channels) {
     if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
       std::fprintf(stderr, "store_load: cannot connect to %s within 5 s\n", s.endpoint.c_str());
+      return false;
+    }
+  }
+  if (s.workload == "watch") {
+    // The watcher exists before any timed put.
+    s.event_latencies = &latencies;
+    s.open_watch();
+    const auto until = LoadClock::now() + std::chrono::seconds(5);
+    Client* c = nullptr;  // none: no request was sent yet
+    while (!s.watch.created && !s.watch.failed && s.wait(&c, until)) {
+    }
+    if (!s.watch.created) {
+      std::fprintf(stderr, "store_load: the watch was not created within 5 s%s%s\n",
+                   s.watch.failed ? ": " : "", s.watch.status.error_message().c_str());
       return false;
     }
   }
@@ -157,6 +297,7 @@ bool AsyncLoad::run(int warmup, int ops, std::chrono::seconds run_for,
   if (!warm) return false;
 
   // The timed run: all clients start together.
+  s.timing = true;
   start = LoadClock::now();
   const auto deadline = start + run_for;
   int sent = 0;
@@ -167,11 +308,12 @@ bool AsyncLoad::run(int warmup, int ops, std::chrono::seconds run_for,
     ++sent;
     ++in_flight;
   }
+  const bool watching = s.workload == "watch";
   while (in_flight > 0) {
     Client* c = s.next();
     if (c == nullptr) break;
     const auto now = LoadClock::now();
-    latencies.push_back(to_ms(now - c->sent_at));
+    if (!watching) latencies.push_back(to_ms(now - c->sent_at));
     if (!c->status.ok() && s.failed++ == 0) {
       std::fprintf(stderr, "store_load: a request failed: %s\n", c->status.error_message().c_str());
     }
@@ -182,7 +324,22 @@ bool AsyncLoad::run(int warmup, int ops, std::chrono::seconds run_for,
       --in_flight;
     }
   }
-  s.finished_at = LoadClock::now();
+  if (!watching) {
+    s.finished_at = LoadClock::now();
+    return true;
+  }
+  // Every acknowledged put's event, or a failure once 10 s passed without it.
+  const auto until = LoadClock::now() + kCallDeadline;
+  Client* c = nullptr;  // none: every put was answered
+  while (s.events_seen < s.put_started.size() && !s.watch.finished && s.wait(&c, until)) {
+  }
+  if (s.events_seen < s.put_started.size()) {
+    std::fprintf(stderr, "store_load: the watcher saw %zu of %zu puts%s%s\n", s.events_seen,
+                 s.put_started.size(), s.watch.finished ? "; its stream ended: " : " within 10 s",
+                 s.watch.finished ? s.watch.status.error_message().c_str() : "");
+    s.failed += static_cast<int>(s.put_started.size() - s.events_seen);
+  }
+  s.close_watch();
   return true;
 }
 

@@ -7,8 +7,9 @@
 //              [--clients 8] [--ops 2000] [--keys 1000] [--seconds 60] [--conns 1]
 // put, get, get-serializable and txn: closed loops on the first endpoint, `--conns` connections
 // shared by the clients, one thread (async_load.h).
-// watch: one writer puts sequentially while a watcher on the prefix measures the delay from the
-// start of each put to its event.
+// watch: the same loops put under "watch/" (`--clients 1`: sequential puts) while a watcher on
+// that prefix, on the first connection, measures the delay from the start of each put to its
+// event; ops/s counts the events.
 //   store_load --workload disk --dir DIR [--seconds 3] [--bytes 256]
 // disk: no store; the rate of synced appends the device under DIR gives (disk_floor.h), the
 // ceiling of any store's sequential puts on it.
@@ -17,13 +18,10 @@
 #include "test/bench/disk_floor.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -92,7 +90,6 @@ int main(int argc, char** argv) {
   const int keys = std::stoi(args["--keys"]);
   const int conns = std::stoi(args["--conns"]);
   const auto run_for = std::chrono::seconds(std::stoi(args["--seconds"]));
-  auto deadline = clock_type::now() + run_for;
 
   {  // Preload the keys the reads and txns use.
     auto c = EtcdClient::open(endpoints);
@@ -108,47 +105,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::mutex mutex;
   std::vector<double> latencies;
-  std::atomic<int> errors{0};
   auto start = clock_type::now();
 
-  if (workload == "watch") {
-    auto c = EtcdClient::open(endpoints);
-    if (!c) return 1;
-    std::map<std::string, clock_type::time_point> sent;
-    std::condition_variable seen_cv;
-    int seen = 0;
-    auto w = (*c)->watch(
-        "watch/", true, 0,
-        [&](const std::vector<mgmt::store::client::WatchEvent>& events) {
-          const auto now = clock_type::now();
-          std::lock_guard lock(mutex);
-          for (const auto& e : events) {
-            auto it = sent.find(e.kv.key);
-            if (it != sent.end()) latencies.push_back(mgmt::bench::to_ms(now - it->second));
-            ++seen;
-          }
-          seen_cv.notify_all();
-        },
-        [&](const mgmt::Error&) { errors++; });
-    if (!w) return 1;
-    for (int i = 0; i < ops && clock_type::now() < deadline; ++i) {
-      const std::string key = "watch/" + std::to_string(i);
-      {
-        std::lock_guard lock(mutex);
-        sent[key] = clock_type::now();
-      }
-      if (!(*c)->put(key, "v")) errors++;
-    }
-    std::unique_lock lock(mutex);
-    seen_cv.wait_until(lock, deadline, [&] { return seen >= static_cast<int>(sent.size()); });
-    const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-    report(workload, latencies, seconds);
-    return errors > 0 ? 1 : 0;
-  }
-
-  // The other workloads: `clients` closed loops (each sends its next request when the last one
+  // Every workload: `clients` closed loops (each sends its next request when the last one
   // is answered, as etcd's benchmark tool does) over `conns` connections, all driven by ONE
   // thread through gRPC's asynchronous API. The load generator shares the machine with the
   // store it measures, so it must cost little: 64 threads on synchronous calls took about
@@ -159,7 +119,7 @@ int main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(load.finished_at() - start).count();
   report(workload, latencies, seconds);
-  errors += load.failed();
-  if (errors > 0) std::fprintf(stderr, "store_load: %d operations failed\n", errors.load());
+  const int errors = load.failed();
+  if (errors > 0) std::fprintf(stderr, "store_load: %d operations failed\n", errors);
   return errors > 0 ? 1 : 0;
 }
