@@ -67,12 +67,25 @@ void RaftLogStore::start_dump() const {
     job->data = fail(Code::unavailable, "the applied index left the log");
   } else {
     job->term = *term;
-    job->thread = std::thread([j = job.get(), dump = std::move(held.dump)] {
+    job->thread = std::thread([j = job.get(), dump = std::move(held.dump),
+                               keep = hooks_.keep_unclaimed, let_go = hooks_.let_go] {
       auto data = dump(j->stop);
-      std::lock_guard lock(j->mutex);
+      std::unique_lock lock(j->mutex);
       j->data = std::move(data);
       j->finished = true;
       j->finished_cv.notify_all();
+      // Kept for the core's next ask; a state nobody came for is not held on to.
+      if (j->finished_cv.wait_for(lock, keep, [j] { return j->claimed || j->stop.load(); })) {
+        return;
+      }
+      if (!j->data) return;
+      const std::size_t bytes = j->data->size();
+      j->data = fail(Code::unavailable, "the dump was let go unclaimed");
+      j->let_go = true;
+      lock.unlock();
+      log::get("raft")->info("let go of the snapshot dumped at index {} ({} bytes): no follower "
+                             "asked for it within {:.1f} s", j->index, bytes, keep.count() / 1000.0);
+      if (let_go) let_go(j->index);
     });
   }
   dump_ = std::move(job);
@@ -80,12 +93,17 @@ void RaftLogStore::start_dump() const {
 
 void RaftLogStore::end_dump() const {
   if (!dump_) return;
-  dump_->stop = true;
+  {
+    std::lock_guard lock(dump_->mutex);
+    dump_->stop = true;
+  }
+  dump_->finished_cv.notify_all();
   if (dump_->thread.joinable()) dump_->thread.join();
   dump_.reset();
 }
 
 Result<raft::Snapshot> RaftLogStore::snapshot() const {
+  if (dump_ && dump_->let_go) end_dump();  // its state is gone: dump the current one
   if (!dump_) start_dump();
   DumpJob& job = *dump_;
   {
@@ -95,7 +113,9 @@ Result<raft::Snapshot> RaftLogStore::snapshot() const {
       return fail(Code::unavailable, "snapshot: the state at index " + std::to_string(job.index) +
                                          " is still being dumped");
     }
+    job.claimed = true;  // the thread, waiting to be claimed, ends now
   }
+  job.finished_cv.notify_all();
   if (job.thread.joinable()) job.thread.join();
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - job.started);

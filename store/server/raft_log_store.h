@@ -6,8 +6,9 @@
 // not stall the thread that runs Raft (on the leader, the one that also serves the client and
 // peer ports). A dump that takes longer than Hooks::dump_wait is answered "not ready yet" and
 // the core asks again on a later heartbeat. The finished snapshot is handed over, not kept: it
-// holds the whole state, and a copy on that thread cost as much as the encoding. So nothing but
-// the log's compaction point is kept, on disk or in memory. Installing a snapshot restores the state machine
+// holds the whole state, and a copy on that thread cost as much as the encoding. A finished dump
+// nobody asks for within Hooks::keep_unclaimed is let go. So nothing but the log's compaction
+// point is kept for long, on disk or in memory. Installing a snapshot restores the state machine
 // FIRST (one synced batch) and then moves the log: a crash in between leaves a state machine
 // ahead of its log, from which the member resumes (entries it already applied are skipped).
 // The newest entries saved (up to kRecentEntries, kRecentBytes) are also kept decoded in memory:
@@ -49,6 +50,11 @@ class RaftLogStore : public raft::DurableLog {
     std::function<Result<void>(const raft::Snapshot&)> install;
     // How long snapshot() waits for a dump it started before it answers "not ready yet".
     std::chrono::milliseconds dump_wait{5};
+    // How long a finished dump waits to be asked for (the follower may have caught up another
+    // way, or this member lost the lead) before its bytes are let go; the next ask dumps anew.
+    std::chrono::milliseconds keep_unclaimed{30000};
+    // Told (on the dump's thread) when a finished dump was let go unclaimed; may be empty.
+    std::function<void(uint64_t index)> let_go;
   };
   ~RaftLogStore() override;
 
@@ -88,8 +94,10 @@ class RaftLogStore : public raft::DurableLog {
     std::chrono::steady_clock::time_point started;
     std::atomic<bool> stop{false};
     std::mutex mutex;
-    std::condition_variable finished_cv;
+    std::condition_variable finished_cv;  // finished, claimed or stop
     bool finished = false;
+    bool claimed = false;  // snapshot() took the result: the thread ends at once
+    std::atomic<bool> let_go{false};  // finished, and its bytes were let go unclaimed
     Result<std::string> data = std::string();
     std::thread thread;
   };

@@ -2,8 +2,8 @@
 // state that takes long to dump is dumped on a thread of its own while the core hears "not ready
 // yet" (so the thread that runs Raft, which also serves the ports, is not held up); each
 // snapshot is dumped at the index applied when it is asked for, and one whose index left the log
-// meanwhile is made anew; a failed dump is tried again; stopping the store stops a dump in
-// progress. Real RocksDB in a temp dir.
+// meanwhile is made anew; a failed dump is tried again; a finished dump nobody asks for is let
+// go; stopping the store stops a dump in progress. Real RocksDB in a temp dir.
 #include "store/server/raft_log_store.h"
 #include "test/store/mvcc/temp_store.h"
 
@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 using namespace mgmt;
 using namespace mgmt::store;
@@ -60,7 +61,13 @@ struct Fixture {
   std::atomic<uint64_t> applied{1};
   std::unique_ptr<RaftLogStore> log;
 
-  explicit Fixture(std::chrono::milliseconds dump_wait) {
+  // The dumps let go unclaimed, by index.
+  std::mutex let_go_mutex;
+  std::condition_variable let_go_cv;
+  std::vector<uint64_t> let_go;
+
+  explicit Fixture(std::chrono::milliseconds dump_wait,
+                   std::chrono::milliseconds keep_unclaimed = 30s) {
     RaftLogStore::Hooks hooks;
     hooks.hold = [this] {
       const uint64_t index = applied;
@@ -74,6 +81,12 @@ struct Fixture {
     };
     hooks.install = [](const raft::Snapshot&) { return ok(); };
     hooks.dump_wait = dump_wait;
+    hooks.keep_unclaimed = keep_unclaimed;
+    hooks.let_go = [this](uint64_t index) {
+      std::lock_guard lock(let_go_mutex);
+      let_go.push_back(index);
+      let_go_cv.notify_all();
+    };
     log = RaftLogStore::open(*storage, std::move(hooks)).value();
     REQUIRE(log->bootstrap(raft::Entry{1, 1, raft::EntryType::normal, "first"}));
   }
@@ -188,4 +201,40 @@ TEST_CASE("raft log store: closing the store stops a dump in progress", "[raft_l
   CHECK(std::chrono::steady_clock::now() - started < 5s);
   std::lock_guard lock(f.gate.mutex);
   CHECK(f.gate.saw_stop);
+}
+
+TEST_CASE("raft log store: a finished dump nobody asks for is let go, and the next ask dumps anew",
+          "[raft_log_store]") {
+  Fixture f(1ms, 50ms);
+  f.append(2, 10);
+  f.applied = 4;
+  REQUIRE_FALSE(f.log->snapshot());  // dumping index 4, held at the gate
+  f.gate.release();                  // it finishes; nobody asks for it
+  {
+    std::unique_lock lock(f.let_go_mutex);
+    REQUIRE(f.let_go_cv.wait_for(lock, 10s, [&f] { return !f.let_go.empty(); }));
+    CHECK(f.let_go == std::vector<uint64_t>{4});
+  }
+  f.applied = 9;
+  auto s = f.ask_until_dumped();
+  REQUIRE(s);
+  CHECK(s->data == "state@9");
+  CHECK(s->meta.index == 9);
+  std::lock_guard lock(f.gate.mutex);
+  CHECK(f.gate.started == 2);
+}
+
+TEST_CASE("raft log store: a dump asked for in time is served and not let go",
+          "[raft_log_store]") {
+  Fixture f(1ms, 30s);
+  REQUIRE_FALSE(f.log->snapshot());
+  f.gate.release();
+  const auto asked = std::chrono::steady_clock::now();
+  auto s = f.ask_until_dumped();
+  REQUIRE(s);
+  CHECK(s->data == "state@1");
+  // Claiming it ended the dump's thread at once, not after keep_unclaimed.
+  CHECK(std::chrono::steady_clock::now() - asked < 10s);
+  std::lock_guard lock(f.let_go_mutex);
+  CHECK(f.let_go.empty());
 }
