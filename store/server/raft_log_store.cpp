@@ -84,7 +84,8 @@ void RaftLogStore::start_dump() const {
       j->let_go = true;
       lock.unlock();
       log::get("raft")->info("let go of the snapshot dumped at index {} ({} bytes): no follower "
-                             "asked for it within {:.1f} s", j->index, bytes, keep.count() / 1000.0);
+                             "asked for it within {:.1f} s",
+                             j->index, bytes, keep.count() / 1000.0);
       if (let_go) let_go(j->index);
     });
   }
