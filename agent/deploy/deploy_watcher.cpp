@@ -17,13 +17,15 @@ DeployWatcher::DeployWatcher(store::client::EtcdClient& client, std::string work
                              Apply apply)
     : client_(client), work_dir_(std::move(work_dir)), apply_(std::move(apply)) {}
 
-DeployWatcher::~DeployWatcher() {
+DeployWatcher::~DeployWatcher() { stop(); }
+
+void DeployWatcher::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   stopping_cv_.notify_all();
-  watch_.reset();
+  watch_.reset();  // joins the watch's thread: a load under way finishes first
 }
 
 Result<std::unique_ptr<DeployWatcher>> DeployWatcher::start(store::client::EtcdClient& client,
@@ -106,6 +108,7 @@ std::string DeployWatcher::last_error() const {
 void DeployWatcher::consider(int64_t id) {
   {
     std::lock_guard lock(mutex_);
+    if (stopping_) return;  // an agent that stops loads no more deploys
     if (id <= attempted_) return;  // never go back, never retry a broken one by itself
     attempted_ = id;
   }

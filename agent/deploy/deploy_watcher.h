@@ -31,6 +31,9 @@ class DeployWatcher {
       store::client::EtcdClient& client, std::string work_dir, Apply apply);
   ~DeployWatcher();
 
+  // Loads no more deploys: stops watching, after the load under way (if any) finishes. What
+  // loaded() and the rest say stays. The destructor does it too.
+  void stop();
   int64_t loaded() const;
   int64_t attempted() const;  // the newest deploy id it tried to load
   std::string last_error() const;

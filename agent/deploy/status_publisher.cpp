@@ -9,6 +9,9 @@ namespace mgmt::agent::deploy {
 namespace {
 constexpr int64_t kLeaseTtlSeconds = 10;
 constexpr auto kBeat = std::chrono::seconds(3);
+// The revoke when the agent stops is a courtesy (the lease expires within its TTL anyway): a
+// store without quorum, as when a whole cluster stops at once, does not hold the stop up longer.
+constexpr auto kRevokeOnStop = std::chrono::seconds(1);
 }  // namespace
 
 StatusPublisher::StatusPublisher(store::client::EtcdClient& client,
@@ -56,7 +59,12 @@ void StatusPublisher::loop() {
     poked_ = false;
   }
   lock.unlock();
-  if (lease != 0) (void)client_.lease_revoke(lease);
+  if (lease == 0) return;
+  if (auto revoked = client_.lease_revoke(lease, kRevokeOnStop); !revoked) {
+    log::get("deploy")->info("this host's status was not withdrawn ({}); it vanishes from the "
+                             "store within {} s by itself",
+                             revoked.error().message(), kLeaseTtlSeconds);
+  }
 }
 
 }  // namespace mgmt::agent::deploy

@@ -1,7 +1,8 @@
 // status_publisher.h: an agent's status under /_mgmt/status/<hostname> (layout.h), attached to
 // a lease kept alive every few seconds, so the key vanishes within the lease TTL when the agent
 // dies. `read` is asked for the current status each time.
-// Thread-safety: a thread of its own; the destructor revokes the lease and joins.
+// Thread-safety: a thread of its own; the destructor revokes the lease (waiting at most 1 s for
+// that) and joins.
 #pragma once
 
 #include "agent/deploy/layout.h"

@@ -240,6 +240,10 @@ int run_daemon(const cli::RunOptions& options) {
     request.frontend = frontend.name;
     request.code = frontend.input;
     request.force = true;  // code given to `mgmt run` replaces whatever ran before
+    // Hosts of a cluster started together with their code each deploy it at once; one that
+    // loses that race deploys again on top of the winner (force makes that valid) rather than
+    // exiting. Bounded: one retry per other deployer racing it, up to 10.
+    request.retries = 10;
     request.skip_unify = frontend.skip_unify;
     request.puppet_code = frontend.puppet_input;
     request.puppet_conf = frontend.puppet_config;
@@ -434,13 +438,17 @@ int run_daemon(const cli::RunOptions& options) {
     std::lock_guard lock(poke_mutex);
     poke_status = nullptr;
   }
+  // First nothing new comes in: no deploy is loaded, no program run, no code compiled once
+  // the agent says it stops (its store may go on for a while below, if its cluster is stopping
+  // too and the revokes wait for a quorum that is gone).
+  (*watcher)->stop();  // the status still reads it
+  stream.reset();
+  puppet_deploy.reset();
   volunteering.reset();
   chooser.reset();
   status.reset();  // revokes the status lease while the store still serves
   store_access->close();  // and the leases of schedule requests
   watcher->reset();
-  stream.reset();  // no run of the program after the engine stops
-  puppet_deploy.reset();  // nor a compile
   engine->stop();
   {
     std::lock_guard lock(store_mutex);

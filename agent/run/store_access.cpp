@@ -102,8 +102,15 @@ void EtcdStoreAccess::close() {
   }
   wake_.notify_all();
   if (keeper_.joinable()) keeper_.join();
+  // A courtesy (the keys expire within their TTL anyway): at most 1 s each, so that a store
+  // without quorum, as when a whole cluster stops at once, does not hold the stop up.
   for (const auto& [key, lease] : leases) {
-    if (!lease.outlive_stop) (void)client_.lease_revoke(lease.id);
+    if (lease.outlive_stop) continue;
+    if (auto revoked = client_.lease_revoke(lease.id, std::chrono::seconds(1)); !revoked) {
+      log::get("agent")->info("the keys of lease {:x} were not deleted ({}); they expire within "
+                              "{} s by themselves",
+                              lease.id, revoked.error().message(), key.first);
+    }
   }
 }
 

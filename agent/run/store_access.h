@@ -33,8 +33,8 @@ class EtcdStoreAccess final : public resources::StoreAccess {
   // Every key under `prefix` with its value and create revision (world.schedule).
   Result<std::map<std::string, std::pair<std::string, int64_t>>> list_prefix(
       const std::string& prefix);
-  // Stops keeping leases alive and revokes those not meant to outlive a stop. Before the
-  // store stops; the destructor does it too.
+  // Stops keeping leases alive and revokes those not meant to outlive a stop (waiting at most
+  // 1 s for each). Before the store stops; the destructor does it too.
   void close();
   ~EtcdStoreAccess() override;
 

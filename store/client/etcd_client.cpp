@@ -72,14 +72,17 @@ struct EtcdClient::Impl {
   // an answer other than UNAVAILABLE. Returns the last status. A `mutating` request is tried on
   // another endpoint only when it certainly did not run: a blind retry of a write that timed
   // out could apply it twice (etcd's clientv3 has the same rule).
+  // `call_timeout` (when not zero) replaces the client's timeout for this call.
   template <typename Call>
-  grpc::Status with_failover(Call call, std::string* answered_by, bool mutating = false) {
+  grpc::Status with_failover(Call call, std::string* answered_by, bool mutating = false,
+                             std::chrono::milliseconds call_timeout = {}) {
     grpc::Status status;
     std::size_t first = preferred.load();
     for (std::size_t i = 0; i < endpoints.size(); ++i) {
       std::size_t at = (first + i) % endpoints.size();
       grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + timeout);
+      context.set_deadline(std::chrono::system_clock::now() +
+                           (call_timeout.count() > 0 ? call_timeout : timeout));
       status = call(endpoints[at], context);
       if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
           status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
@@ -283,7 +286,7 @@ Result<void> EtcdClient::lease_keep_alive_once(int64_t lease) {
   return ok();
 }
 
-Result<void> EtcdClient::lease_revoke(int64_t lease) {
+Result<void> EtcdClient::lease_revoke(int64_t lease, std::chrono::milliseconds timeout) {
   etcdserverpb::LeaseRevokeRequest request;
   request.set_id(lease);
   etcdserverpb::LeaseRevokeResponse response;
@@ -291,7 +294,7 @@ Result<void> EtcdClient::lease_revoke(int64_t lease) {
       [&](Impl::Endpoint& e, grpc::ClientContext& c) {
         return e.lease->LeaseRevoke(&c, request, &response);
       },
-      nullptr, /*mutating=*/true);
+      nullptr, /*mutating=*/true, timeout);
   if (!status.ok()) return fail(impl_->error_of(status));
   return ok();
 }

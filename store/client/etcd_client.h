@@ -113,7 +113,9 @@ class EtcdClient {
                                  const std::vector<Put>& then);
   [[nodiscard]] Result<int64_t> lease_grant(int64_t ttl_seconds);
   [[nodiscard]] Result<void> lease_keep_alive_once(int64_t lease);
-  [[nodiscard]] Result<void> lease_revoke(int64_t lease);
+  // timeout (when not zero) replaces the client's for this call: an agent that stops revokes
+  // its leases as a courtesy, and does not wait long on a store without quorum for it.
+  [[nodiscard]] Result<void> lease_revoke(int64_t lease, std::chrono::milliseconds timeout = {});
 
   // The members; also the id of the cluster that answered, when `cluster_id` is given.
   [[nodiscard]] Result<std::vector<MemberInfo>> member_list(uint64_t* cluster_id = nullptr);

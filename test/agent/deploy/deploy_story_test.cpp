@@ -4,7 +4,7 @@
 // the same commit; a non-fast-forward deploy is refused in one line; --force lands it. Also:
 // concurrent deployers never both win, an agent on Debian's etcd behaves the same, an agent
 // killed and restarted comes back on the newest deploy, and an agent whose store is killed and
-// restarted watches again by itself.
+// restarted watches again by itself, and agents started at once with the same code all run it.
 #include "test/agent/deploy/story_helpers.h"
 #include "test/support/process/real_etcd.h"
 
@@ -272,6 +272,31 @@ struct OnEtcd {
 };
 
 }  // namespace
+
+TEST_CASE("deploy: agents started at once with the same code all run it, none exits for losing "
+          "the race to deploy it", "[deploy][cluster]") {
+  TempDir dir;
+  const int port = free_port();
+  auto store = lone_agent(port, "store");
+  std::string code = dir.path() + "/g.yaml";
+  write(code, graph_saying("started together"));
+  // As hosts booting together, each `mgmt run yaml CODE`: each deploys CODE first.
+  std::vector<std::unique_ptr<Agent>> agents;
+  for (int i = 0; i < 4; ++i) {
+    agents.push_back(std::make_unique<Agent>(
+        std::vector<std::string>{"--no-server", "--seeds", url(port), "--tmp-prefix",
+                                 "--client-urls", url(free_port()), "--server-urls",
+                                 url(free_port()), "yaml", code},
+        "c" + std::to_string(i)));
+  }
+  for (auto& a : agents) {
+    const bool said = a->process->wait_for_output(say("started together"));
+    INFO(a->process->output());
+    CHECK(said);
+    CHECK(a->process->output().find("lost a race") == std::string::npos);
+  }
+  for (auto& a : agents) CHECK_FALSE(a->process->wait_exit(std::chrono::milliseconds(0)));
+}
 
 TEST_CASE("deploy: an agent on Debian's etcd loads deploys, and after kill -9 and restart it "
           "comes back on the newest",
