@@ -97,6 +97,11 @@ struct Fixture {
     REQUIRE(log->save(std::nullopt, entries, raft::HardState{1, 1, to}));
   }
 
+  int dumps_started() {
+    std::lock_guard lock(gate.mutex);
+    return gate.started;
+  }
+
   // Asks as the core does on each heartbeat while the dump runs (each ask waits up to dump_wait
   // for it to finish), for at most 10 s: the snapshot, or why there is none.
   Result<raft::Snapshot> ask_until_dumped() {
@@ -109,6 +114,13 @@ struct Fixture {
     return s;
   }
 };
+
+// A snapshot of the state as it was applied at `index`.
+void check_dumped_at(const Result<raft::Snapshot>& s, uint64_t index) {
+  REQUIRE(s);
+  CHECK(s->data == "state@" + std::to_string(index));
+  CHECK(s->meta.index == index);
+}
 
 }  // namespace
 
@@ -145,12 +157,9 @@ TEST_CASE("raft log store: each snapshot is dumped at the index applied when it 
   CHECK(a->data == "state@4");
   CHECK(a->meta.index == 4);
   f.applied = 9;
-  auto b = f.log->snapshot();  // the next follower's: made anew, nothing kept in between
-  REQUIRE(b);
-  CHECK(b->data == "state@9");
-  CHECK(b->meta.index == 9);
-  std::lock_guard lock(f.gate.mutex);
-  CHECK(f.gate.started == 2);
+  // The next follower's: made anew, nothing kept in between.
+  check_dumped_at(f.log->snapshot(), 9);
+  CHECK(f.dumps_started() == 2);
 }
 
 TEST_CASE("raft log store: a dump whose index left the log meanwhile is made anew",
@@ -216,12 +225,8 @@ TEST_CASE("raft log store: a finished dump nobody asks for is let go, and the ne
     CHECK(f.let_go == std::vector<uint64_t>{4});
   }
   f.applied = 9;
-  auto s = f.ask_until_dumped();
-  REQUIRE(s);
-  CHECK(s->data == "state@9");
-  CHECK(s->meta.index == 9);
-  std::lock_guard lock(f.gate.mutex);
-  CHECK(f.gate.started == 2);
+  check_dumped_at(f.ask_until_dumped(), 9);
+  CHECK(f.dumps_started() == 2);
 }
 
 TEST_CASE("raft log store: a dump asked for in time is served and not let go",

@@ -72,6 +72,14 @@ struct Member {
   }
 };
 
+// These tests drive the store with Debian's etcdctl.
+void require_etcdctl() {
+  if (!have_program("etcdctl")) {
+    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
+         "(tools/setup.sh does)");
+  }
+}
+
 Completed etcdctl(const std::string& endpoints, const std::string& args) {
   return run_to_completion({"/bin/sh", "-c",
                             "ETCDCTL_API=3 etcdctl --dial-timeout=3s --command-timeout=8s "
@@ -137,10 +145,7 @@ struct Cluster {
 
 TEST_CASE("store cluster: members joined by --seeds replicate every write and survive the "
           "leader's death", "[cluster]") {
-  if (!have_program("etcdctl")) {
-    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
-         "(tools/setup.sh does)");
-  }
+  require_etcdctl();
   Cluster c;
   // A write on each member is read on every member.
   for (size_t i = 0; i < 3; ++i) {
@@ -200,10 +205,7 @@ TEST_CASE("store cluster: members joined by --seeds replicate every write and su
 
 TEST_CASE("store cluster: removing a member shrinks the cluster, and a full restart keeps "
           "everything", "[cluster]") {
-  if (!have_program("etcdctl")) {
-    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
-         "(tools/setup.sh does)");
-  }
+  require_etcdctl();
   Cluster c;
   REQUIRE(etcdctl(c.all(), "put keep me").exit_code == 0);
 
@@ -233,10 +235,7 @@ TEST_CASE("store cluster: removing a member shrinks the cluster, and a full rest
 
 TEST_CASE("store cluster: stopped all at once, every agent exits cleanly; restarted one at a "
           "time, the first waits for a quorum and then serves everything", "[cluster]") {
-  if (!have_program("etcdctl")) {
-    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
-         "(tools/setup.sh does)");
-  }
+  require_etcdctl();
   Cluster c;
   REQUIRE(etcdctl(c.all(), "put keep me").exit_code == 0);
   // As `systemctl stop mgmt` on every host: the last ones stop while their quorum goes away.
@@ -266,10 +265,7 @@ TEST_CASE("store cluster: stopped all at once, every agent exits cleanly; restar
 
 TEST_CASE("store cluster: concurrent clients' histories are linearizable while members are "
           "killed, paused and restarted", "[cluster]") {
-  if (!have_program("etcdctl")) {
-    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
-         "(tools/setup.sh does)");
-  }
+  require_etcdctl();
   using mgmt::test::history::RegisterOp;
   Cluster c;
   const std::vector<std::string> keys = {"h/a", "h/b", "h/c"};
