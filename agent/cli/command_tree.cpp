@@ -192,7 +192,8 @@ void add_run(CLI::App* root, RunOptions* o) {
   add_frontends(run, &o->frontend, "run");
   run->footer(
       "Without a frontend, the agent waits for code from `mgmt deploy`. With one, it deploys\n"
-      "that code to itself through the store, exactly as `mgmt deploy` would.\n"
+      "that code to itself through the store, exactly as `mgmt deploy --force` would; hosts\n"
+      "started together with their code deploy it one after the other.\n"
       "\n"
       "Exit codes: 0 stopped (a signal, --max-runtime, --converged-timeout); 2 the command line\n"
       "is wrong; 10 the data dir cannot be used (not a directory, unwritable, locked by another\n"

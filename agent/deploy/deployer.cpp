@@ -302,8 +302,7 @@ Result<Payload> deploy(store::client::EtcdClient& client, const DeployRequest& r
     auto winner = latest_deploy(client);
     std::string who = winner ? std::to_string(*winner) : "another";
     if (attempt >= request.retries) {
-      return fail(Code::aborted, "deploy " + std::to_string(payload.id) +
-                                     " lost a race: deploy " + who +
+      return fail(Code::aborted, "this deploy lost a race: deploy " + who +
                                      " landed first from another deployer; run again to deploy "
                                      "on top of it, or pass --retries N");
     }

@@ -233,8 +233,8 @@ TEST_CASE("store cluster: removing a member shrinks the cluster, and a full rest
   CHECK(Cluster::count_lines(etcdctl(both, "member list").output) == 2);
 }
 
-TEST_CASE("store cluster: stopped all at once, every agent exits cleanly; restarted one at a "
-          "time, the first waits for a quorum and then serves everything", "[cluster]") {
+TEST_CASE("store cluster: stopped all at once, every agent exits cleanly, and restarted one at "
+          "a time, the first waits for a quorum and then serves everything", "[cluster]") {
   require_etcdctl();
   Cluster c;
   REQUIRE(etcdctl(c.all(), "put keep me").exit_code == 0);
