@@ -375,7 +375,14 @@ int run_daemon(const cli::RunOptions& options) {
   if ((*watcher)->loaded() == 0 && frontend.name.empty()) {
     log->info("no deploy yet: waiting for `mgmt deploy`");
   }
-  auto status = std::make_unique<deploy::StatusPublisher>(**client, [&] {
+  // The status publisher's own client (gRPC shares the connections): its calls give up after
+  // 2 s, so a stop that finds one under way on a store without quorum waits at most that.
+  auto status_client = store::client::EtcdClient::open(endpoints, std::chrono::seconds(2));
+  if (!status_client) {
+    std::cerr << "mgmt run: " << status_client.error().message() << "\n";
+    return kExitStore;
+  }
+  auto status = std::make_unique<deploy::StatusPublisher>(**status_client, [&] {
     deploy::HostStatus s;
     s.host = hostname;
     s.deploy = (*watcher)->loaded();
