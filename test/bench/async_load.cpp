@@ -2,6 +2,7 @@
 #include "test/bench/async_load.h"
 
 #include "etcd/rpc.grpc.pb.h"
+#include "store/client/etcd_client.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -87,26 +88,28 @@ struct AsyncLoad::Impl {
     return "load/" + std::to_string(c.x % static_cast<uint64_t>(keys));
   }
 
+  // The key of a watch workload's put: under the watched prefix, numbered while timing so that
+  // its event is timed from this moment (a warm-up put's event is not timed).
+  std::string watched_key(const Client& c) {
+    if (!timing) return std::string(kWatchWarmup) + std::to_string(c.sent);
+    put_started.push_back(c.sent_at);
+    return std::string(kWatchPrefix) + std::to_string(put_started.size() - 1);
+  }
+
   void send(Client& c) {
     c.context = std::make_unique<grpc::ClientContext>();
     c.context->set_deadline(std::chrono::system_clock::now() + kCallDeadline);
     const std::string key = next_key(c);
     c.sent_at = LoadClock::now();
     ++c.sent;
-    if (workload == "watch") {
-      // Sequential puts under the watched prefix; each is timed to its event, not its answer.
-      if (timing) {
-        c.put.set_key(std::string(kWatchPrefix) + std::to_string(put_started.size()));
-        put_started.push_back(c.sent_at);
+    if (workload == "put" || workload == "watch") {
+      if (workload == "watch") {
+        c.put.set_key(watched_key(c));
+        c.put.set_value("v");
       } else {
-        c.put.set_key(std::string(kWatchWarmup) + std::to_string(c.sent));
+        c.put.set_key(key);
+        c.put.set_value(std::to_string(c.sent));
       }
-      c.put.set_value("v");
-      c.put_reader = c.stub->AsyncPut(c.context.get(), c.put, &queue);
-      c.put_reader->Finish(&c.put_answer, &c.status, &c);
-    } else if (workload == "put") {
-      c.put.set_key(key);
-      c.put.set_value(std::to_string(c.sent));
       c.put_reader = c.stub->AsyncPut(c.context.get(), c.put, &queue);
       c.put_reader->Finish(&c.put_answer, &c.status, &c);
     } else if (workload == "txn") {
@@ -167,9 +170,7 @@ struct AsyncLoad::Impl {
     watch.stub = etcdserverpb::Watch::NewStub(channels.front());
     auto* create = watch.create.mutable_create_request();
     create->set_key(std::string(kWatchPrefix));
-    std::string end(kWatchPrefix);
-    ++end.back();  // the prefix's range end
-    create->set_range_end(end);
+    create->set_range_end(store::client::prefix_end(std::string(kWatchPrefix)));
     watch.stream = watch.stub->AsyncWatch(&watch.context, &queue, watch.tag(WatchStep::start));
   }
 
