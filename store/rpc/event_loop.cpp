@@ -44,37 +44,7 @@ void EventLoop::stop() {
   io_.poll();
 }
 
-void EventLoop::post(std::function<void()> job) {
-  if (!on_this_thread()) return boost::asio::post(io_, std::move(job));
-  // From the loop itself (a round deferred until the loop is idle, say): a batch. Jobs from other
-  // threads stay plain, so that what they ask soon() still queues behind the rest of them (the
-  // answers of a round run on another thread go out in one write).
-  boost::asio::post(io_, [this, job = std::move(job)] {
-    Batch batch(*this);
-    job();
-  });
-}
-
-void EventLoop::soon(std::function<void()> job) {
-  if (on_this_thread() && batch_depth_ > 0) return batch_jobs_.push_back(std::move(job));
-  post(std::move(job));
-}
-
-EventLoop::Batch::Batch(EventLoop& loop) : loop_(loop) { ++loop_.batch_depth_; }
-
-EventLoop::Batch::~Batch() {
-  if (loop_.batch_depth_ > 1) {
-    --loop_.batch_depth_;
-    return;
-  }
-  // Still in the batch while its jobs run: what they ask soon() joins this drain.
-  while (!loop_.batch_jobs_.empty()) {
-    auto job = std::move(loop_.batch_jobs_.front());
-    loop_.batch_jobs_.pop_front();
-    job();
-  }
-  --loop_.batch_depth_;
-}
+void EventLoop::post(std::function<void()> job) { boost::asio::post(io_, std::move(job)); }
 
 bool EventLoop::on_this_thread() const { return this_thread_loop == this; }
 

@@ -81,7 +81,7 @@ struct CallState {
   Status status;
   std::deque<Outbound> out;
 
-  void post(std::function<void()> job) { loop->soon(std::move(job)); }
+  void post(std::function<void()> job) { loop->post(std::move(job)); }
 };
 
 bool CallInfo::cancelled() const { return call_->cancelled.load(); }
@@ -229,8 +229,6 @@ void Connection::read() {
   socket_.async_read_some(
       asio::buffer(in_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
         if (self->closed_) return;
-        // What the requests read now are answered with at once goes out when this ends.
-        EventLoop::Batch batch(*self->server_.loop);
         if (ec) return self->close(false);
         self->receiving_ = true;  // no mem_send from inside its callbacks: flush() after
         const auto used = nghttp2_session_mem_recv(
@@ -505,13 +503,12 @@ void Connection::finish(const std::shared_ptr<CallState>& call, const Status& st
   flush_soon();
 }
 
-// What the jobs queued now (the answers and events of one Raft round) submit goes out in one
-// write: the flush runs after them, at the end of the batch under way (event_loop.h) or, asked
-// from outside one, behind them in the loop's queue.
+// What the jobs queued on the loop now (the answers and events of one Raft round) submit goes
+// out in one write: the flush runs after them.
 void Connection::flush_soon() {
   if (flush_due_ || closed_) return;
   flush_due_ = true;
-  server_.loop->soon([self = shared_from_this()] {
+  asio::post(server_.loop->io(), [self = shared_from_this()] {
     self->flush_due_ = false;
     self->flush();
   });
