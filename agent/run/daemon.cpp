@@ -455,6 +455,9 @@ int run_daemon(const cli::RunOptions& options) {
   chooser.reset();
   status.reset();  // revokes the status lease while the store still serves
   store_access->close();  // and the leases of schedule requests
+  // What the resources still ask the store ends at once: with its cluster stopping too, a call
+  // would wait its full 5 s for a quorum that is gone.
+  (*client)->cancel_calls("this agent is stopping");
   watcher->reset();
   engine->stop();
   {

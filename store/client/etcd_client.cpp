@@ -11,6 +11,9 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <set>
+#include <string>
 #include <thread>
 
 namespace mgmt::store::client {
@@ -57,6 +60,21 @@ struct EtcdClient::Impl {
   std::vector<Endpoint> endpoints;
   std::chrono::milliseconds timeout{5000};
   std::atomic<std::size_t> preferred{0};  // the last endpoint that answered
+  std::mutex calls_mutex;                  // guards calls and cancelled
+  std::set<grpc::ClientContext*> calls;    // the calls under way
+  std::optional<std::string> cancelled;    // cancel_calls() was called, with this reason
+
+  // Registers `context` for cancel_calls(); false when the calls are cancelled already.
+  bool begin_call(grpc::ClientContext& context) {
+    std::lock_guard lock(calls_mutex);
+    if (cancelled) return false;
+    calls.insert(&context);
+    return true;
+  }
+  void end_call(grpc::ClientContext& context) {
+    std::lock_guard lock(calls_mutex);
+    calls.erase(&context);
+  }
 
   // A failure after which the request certainly did not run: the connection was never made,
   // or the member dropped the proposal for want of a leader.
@@ -83,7 +101,13 @@ struct EtcdClient::Impl {
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() +
                            (call_timeout.count() > 0 ? call_timeout : timeout));
+      if (!begin_call(context)) return grpc::Status(grpc::StatusCode::CANCELLED, "");
       status = call(endpoints[at], context);
+      end_call(context);
+      if (status.error_code() == grpc::StatusCode::CANCELLED) {
+        std::lock_guard lock(calls_mutex);
+        if (cancelled) return grpc::Status(grpc::StatusCode::CANCELLED, "");
+      }
       if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
           status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
         preferred = at;
@@ -99,9 +123,16 @@ struct EtcdClient::Impl {
     return status;
   }
 
-  Error error_of(const grpc::Status& status) const {
+  Error error_of(const grpc::Status& status) {
     std::string urls;
     for (const auto& e : endpoints) urls += (urls.empty() ? "" : ", ") + e.url;
+    if (status.error_code() == grpc::StatusCode::CANCELLED) {
+      std::lock_guard lock(calls_mutex);
+      if (cancelled) {
+        return Error(Code::cancelled,
+                     "the call to the store at " + urls + " was abandoned: " + *cancelled);
+      }
+    }
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       return Error(Code::unavailable,
@@ -146,6 +177,12 @@ EtcdClient::EtcdClient(std::vector<std::string> endpoints, std::chrono::millisec
 }
 
 EtcdClient::~EtcdClient() = default;
+
+void EtcdClient::cancel_calls(const std::string& why) {
+  std::lock_guard lock(impl_->calls_mutex);
+  if (!impl_->cancelled) impl_->cancelled = why;
+  for (grpc::ClientContext* context : impl_->calls) context->TryCancel();
+}
 
 Result<std::unique_ptr<EtcdClient>> EtcdClient::open(const std::vector<std::string>& endpoints,
                                                      std::chrono::milliseconds timeout) {

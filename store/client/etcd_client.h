@@ -146,6 +146,11 @@ class EtcdClient {
       std::function<void(const std::vector<WatchEvent>&)> on_events,
       std::function<void(const Error&)> on_error);
 
+  // Ends the calls under way at once, and makes every later call fail at once, each with
+  // Code::cancelled and `why`: an agent that stops does not wait out the timeout of a call to a
+  // store that lost its quorum (its resources' calls, say). Watches are not affected.
+  void cancel_calls(const std::string& why);
+
   const std::vector<std::string>& endpoints() const { return endpoints_; }
 
  private:

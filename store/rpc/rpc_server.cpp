@@ -504,7 +504,10 @@ void Connection::finish(const std::shared_ptr<CallState>& call, const Status& st
 }
 
 // What the jobs queued on the loop now (the answers and events of one Raft round) submit goes
-// out in one write: the flush runs after them.
+// out in one write: the flush runs after them. The answers and this flush go through the
+// loop's queue on purpose, though each trip polls the sockets first: running them at once at
+// the end of the round (tried in the twenty-third session) saved two epoll_wait calls per put
+// but made 8 clients' puts on one member about 20% slower and one client's no faster.
 void Connection::flush_soon() {
   if (flush_due_ || closed_) return;
   flush_due_ = true;
