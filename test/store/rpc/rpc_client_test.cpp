@@ -11,6 +11,7 @@
 // sleep. Every client method runs on the client's loop (ClientLoop::run); its handlers only
 // record (CallLog), and the test thread checks, since Catch2's assertions are not thread-safe.
 #include "store/rpc/rpc_client.h"
+#include "test/store/rpc/rpc_test_waits.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -49,27 +50,9 @@ using etcdserverpb::PutResponse;
 using etcdserverpb::WatchRequest;
 using etcdserverpb::WatchResponse;
 using namespace std::chrono_literals;
+using namespace mgmt::test::rpc_waits;
 
 namespace {
-
-constexpr auto kWait = 30s;  // generous: a wait that runs out is a failure, not a slow machine
-
-constexpr const char* kPut = "/etcdserverpb.KV/Put";
-constexpr const char* kRange = "/etcdserverpb.KV/Range";
-constexpr const char* kWatch = "/etcdserverpb.Watch/Watch";
-
-// The future's value, once it is ready within kWait (the test fails when it is not).
-template <typename Future>
-auto await(Future& future, const char* what) {
-  INFO("waiting for " << what);
-  REQUIRE(future.wait_for(kWait) == std::future_status::ready);
-  return future.get();
-}
-
-template <typename Future>
-bool is_ready(Future& future) {
-  return future.wait_for(0s) == std::future_status::ready;
-}
 
 // The client's loop, and the connections opened on it. Every client method is called through
 // run(), on the loop's thread; the connections end there too (their sockets and timers belong

@@ -6,6 +6,7 @@
 // Every wait is bounded (futures with a timeout, call deadlines); none relies on a sleep.
 // Catch2's assertions are not thread-safe: handlers only record, the test thread checks.
 #include "store/rpc/rpc_server.h"
+#include "test/store/rpc/rpc_test_waits.h"
 
 #include "etcd/rpc.grpc.pb.h"
 
@@ -55,10 +56,9 @@ using etcdserverpb::Watch;
 using etcdserverpb::WatchRequest;
 using etcdserverpb::WatchResponse;
 using namespace std::chrono_literals;
+using namespace mgmt::test::rpc_waits;
 
 namespace {
-
-constexpr auto kWait = 30s;  // generous: a wait that runs out is a failure, not a slow machine
 
 // gRPC shuts its library down when its last channel goes, and that can wait 10 s for a poller
 // thread of its own: one reference held for the whole run spares each test that.
@@ -67,23 +67,7 @@ constexpr auto kWait = 30s;  // generous: a wait that runs out is a failure, not
   return true;
 }();
 
-constexpr const char* kPut = "/etcdserverpb.KV/Put";
-constexpr const char* kRange = "/etcdserverpb.KV/Range";
-constexpr const char* kWatch = "/etcdserverpb.Watch/Watch";
 constexpr const char* kSnapshot = "/etcdserverpb.Maintenance/Snapshot";
-
-// The future's value, once it is ready within kWait (the test fails when it is not).
-template <typename Future>
-auto await(Future& future, const char* what) {
-  INFO("waiting for " << what);
-  REQUIRE(future.wait_for(kWait) == std::future_status::ready);
-  return future.get();
-}
-
-template <typename Future>
-bool is_ready(Future& future) {
-  return future.wait_for(0s) == std::future_status::ready;
-}
 
 // Bounds a client call: a server that never answers fails it with DEADLINE_EXCEEDED.
 void bound(grpc::ClientContext& context) {
