@@ -301,6 +301,7 @@ struct Engine::Impl {
         std::lock_guard lock(mutex);
         if (alive->removed || stopped) return;
       }
+      log::get("engine")->debug("{}: poll: checking its state (Meta:poll)", alive->id);
       on_event(alive.get());
       poll(alive.get());
     });

@@ -1,16 +1,20 @@
 // kv_agent_test.cpp: a kv resource in a real agent writes to the agent's own store (what
-// etcdctl sees), and another writer's change is undone through the store's watch.
+// etcdctl sees), and another writer's change is undone through the store's watch; an agent
+// whose kv resource waits on a store that does not answer still stops at once.
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 
 using mgmt::test::ChildProcess;
 using mgmt::test::free_port;
+using mgmt::test::RealEtcd;
 using mgmt::test::have_program;
 using mgmt::test::run_to_completion;
 using mgmt::test::TempDir;
@@ -45,4 +49,44 @@ TEST_CASE("kv: an agent's kv resource sets its key in the cluster store and keep
     value = etcdctl("get /_mgmt/strings/colour --print-value-only").output;
   }
   CHECK(value == "blue\n");
+}
+
+TEST_CASE("kv: an agent stops at once while its kv resource waits on a store that answers nothing",
+          "[run][kv]") {
+  if (!have_program("etcd")) {
+    FAIL("etcd (Debian package etcd-server) is needed: apt-get install etcd-server "
+         "(tools/setup.sh does)");
+  }
+  const char* binary = std::getenv("MGMT_BINARY");
+  REQUIRE(binary != nullptr);
+  RealEtcd etcd;
+  REQUIRE(etcd.ready());
+  TempDir dir;
+  { std::ofstream(dir.path() + "/graph.yaml") << "graph: kv\nresources:\n  kv:\n"
+                                                 "  - name: colour\n    value: blue\n"
+                                                 "    meta:\n      poll: \"1\"\n"; }
+  ChildProcess agent({binary, "-v", "run", "--no-server", "--seeds", etcd.endpoint(),
+                      "--tmp-prefix", "yaml", dir.path() + "/graph.yaml"});
+  REQUIRE(agent.wait_for_output("kv[colour]: resource: setting /_mgmt/strings/colour to blue"));
+  // The store stops answering (its cluster lost its quorum, say); the next poll's read of the
+  // key waits on it, for the client's 5 s unless the stop abandons it.
+  etcd.send_signal(SIGSTOP);
+  const std::string polled = "kv[colour]: poll: checking its state";
+  const auto polls = [&] {
+    std::size_t n = 0;
+    const std::string out = agent.output();
+    for (auto at = out.find(polled); at != std::string::npos; at = out.find(polled, at + 1)) ++n;
+    return n;
+  }();
+  REQUIRE(agent.wait_for_occurrences(polled, polls + 1));
+  const auto stopping = std::chrono::steady_clock::now();
+  agent.send_signal(SIGTERM);
+  const auto code = agent.wait_exit(std::chrono::seconds(30));
+  const auto took = std::chrono::steady_clock::now() - stopping;
+  etcd.send_signal(SIGCONT);
+  CHECK(code == 0);
+  // The status withdrawal waits at most 1 s; the kv read, abandoned, nothing.
+  CHECK(took < std::chrono::seconds(3));
+  CHECK(agent.output().find("kv[colour]: the call to the store at " + etcd.endpoint() +
+                            " was abandoned: this agent is stopping") != std::string::npos);
 }

@@ -25,6 +25,8 @@ void RealEtcd::kill_and_restart() {
   start();
 }
 
+void RealEtcd::send_signal(int signal_number) { process_->send_signal(signal_number); }
+
 void RealEtcd::start() {
   process_ = std::make_unique<ChildProcess>(argv_);
   ready_ = process_->wait_for_output("ready to serve client requests");

@@ -19,6 +19,9 @@ class RealEtcd {
   // Kills it (SIGKILL) and starts it again on the same ports and data dir; ready() says whether
   // it came back.
   void kill_and_restart();
+  // Sends it a signal: SIGSTOP makes a store that takes connections and answers nothing (a
+  // paused member, or one whose cluster lost its quorum); SIGCONT wakes it.
+  void send_signal(int signal_number);
 
  private:
   void start();  // runs argv_ and waits until it serves
