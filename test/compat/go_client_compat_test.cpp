@@ -8,6 +8,7 @@
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
+#include "test/support/process/required_program.h"
 
 #include <catch2/catch.hpp>
 
@@ -43,9 +44,7 @@ TEST_CASE("compat: the Go clientv3 sees the same answers from our store as from 
     FAIL("the Go client was not built: install golang-go and golang-etcd-server-dev "
          "(tools/setup.sh --for-tests does) and configure again");
   }
-  if (!mgmt::test::have_program("etcd")) {
-    FAIL("Debian's etcd-server is needed: apt-get install etcd-server");
-  }
+  mgmt::test::require_program("etcd", "etcd-server");
   RealEtcd etcd;
   REQUIRE(etcd.ready());
   mgmt::test::OurStore ours;

@@ -4,6 +4,7 @@
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
+#include "test/support/process/required_program.h"
 
 #include <catch2/catch.hpp>
 
@@ -15,16 +16,12 @@
 using mgmt::test::ChildProcess;
 using mgmt::test::free_port;
 using mgmt::test::RealEtcd;
-using mgmt::test::have_program;
 using mgmt::test::run_to_completion;
 using mgmt::test::TempDir;
 
 TEST_CASE("kv: an agent's kv resource sets its key in the cluster store and keeps it",
           "[run][kv]") {
-  if (!have_program("etcdctl")) {
-    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
-         "(tools/setup.sh does)");
-  }
+  mgmt::test::require_program("etcdctl", "etcd-client");
   const char* binary = std::getenv("MGMT_BINARY");
   REQUIRE(binary != nullptr);
   TempDir dir;
@@ -53,10 +50,7 @@ TEST_CASE("kv: an agent's kv resource sets its key in the cluster store and keep
 
 TEST_CASE("kv: an agent stops at once while its kv resource waits on a store that answers nothing",
           "[run][kv]") {
-  if (!have_program("etcd")) {
-    FAIL("etcd (Debian package etcd-server) is needed: apt-get install etcd-server "
-         "(tools/setup.sh does)");
-  }
+  mgmt::test::require_program("etcd", "etcd-server");
   const char* binary = std::getenv("MGMT_BINARY");
   REQUIRE(binary != nullptr);
   RealEtcd etcd;

@@ -6,6 +6,7 @@
 #include "test/support/process/etcdctl.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
+#include "test/support/process/required_program.h"
 
 #include <catch2/catch.hpp>
 
@@ -17,7 +18,6 @@ using mgmt::test::ChildProcess;
 using mgmt::test::Completed;
 using mgmt::test::etcdctl;
 using mgmt::test::free_port;
-using mgmt::test::have_program;
 using mgmt::test::TempDir;
 
 namespace {
@@ -28,10 +28,7 @@ std::string url(int port) { return mgmt::test::loopback_url(port); }
 
 TEST_CASE("crash points: a member killed inside its write path comes back with every "
           "acknowledged write", "[cluster]") {
-  if (!have_program("etcdctl")) {
-    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
-         "(tools/setup.sh does)");
-  }
+  mgmt::test::require_program("etcdctl", "etcd-client");
   const char* binary = std::getenv("MGMT_BINARY");
   REQUIRE(binary != nullptr);
   const std::string point = GENERATE("after-log-persist", "after-apply");
@@ -72,10 +69,7 @@ TEST_CASE("crash points: a member killed inside its write path comes back with e
 
 TEST_CASE("crash points: a member joining after compaction gets a snapshot, dies while "
           "installing it, and restarts whole", "[cluster]") {
-  if (!have_program("etcdctl")) {
-    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
-         "(tools/setup.sh does)");
-  }
+  mgmt::test::require_program("etcdctl", "etcd-client");
   const char* binary = std::getenv("MGMT_BINARY");
   REQUIRE(binary != nullptr);
   TempDir dir;

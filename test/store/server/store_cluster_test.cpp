@@ -11,6 +11,7 @@
 #include "store/client/etcd_client.h"
 #include "test/support/store/metrics_page.h"
 #include "test/support/history/register_checker.h"
+#include "test/support/process/required_program.h"
 
 #include <catch2/catch.hpp>
 
@@ -31,7 +32,6 @@
 using mgmt::test::ChildProcess;
 using mgmt::test::Completed;
 using mgmt::test::free_port;
-using mgmt::test::have_program;
 using mgmt::test::run_to_completion;
 using mgmt::test::TempDir;
 
@@ -73,12 +73,7 @@ struct Member {
 };
 
 // These tests drive the store with Debian's etcdctl.
-void require_etcdctl() {
-  if (!have_program("etcdctl")) {
-    FAIL("etcdctl (Debian package etcd-client) is needed: apt-get install etcd-client "
-         "(tools/setup.sh does)");
-  }
-}
+void require_etcdctl() { mgmt::test::require_program("etcdctl", "etcd-client"); }
 
 Completed etcdctl(const std::string& endpoints, const std::string& args) {
   return run_to_completion({"/bin/sh", "-c",
