@@ -19,18 +19,28 @@ using mgmt::test::RealEtcd;
 using mgmt::test::run_to_completion;
 using mgmt::test::TempDir;
 
+namespace {
+
+// A graph of one kv resource, colour = blue, with `more` of its fields after it, in `dir`.
+std::string colour_graph(const TempDir& dir, const std::string& more = "") {
+  const std::string path = dir.path() + "/graph.yaml";
+  std::ofstream(path) << "graph: kv\nresources:\n  kv:\n  - name: colour\n    value: blue\n"
+                      << more;
+  return path;
+}
+
+}  // namespace
+
 TEST_CASE("kv: an agent's kv resource sets its key in the cluster store and keeps it",
           "[run][kv]") {
   mgmt::test::require_program("etcdctl", "etcd-client");
   const char* binary = std::getenv("MGMT_BINARY");
   REQUIRE(binary != nullptr);
   TempDir dir;
-  { std::ofstream(dir.path() + "/graph.yaml") << "graph: kv\nresources:\n  kv:\n"
-                                                 "  - name: colour\n    value: blue\n"; }
   const std::string url = "http://127.0.0.1:" + std::to_string(free_port());
   ChildProcess agent({binary, "run", "--tmp-prefix", "--client-urls", url,
                       "--server-urls", "http://127.0.0.1:" + std::to_string(free_port()),
-                      "yaml", dir.path() + "/graph.yaml"});
+                      "yaml", colour_graph(dir)});
   REQUIRE(agent.wait_for_output("kv[colour]: resource: setting /_mgmt/strings/colour to blue"));
   auto etcdctl = [&](const std::string& args) {
     return run_to_completion({"/bin/sh", "-c", "ETCDCTL_API=3 etcdctl --endpoints=" + url +
@@ -56,11 +66,9 @@ TEST_CASE("kv: an agent stops at once while its kv resource waits on a store tha
   RealEtcd etcd;
   REQUIRE(etcd.ready());
   TempDir dir;
-  { std::ofstream(dir.path() + "/graph.yaml") << "graph: kv\nresources:\n  kv:\n"
-                                                 "  - name: colour\n    value: blue\n"
-                                                 "    meta:\n      poll: \"1\"\n"; }
+  const std::string graph = colour_graph(dir, "    meta:\n      poll: \"1\"\n");
   ChildProcess agent({binary, "-v", "run", "--no-server", "--seeds", etcd.endpoint(),
-                      "--tmp-prefix", "yaml", dir.path() + "/graph.yaml"});
+                      "--tmp-prefix", "yaml", graph});
   REQUIRE(agent.wait_for_output("kv[colour]: resource: setting /_mgmt/strings/colour to blue"));
   // The store stops answering (its cluster lost its quorum, say); the next poll's read of the
   // key waits on it, for the client's 5 s unless the stop abandons it.
