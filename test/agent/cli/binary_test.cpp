@@ -1,5 +1,7 @@
 // binary_test.cpp: the real build/mgmt binary, as a user's shell runs it: exit codes, and
 // that help goes to stdout and misuse to stderr.
+#include "test/support/process/mgmt_binary.h"
+
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -18,8 +20,7 @@ struct Ran {
 
 // Runs `mgmt ARGS` through the shell with stdout kept and stderr dropped, or the reverse.
 Ran run_binary(const std::string& args, bool keep_stderr) {
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   std::string command = std::string(binary) + " " + args +
                         (keep_stderr ? " 2>&1 >/dev/null" : " 2>/dev/null");
   FILE* pipe = ::popen(command.c_str(), "r");

@@ -21,6 +21,7 @@ using mgmt::test::Completed;
 using mgmt::test::free_port;
 using mgmt::test::run_to_completion;
 using mgmt::test::TempDir;
+using mgmt::test::mgmt_binary;
 using namespace mgmt::test::stories;
 
 namespace {

@@ -15,6 +15,7 @@
 using mgmt::test::free_port;
 using mgmt::test::slurp;
 using mgmt::test::TempDir;
+using mgmt::test::mgmt_binary;
 using namespace mgmt::test::stories;
 
 namespace {

@@ -4,6 +4,7 @@
 
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
+#include "test/support/process/mgmt_binary.h"
 
 #include <catch2/catch.hpp>
 
@@ -15,12 +16,6 @@
 #include <vector>
 
 namespace mgmt::test::stories {
-
-inline std::string mgmt_binary() {
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
-  return binary;
-}
 
 inline std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 

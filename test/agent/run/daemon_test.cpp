@@ -4,6 +4,7 @@
 // name a different one), or URLs in use, with one line and its own exit code, deleting nothing.
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
+#include "test/support/process/mgmt_binary.h"
 
 #include <catch2/catch.hpp>
 
@@ -25,8 +26,7 @@ using mgmt::test::TempDir;
 namespace {
 
 std::string mgmt_binary() {
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   return binary;
 }
 

@@ -5,6 +5,7 @@
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
 #include "test/support/process/required_program.h"
+#include "test/support/process/mgmt_binary.h"
 
 #include <catch2/catch.hpp>
 
@@ -34,8 +35,7 @@ std::string colour_graph(const TempDir& dir, const std::string& more = "") {
 TEST_CASE("kv: an agent's kv resource sets its key in the cluster store and keeps it",
           "[run][kv]") {
   mgmt::test::require_program("etcdctl", "etcd-client");
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   TempDir dir;
   const std::string url = "http://127.0.0.1:" + std::to_string(free_port());
   ChildProcess agent({binary, "run", "--tmp-prefix", "--client-urls", url,
@@ -61,8 +61,7 @@ TEST_CASE("kv: an agent's kv resource sets its key in the cluster store and keep
 TEST_CASE("kv: an agent stops at once while its kv resource waits on a store that answers nothing",
           "[run][kv]") {
   mgmt::test::require_program("etcd", "etcd-server");
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   RealEtcd etcd;
   REQUIRE(etcd.ready());
   TempDir dir;

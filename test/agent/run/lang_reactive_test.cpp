@@ -4,6 +4,7 @@
 #include "test/agent/run/rerun_log.h"
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
+#include "test/support/process/mgmt_binary.h"
 
 #include <catch2/catch.hpp>
 
@@ -20,8 +21,7 @@ using mgmt::test::TempDir;
 
 TEST_CASE("lang: a file the program reads changes, and the graph follows at once",
           "[run][lang]") {
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   TempDir dir;
   const std::string in = dir.path() + "/motd.src";
   const std::string out = dir.path() + "/motd";
@@ -58,8 +58,7 @@ TEST_CASE("lang: a file the program reads changes, and the graph follows at once
 
 TEST_CASE("lang: a key the program reads from the store changes, and the graph follows",
           "[run][lang]") {
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   TempDir dir;
   const std::string out = dir.path() + "/greeting";
   std::filesystem::create_directories(dir.path() + "/code");

@@ -8,6 +8,7 @@
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
+#include "test/support/process/mgmt_binary.h"
 
 #include <catch2/catch.hpp>
 
@@ -31,8 +32,7 @@ std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 std::unique_ptr<ChildProcess> agent(const std::string& name, const std::string& client_url,
                                     const std::string& seeds, const std::string& prefix = "",
                                     const std::string& server_url = "") {
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   std::vector<std::string> argv = {binary, "run", "--hostname", name,
                                    "--ideal-cluster-size", "3", "--member-timeout", "3",
                                    "--client-urls", client_url, "--server-urls",

@@ -4,6 +4,7 @@
 #include "test/support/process/child_process.h"
 #include "test/support/process/etcdctl.h"
 #include "test/support/process/free_port.h"
+#include "test/support/process/mgmt_binary.h"
 
 #include <catch2/catch.hpp>
 
@@ -18,8 +19,7 @@ using mgmt::test::TempDir;
 TEST_CASE("auto compaction: a member run with --auto-compaction-retention compacts its history "
           "by itself, and a retention it cannot read is refused in one line",
           "[cluster]") {
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   TempDir dir;
   {
     ChildProcess bad({binary, "run", "--hostname", "bad", "--prefix", dir.path() + "/bad",

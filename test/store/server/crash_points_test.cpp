@@ -7,6 +7,7 @@
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
 #include "test/support/process/required_program.h"
+#include "test/support/process/mgmt_binary.h"
 
 #include <catch2/catch.hpp>
 
@@ -29,8 +30,7 @@ std::string url(int port) { return mgmt::test::loopback_url(port); }
 TEST_CASE("crash points: a member killed inside its write path comes back with every "
           "acknowledged write", "[cluster]") {
   mgmt::test::require_program("etcdctl", "etcd-client");
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   const std::string point = GENERATE("after-log-persist", "after-apply");
   CAPTURE(point);
   TempDir dir;
@@ -70,8 +70,7 @@ TEST_CASE("crash points: a member killed inside its write path comes back with e
 TEST_CASE("crash points: a member joining after compaction gets a snapshot, dies while "
           "installing it, and restarts whole", "[cluster]") {
   mgmt::test::require_program("etcdctl", "etcd-client");
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   TempDir dir;
   const std::string c1 = url(free_port()), p1 = url(free_port());
   const std::string c2 = url(free_port()), p2 = url(free_port());
@@ -110,8 +109,7 @@ TEST_CASE("crash points: a member joining after compaction gets a snapshot, dies
 TEST_CASE("stall points: a member whose log syncs slowly says so, naming the disk, at most "
           "once per 10 s",
           "[cluster]") {
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   TempDir dir;
   const std::string client = url(free_port());
   ChildProcess agent({binary, "run", "--hostname", "slow", "--prefix", dir.path(),

@@ -12,6 +12,7 @@
 #include "test/support/store/metrics_page.h"
 #include "test/support/history/register_checker.h"
 #include "test/support/process/required_program.h"
+#include "test/support/process/mgmt_binary.h"
 
 #include <catch2/catch.hpp>
 
@@ -38,8 +39,7 @@ using mgmt::test::TempDir;
 namespace {
 
 std::string mgmt_binary() {
-  const char* binary = std::getenv("MGMT_BINARY");
-  REQUIRE(binary != nullptr);
+  const std::string binary = mgmt::test::mgmt_binary();
   return binary;
 }
 
