@@ -133,6 +133,15 @@ struct EtcdClient::Impl {
                      "the call to the store at " + urls + " was abandoned: " + *cancelled);
       }
     }
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+        status.error_message() == "etcdserver: no leader") {
+      // The member answers, but its cluster cannot elect a leader: "is it running?" would send
+      // the user the wrong way.
+      return Error(Code::unavailable,
+                   "the store at " + urls + " answers but has no leader (etcdserver: no leader): "
+                   "its cluster lost its quorum; start its stopped members again, until most "
+                   "of them run");
+    }
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       return Error(Code::unavailable,

@@ -5,6 +5,9 @@
 // Errors are one line naming the endpoint(s) and a remedy, e.g.
 //   cannot reach the store at http://127.0.0.1:2379 (connection refused); is `mgmt run` or etcd
 //   running there? Point --seeds at it
+// or, from a member whose cluster lost its quorum,
+//   the store at http://127.0.0.1:2379 answers but has no leader (etcdserver: no leader): its
+//   cluster lost its quorum; start its stopped members again, until most of them run
 // Thread-safety: all methods are thread-safe (gRPC stubs are); a Watch delivers on its own
 // thread until it is destroyed.
 #pragma once

@@ -21,14 +21,10 @@
 #include <vector>
 
 using mgmt::test::ChildProcess;
+using mgmt::test::mgmt_binary;
 using mgmt::test::TempDir;
 
 namespace {
-
-std::string mgmt_binary() {
-  const std::string binary = mgmt::test::mgmt_binary();
-  return binary;
-}
 
 // Loopback ports of their own: tests run side by side.
 std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }

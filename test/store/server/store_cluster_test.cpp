@@ -33,15 +33,11 @@
 using mgmt::test::ChildProcess;
 using mgmt::test::Completed;
 using mgmt::test::free_port;
+using mgmt::test::mgmt_binary;
 using mgmt::test::run_to_completion;
 using mgmt::test::TempDir;
 
 namespace {
-
-std::string mgmt_binary() {
-  const std::string binary = mgmt::test::mgmt_binary();
-  return binary;
-}
 
 std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 
@@ -247,6 +243,15 @@ TEST_CASE("store cluster: stopped all at once, every agent exits cleanly, and re
   REQUIRE(c.members[0].process->wait_for_output(
       "waiting for the store's cluster to elect a leader (needs a quorum of its members "
       "running)"));
+  // Asked meanwhile, its store answers that it has no leader; mgmt says why, and what to do.
+  const auto asked =
+      run_to_completion({mgmt_binary(), "get", "--seeds=" + c.members[0].client,
+                                     "hosts"});
+  CHECK(asked.exit_code != 0);
+  CHECK(asked.output.find("mgmt get hosts: the store at " + c.members[0].client +
+                          " answers but has no leader (etcdserver: no leader): its cluster lost "
+                          "its quorum; start its stopped members again, until most of them "
+                          "run\n") != std::string::npos);
   c.members[1].start("");
   REQUIRE(c.members[0].ready());
   REQUIRE(c.members[1].ready());
