@@ -27,6 +27,16 @@ CLI::Option* add_list_flag(CLI::App* app, const std::string& name,
 }
 
 // Rejects anything but a whole number >= min, naming the value and giving an example.
+// A positive duration, as etcd's duration flags take it ("500ms", "30s", "10m").
+CLI::Validator positive_duration() {
+  return CLI::Validator(
+      [](std::string& value) {
+        auto error = positive_duration_problem(value);
+        return error ? *error : std::string();
+      },
+      "", "");
+}
+
 CLI::Validator whole_number(long long min) {
   return CLI::Validator(
       [min](std::string& value) {
@@ -170,6 +180,14 @@ void add_run(CLI::App* root, RunOptions* o) {
                   "it all")
       ->envname("MGMT_AUTO_COMPACTION_RETENTION")
       ->capture_default_str();
+  run->add_option("--watch-progress-notify-interval,--experimental-watch-progress-notify-interval",
+                  o->watch_progress_notify_interval,
+                  "how often the store tells a watcher created with progress_notify (clientv3's "
+                  "WithProgressNotify) the current revision when no event came for it, as etcd's")
+      ->envname("MGMT_WATCH_PROGRESS_NOTIFY_INTERVAL")
+      ->type_name("DURATION")
+      ->capture_default_str()
+      ->check(positive_duration());
   run->add_flag("--no-server", o->no_server,
                 "host no store; use the cluster at --seeds (ours or a real etcd)");
   run->add_option("--converged-timeout", o->converged_timeout,

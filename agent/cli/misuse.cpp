@@ -1,6 +1,7 @@
 // misuse.cpp: typo suggestions, URL, number and host name checks; see misuse.h.
 #include "agent/cli/misuse.h"
 
+#include "common/duration.h"
 #include "common/utf8.h"
 
 #include <algorithm>
@@ -109,6 +110,13 @@ std::optional<std::string> whole_number_problem(const std::string& value, long l
            "; give one like " + std::to_string(min + 1);
   }
   return std::nullopt;
+}
+
+std::optional<std::string> positive_duration_problem(const std::string& value) {
+  auto duration = parse_duration(value);
+  if (duration && duration->count() > 0) return std::nullopt;
+  return "\"" + escape_bytes(value) + "\" is not a positive duration; give one like 500ms, 30s " +
+         "or 10m";
 }
 
 std::optional<std::string> host_name_problem(const std::string& value) {

@@ -22,6 +22,8 @@ std::optional<std::string> url_problem(const std::string& value);
 
 // Why `value` is not a whole number >= min, or nothing when it is.
 std::optional<std::string> whole_number_problem(const std::string& value, long long min);
+// Why `value` is not a positive duration like "500ms", "30s" or "10m" (nullopt if it is one).
+std::optional<std::string> positive_duration_problem(const std::string& value);
 
 // Why `value` cannot name a host in the cluster (the store's member name, the keys
 // /_mgmt/status/HOST and /_mgmt/exported/HOST/, $hostname in mcl): it must be 1 to 253 bytes

@@ -46,6 +46,7 @@ struct RunOptions {
   int64_t quota_backend_bytes = 0;  // 0: etcd's default (2 GiB); negative: none
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";  // off
+  std::string watch_progress_notify_interval = "10m";  // a duration (common/duration.h)
   bool no_server = false;
   int converged_timeout = -1;  // seconds; -1 never exits on convergence
   int max_runtime = 0;         // seconds; 0 runs until stopped

@@ -12,9 +12,11 @@
 #include "agent/run/store_access.h"
 #include "agent/run/stop_signal.h"
 #include "agent/run/systemd_notify.h"
+#include "common/duration.h"
 #include "common/host.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "store/server/progress_ticker.h"
 #include "store/server/space_quota.h"
 #include "store/server/store_server.h"
 #include "agent/engine/engine.h"
@@ -106,6 +108,10 @@ int run_daemon(const cli::RunOptions& options) {
         static_cast<uint64_t>(std::max(0, options.snapshot_catchup_entries));
     config.quota_backend_bytes = options.quota_backend_bytes;
     config.auto_compaction = *compaction;
+    // Checked with the flags: a positive duration.
+    config.watch_progress_notify_interval =
+        parse_duration(options.watch_progress_notify_interval)
+            .value_or(store::server::ProgressTicker::kDefaultInterval);
     if (options.quota_backend_bytes > store::server::SpaceQuota::kMaxBytes) {
       log::get("etcd")->warn("--quota-backend-bytes {} is past etcd's recommended maximum of "
                              "8 GiB; every member holds its whole store in memory",

@@ -1,6 +1,7 @@
 // auto_compactor.cpp: see auto_compactor.h.
 #include "store/server/auto_compactor.h"
 
+#include "common/duration.h"
 #include "common/log.h"
 #include "common/thread_name.h"
 
@@ -13,38 +14,6 @@ namespace mgmt::store::server {
 namespace {
 
 constexpr std::chrono::minutes kRevisionInterval{5};  // etcd's revision compactor checks so
-
-// "90s", "30m", "1h30m", "2h", "500ms" -> milliseconds; nullopt if not a duration.
-std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  double total_ms = 0;
-  std::size_t at = 0;
-  while (at < text.size()) {
-    const std::size_t start = at;
-    while (at < text.size() && (std::isdigit(static_cast<unsigned char>(text[at])) ||
-                                text[at] == '.')) {
-      ++at;
-    }
-    if (at == start) return std::nullopt;
-    const double number = std::strtod(text.substr(start, at - start).c_str(), nullptr);
-    std::string unit;
-    while (at < text.size() && std::isalpha(static_cast<unsigned char>(text[at]))) {
-      unit += text[at++];
-    }
-    if (unit == "ms") {
-      total_ms += number;
-    } else if (unit == "s") {
-      total_ms += number * 1000;
-    } else if (unit == "m") {
-      total_ms += number * 60'000;
-    } else if (unit == "h") {
-      total_ms += number * 3'600'000;
-    } else {
-      return std::nullopt;
-    }
-  }
-  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
-}
 
 // 3600000 ms -> "1h", 1800000 -> "30m", 2500 -> "2.5 s".
 std::string span(std::chrono::milliseconds d) {

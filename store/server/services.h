@@ -34,11 +34,15 @@ struct MemberInfo {
 
 // What every service shares.
 class RaftHost;
+class ProgressTicker;
 
 struct ServiceContext {
   Backend& backend;
   MemberInfo member;
   RaftHost* host = nullptr;
+  // Ticks every Watch stream for its watchers' periodic progress notifications (progress_notify);
+  // none: no periodic progress.
+  ProgressTicker* progress_ticker = nullptr;
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> watch_streams{0};  // Watch streams open now (for /metrics)
   std::atomic<int64_t> slow_watchers{0};  // watchers behind their stream's backlog (/metrics)

@@ -7,6 +7,7 @@
 #include "store/server/backend.h"
 #include "store/server/client_listener.h"
 #include "store/server/json_gateway.h"
+#include "store/server/progress_ticker.h"
 #include "store/server/etcd_errors.h"
 #include "store/server/raft_host.h"
 #include "store/server/services.h"
@@ -156,6 +157,8 @@ Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config
   s->backend_ = std::move(*backend);
   s->context_.reset(new ServiceContext{*s->backend_, MemberInfo{config.member_name,
                                                                  config.peer_urls, {}}});
+  s->progress_ticker_ = std::make_unique<ProgressTicker>(config.watch_progress_notify_interval);
+  s->context_->progress_ticker = s->progress_ticker_.get();
   RaftHostConfig host_config;
   host_config.tick_interval = config.tick_interval;
   host_config.ideal_voters = config.ideal_voters;
@@ -326,6 +329,7 @@ void StoreServer::stop() {
   gateway_.reset();  // its channel is to server_
   server_.reset();
   peer_server_.reset();
+  progress_ticker_.reset();  // every Watch stream, which ticks on it, ended with server_
   // Every user of the loop stopped above; what they posted is freed now.
   if (loop_) loop_->stop();
   if (backend_) backend_->attach(nullptr);

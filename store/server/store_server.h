@@ -35,6 +35,7 @@ class Backend;
 class ClientListener;
 class HttpEndpoints;
 class JsonGateway;
+class ProgressTicker;
 class RaftHost;
 struct ServiceContext;
 
@@ -73,6 +74,9 @@ struct StoreConfig {
   int64_t quota_backend_bytes = 0;
   // Automatic compaction (auto_compactor.h); off by default, as etcd's.
   AutoCompaction auto_compaction;
+  // How often a watcher created with progress_notify hears the current revision when no event
+  // came for it (--watch-progress-notify-interval; etcd's default: 10 minutes).
+  std::chrono::milliseconds watch_progress_notify_interval{10 * 60 * 1000};
 };
 
 // "http://127.0.0.1:2379" -> "127.0.0.1:2379" (gRPC's listen address), or an error naming it.
@@ -125,6 +129,7 @@ class StoreServer {
   StoreConfig config_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<RaftHost> host_;
+  std::unique_ptr<ProgressTicker> progress_ticker_;  // outlives the Watch streams (server_)
   std::unique_ptr<ServiceContext> context_;
   std::shared_ptr<rpc::EventLoop> loop_;  // the servers' and the peer transport's I/O thread
   std::unique_ptr<rpc::RpcServer> server_;     // the client services (connections: listener_)

@@ -2,11 +2,17 @@
 // A create is answered with `created` before any event (history replay included); events come
 // in revision order, each once; a start revision below the compaction gets compact_revision and
 // `canceled`; a progress request gets a header-only response with watch_id -1, as etcd 3.4.
+// A watcher created with progress_notify gets, at each tick of its stream (progress_ticker.h)
+// after which no event was sent to it, a response without events under its own watch_id whose
+// header holds the current revision: it has seen everything up to there. As etcd 3.4, none while
+// it is behind (replaying history, or held back by a slow client), and none to other watchers.
 #include <deque>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "store/server/pb_convert.h"
+#include "store/server/progress_ticker.h"
 #include "store/server/services.h"
 
 namespace mgmt::store::server {
@@ -40,7 +46,12 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
  public:
   static constexpr std::size_t kBacklogBytes = 16 << 20;
 
-  explicit WatchStream(ServiceContext& context) : context_(context) { ++context_.watch_streams; }
+  explicit WatchStream(ServiceContext& context) : context_(context) {
+    ++context_.watch_streams;
+    if (context_.progress_ticker != nullptr) {
+      ticker_job_ = context_.progress_ticker->add([this] { tick_progress(); });
+    }
+  }
 
   // A client that half-closes keeps its watchers (OnHalfClose is not needed).
   void OnRead(const WatchRequest& request) override {
@@ -68,6 +79,7 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
   }
 
   void OnDone() override {
+    if (ticker_job_ != 0) context_.progress_ticker->remove(ticker_job_);  // no tick runs now
     {
       std::lock_guard lock(watchers_mutex_);
       for (const auto& [id, w] : watchers_) context_.backend.kv().cancel_watch(w.store_id);
@@ -116,6 +128,10 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
         if (f == etcdserverpb::WatchCreateRequest::NOPUT) w.request.no_put = true;
         if (f == etcdserverpb::WatchCreateRequest::NODELETE) w.request.no_delete = true;
       }
+      if (create.progress_notify()) {
+        std::lock_guard queue_lock(mutex_);
+        quiet_[id] = true;  // as etcd: the first tick reports progress unless events came
+      }
       w.store_id = context_.backend.kv().watch(w.request, sink(id));
     } else if (request.has_cancel_request()) {
       const int64_t id = request.cancel_request().watch_id();
@@ -127,6 +143,7 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
       {
         std::lock_guard queue_lock(mutex_);
         if (lagging_.erase(id) > 0) --context_.slow_watchers;
+        quiet_.erase(id);
       }
       WatchResponse canceled;
       context_.fill(canceled.mutable_header());
@@ -176,8 +193,34 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
           return;  // a progress notification is dropped too: the client is behind
         }
       }
+      if (first != 0) {
+        // etcd elides the next progress notification of a watcher that was sent events.
+        if (auto q = quiet_.find(id); q != quiet_.end()) q->second = false;
+      }
       enqueue_locked(std::move(r));
     };
+  }
+
+  // A tick of the stream's progress ticker: each progress_notify watcher that was sent no
+  // event since the last tick is sent the current revision, through the store, so that it
+  // comes after every event up to that revision (and not at all while the watcher is behind).
+  void tick_progress() {
+    std::vector<int64_t> due;
+    {
+      std::lock_guard lock(mutex_);
+      if (finished_) return;
+      for (auto& [id, quiet] : quiet_) {
+        if (quiet) due.push_back(id);
+        quiet = true;
+      }
+    }
+    if (due.empty()) return;
+    std::lock_guard lock(watchers_mutex_);
+    for (int64_t id : due) {
+      if (auto it = watchers_.find(id); it != watchers_.end()) {
+        context_.backend.kv().progress(it->second.store_id);
+      }
+    }
   }
 
   // While nothing is being written and watchers are behind, registers them again from where
@@ -261,6 +304,7 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
   }
 
   ServiceContext& context_;
+  ProgressTicker::JobId ticker_job_ = 0;  // this stream's ticks (0: none)
   std::mutex watchers_mutex_;               // guards watchers_, next_id_
   std::map<int64_t, Registered> watchers_;  // this stream's watch ids -> the store's
   int64_t next_id_ = 0;
@@ -268,6 +312,9 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
   std::deque<WatchResponse> queue_;
   std::size_t queued_bytes_ = 0;
   std::map<int64_t, int64_t> lagging_;  // watch id -> first revision it skipped
+  // The progress_notify watchers: watch id -> whether no event was sent to it since the last
+  // tick (etcd's sws.progress).
+  std::map<int64_t, bool> quiet_;
   bool catching_up_ = false;
   bool writing_ = false;
   bool finished_ = false;

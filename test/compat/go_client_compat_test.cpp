@@ -1,9 +1,9 @@
 // go_client_compat_test.cpp: the Go clientv3 (etcd 3.4's, from Debian's
 // golang-etcd-server-dev; mgmt itself is written against clientv3) runs the same script
 // (go_client/main.go) against Debian's etcd 3.4 and against our store; the outputs must be
-// identical. The script covers KV, Txn, watches (history, prev_kv, progress, compacted),
-// compaction, leases, error texts, and the concurrency package: sessions, a contended mutex,
-// an election with observe and resign, and STM transactions.
+// identical. The script covers KV, Txn, watches (history, prev_kv, progress on request and
+// periodic, compacted), compaction, leases, error texts, and the concurrency package:
+// sessions, a contended mutex, an election with observe and resign, and STM transactions.
 #include "test/support/store/our_store.h"
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
@@ -45,9 +45,12 @@ TEST_CASE("compat: the Go clientv3 sees the same answers from our store as from 
          "(tools/setup.sh --for-tests does) and configure again");
   }
   mgmt::test::require_program("etcd", "etcd-server");
-  RealEtcd etcd;
+  // Both tick watch progress every 500 ms, for the script's WithProgressNotify watcher.
+  RealEtcd etcd({"--experimental-watch-progress-notify-interval=500ms"});
   REQUIRE(etcd.ready());
-  mgmt::test::OurStore ours;
+  mgmt::test::OurStore ours([](mgmt::store::server::StoreConfig& config) {
+    config.watch_progress_notify_interval = std::chrono::milliseconds(500);
+  });
   auto strip = [](std::string endpoint) {
     return endpoint.rfind("http://", 0) == 0 ? endpoint.substr(7) : endpoint;
   };

@@ -87,6 +87,16 @@ TEST_CASE("cli: a number flag given a word names the value", "[cli][misuse]") {
                         "least 1; give one like 2");
 }
 
+TEST_CASE("cli: a duration flag given a number or a word names the value and the forms it "
+          "takes", "[cli][misuse]") {
+  check_one_line_misuse("run --watch-progress-notify-interval 5",
+                        "mgmt run: --watch-progress-notify-interval: \"5\" is not a positive "
+                        "duration; give one like 500ms, 30s or 10m");
+  check_one_line_misuse("run --experimental-watch-progress-notify-interval=0s",
+                        "mgmt run: --watch-progress-notify-interval: \"0s\" is not a positive "
+                        "duration; give one like 500ms, 30s or 10m");
+}
+
 TEST_CASE("cli: an extra argument after the code is named", "[cli][misuse]") {
   check_one_line_misuse("deploy lang a.mcl b.mcl",
                         "mgmt deploy lang: unexpected argument \"b.mcl\"; see 'mgmt help deploy "

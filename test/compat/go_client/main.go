@@ -157,6 +157,45 @@ func main() {
 	}
 	lcancel()
 
+	// Periodic progress (WithProgressNotify): the test runs both stores with a 500 ms interval.
+	// A quiet watcher hears the current revision under its own id; one that was just sent an
+	// event hears it at a later tick; a watcher that did not ask hears nothing of it.
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	plain := cli.Watch(pctx, "quiet")
+	notified := cli.Watch(pctx, "quiet", clientv3.WithProgressNotify())
+	now := func() int64 {
+		r, err := cli.Get(ctx, "quiet")
+		if err != nil {
+			return -1
+		}
+		return r.Header.Revision
+	}
+	resp := <-notified
+	step("periodic progress while quiet", fmt.Sprintf("progress %t at the current revision %t",
+		resp.IsProgressNotify(), resp.Header.Revision == now()), resp.Err())
+	_, err = cli.Put(ctx, "quiet", "1")
+	step("put quiet", "ok", err)
+	resp = <-notified
+	step("watch with progress notify", fmt.Sprintf("%d event(s)", len(resp.Events)), resp.Err())
+	resp = <-notified
+	step("periodic progress after the event", fmt.Sprintf(
+		"progress %t at the current revision %t", resp.IsProgressNotify(),
+		resp.Header.Revision == now()), resp.Err())
+	// A requested progress goes to every watcher, after whatever was sent to it before: the
+	// watcher that did not ask for progress has its event, then that progress (at the revision
+	// of a put elsewhere, made after the ticks above), and no periodic one between them.
+	_, err = cli.Put(ctx, "elsewhere", "1")
+	step("put elsewhere", "ok", err)
+	err = cli.RequestProgress(pctx)
+	step("request progress again", "ok", err)
+	resp = <-plain
+	step("watch without progress notify", fmt.Sprintf("%d event(s)", len(resp.Events)),
+		resp.Err())
+	resp = <-plain
+	step("then the requested progress", fmt.Sprintf("progress %t at the current revision %t",
+		resp.IsProgressNotify(), resp.Header.Revision == now()), resp.Err())
+	pcancel()
+
 	// Compaction: old revisions are gone, with etcd's error.
 	cr, err := cli.Compact(ctx, 5)
 	step("compact 5", cr != nil, err)
