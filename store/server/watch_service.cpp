@@ -6,6 +6,7 @@
 // after which no event was sent to it, a response without events under its own watch_id whose
 // header holds the current revision: it has seen everything up to there. As etcd 3.4, none while
 // it is behind (replaying history, or held back by a slow client), and none to other watchers.
+// A watcher created with `fragment` gets a large response in parts (watch_fragments.h).
 #include <deque>
 #include <map>
 #include <mutex>
@@ -13,6 +14,8 @@
 
 #include "store/server/pb_convert.h"
 #include "store/server/progress_ticker.h"
+#include "store/server/watch_fragments.h"
+#include "store/server/etcd_errors.h"
 #include "store/server/services.h"
 
 namespace mgmt::store::server {
@@ -93,6 +96,7 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
   struct Registered {
     mvcc::WatcherId store_id = 0;
     mvcc::WatchRequest request;
+    bool fragment = false;  // large responses go in parts
   };
 
   void handle(const WatchRequest& request) {
@@ -132,7 +136,8 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
         std::lock_guard queue_lock(mutex_);
         quiet_[id] = true;  // as etcd: the first tick reports progress unless events came
       }
-      w.store_id = context_.backend.kv().watch(w.request, sink(id));
+      w.fragment = create.fragment();
+      w.store_id = context_.backend.kv().watch(w.request, sink(id, w.fragment));
     } else if (request.has_cancel_request()) {
       const int64_t id = request.cancel_request().watch_id();
       std::lock_guard lock(watchers_mutex_);
@@ -165,8 +170,8 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
   }
 
   // What the store calls with watcher `id`'s events (on the Raft thread, under its locks).
-  mvcc::WatchSink sink(int64_t id) {
-    return [this, id](const mvcc::WatchEvents& events) {
+  mvcc::WatchSink sink(int64_t id, bool fragment) {
+    return [this, id, fragment](const mvcc::WatchEvents& events) {
       WatchResponse r;
       context_.fill(r.mutable_header(), events.revision);
       r.set_watch_id(id);
@@ -197,7 +202,11 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
         // etcd elides the next progress notification of a watcher that was sent events.
         if (auto q = quiet_.find(id); q != quiet_.end()) q->second = false;
       }
-      enqueue_locked(std::move(r));
+      if (!fragment) return enqueue_locked(std::move(r));
+      // etcd cuts at its request limit plus its allowance for gRPC overhead (2 MiB).
+      for (auto& part : watch_fragments(std::move(r), kMaxReceiveMessageBytes)) {
+        enqueue_locked(std::move(part));
+      }
     };
   }
 
@@ -260,7 +269,8 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
         if (lagging_.erase(id) > 0) --context_.slow_watchers;
       }
       it->second.request.start_revision = from;
-      it->second.store_id = context_.backend.kv().watch(it->second.request, sink(id));
+      it->second.store_id =
+          context_.backend.kv().watch(it->second.request, sink(id, it->second.fragment));
     }
     std::lock_guard queue_lock(mutex_);
     catching_up_ = false;
