@@ -11,6 +11,7 @@
 #include "store/mvcc/watch_hub.h"
 
 #include <algorithm>
+#include <set>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -96,8 +97,10 @@ struct KvStore::Impl {
   Result<RangeResponse> range_at(const RangeRequest& r, int64_t cur) const;
   bool apply_compare(const Compare& c, int64_t cur) const;
   void compare_path(const TxnRequest& r, int64_t cur, std::vector<bool>* path) const;
+  // check_puts: the puts (with `gone`, the keys the txn's deletes so far removed), else the
+  // ranges.
   Result<void> check_txn(const TxnRequest& r, const std::vector<bool>& path, std::size_t* pos,
-                         bool check_puts) const;
+                         bool check_puts, std::set<std::string>* gone) const;
   Result<void> check_put(const PutRequest& r, int64_t cur, bool lease_first) const;
 
   PutResponse put_locked(Write& w, const PutRequest& r);
@@ -139,6 +142,14 @@ Result<RangeResponse> KvStore::Impl::range_at(const RangeRequest& r, int64_t cur
     drop([&](const KeyValue& kv) { return kv.create_revision < r.min_create_revision; });
   }
 
+  // As etcd 3.4: without a sort order or a filter, the limit (and one more, for `more`) is
+  // taken in key order first; a sort target other than KEY then orders only those.
+  const bool filtered = r.min_mod_revision != 0 || r.max_mod_revision != 0 ||
+                        r.min_create_revision != 0 || r.max_create_revision != 0;
+  if (r.sort_order == RangeRequest::SortOrder::none && !filtered && r.limit > 0 &&
+      found.size() > static_cast<std::size_t>(r.limit) + 1) {
+    found.resize(static_cast<std::size_t>(r.limit) + 1);
+  }
   auto order = r.sort_order;
   if (r.sort_target != RangeRequest::SortTarget::key && order == RangeRequest::SortOrder::none) {
     order = RangeRequest::SortOrder::ascend;  // etcd: only KEY order comes for free
@@ -234,27 +245,47 @@ Result<void> KvStore::Impl::check_put(const PutRequest& r, int64_t cur, bool lea
 }
 
 Result<void> KvStore::Impl::check_txn(const TxnRequest& r, const std::vector<bool>& path,
-                                      std::size_t* pos, bool check_puts) const {
+                                      std::size_t* pos, bool check_puts,
+                                      std::set<std::string>* gone) const {
   bool ok_branch = path[(*pos)++];
   for (const auto& op : ok_branch ? r.success : r.failure) {
     switch (op.kind) {
       case RequestOp::Kind::put:
         if (check_puts) {
           if (auto v = check_put(op.put, current, false); !v) return v;
+          // A put that keeps the value or lease of a key an earlier delete of this txn
+          // removed has none to keep. (etcd 3.4 takes such a txn and then panics in its
+          // apply, and its member exits.)
+          if ((op.put.ignore_value || op.put.ignore_lease) && gone->count(op.put.key)) {
+            return fail(err_key_not_found());
+          }
+          gone->erase(op.put.key);
         }
         break;
       case RequestOp::Kind::range:
         if (!check_puts) {
+          // As etcd 3.4's checkRequestRange: any revision but 0 below the first one kept (-1
+          // before a compaction, as etcd's compactMainRev) is compacted, negative ones too.
+          const int64_t first_kept = ever_compacted ? compacted : -1;
           if (op.range.revision > current) return fail(err_future_rev());
-          if (op.range.revision > 0 && op.range.revision < compacted) return fail(err_compacted());
+          if (op.range.revision != 0 && op.range.revision < first_kept) {
+            return fail(err_compacted());
+          }
         }
         break;
       case RequestOp::Kind::txn:
         if (op.txn) {
-          if (auto v = check_txn(*op.txn, path, pos, check_puts); !v) return v;
+          if (auto v = check_txn(*op.txn, path, pos, check_puts, gone); !v) return v;
         }
         break;
       case RequestOp::Kind::delete_range:
+        if (check_puts) {
+          index.visit_live(op.delete_range.key, op.delete_range.range_end, current,
+                           [&](const KvPtr& kv) {
+                             gone->insert(kv->key);
+                             return true;
+                           });
+        }
         break;
     }
   }
@@ -466,9 +497,10 @@ Result<TxnResponse> KvStore::txn(const TxnRequest& r, storage::Batch& batch) {
   std::vector<bool> path;
   impl_->compare_path(r, impl_->current, &path);
   std::size_t pos = 0;
-  if (auto v = impl_->check_txn(r, path, &pos, true); !v) return fail(v.error());
+  std::set<std::string> gone;
+  if (auto v = impl_->check_txn(r, path, &pos, true, &gone); !v) return fail(v.error());
   pos = 0;
-  if (auto v = impl_->check_txn(r, path, &pos, false); !v) return fail(v.error());
+  if (auto v = impl_->check_txn(r, path, &pos, false, nullptr); !v) return fail(v.error());
   Impl::Write w{batch, impl_->current + 1};
   pos = 0;
   TxnResponse resp = impl_->txn_locked(w, r, path, &pos);

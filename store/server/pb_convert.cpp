@@ -208,19 +208,21 @@ void to_pb(const mvcc::TxnResponse& r, etcdserverpb::TxnResponse* out) {
       }
       case mvcc::RequestOp::Kind::put: {
         auto* x = pb->mutable_response_put();
-        header_with_revision(r.revision, x->mutable_header());
+        header_with_revision(op.put.revision, x->mutable_header());
         to_pb(op.put, x);
         break;
       }
       case mvcc::RequestOp::Kind::delete_range: {
+        // As etcd's: the revision when it ran (a delete of nothing before any write of the
+        // txn still has the revision the txn started at).
         auto* x = pb->mutable_response_delete_range();
-        header_with_revision(r.revision, x->mutable_header());
+        header_with_revision(op.delete_range.revision, x->mutable_header());
         to_pb(op.delete_range, x);
         break;
       }
       case mvcc::RequestOp::Kind::txn: {
         auto* x = pb->mutable_response_txn();
-        header_with_revision(r.revision, x->mutable_header());
+        x->mutable_header();  // as etcd 3.4's: a nested txn's header is there, and empty
         if (op.txn) to_pb(*op.txn, x);
         break;
       }

@@ -175,6 +175,30 @@ TEST_CASE("mvcc: sort by each target, ascending by default for non-key targets",
   CHECK(resp.more);
 }
 
+TEST_CASE("mvcc: a limit without a sort order takes the first keys before a target orders "
+          "them, as etcd 3.4", "[mvcc]") {
+  Fixture f;
+  f.put("c", "1");  // 2
+  f.put("b", "1");  // 3
+  f.put("a", "1");  // 4
+  auto r = range("a", kAll);
+  r.sort_target = RangeRequest::SortTarget::mod;
+  r.limit = 1;
+  // etcd reads a and b (the limit and one more, in key order), then orders those by mod
+  // revision: a (4) after b (3). The oldest key of the whole range, c, is not among them.
+  using V = std::vector<std::string>;
+  auto resp = f.get(r);
+  CHECK(f.keys(resp) == V{"b"});
+  CHECK(resp.more);
+  CHECK(resp.count == 3);
+  // With an order given, or a filter, every key is read first.
+  r.sort_order = RangeRequest::SortOrder::ascend;
+  CHECK(f.keys(f.get(r)) == V{"c"});
+  r.sort_order = RangeRequest::SortOrder::none;
+  r.min_mod_revision = 1;
+  CHECK(f.keys(f.get(r)) == V{"c"});
+}
+
 TEST_CASE("mvcc: min and max revision filters apply after counting", "[mvcc]") {
   Fixture f;
   f.put("a", "1");  // 2
@@ -401,6 +425,63 @@ TEST_CASE("mvcc: a txn whose put fails changes nothing", "[mvcc]") {
   auto fr = f.kv->txn(future);
   REQUIRE_FALSE(fr);
   CHECK(fr.error().message() == kErrFutureRev);
+}
+
+TEST_CASE("mvcc: a txn that puts with ignore_value or ignore_lease a key it deleted is refused "
+          "whole", "[mvcc]") {
+  // etcd 3.4 takes this txn, finds the key gone in its apply and panics: the member exits.
+  Fixture f;
+  f.put("a", "1");
+  f.put("b", "1");
+  for (bool nested : {false, true}) {
+    TxnRequest t;
+    DeleteRangeRequest del{"a", kAll};  // from "a" on: a and b
+    t.success.push_back(RequestOp::make_delete(del));
+    PutRequest keep{"b", ""};
+    keep.ignore_value = !nested;
+    keep.ignore_lease = nested;
+    if (nested) {
+      TxnRequest inner;
+      inner.success.push_back(RequestOp::make_put(keep));
+      t.success.push_back(RequestOp::make_txn(inner));
+    } else {
+      t.success.push_back(RequestOp::make_put(keep));
+    }
+    auto r = f.kv->txn(t);
+    INFO("nested " << nested);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() == "etcdserver: key not found");
+    CHECK(f.kv->current_revision() == 3);
+    CHECK(f.get(range("a", kAll)).kvs.size() == 2);
+  }
+  // Put again first, the key has a value to keep.
+  TxnRequest again;
+  again.success.push_back(RequestOp::make_delete(DeleteRangeRequest{"b"}));
+  again.success.push_back(RequestOp::make_put(PutRequest{"b", "2"}));
+  PutRequest keep{"b", ""};
+  keep.ignore_value = true;
+  again.success.push_back(RequestOp::make_put(keep));
+  CHECK(f.kv->txn(again));
+}
+
+TEST_CASE("mvcc: a txn's read at a negative revision is compacted once the store compacted, as "
+          "etcd 3.4", "[mvcc]") {
+  Fixture f;
+  f.put("a", "1");  // 2
+  f.put("a", "2");  // 3
+  TxnRequest t;
+  auto rr = range("a");
+  rr.revision = -1;
+  t.success.push_back(RequestOp::make_range(rr));
+  auto before = f.kv->txn(t);
+  REQUIRE(before);  // never compacted: read at the current revision
+  CHECK(before->responses.at(0).range.kvs.at(0).value == "2");
+  REQUIRE(f.kv->compact(2));
+  auto after = f.kv->txn(t);
+  REQUIRE_FALSE(after);
+  CHECK(after.error().message() == "mvcc: required revision has been compacted");
+  // A plain range at -1 reads the current revision, as etcd's.
+  CHECK(f.get(rr).kvs.at(0).value == "2");
 }
 
 TEST_CASE("mvcc: a restart keeps every revision, value and the current revision", "[mvcc]") {
