@@ -107,6 +107,7 @@ struct KvStore::Impl {
   DeleteRangeResponse delete_locked(Write& w, const std::string& key, const std::string& end,
                                     bool want_prev);
   void delete_one(Write& w, const KvPtr& kv);
+  KvPtr before_txn(const Write& w, const KvPtr& now) const;
   TxnResponse txn_locked(Write& w, const TxnRequest& r, const std::vector<bool>& path,
                          std::size_t* pos);
   void finish(Write& w);
@@ -294,6 +295,14 @@ Result<void> KvStore::Impl::check_txn(const TxnRequest& r, const std::vector<boo
 
 // ---- writes ----
 
+// An event's prev_kv, as etcd's: the key as it was before this write request (at the
+// revision before), not as an earlier op of the same txn left it. `now` is the key as the txn
+// sees it.
+KvPtr KvStore::Impl::before_txn(const Write& w, const KvPtr& now) const {
+  if (!now || now->mod_revision != w.main) return now;
+  return index.get(now->key, w.main - 1);
+}
+
 PutResponse KvStore::Impl::put_locked(Write& w, const PutRequest& r) {
   KvPtr prev = index.get(r.key, w.read_revision());
   auto kv = std::make_shared<KeyValue>();
@@ -316,7 +325,10 @@ PutResponse KvStore::Impl::put_locked(Write& w, const PutRequest& r) {
   Event e;
   e.type = Event::Type::put;
   e.kv = *kv;
-  if (prev) e.prev_kv = *prev;
+  // etcd gives a creation no prev_kv, even when the txn deleted the key before putting it.
+  if (KvPtr before = before_txn(w, prev); before && kv->create_revision != kv->mod_revision) {
+    e.prev_kv = *before;
+  }
   w.events.push_back(std::move(e));
 
   PutResponse resp;
@@ -336,7 +348,7 @@ void KvStore::Impl::delete_one(Write& w, const KvPtr& kv) {
   Event e;
   e.type = Event::Type::del;
   e.kv = std::move(tomb);
-  e.prev_kv = *kv;
+  if (KvPtr before = before_txn(w, kv)) e.prev_kv = *before;
   w.events.push_back(std::move(e));
 }
 
@@ -654,7 +666,14 @@ WatcherId KvStore::watch(const WatchRequest& w, WatchSink sink) {
       e.kv.key = *c.key;
       e.kv.mod_revision = entry.rev.main;
     }
-    if (c.at > 0 && (*c.history)[c.at - 1].kv) e.prev_kv = *(*c.history)[c.at - 1].kv;
+    // prev_kv as etcd's: the key at the revision before this one, not as an earlier op of
+    // the same txn left it; and none for a creation.
+    std::size_t before = c.at;
+    while (before > 0 && (*c.history)[before - 1].rev.main == entry.rev.main) --before;
+    const bool creation = entry.kv && entry.kv->create_revision == entry.kv->mod_revision;
+    if (!creation && before > 0 && (*c.history)[before - 1].kv) {
+      e.prev_kv = *(*c.history)[before - 1].kv;
+    }
     bytes += e.kv.key.size() + e.kv.value.size() + (e.prev_kv ? e.prev_kv->value.size() : 0);
     ++events;
     batch.push_back(std::move(e));

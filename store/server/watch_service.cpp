@@ -103,18 +103,20 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
     if (request.has_create_request()) {
       const auto& create = request.create_request();
       std::lock_guard lock(watchers_mutex_);
+      // As etcd's: a range that ends at or before its key (an empty key is "\0"; a range end
+      // "\0" means from the key on) is refused, and takes no watch id.
+      const std::string& end = create.range_end();
+      const std::string key = create.key().empty() ? std::string(1, '\0') : create.key();
+      if (!end.empty() && end != std::string(1, '\0') && key >= end) {
+        push(refused("mvcc: watcher range is empty"));
+        return;
+      }
       int64_t id = create.watch_id();
       if (id == 0) {
         while (watchers_.count(next_id_)) ++next_id_;
         id = next_id_++;
       } else if (watchers_.count(id)) {
-        WatchResponse refused;
-        context_.fill(refused.mutable_header());
-        refused.set_watch_id(-1);  // as etcd's: the refused watch has no id of its own
-        refused.set_created(true);
-        refused.set_canceled(true);
-        refused.set_cancel_reason("mvcc: duplicate watch ID provided on the WatchStream");
-        push(std::move(refused));
+        push(refused("mvcc: duplicate watch ID provided on the WatchStream"));
         return;
       }
       WatchResponse created;
@@ -167,6 +169,17 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
       progress.set_watch_id(-1);  // etcd: not tied to a watcher; every client channel sees it
       push(std::move(progress));
     }
+  }
+
+  // The answer to a create that is refused, as etcd's: the watch has no id of its own.
+  WatchResponse refused(const std::string& reason) const {
+    WatchResponse r;
+    context_.fill(r.mutable_header());
+    r.set_watch_id(-1);
+    r.set_created(true);
+    r.set_canceled(true);
+    r.set_cancel_reason(reason);
+    return r;
   }
 
   // What the store calls with watcher `id`'s events (on the Raft thread, under its locks).

@@ -1,14 +1,17 @@
 // kv_random_compat_test.cpp: a differential test. The same seeded stream of random KV, Txn,
 // Compact and lease requests goes to Debian's etcd 3.4 and to our store, one request at a
-// time, and every answer must be the same: the response (headers' revision included, their
-// member id, cluster id and raft term left out, as they name the member) or the gRPC status
-// code and message. Requests mix what clients send with edge cases (empty keys, range ends
-// below the key, future and compacted revisions, duplicate keys in a txn, ignore_value and
-// ignore_lease without a key or lease, leases that do not exist), over a few keys, so that
-// each request meets state the earlier ones made. MGMT_COMPAT_SEED=N runs that one seed.
-// Found by it and fixed in the twenty-fourth session: a nested txn's header (etcd's is empty),
-// a delete's revision inside a txn, a limit with a sort target but no order, a txn's read at a
-// negative revision after a compaction; and an etcd crash (spare_etcd).
+// time, while watchers of random ranges (some from past revisions) look on. Every answer must
+// be the same: the response (headers' revision included; their member id, cluster id and raft
+// term left out, as they name the member) or the gRPC status code and message; and so must
+// every event each watcher is told. Requests mix what clients send with edge cases (empty
+// keys, range ends below the key, future and compacted revisions, duplicate keys in a txn,
+// ignore_value and ignore_lease without a key or lease, leases that do not exist), over a few
+// keys, so that each request meets state the earlier ones made. MGMT_COMPAT_SEED=N runs that
+// one seed. Found by it and fixed in the twenty-fourth session: a nested txn's header (etcd's
+// is empty), a delete's revision inside a txn, a limit with a sort target but no order, a
+// txn's read at a negative revision after a compaction, an event's prev_kv after an earlier
+// change in the same txn (etcd's is the key before the txn; none for a creation), a watch
+// whose range ends before its key (refused); and an etcd crash (spare_etcd).
 #include "test/support/process/real_etcd.h"
 #include "test/support/process/required_program.h"
 #include "test/support/store/our_store.h"
@@ -21,13 +24,18 @@
 #include <google/protobuf/text_format.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <condition_variable>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -237,10 +245,41 @@ class Requests {
   }
 
  public:
+  // A watcher over a random range, perhaps from a past revision (history replay, or a
+  // compacted start), with random filters and prev_kv. Every one asks for periodic progress:
+  // that is how the end of its events is known (progress_notify's response comes on the
+  // watcher's own channel, after its events, and only when it is in step).
+  etcdserverpb::WatchCreateRequest watch(int64_t current) {
+    etcdserverpb::WatchCreateRequest w;
+    w.set_key(key());
+    w.set_range_end(range_end(w.key()));
+    if (one_in(2)) w.set_start_revision(1 + pick(static_cast<int>(current)));
+    w.set_prev_kv(one_in(2));
+    if (one_in(5)) w.add_filters(etcdserverpb::WatchCreateRequest::NOPUT);
+    if (one_in(5)) w.add_filters(etcdserverpb::WatchCreateRequest::NODELETE);
+    w.set_progress_notify(true);
+    return w;
+  }
 
  private:
   std::mt19937_64 random_;
 };
+
+// What differs between two correct answers: a live lease's remaining seconds (one store may
+// answer a moment later), and the order of a lease's keys and of the leases (etcd's come from
+// Go maps, in no order).
+template <typename Response>
+void normalise(Response& response) {
+  if constexpr (std::is_same_v<Response, etcdserverpb::LeaseTimeToLiveResponse>) {
+    if (response.ttl() > 0) response.set_ttl(1);
+    std::sort(response.mutable_keys()->begin(), response.mutable_keys()->end());
+  } else if constexpr (std::is_same_v<Response, etcdserverpb::LeaseLeasesResponse>) {
+    std::sort(response.mutable_leases()->begin(), response.mutable_leases()->end(),
+              [](const auto& a, const auto& b) { return a.id() < b.id(); });
+  } else {
+    (void)response;
+  }
+}
 
 // One store, through its stubs: each call's answer as one line of text.
 class Store {
@@ -266,6 +305,7 @@ class Store {
     if (!status.ok()) {
       return "error " + std::to_string(status.error_code()) + ": " + status.error_message();
     }
+    normalise(response);
     if constexpr (std::is_same_v<Response, etcdserverpb::RangeResponse> ||
                   std::is_same_v<Response, etcdserverpb::PutResponse> ||
                   std::is_same_v<Response, etcdserverpb::DeleteRangeResponse> ||
@@ -280,17 +320,109 @@ class Store {
   int64_t revision = 1;
 };
 
-// Sends request `i` of the stream to `store`; both stores get the same request.
-struct Step {
-  std::string request;
-  std::string answer;
+constexpr auto kProgressInterval = 100ms;  // both stores' watch progress ticks
+
+// One Watch stream of a store and everything it received, read by a thread of its own.
+class WatchLog {
+ public:
+  explicit WatchLog(const std::string& endpoint) {
+    const std::string target =
+        endpoint.rfind("http://", 0) == 0 ? endpoint.substr(7) : endpoint;
+    auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+    stub_ = etcdserverpb::Watch::NewStub(channel);
+    context_.set_deadline(std::chrono::system_clock::now() + 120s);
+    stream_ = stub_->Watch(&context_);
+    reader_ = std::thread([this] {
+      etcdserverpb::WatchResponse r;
+      while (stream_->Read(&r)) {
+        std::lock_guard lock(mutex_);
+        responses_.push_back(r);
+        changed_.notify_all();
+      }
+    });
+  }
+  ~WatchLog() {
+    context_.TryCancel();
+    reader_.join();
+  }
+
+  void create(const etcdserverpb::WatchCreateRequest& w) {
+    etcdserverpb::WatchRequest request;
+    *request.mutable_create_request() = w;
+    REQUIRE(stream_->Write(request));
+    ++watchers_;
+  }
+
+  // Waits until every watcher was created and is canceled or in step at `revision` (its
+  // progress says so); false after 20 s.
+  bool wait_in_step(int64_t revision) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 20s, [&] {
+      std::map<int64_t, bool> done;
+      int created = 0;
+      for (const auto& r : responses_) {
+        created += r.created();
+        if (r.created()) done.emplace(r.watch_id(), false);
+        if (r.canceled()) done[r.watch_id()] = true;
+        if (r.events_size() == 0 && !r.created() && !r.canceled() &&
+            r.header().revision() >= revision) {
+          done[r.watch_id()] = true;
+        }
+      }
+      if (created < watchers_) return false;
+      for (const auto& [id, d] : done) {
+        if (!d) return false;
+      }
+      return true;
+    });
+  }
+
+  // What each watcher was told, as text: created, canceled (with the compact revision), and
+  // every event in order. Progress is left out, and how events were split into responses.
+  std::map<int64_t, std::vector<std::string>> transcript() {
+    std::lock_guard lock(mutex_);
+    std::map<int64_t, std::vector<std::string>> out;
+    for (auto& r : responses_) {
+      auto& lines = out[r.watch_id()];
+      if (r.created()) lines.push_back("created");
+      if (r.canceled()) {
+        lines.push_back("canceled, compact revision " + std::to_string(r.compact_revision()) +
+                        ", reason " + r.cancel_reason());
+      }
+      for (auto& e : *r.mutable_events()) lines.push_back(text_of(e));
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<etcdserverpb::Watch::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest,
+                                           etcdserverpb::WatchResponse>> stream_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<etcdserverpb::WatchResponse> responses_;  // guarded by mutex_
+  int watchers_ = 0;
+  std::thread reader_;  // last: it reads the members above
 };
 
 void run_seed(uint64_t seed, const std::string& etcd_endpoint, const std::string& ours_endpoint) {
   Store etcd(etcd_endpoint);
   Store ours(ours_endpoint);
+  WatchLog etcd_watches(etcd_endpoint);
+  WatchLog our_watches(ours_endpoint);
   Requests gen(seed);
   for (int i = 0; i < kRequestsPerSeed; ++i) {
+    if (i % 300 == 0) {
+      // Watchers join as the history grows: live ones, and ones replaying from the past.
+      for (int w = 0; w < 2; ++w) {
+        const auto create = gen.watch(etcd.revision);
+        etcd_watches.create(create);
+        our_watches.create(create);
+      }
+      REQUIRE(etcd_watches.wait_in_step(etcd.revision));
+      REQUIRE(our_watches.wait_in_step(ours.revision));
+    }
     // Revisions are drawn against etcd's current one; ours must be the same anyway.
     const int64_t current = etcd.revision;
     std::string request;
@@ -317,20 +449,38 @@ void run_seed(uint64_t seed, const std::string& etcd_endpoint, const std::string
       request = "Txn " + text_of(r);
       want = etcd.call(etcd.kv_, &etcdserverpb::KV::Stub::Txn, r);
       got = ours.call(ours.kv_, &etcdserverpb::KV::Stub::Txn, r);
-    } else if (kind < 93) {
+    } else if (kind < 91) {
+      // etcd catches up a watcher that is behind every 100 ms, and cancels it if a compaction
+      // came meanwhile; ours replays at once. So the watchers are in step before each one.
+      REQUIRE(etcd_watches.wait_in_step(current));
+      REQUIRE(our_watches.wait_in_step(current));
       etcdserverpb::CompactionRequest r;
       r.set_revision(gen.revision(current));
       r.set_physical(gen.one_in(2));
       request = "Compact " + text_of(r);
       want = etcd.call(etcd.kv_, &etcdserverpb::KV::Stub::Compact, r);
       got = ours.call(ours.kv_, &etcdserverpb::KV::Stub::Compact, r);
-    } else if (kind < 97) {
+    } else if (kind < 95) {
       etcdserverpb::LeaseGrantRequest r;
-      r.set_ttl(gen.one_in(5) ? 0 : 1000);
+      // Never a TTL that ends during the run (0 or less gets etcd's minimum, 2 s): an expiry
+      // deletes keys at a moment of its own in each store.
+      r.set_ttl(gen.one_in(6) ? 9'000'000'001 : 1000);
       r.set_id(1000 + gen.pick(3));  // not 0: the store would pick an id of its own
       request = "LeaseGrant " + text_of(r);
       want = etcd.call(etcd.lease_, &etcdserverpb::Lease::Stub::LeaseGrant, r);
       got = ours.call(ours.lease_, &etcdserverpb::Lease::Stub::LeaseGrant, r);
+    } else if (kind < 97) {
+      etcdserverpb::LeaseTimeToLiveRequest r;
+      r.set_id(gen.lease());
+      r.set_keys(gen.one_in(2));
+      request = "LeaseTimeToLive " + text_of(r);
+      want = etcd.call(etcd.lease_, &etcdserverpb::Lease::Stub::LeaseTimeToLive, r);
+      got = ours.call(ours.lease_, &etcdserverpb::Lease::Stub::LeaseTimeToLive, r);
+    } else if (kind < 98) {
+      etcdserverpb::LeaseLeasesRequest r;
+      request = "LeaseLeases";
+      want = etcd.call(etcd.lease_, &etcdserverpb::Lease::Stub::LeaseLeases, r);
+      got = ours.call(ours.lease_, &etcdserverpb::Lease::Stub::LeaseLeases, r);
     } else {
       etcdserverpb::LeaseRevokeRequest r;
       r.set_id(gen.lease());
@@ -340,6 +490,24 @@ void run_seed(uint64_t seed, const std::string& etcd_endpoint, const std::string
     }
     INFO("seed " << seed << ", request " << i << ": " << request);
     REQUIRE(got == want);
+  }
+  // Every watcher of both stores was told the same, once each is in step with the last write.
+  REQUIRE(etcd.revision == ours.revision);
+  REQUIRE(etcd_watches.wait_in_step(etcd.revision));
+  REQUIRE(our_watches.wait_in_step(ours.revision));
+  const auto want = etcd_watches.transcript();
+  const auto got = our_watches.transcript();
+  REQUIRE(want.size() == got.size());
+  for (const auto& [id, lines] : want) {
+    INFO("seed " << seed << ", watcher " << id);
+    for (const auto& line : lines) UNSCOPED_INFO("etcd told it: " << line);
+    REQUIRE(got.count(id) == 1);
+    const auto& ours_lines = got.at(id);
+    for (std::size_t i = 0; i < std::max(lines.size(), ours_lines.size()); ++i) {
+      INFO("line " << i);
+      REQUIRE((i < ours_lines.size() ? ours_lines[i] : "(nothing)") ==
+              (i < lines.size() ? lines[i] : "(nothing)"));
+    }
   }
 }
 
@@ -351,9 +519,11 @@ TEST_CASE("compat: random KV, txn, compaction and lease requests get etcd 3.4's 
   std::vector<uint64_t> seeds{1, 2, 3, 4, 5};
   if (const char* one = std::getenv("MGMT_COMPAT_SEED")) seeds = {std::strtoull(one, nullptr, 10)};
   for (uint64_t seed : seeds) {
-    mgmt::test::RealEtcd etcd;
+    mgmt::test::RealEtcd etcd({"--experimental-watch-progress-notify-interval=100ms"});
     REQUIRE(etcd.ready());
-    mgmt::test::OurStore ours;
+    mgmt::test::OurStore ours([](mgmt::store::server::StoreConfig& config) {
+      config.watch_progress_notify_interval = kProgressInterval;
+    });
     run_seed(seed, etcd.endpoint(), ours.endpoint());
   }
 }

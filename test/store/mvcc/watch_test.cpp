@@ -304,3 +304,42 @@ TEST_CASE("watch: a replay stops once it holds 8 MiB of values, between revision
     CHECK(all[i].kv.mod_revision == static_cast<int64_t>(i) + 2);
   }
 }
+
+TEST_CASE("watch: a txn that changes a key twice gives each event the key as it was before the "
+          "txn as prev_kv, and a creation none, live and replayed, as etcd", "[mvcc][watch]") {
+  Fixture f;
+  f.put("k", "old");  // 2
+  auto w = watch_range("k", "", 0);
+  w.prev_kv = true;
+  Recorder live;
+  f.kv->watch(w, live.sink());
+  // Revision 3: put k, delete k, put k again.
+  TxnRequest t;
+  t.success.push_back(RequestOp::make_put(PutRequest{"k", "mid"}));
+  TxnRequest inner;
+  inner.success.push_back(RequestOp::make_delete(DeleteRangeRequest{"k"}));
+  t.success.push_back(RequestOp::make_txn(inner));
+  TxnRequest last;
+  last.success.push_back(RequestOp::make_put(PutRequest{"k", "new"}));
+  t.success.push_back(RequestOp::make_txn(last));
+  REQUIRE(f.kv->txn(t));
+
+  Recorder replayed;
+  w.start_revision = 3;
+  f.kv->watch(w, replayed.sink());
+  for (Recorder* rec : {&live, &replayed}) {
+    auto ev = rec->events();
+    REQUIRE(ev.size() == 3);
+    // etcd reads prev_kv at the revision before the event's: "old", for the put and the
+    // delete alike (not "mid", which the txn's own put left).
+    CHECK(ev[0].type == Event::Type::put);
+    REQUIRE(ev[0].prev_kv);
+    CHECK(ev[0].prev_kv->value == "old");
+    CHECK(ev[1].type == Event::Type::del);
+    REQUIRE(ev[1].prev_kv);
+    CHECK(ev[1].prev_kv->value == "old");
+    // The last put creates the key again (version 1): a creation has no prev_kv.
+    CHECK(ev[2].kv.version == 1);
+    CHECK_FALSE(ev[2].prev_kv);
+  }
+}
