@@ -2,17 +2,30 @@
 #include "store/server/etcd_errors.h"
 #include "store/server/pb_convert.h"
 #include "store/server/services.h"
+#include "store/mvcc/validate.h"
 
 namespace mgmt::store::server {
 namespace {
 
 // Proposes a write (etcd refuses any request over its size limit) and returns at once; the
 // apply answers the call with the result, from the Raft thread. No thread waits for Raft.
+mgmt::Result<void> validate(const mvcc::PutRequest& r) { return mvcc::validate_put(r); }
+mgmt::Result<void> validate(const mvcc::DeleteRangeRequest& r) {
+  return mvcc::validate_delete_range(r);
+}
+mgmt::Result<void> validate(const mvcc::TxnRequest& r) { return mvcc::validate_txn(r); }
+
 template <typename Result, typename Response, typename Request, typename Async>
 void propose(ServiceContext& context, const Request& request, rpc::Responder responder,
              Async async) {
-  if (request.ByteSizeLong() > kMaxRequestBytes) return responder.fail(request_too_large());
-  (context.backend.*async)(from_pb(request), [&context, responder](mgmt::Result<Result> r) {
+  auto converted = from_pb(request);
+  if (request.ByteSizeLong() > kMaxRequestBytes) {
+    // As etcd: a request's fields are checked first (its gRPC layer), its size only when it
+    // is proposed.
+    if (auto v = validate(converted); !v) return responder.fail(to_status(v.error()));
+    return responder.fail(request_too_large());
+  }
+  (context.backend.*async)(std::move(converted), [&context, responder](mgmt::Result<Result> r) {
     if (!r) return responder.fail(to_status(r.error()));
     Response response;
     context.fill(response.mutable_header(), r->revision);

@@ -126,7 +126,7 @@ class WatchStream final : public rpc::BidiReactor<WatchRequest, WatchResponse> {
       push(std::move(created));
 
       Registered& w = watchers_[id];
-      w.request.key = create.key();
+      w.request.key = key;  // as etcd's: an empty key is "\0", the smallest one
       w.request.range_end = create.range_end();
       w.request.start_revision = create.start_revision();
       w.request.prev_kv = create.prev_kv();

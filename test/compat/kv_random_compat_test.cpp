@@ -5,13 +5,16 @@
 // term left out, as they name the member) or the gRPC status code and message; and so must
 // every event each watcher is told. Requests mix what clients send with edge cases (empty
 // keys, range ends below the key, future and compacted revisions, duplicate keys in a txn,
-// ignore_value and ignore_lease without a key or lease, leases that do not exist), over a few
-// keys, so that each request meets state the earlier ones made. MGMT_COMPAT_SEED=N runs that
-// one seed. Found by it and fixed in the twenty-fourth session: a nested txn's header (etcd's
-// is empty), a delete's revision inside a txn, a limit with a sort target but no order, a
-// txn's read at a negative revision after a compaction, an event's prev_kv after an earlier
-// change in the same txn (etcd's is the key before the txn; none for a creation), a watch
-// whose range ends before its key (refused); and an etcd crash (spare_etcd).
+// ignore_value and ignore_lease without a key or lease, leases that do not exist, 129 ops in
+// a txn, values over 1.5 MiB, a negative limit), over a few keys, so that each request meets
+// state the earlier ones made. MGMT_COMPAT_SEED=N runs that one seed.
+// Found by it and fixed in the twenty-fourth session: a nested txn's header (etcd's is
+// empty), a delete's revision inside a txn, a limit with a sort target but no order, a txn's
+// read at a negative revision after a compaction, an event's prev_kv after an earlier change
+// in the same txn (etcd's is the key before the txn; none for a creation), a watch whose
+// range ends before its key (refused), a watch on the empty key (etcd's watches "\0"), a
+// request both too large and malformed (etcd names the malformation); and an etcd crash
+// (spare_etcd).
 #include "test/support/process/real_etcd.h"
 #include "test/support/process/required_program.h"
 #include "test/support/store/our_store.h"
@@ -90,6 +93,8 @@ class Requests {
     static const char* const kKeys[] = {"a", "b", "c", "ab", "abc", "b/1", "b/2", "b/3",
                                         "c/x", "z"};
     if (one_in(40)) return "";
+    if (one_in(60)) return std::string(1, '\0');
+    if (one_in(60)) return "\xff";
     return kKeys[pick(10)];
   }
   // A range end for `key`: none (one key), its prefix end, "\0" (from the key on), another key
@@ -136,6 +141,7 @@ class Requests {
     etcdserverpb::PutRequest r;
     r.set_key(key());
     if (!one_in(8)) r.set_value(value());
+    if (one_in(200)) r.set_value(std::string(1600 * 1024, 'x'));  // over etcd's 1.5 MiB
     r.set_prev_kv(one_in(3));
     if (one_in(6)) r.set_lease(lease());
     r.set_ignore_value(one_in(12));
@@ -146,7 +152,7 @@ class Requests {
     etcdserverpb::RangeRequest r;
     r.set_key(key());
     r.set_range_end(range_end(r.key()));
-    if (one_in(3)) r.set_limit(pick(4));
+    if (one_in(3)) r.set_limit(one_in(10) ? -1 : pick(4));
     if (one_in(3)) r.set_sort_order(static_cast<etcdserverpb::RangeRequest::SortOrder>(pick(3)));
     if (one_in(3)) {
       r.set_sort_target(static_cast<etcdserverpb::RangeRequest::SortTarget>(pick(5)));
@@ -216,6 +222,10 @@ class Requests {
     for (int i = pick(3); i > 0; --i) *t.add_compare() = compare(current);
     for (int i = pick(4); i > 0; --i) *t.add_success() = op(current, depth);
     for (int i = pick(3); i > 0; --i) *t.add_failure() = op(current, depth);
+    if (depth == 0 && one_in(50)) {
+      // Past etcd's 128 operations in one txn.
+      while (t.success_size() < 129) *t.add_success() = op(current, 1);
+    }
     if (depth == 0) spare_etcd(&t);
     return t;
   }
