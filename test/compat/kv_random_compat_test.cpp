@@ -438,27 +438,26 @@ void run_seed(uint64_t seed, const std::string& etcd_endpoint, const std::string
     std::string request;
     std::string want;
     std::string got;
+    // Sends r to both stores through the stub `stub` of each.
+    auto ask = [&](const char* name, auto stub, auto method, const auto& r) {
+      auto shown = r;
+      request = std::string(name) + " " + text_of(shown);
+      want = etcd.call(etcd.*stub, method, r);
+      got = ours.call(ours.*stub, method, r);
+    };
     const int kind = gen.pick(100);
     if (kind < 30) {
       auto r = gen.put();
-      request = "Put " + text_of(r);
-      want = etcd.call(etcd.kv_, &etcdserverpb::KV::Stub::Put, r);
-      got = ours.call(ours.kv_, &etcdserverpb::KV::Stub::Put, r);
+      ask("Put", &Store::kv_, &etcdserverpb::KV::Stub::Put, r);
     } else if (kind < 55) {
       auto r = gen.range(current);
-      request = "Range " + text_of(r);
-      want = etcd.call(etcd.kv_, &etcdserverpb::KV::Stub::Range, r);
-      got = ours.call(ours.kv_, &etcdserverpb::KV::Stub::Range, r);
+      ask("Range", &Store::kv_, &etcdserverpb::KV::Stub::Range, r);
     } else if (kind < 65) {
       auto r = gen.delete_range();
-      request = "DeleteRange " + text_of(r);
-      want = etcd.call(etcd.kv_, &etcdserverpb::KV::Stub::DeleteRange, r);
-      got = ours.call(ours.kv_, &etcdserverpb::KV::Stub::DeleteRange, r);
+      ask("DeleteRange", &Store::kv_, &etcdserverpb::KV::Stub::DeleteRange, r);
     } else if (kind < 90) {
       auto r = gen.txn(current);
-      request = "Txn " + text_of(r);
-      want = etcd.call(etcd.kv_, &etcdserverpb::KV::Stub::Txn, r);
-      got = ours.call(ours.kv_, &etcdserverpb::KV::Stub::Txn, r);
+      ask("Txn", &Store::kv_, &etcdserverpb::KV::Stub::Txn, r);
     } else if (kind < 91) {
       // etcd catches up a watcher that is behind every 100 ms, and cancels it if a compaction
       // came meanwhile; ours replays at once. So the watchers are in step before each one.
@@ -467,36 +466,26 @@ void run_seed(uint64_t seed, const std::string& etcd_endpoint, const std::string
       etcdserverpb::CompactionRequest r;
       r.set_revision(gen.revision(current));
       r.set_physical(gen.one_in(2));
-      request = "Compact " + text_of(r);
-      want = etcd.call(etcd.kv_, &etcdserverpb::KV::Stub::Compact, r);
-      got = ours.call(ours.kv_, &etcdserverpb::KV::Stub::Compact, r);
+      ask("Compact", &Store::kv_, &etcdserverpb::KV::Stub::Compact, r);
     } else if (kind < 95) {
       etcdserverpb::LeaseGrantRequest r;
       // Never a TTL that ends during the run (0 or less gets etcd's minimum, 2 s): an expiry
       // deletes keys at a moment of its own in each store.
       r.set_ttl(gen.one_in(6) ? 9'000'000'001 : 1000);
       r.set_id(1000 + gen.pick(3));  // not 0: the store would pick an id of its own
-      request = "LeaseGrant " + text_of(r);
-      want = etcd.call(etcd.lease_, &etcdserverpb::Lease::Stub::LeaseGrant, r);
-      got = ours.call(ours.lease_, &etcdserverpb::Lease::Stub::LeaseGrant, r);
+      ask("LeaseGrant", &Store::lease_, &etcdserverpb::Lease::Stub::LeaseGrant, r);
     } else if (kind < 97) {
       etcdserverpb::LeaseTimeToLiveRequest r;
       r.set_id(gen.lease());
       r.set_keys(gen.one_in(2));
-      request = "LeaseTimeToLive " + text_of(r);
-      want = etcd.call(etcd.lease_, &etcdserverpb::Lease::Stub::LeaseTimeToLive, r);
-      got = ours.call(ours.lease_, &etcdserverpb::Lease::Stub::LeaseTimeToLive, r);
+      ask("LeaseTimeToLive", &Store::lease_, &etcdserverpb::Lease::Stub::LeaseTimeToLive, r);
     } else if (kind < 98) {
       etcdserverpb::LeaseLeasesRequest r;
-      request = "LeaseLeases";
-      want = etcd.call(etcd.lease_, &etcdserverpb::Lease::Stub::LeaseLeases, r);
-      got = ours.call(ours.lease_, &etcdserverpb::Lease::Stub::LeaseLeases, r);
+      ask("LeaseLeases", &Store::lease_, &etcdserverpb::Lease::Stub::LeaseLeases, r);
     } else {
       etcdserverpb::LeaseRevokeRequest r;
       r.set_id(gen.lease());
-      request = "LeaseRevoke " + text_of(r);
-      want = etcd.call(etcd.lease_, &etcdserverpb::Lease::Stub::LeaseRevoke, r);
-      got = ours.call(ours.lease_, &etcdserverpb::Lease::Stub::LeaseRevoke, r);
+      ask("LeaseRevoke", &Store::lease_, &etcdserverpb::Lease::Stub::LeaseRevoke, r);
     }
     INFO("seed " << seed << ", request " << i << ": " << request);
     REQUIRE(got == want);
