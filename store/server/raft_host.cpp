@@ -492,7 +492,13 @@ void RaftHost::run() {
         const auto until = notice_due_ ? std::min(next_tick_, *notice_due_) : next_tick_;
         if (!inbox_.empty() || std::chrono::steady_clock::now() >= until) break;
         sleeping_until_ = until;
-        wake_.wait_until(lock, until, [&] { return stopped_ || !inbox_.empty(); });
+        // A round on another thread may have held a commit notice due before `until`
+        // (end_borrowed_round wakes this thread for it): look again. (Until the twenty-fourth
+        // session the wake-up was swallowed, and a follower learned a commit, and answered a
+        // write it took, at the next tick: 100 ms.)
+        wake_.wait_until(lock, until, [&] {
+          return stopped_ || !inbox_.empty() || (!running_ && notice_due_ && *notice_due_ < until);
+        });
         sleeping_until_ = {};
       }
       running_ = true;

@@ -6,13 +6,13 @@
 // the same cluster with the same data; a cluster stopped as a whole stops cleanly and, restarted
 // one member at a time, waits for a quorum.
 #include "test/support/process/child_process.h"
-#include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
 #include "store/client/etcd_client.h"
 #include "test/support/store/metrics_page.h"
 #include "test/support/history/register_checker.h"
 #include "test/support/process/required_program.h"
 #include "test/support/process/mgmt_binary.h"
+#include "test/support/process/mgmt_cluster.h"
 
 #include <catch2/catch.hpp>
 
@@ -32,79 +32,24 @@
 
 using mgmt::test::ChildProcess;
 using mgmt::test::Completed;
-using mgmt::test::free_port;
 using mgmt::test::mgmt_binary;
 using mgmt::test::run_to_completion;
-using mgmt::test::TempDir;
 
 namespace {
 
-std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
-
-// One member: an agent hosting a store member, with fixed ports and data dir across restarts.
-struct Member {
-  std::string name;
-  std::string client;
-  std::string peer;
-  std::string prefix;
-  std::unique_ptr<ChildProcess> process;
-  std::vector<std::string> extra_flags;
-
-  void start(const std::string& seeds) {
-    std::vector<std::string> argv = {mgmt_binary(), "run", "--hostname", name, "--prefix", prefix,
-                                     "--client-urls", client, "--server-urls", peer,
-                                     "--ideal-cluster-size", "3", "--no-deploy-watch"};
-    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-    if (!seeds.empty()) {
-      argv.push_back("--seeds");
-      argv.push_back(seeds);
-    }
-    process = std::make_unique<ChildProcess>(argv);
-  }
-  bool ready() { return process->wait_for_output("waiting for `mgmt deploy`"); }
-  void kill9() {
-    process->send_signal(SIGKILL);
-    (void)process->wait_exit();
-  }
-};
+using Member = mgmt::test::MgmtMember;
 
 // These tests drive the store with Debian's etcdctl.
 void require_etcdctl() { mgmt::test::require_program("etcdctl", "etcd-client"); }
 
 Completed etcdctl(const std::string& endpoints, const std::string& args) {
-  return run_to_completion({"/bin/sh", "-c",
-                            "ETCDCTL_API=3 etcdctl --dial-timeout=3s --command-timeout=8s "
-                            "--endpoints=" + endpoints + " " + args + " 2>&1"});
+  return mgmt::test::cluster_etcdctl(endpoints, args);
 }
 
-struct Cluster {
-  TempDir dir;
-  std::vector<Member> members;
-
-  explicit Cluster(const std::vector<std::string>& extra_flags = {}) {
-    for (int i = 1; i <= 3; ++i) {
-      members.push_back(Member{"s" + std::to_string(i), url(free_port()), url(free_port()),
-                               dir.path() + "/s" + std::to_string(i), nullptr, extra_flags});
-    }
-    members[0].start("");
-    REQUIRE(members[0].ready());
-    for (int i = 1; i < 3; ++i) {
-      members[i].start(members[0].client);
-      REQUIRE(members[i].ready());
-    }
-    // Both joiners become voters.
-    REQUIRE(wait_for([&] {
-      auto list = etcdctl(members[0].client, "member list");
-      return list.exit_code == 0 && count_lines(list.output) == 3 &&
-             list.output.find(", true") == std::string::npos;
-    }));
-  }
-
-  std::string all() const {
-    std::string out;
-    for (const auto& m : members) out += (out.empty() ? "" : ",") + m.client;
-    return out;
-  }
+// Three members (mgmt_cluster.h), and which of them leads.
+struct Cluster : mgmt::test::MgmtCluster {
+  explicit Cluster(const std::vector<std::string>& extra_flags = {})
+      : MgmtCluster(3, extra_flags) {}
 
   // The member that leads, from `endpoint status` ("IS LEADER" column).
   int leader() {
@@ -116,19 +61,6 @@ struct Cluster {
       }
     }
     return -1;
-  }
-
-  static size_t count_lines(const std::string& s) {
-    return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
-  }
-
-  // Polls a condition observed through etcdctl: each poll is a real request that itself waits
-  // on the cluster (no sleeps); bounded so that a broken build fails instead of hanging.
-  static bool wait_for(const std::function<bool()>& done, int attempts = 1000) {
-    for (int i = 0; i < attempts; ++i) {
-      if (done()) return true;
-    }
-    return false;
   }
 };
 

@@ -1,5 +1,5 @@
-// real_etcd.h: Debian's etcd 3.4 on free loopback ports with a fresh data dir, for tests that
-// compare with it or use it as an external store. Ready when etcd says so in its output.
+// real_etcd.h: Debian's etcd 3.4 on free loopback ports with a fresh data dir (one member, or a
+// cluster), for tests that compare with it or use it as an external store. Ready when etcd says so in its output.
 #pragma once
 
 #include "test/support/process/child_process.h"
@@ -31,6 +31,22 @@ class RealEtcd {
   int peer_port_;
   std::vector<std::string> argv_;
   std::unique_ptr<ChildProcess> process_;
+  bool ready_ = false;
+};
+
+// Debian's etcd 3.4 as a cluster of `size` members on loopback (a static initial cluster),
+// ready once every member serves.
+class RealEtcdCluster {
+ public:
+  explicit RealEtcdCluster(int size, const std::vector<std::string>& extra = {});
+  // Each member's client URL, in member order.
+  std::vector<std::string> endpoints() const;
+  bool ready() const { return ready_; }
+
+ private:
+  TempDir dir_;
+  std::vector<int> client_ports_;
+  std::vector<std::unique_ptr<ChildProcess>> processes_;
   bool ready_ = false;
 };
 
