@@ -59,7 +59,9 @@ RealEtcdCluster::RealEtcdCluster(int size, const std::vector<std::string>& extra
   }
   // Each serves once the cluster has a leader: all of them must have started first.
   ready_ = true;
-  for (auto& p : processes_) ready_ = p->wait_for_output("ready to serve client requests") && ready_;
+  for (auto& p : processes_) {
+    ready_ = p->wait_for_output("ready to serve client requests") && ready_;
+  }
 }
 
 std::vector<std::string> RealEtcdCluster::endpoints() const {

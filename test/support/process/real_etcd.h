@@ -1,5 +1,6 @@
 // real_etcd.h: Debian's etcd 3.4 on free loopback ports with a fresh data dir (one member, or a
-// cluster), for tests that compare with it or use it as an external store. Ready when etcd says so in its output.
+// cluster), for tests that compare with it or use it as an external store. Ready when etcd
+// says so in its output.
 #pragma once
 
 #include "test/support/process/child_process.h"
