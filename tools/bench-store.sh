@@ -8,7 +8,8 @@
 # a connection of its own, all driven by one thread of the load generator so that it takes
 # little of the CPU the stores share with it; each run lasts RUN_SECONDS, default 3, after every
 # client connected and warmed up) and watch delivery latency (sequential puts for as long, each
-# timed from its start to its event on a watcher of the same load generator thread), ROUNDS
+# timed from its start to its event on a watcher of the same load generator thread), with 3
+# members also one client's puts through a follower (follower-put@1), ROUNDS
 # times each (default 5), alternating between the two stores. Beside put@1 on 1 member it also
 # runs test/bench/rpc_floor, a server whose puts do nothing but one synced write, twice: on gRPC
 # C++ (floor-grpc, the most any gRPC C++ store can do for one client here) and on the store's own
@@ -89,6 +90,7 @@ echo "== the disk under $work: $disk_line"
 rounds="${ROUNDS:-5}"
 declare -A ops p99s
 workloads="${WORKLOADS:-put@1 put@8 put@64 get get-serializable txn watch}"
+[ "$members" -gt 1 ] && [ -z "${WORKLOADS:-}" ] && workloads+=" follower-put@1"
 # The RPC floors (one member, put@1): name, server, port offset.
 floors=""
 declare -A floor_eps
@@ -109,10 +111,13 @@ if [ "$members" = 1 ] && [[ " $workloads " == *" put@1 "* ]]; then
 fi
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for w in $workloads; do
+  # follower-W: workload W through a follower, which hands each write to the leader and
+  # answers once it applied it itself (as every agent on a follower's host writes).
+  base="${w#follower-}"
   clients=8
-  [[ "$w" == *@* ]] && clients="${w#*@}"
+  [[ "$base" == *@* ]] && clients="${base#*@}"
   # Each client on a connection of its own, as each agent of a cluster has its own.
-  args=(--workload "${w%@*}" --clients "$clients" --conns "$clients" --ops 100000000
+  args=(--workload "${base%@*}" --clients "$clients" --conns "$clients" --ops 100000000
         --seconds "${RUN_SECONDS:-3}")
   # Watch delivery: one writer's sequential puts, each timed to its event on one watcher.
   [ "$w" = watch ] && args=(--workload watch --clients 1 --conns 1 --ops 100000000
@@ -123,6 +128,7 @@ for w in $workloads; do
     for name in $names; do
       eps=$([ "$name" = etcd ] && echo "$etcd_eps" || echo "$ours_eps")
       [[ "$name" == floor-* ]] && eps="${floor_eps[$name]}"
+      [[ "$w" == follower-* ]] && eps="${eps#*,}"  # the leader was first
       line=$("$loadgen" --endpoints "$eps" "${args[@]}")
       ops[$name/$w]+="$(echo "$line" | awk '{print $6}') "
       p99s[$name/$w]+="$(echo "$line" | awk '{print $12}') "

@@ -128,6 +128,7 @@ void Node::reset(uint64_t term) {
   pending_conf_index_ = 0;
   read_only_.reset();
   pending_reads_.clear();
+  proposed_by_.clear();
 }
 
 void Node::reset_randomized_election_timeout() {
@@ -440,6 +441,7 @@ Result<void> Node::step_leader(Message& m) {
         }
       }
       append_entries(std::move(m.entries));
+      if (m.from != kNone && m.from != id_) proposed_by_[m.from] = log_.last_index();
       bcast_append();
       return ok();
     }
@@ -634,7 +636,8 @@ void Node::handle_append(const Message& m) {
     return;
   }
   if (auto last_new = log_.maybe_append(m.index, m.log_term, m.commit, m.entries)) {
-    const bool commit_only = m.entries.empty() && m.context == kCommitOnlyContext;
+    const bool commit_only = m.entries.empty() && (m.context == kCommitOnlyContext ||
+                                                   m.context == kCommitNowContext);
     if (!commit_only) {
       send(Message{.type = MessageType::append_response, .to = m.from, .index = *last_new});
     }
@@ -707,13 +710,24 @@ bool Node::send_append(NodeId to, bool send_if_empty) {
   const uint64_t last = n ? ents->back().index : 0;
   const bool commit_only = n == 0 && pr->state == ProgressState::replicate &&
                            pr->match + 1 == pr->next && pr->match == log_.last_index();
+  // A follower waiting for the commit of entries it proposed is told at once.
+  bool commit_now = false;
+  if (commit_only) {
+    auto waiting = proposed_by_.find(to);
+    if (waiting != proposed_by_.end() && log_.committed() >= waiting->second) {
+      commit_now = true;
+      proposed_by_.erase(waiting);
+    }
+  }
   send(Message{.type = MessageType::append,
                .to = to,
                .log_term = *prev_term,
                .index = pr->next - 1,
                .entries = std::move(*ents),
                .commit = log_.committed(),
-               .context = commit_only ? kCommitOnlyContext : ""});
+               .context = commit_now    ? kCommitNowContext
+                          : commit_only ? kCommitOnlyContext
+                                        : ""});
   if (n) {
     if (pr->state == ProgressState::replicate) {
       pr->optimistic_update(last);

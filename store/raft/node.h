@@ -22,6 +22,7 @@
 #include "store/raft/random.h"
 #include "store/raft/read_only.h"
 
+#include <map>
 #include <memory>
 
 namespace mgmt::store::raft {
@@ -52,6 +53,10 @@ inline constexpr uint64_t kMaxIndex = uint64_t{1} << 63;
 // saves a message each way per commit. A rejection is still answered. Members that do not know
 // this context answer as before.
 inline constexpr const char* kCommitOnlyContext = "commit";
+// The same, to a follower waiting for it: the commit covers entries it proposed (its clients'
+// writes, which it answers once it applied them). A transport sends it at once, where it may
+// hold a kCommitOnlyContext one for the next message that carries the commit anyway.
+inline constexpr const char* kCommitNowContext = "commit-now";
 
 class Node {
  public:
@@ -149,6 +154,9 @@ class Node {
   std::vector<Message> msgs_;
   std::vector<ReadState> read_states_;
   std::vector<Message> pending_reads_;  // read requests before the first commit in this term
+  // Leader: per follower, the last index of the entries it proposed whose commit it was not
+  // told yet (kCommitNowContext).
+  std::map<NodeId, uint64_t> proposed_by_;
   NodeId first_reader_ = kNone;  // the voter whose ack completed the last read round
   HardState prev_hard_state_;
   SoftState prev_soft_state_;

@@ -340,6 +340,41 @@ TEST_CASE("a follower that holds the whole log does not answer an append that on
   net.node(2).advance(rd);
 }
 
+TEST_CASE("the follower whose proposal committed is told at once (commit-now), the others as "
+          "before", "[unit]") {
+  NodeNet net;
+  Config cfg;
+  cfg.pre_vote = false;
+  cfg.max_inflight = 1;
+  net.add(1, {1, 2, 3}, {}, cfg);
+  net.add(2, {1, 2, 3}, {}, cfg);
+  net.add(3, {1, 2, 3}, {}, cfg);
+  net.node(1).campaign();
+  net.stabilize();
+  REQUIRE(net.node(1).role() == Role::leader);
+  // Follower 2 proposes (a client's write it took): it waits for the commit to answer.
+  REQUIRE(net.node(2).propose("from 2"));
+  const auto sent = net.stabilize();
+  std::map<NodeId, std::string> notice;
+  std::size_t answers_to_notices = 0;
+  for (const Message& m : sent) {
+    if (m.type == MessageType::append && m.entries.empty() && m.from == 1) notice[m.to] = m.context;
+    if (m.type == MessageType::append_response && m.index == net.node(1).log().committed() &&
+        m.from != 1) {
+      ++answers_to_notices;
+    }
+  }
+  CHECK(notice[2] == kCommitNowContext);   // a transport sends it without holding it
+  CHECK(notice[3] == kCommitOnlyContext);  // may be held for the next message
+  CHECK(answers_to_notices == 2);          // the entry's acks only: notices need no answer
+  for (NodeId id : {2, 3}) CHECK(net.node(id).log().committed() == net.node(1).log().committed());
+  // The leader's own proposal: no follower waits for it.
+  REQUIRE(net.node(1).propose("from 1"));
+  for (const Message& m : net.stabilize()) {
+    if (m.type == MessageType::append && m.entries.empty()) CHECK(m.context == kCommitOnlyContext);
+  }
+}
+
 // -------------------------------------------------------------------------------- Commit rules
 
 TEST_CASE("followers that learn the commit index late still apply in order", "[unit]") {

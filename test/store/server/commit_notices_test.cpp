@@ -99,3 +99,17 @@ TEST_CASE("commit notices: a message that does not carry the commit goes after t
   REQUIRE(out.sent.size() == 7);
   CHECK(out.sent[6].commit == 12);
 }
+
+TEST_CASE("commit notices: a commit-now notice (to a follower waiting for its own write) goes "
+          "out at once, after any notice held for that peer", "[notices]") {
+  Recorder out;
+  CommitNotices notices(out, 1h);
+  notices.send(notice(2, 9));
+  Message now = notice(2, 10);
+  now.context = mgmt::store::raft::kCommitNowContext;
+  notices.send(now);
+  REQUIRE(out.sent.size() == 1);  // it carries commit 10: the held notice for 9 is not needed
+  CHECK(out.sent[0].context == mgmt::store::raft::kCommitNowContext);
+  CHECK(out.sent[0].commit == 10);
+  CHECK_FALSE(notices.flush(std::chrono::steady_clock::now() + 2h));
+}
