@@ -298,18 +298,22 @@ TEST_CASE("flow control: one probe at a time, a bounded in-flight window, and a 
   CHECK(net.node(2).log().committed() == net.node(1).log().committed());
 }
 
-TEST_CASE("a follower that holds the whole log does not answer an append that only moves the "
-          "commit index, and still applies it", "[unit]") {
-  NodeNet net;
+// Three voters led by node 1, each sending one append at a time to a follower, as the store
+// runs them (with more, an append may be in flight to one).
+static void three_led_by_1(NodeNet& net) {
   Config cfg;
   cfg.pre_vote = false;
-  cfg.max_inflight = 1;  // as the store runs (with more, an append may be in flight to one)
-  net.add(1, {1, 2, 3}, {}, cfg);
-  net.add(2, {1, 2, 3}, {}, cfg);
-  net.add(3, {1, 2, 3}, {}, cfg);
+  cfg.max_inflight = 1;
+  for (NodeId id : {1, 2, 3}) net.add(id, {1, 2, 3}, {}, cfg);
   net.node(1).campaign();
   net.stabilize();
   REQUIRE(net.node(1).role() == Role::leader);
+}
+
+TEST_CASE("a follower that holds the whole log does not answer an append that only moves the "
+          "commit index, and still applies it", "[unit]") {
+  NodeNet net;
+  three_led_by_1(net);
   REQUIRE(net.node(1).tracker().progress().at(2).state == ProgressState::replicate);
   REQUIRE(net.node(1).propose("x"));
   const auto sent = net.stabilize();
@@ -343,15 +347,7 @@ TEST_CASE("a follower that holds the whole log does not answer an append that on
 TEST_CASE("the follower whose proposal committed is told at once (commit-now), the others as "
           "before", "[unit]") {
   NodeNet net;
-  Config cfg;
-  cfg.pre_vote = false;
-  cfg.max_inflight = 1;
-  net.add(1, {1, 2, 3}, {}, cfg);
-  net.add(2, {1, 2, 3}, {}, cfg);
-  net.add(3, {1, 2, 3}, {}, cfg);
-  net.node(1).campaign();
-  net.stabilize();
-  REQUIRE(net.node(1).role() == Role::leader);
+  three_led_by_1(net);
   // Follower 2 proposes (a client's write it took): it waits for the commit to answer.
   REQUIRE(net.node(2).propose("from 2"));
   const auto sent = net.stabilize();
