@@ -4,6 +4,7 @@
 // identical. The script covers KV, Txn, watches (history, prev_kv, progress on request and
 // periodic, compacted), compaction, leases, error texts, and the concurrency package:
 // sessions, a contended mutex, an election with observe and resign, and STM transactions.
+#include "test/support/store/endpoint_channel.h"
 #include "test/support/store/our_store.h"
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
@@ -51,11 +52,8 @@ TEST_CASE("compat: the Go clientv3 sees the same answers from our store as from 
   mgmt::test::OurStore ours([](mgmt::store::server::StoreConfig& config) {
     config.watch_progress_notify_interval = std::chrono::milliseconds(500);
   });
-  auto strip = [](std::string endpoint) {
-    return endpoint.rfind("http://", 0) == 0 ? endpoint.substr(7) : endpoint;
-  };
-  const auto expected = lines(run_go_client(strip(etcd.endpoint())));
-  const auto actual = lines(run_go_client(strip(ours.endpoint())));
+  const auto expected = lines(run_go_client(mgmt::test::grpc_target(etcd.endpoint())));
+  const auto actual = lines(run_go_client(mgmt::test::grpc_target(ours.endpoint())));
   REQUIRE(expected.size() > 40);  // the script ran to its end against etcd
   CHECK(expected.front() == "exit 0");
   for (std::size_t i = 0; i < std::max(expected.size(), actual.size()); ++i) {

@@ -18,6 +18,7 @@
 #include "test/support/process/real_etcd.h"
 #include "test/support/process/required_program.h"
 #include "test/support/store/our_cluster.h"
+#include "test/support/store/endpoint_channel.h"
 #include "test/support/store/our_store.h"
 
 #include "etcd/rpc.grpc.pb.h"
@@ -306,9 +307,7 @@ void normalise(Response& response) {
 class Store {
  public:
   explicit Store(const std::string& endpoint) {
-    const std::string target =
-        endpoint.rfind("http://", 0) == 0 ? endpoint.substr(7) : endpoint;
-    auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+    auto channel = mgmt::test::endpoint_channel(endpoint);
     REQUIRE(channel->WaitForConnected(std::chrono::system_clock::now() + 10s));
     kv_ = etcdserverpb::KV::NewStub(channel);
     lease_ = etcdserverpb::Lease::NewStub(channel);
@@ -347,10 +346,7 @@ constexpr auto kProgressInterval = 100ms;  // both stores' watch progress ticks
 class WatchLog {
  public:
   explicit WatchLog(const std::string& endpoint) {
-    const std::string target =
-        endpoint.rfind("http://", 0) == 0 ? endpoint.substr(7) : endpoint;
-    auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
-    stub_ = etcdserverpb::Watch::NewStub(channel);
+    stub_ = etcdserverpb::Watch::NewStub(mgmt::test::endpoint_channel(endpoint));
     context_.set_deadline(std::chrono::system_clock::now() + 120s);
     stream_ = stub_->Watch(&context_);
     reader_ = std::thread([this] {

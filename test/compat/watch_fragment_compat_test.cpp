@@ -5,6 +5,7 @@
 // this test reads the wire.
 #include "test/support/process/real_etcd.h"
 #include "test/support/process/required_program.h"
+#include "test/support/store/endpoint_channel.h"
 #include "test/support/store/our_store.h"
 
 #include "etcd/rpc.grpc.pb.h"
@@ -27,8 +28,7 @@ constexpr std::size_t kValueBytes = 500 * 1000;
 
 std::vector<std::string> story(const std::string& endpoint) {
   std::vector<std::string> out;
-  const std::string target = endpoint.rfind("http://", 0) == 0 ? endpoint.substr(7) : endpoint;
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto channel = mgmt::test::endpoint_channel(endpoint);
   REQUIRE(channel->WaitForConnected(std::chrono::system_clock::now() + 10s));
   auto kv = etcdserverpb::KV::NewStub(channel);
   for (int i = 0; i < kKeys; ++i) {
