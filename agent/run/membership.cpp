@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <thread>
 
 namespace mgmt::agent::run {
 namespace {
@@ -17,13 +18,32 @@ constexpr const char* kNominated = "/_mgmt/nominated/";
 // How often the loops look again without an event (membership changes come from the store's
 // own Raft log, which the agent does not watch).
 constexpr auto kRecheck = std::chrono::seconds(2);
+// How long a joining agent asks again while the cluster cannot take a member yet.
+constexpr auto kJoinPatience = std::chrono::seconds(120);
 
 }  // namespace
 
 Result<void> ask_to_join(store::client::EtcdClient& client,
                          const std::vector<std::string>& peer_urls,
                          store::server::StoreConfig& config) {
+  // Two refusals pass by themselves, as in etcd: its leader must have been connected to every
+  // voter for 5 s (a member that just joined is not yet), and the cluster takes one learner at
+  // a time (another agent's, until the leader promotes it). So those are asked again.
+  const auto until = std::chrono::steady_clock::now() + kJoinPatience;
   auto added = client.member_add(peer_urls, /*is_learner=*/true);
+  bool told = false;
+  while (!added && std::chrono::steady_clock::now() < until &&
+         (added.error().message().find("etcdserver: unhealthy cluster") != std::string::npos ||
+          added.error().message().find("too many learner members") != std::string::npos)) {
+    if (!told) {
+      log::get("agent")->info("the cluster cannot take this agent yet ({}); asking again for "
+                              "up to {} s",
+                              added.error().message(), kJoinPatience.count());
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the refusal's cause is time
+    added = client.member_add(peer_urls, /*is_learner=*/true);
+  }
   if (!added) {
     return fail(Code::unavailable,
                 "the cluster refused to add this agent (" + added.error().message() +

@@ -142,6 +142,16 @@ struct EtcdClient::Impl {
                    "its cluster lost its quorum; start its stopped members again, until most "
                    "of them run");
     }
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+        status.error_message() == "etcdserver: unhealthy cluster") {
+      // A membership change the cluster cannot take now: it answers, so "is it running?" would
+      // mislead too.
+      return Error(Code::unavailable,
+                   "the store at " + urls + " refuses a membership change for now (etcdserver: "
+                   "unhealthy cluster): its leader has not been connected to every voting member "
+                   "for 5 s; wait for a member that just joined, or start or remove one that "
+                   "is down");
+    }
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       return Error(Code::unavailable,

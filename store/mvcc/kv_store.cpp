@@ -10,6 +10,10 @@
 #include "store/mvcc/physical_compactor.h"
 #include "store/mvcc/watch_hub.h"
 
+#include "etcd/kv.pb.h"
+
+#include <boost/crc.hpp>
+
 #include <algorithm>
 #include <set>
 #include <map>
@@ -481,6 +485,11 @@ int64_t KvStore::compacted_revision() const {
   return impl_->compacted;
 }
 
+int64_t KvStore::compact_main_revision() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->ever_compacted ? impl_->compacted : -1;
+}
+
 Result<RangeResponse> KvStore::range(const RangeRequest& r) const {
   std::shared_lock lock(impl_->mu);
   return impl_->range_at(r, impl_->current);
@@ -700,27 +709,53 @@ int64_t KvStore::state_bytes() const { return impl_->index.bytes(); }
 
 uint32_t KvStore::hash_kv(int64_t revision) const {
   std::shared_lock lock(impl_->mu);
-  int64_t at = revision > 0 ? revision : impl_->current;
-  uint32_t h = 2166136261u;
-  auto mix = [&](const std::string& bytes) {
-    for (char c : bytes) {
-      h ^= static_cast<unsigned char>(c);
-      h *= 16777619u;
-    }
+  const int64_t at = revision == 0 ? impl_->current : revision;
+  // etcd's "lower": revisions at or below the compacted one count only if they are in `keep`.
+  const int64_t compacted = impl_->ever_compacted ? impl_->compacted : -1;
+  struct Counted {
+    Revision rev;
+    const std::string* key;
+    const KeyValue* kv;  // null for a deletion
+    bool kept;           // the key's newest entry at `at`, and not a deletion
   };
+  std::vector<Counted> entries;
+  bool keep_any = false;
   impl_->index.visit_histories("", std::string(1, '\0'), [&](const std::string& key,
                                                               const KeyIndex::History& hist) {
-    for (std::size_t i = 0; i < hist.size(); ++i) {
-      const HistoryEntry& e = hist[i];
-      if (e.rev.main > at) break;
-      // What the compaction's walk will drop and has not reached yet.
+    std::size_t newest = hist.size();  // the key's newest entry at or before `at`
+    for (std::size_t i = 0; i < hist.size() && hist[i].rev.main <= at; ++i) newest = i;
+    for (std::size_t i = 0; i < hist.size() && hist[i].rev.main <= at; ++i) {
+      // What the compaction's walk will drop and has not reached yet: gone in etcd.
       if (KeyIndex::dropped_by(hist, i, impl_->compacted)) continue;
-      mix(key);
-      mix(encode_revision_key(e.rev, !e.kv));
-      if (e.kv) mix(encode_key_value(*e.kv));
+      const bool kept = i == newest && hist[i].kv;
+      keep_any = keep_any || kept;
+      entries.push_back({hist[i].rev, &key, hist[i].kv.get(), kept});
     }
   });
-  return h;
+  // In the order of etcd's key bucket: by revision.
+  std::sort(entries.begin(), entries.end(),
+            [](const Counted& a, const Counted& b) { return a.rev < b.rev; });
+  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc32c;
+  auto write = [&](const std::string& bytes) { crc32c.process_bytes(bytes.data(), bytes.size()); };
+  write("key");
+  mvccpb::KeyValue pb;
+  std::string value;
+  for (const Counted& e : entries) {
+    if (e.rev.main <= compacted && keep_any && !e.kept) continue;
+    write(encode_revision_key(e.rev, e.kv == nullptr));
+    pb.Clear();
+    pb.set_key(*e.key);
+    if (e.kv) {
+      pb.set_create_revision(e.kv->create_revision);
+      pb.set_mod_revision(e.kv->mod_revision);
+      pb.set_version(e.kv->version);
+      pb.set_value(e.kv->value);
+      pb.set_lease(e.kv->lease);
+    }
+    pb.SerializeToString(&value);
+    write(value);
+  }
+  return crc32c.checksum();
 }
 
 }  // namespace mgmt::store::mvcc

@@ -105,6 +105,8 @@ class KvStore {
 
   int64_t current_revision() const;
   int64_t compacted_revision() const;  // 0 before any compaction (which may also be at 0)
+  // The same as etcd's compactMainRev, which HashKV answers: -1 before any compaction.
+  int64_t compact_main_revision() const;
 
   // Reads (never change the revision). Errors: kErrCompacted, kErrFutureRev.
   [[nodiscard]] Result<RangeResponse> range(const RangeRequest& r) const;
@@ -155,8 +157,11 @@ class KvStore {
   // The bytes the history holds (KeyIndex::bytes): what the space quota counts.
   int64_t state_bytes() const;
 
-  // etcd's HashKV-like digest of the history up to `revision` (0 = current), for tests and
-  // Maintenance.HashKV; not byte-compatible with etcd's hash.
+  // etcd 3.4's HashKV of the history up to `revision` (0 = current; a negative one hashes
+  // none), bit for bit: CRC-32C of "key", then of each revision's key and KeyValue (etcd's
+  // bucket layout, in revision order). As etcd 3.4.23's, a revision at or below the compacted
+  // one counts only if it is its key's newest at `revision` and not a deletion, unless no key
+  // has such a revision.
   uint32_t hash_kv(int64_t revision) const;
 
  private:

@@ -122,8 +122,13 @@ bool Alarms::raised(uint64_t member, etcdserverpb::AlarmType type) const {
 
 void Alarms::update_capped() {
   bool capped = false;
-  for (const auto& entry : raised_) capped = capped || entry.second == etcdserverpb::NOSPACE;
+  bool corrupt = false;
+  for (const auto& entry : raised_) {
+    capped = capped || entry.second == etcdserverpb::NOSPACE;
+    corrupt = corrupt || entry.second == etcdserverpb::CORRUPT;
+  }
   capped_ = capped;
+  corrupt_ = corrupt;
 }
 
 }  // namespace mgmt::store::server

@@ -14,6 +14,7 @@
 #include "store/server/crash_point.h"
 #include "store/server/etcd_errors.h"
 #include "store/server/pb_convert.h"
+#include "store/server/reconfig_checks.h"
 
 #include <chrono>
 #include <functional>
@@ -478,25 +479,39 @@ Result<void> Backend::change_membership(const raft::ConfChange& change) {
   return ok();
 }
 
+ReconfigView Backend::reconfig_view() const {
+  ReconfigView view;
+  view.self = member_id_;
+  view.members = members();
+  {
+    std::lock_guard lock(removed_mutex_);
+    view.removed = removed_;
+  }
+  view.now = std::chrono::steady_clock::now();
+  view.health_interval = config_.health_interval;
+  if (replicator_ != nullptr) {
+    view.active_since = [r = replicator_](uint64_t id) { return r->peer_active_since(id); };
+    view.progress = [r = replicator_](uint64_t id) { return r->progress(id); };
+  }
+  return view;
+}
+
 Result<Backend::Member> Backend::add_member(const std::vector<std::string>& peer_urls,
                                             bool is_learner) {
+  if (auto c = may_add_member(reconfig_view(), peer_urls, is_learner); !c) return fail(c.error());
   Member m;
   {
     std::lock_guard lock(apply_mutex_);
-    for (const auto& [id, existing] : members_) {
-      for (const auto& u : existing.peer_urls()) {
-        for (const auto& want : peer_urls) {
-          if (u == want) return fail(Code::failed_precondition, kErrPeerUrlExists);
-        }
-      }
-    }
     std::string identity;
     for (const auto& u : peer_urls) identity += u + ",";
     uint64_t id = fnv1a(identity, wall_nanos());
-    while (members_.count(id) || id == 0) id = fnv1a(identity, id);
+    while (members_.count(id) || was_removed(id) || id == 0) id = fnv1a(identity, id);
     m.set_id(id);
   }
-  for (const auto& u : peer_urls) m.add_peer_urls(u);
+  // In order, as etcd keeps a new member's URLs (its update keeps them as given).
+  std::vector<std::string> sorted = peer_urls;
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& u : sorted) m.add_peer_urls(u);
   m.set_is_learner(is_learner);
   raft::ConfChange cc{is_learner ? raft::ConfChangeType::add_learner
                                  : raft::ConfChangeType::add_node,
@@ -506,29 +521,21 @@ Result<Backend::Member> Backend::add_member(const std::vector<std::string>& peer
 }
 
 Result<void> Backend::remove_member(uint64_t id) {
-  if (!member(id)) return fail(Code::not_found, kErrMemberNotFound);
+  if (auto c = may_remove_member(reconfig_view(), id); !c) return fail(c.error());
   return change_membership(raft::ConfChange{raft::ConfChangeType::remove_node, id, {}});
 }
 
 Result<void> Backend::promote_member(uint64_t id) {
+  if (auto c = may_promote_member(reconfig_view(), id); !c) return fail(c.error());
   auto m = member(id);
   if (!m) return fail(Code::not_found, kErrMemberNotFound);
-  if (!m->is_learner()) return fail(Code::failed_precondition, kErrMemberNotLearner);
-  if (replicator_ != nullptr) {
-    auto pr = replicator_->progress(id);
-    // etcd: a learner is ready when it has 90% of the leader's log.
-    if (pr && pr->first < pr->second * 9 / 10) {
-      return fail(Code::failed_precondition, kErrLearnerNotReady);
-    }
-  }
   m->set_is_learner(false);
   return change_membership(
       raft::ConfChange{raft::ConfChangeType::add_node, id, m->SerializeAsString()});
 }
 
 Result<void> Backend::update_member(uint64_t id, const std::vector<std::string>& peer_urls) {
-  auto m = member(id);
-  if (!m) return fail(Code::not_found, kErrMemberNotFound);
+  if (auto c = may_update_member(reconfig_view(), id, peer_urls); !c) return fail(c.error());
   mgmtraft::InternalRequest req;
   auto* u = req.mutable_member_update();
   u->set_id(id);
@@ -612,6 +619,20 @@ Result<Backend::Applied> Backend::apply_request(const mgmtraft::InternalRequest&
   // Out of space somewhere in the cluster: what would grow the store is refused (etcd's
   // capped applier), on every member alike, since the alarms are replicated state.
   const bool capped = alarms_.capped();
+  // A member found its data corrupt: every write is refused (etcd's corrupt applier).
+  if (alarms_.corrupt()) {
+    switch (req.request_case()) {
+      case mgmtraft::InternalRequest::kPut:
+      case mgmtraft::InternalRequest::kDeleteRange:
+      case mgmtraft::InternalRequest::kTxn:
+      case mgmtraft::InternalRequest::kCompaction:
+      case mgmtraft::InternalRequest::kLeaseGrant:
+      case mgmtraft::InternalRequest::kLeaseRevoke:
+        return fail(Code::data_loss, kErrCorrupt);
+      default:
+        break;
+    }
+  }
   switch (req.request_case()) {
     case mgmtraft::InternalRequest::kPut: {
       if (capped) return fail(Code::resource_exhausted, kErrNoSpace);

@@ -22,6 +22,7 @@
 #include "store/raft/types.h"
 #include "store/server/alarms.h"
 #include "store/server/etcd_errors.h"
+#include "store/server/reconfig_checks.h"
 #include "store/server/space_quota.h"
 #include "store/storage/storage.h"
 
@@ -86,6 +87,12 @@ class Replicator {
   // Raft's view of a member's replication (for promoting learners): its matched index and the
   // leader's commit index, when this member leads.
   virtual std::optional<std::pair<uint64_t, uint64_t>> progress(uint64_t member_id) const = 0;
+  // When this member's connection to a peer came up (nullopt: not connected now), for the
+  // membership checks (reconfig_checks.h).
+  virtual std::optional<std::chrono::steady_clock::time_point> peer_active_since(
+      uint64_t /*member_id*/) const {
+    return std::nullopt;
+  }
 };
 
 struct BackendConfig {
@@ -104,6 +111,9 @@ struct BackendConfig {
   std::optional<uint64_t> seeds_cluster_id;
   std::string seeds;
   std::chrono::milliseconds request_timeout{7000};  // etcd's default request timeout is 7 s
+  // How long this member must have been connected to every voter before it adds a member
+  // (etcd's HealthInterval, reconfig_checks.h).
+  std::chrono::milliseconds health_interval{5000};
   // etcd's --quota-backend-bytes: 0 for its default (2 GiB), negative for no quota.
   int64_t quota_backend_bytes = 0;
 };
@@ -176,6 +186,7 @@ class Backend {
   std::optional<Member> member(uint64_t id) const;
   // Whether a member with this id was removed from the cluster (its messages are refused).
   bool was_removed(uint64_t id) const;
+  // Membership changes, each refused first as etcd 3.4 refuses it (reconfig_checks.h).
   // Adds a member (as a learner or a voter) through Raft; returns it with its new id.
   [[nodiscard]] Result<Member> add_member(const std::vector<std::string>& peer_urls,
                                           bool is_learner);
@@ -243,6 +254,8 @@ class Backend {
   // Reads now: one key on this thread, a range on a reader thread.
   void read_now(mvcc::RangeRequest r, Done<mvcc::RangeResponse> done);
   Result<void> load_members();
+  // The membership, removed ids and connections the membership checks look at.
+  ReconfigView reconfig_view() const;
   void load_removed();
   Result<void> change_membership(const raft::ConfChange& change);
   // A write of this cost that does not fit the quota: raises this member's NOSPACE alarm (at

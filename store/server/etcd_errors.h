@@ -15,6 +15,8 @@
 namespace mgmt::store::server {
 
 inline constexpr const char* kErrNoSpace = "etcdserver: mvcc: database space exceeded";
+// rpctypes.ErrGRPCCorrupt, gRPC DataLoss: a CORRUPT alarm is raised.
+inline constexpr const char* kErrCorrupt = "etcdserver: corrupt cluster";
 inline constexpr const char* kErrRequestTooLarge = "etcdserver: request is too large";
 inline constexpr const char* kErrAuthNotEnabled = "etcdserver: authentication is not enabled";
 inline constexpr const char* kErrBadLeaderTransferee = "etcdserver: bad leader transferee";

@@ -1,7 +1,8 @@
 // maintenance_service.cpp: etcd's Maintenance service: Status (with the raised alarms as
 // errors), Alarm (alarms.h), Defragment (Storage::compact_all: the space of what was deleted is
-// free when it answers), Hash/HashKV (our digest, stable across members, not
-// byte-compatible with etcd's bolt hash), Snapshot (the state dump of storage.h, streamed in
+// free when it answers), HashKV (etcd 3.4's hash of the key/value history, bit for bit:
+// KvStore::hash_kv), Hash (the same hash of the whole history; etcd's hashes its bolt file,
+// which ours has not), Snapshot (the state dump of storage.h, streamed in
 // chunks; docs/formats/storage.md describes it) and MoveLeader (a Raft leadership transfer).
 #include "store/server/etcd_errors.h"
 #include "store/server/raft_host.h"
@@ -29,9 +30,13 @@ class MaintenanceService final {
     response->set_leader(host ? host->leader_id() : b.member_id());
     if (response->leader() == 0) response->add_errors(kErrNoLeader);
     for (const auto& alarm : b.alarms()) {
-      // As Go's text form of the AlarmMember, which etcd sends.
-      response->add_errors("memberID:" + std::to_string(alarm.memberid()) +
-                           " alarm:" + etcdserverpb::AlarmType_Name(alarm.alarm()) + " ");
+      // As Go's text form of the AlarmMember, which etcd sends (zero fields left out).
+      std::string text;
+      if (alarm.memberid() != 0) text += "memberID:" + std::to_string(alarm.memberid()) + " ";
+      if (alarm.alarm() != etcdserverpb::NONE) {
+        text += "alarm:" + etcdserverpb::AlarmType_Name(alarm.alarm()) + " ";
+      }
+      response->add_errors(text);
     }
     response->set_raftindex(host ? host->commit_index() : b.applied_index());
     response->set_raftterm(b.raft_term());
@@ -52,10 +57,10 @@ class MaintenanceService final {
     return grpc::Status::OK;
   }
 
+  // No header, as etcd 3.4's.
   grpc::Status Defragment(const etcdserverpb::DefragmentRequest*,
-                          etcdserverpb::DefragmentResponse* response) {
+                          etcdserverpb::DefragmentResponse*) {
     if (auto f = context_.backend.storage().compact_all(); !f) return to_status(f.error());
-    context_.fill(response->mutable_header());
     return grpc::Status::OK;
   }
 
@@ -69,7 +74,7 @@ class MaintenanceService final {
                       etcdserverpb::HashKVResponse* response) {
     auto& kv = context_.backend.kv();
     int64_t revision = request->revision();
-    if (revision > 0 && revision <= kv.compacted_revision()) {
+    if (revision > 0 && revision <= kv.compact_main_revision()) {
       return grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
                           "etcdserver: mvcc: required revision has been compacted");
     }
@@ -79,7 +84,7 @@ class MaintenanceService final {
     }
     context_.fill(response->mutable_header());
     response->set_hash(kv.hash_kv(revision));
-    response->set_compact_revision(kv.compacted_revision());
+    response->set_compact_revision(kv.compact_main_revision());
     return grpc::Status::OK;
   }
 
@@ -107,23 +112,25 @@ class MaintenanceService final {
     return grpc::Status::OK;
   }
 
+  // As etcd 3.4's: a member that does not lead says so before it looks at the target, and the
+  // answer has no header.
   grpc::Status MoveLeader(const etcdserverpb::MoveLeaderRequest* request,
-                          etcdserverpb::MoveLeaderResponse* response) {
+                          etcdserverpb::MoveLeaderResponse*) {
+    if (!context_.backend.is_leader()) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "etcdserver: not leader");
+    }
     auto target = context_.backend.member(request->targetid());
     if (!target || target->is_learner()) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kErrBadLeaderTransferee);
     }
-    if (!context_.backend.is_leader()) {
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "etcdserver: not leader");
-    }
     if (context_.host) {
       if (auto r = context_.host->transfer_leadership(request->targetid(), std::chrono::seconds(5));
           !r) {
-        return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+        // etcd's error has no gRPC code of its own: Unknown.
+        return grpc::Status(grpc::StatusCode::UNKNOWN,
                             "etcdserver: request timed out, leader transfer took too long");
       }
     }
-    context_.fill(response->mutable_header());
     return grpc::Status::OK;
   }
 

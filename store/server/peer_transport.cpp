@@ -48,6 +48,7 @@ class PeerTransport::Core : public std::enable_shared_from_this<Core> {
 
   void send(raft::Message m);
   void dispatch();
+  std::optional<std::chrono::steady_clock::time_point> active_since(raft::NodeId id);
   void stop();
 
  private:
@@ -69,6 +70,8 @@ class PeerTransport::Core : public std::enable_shared_from_this<Core> {
     std::deque<raft::Message> queue;  // for the stream, while its socket is behind
     std::chrono::steady_clock::time_point retry_at;
     bool reported_down = false;
+    // When the connection came up (steady clock, ns); 0 while there is none. Read anywhere.
+    std::atomic<int64_t> active_since_ns{0};
   };
 
   Peer& peer(raft::NodeId id);
@@ -163,6 +166,7 @@ void PeerTransport::Core::pump(Peer& p) {
     // A new URL (a member update): the old connection goes, without reports.
     if (auto old = std::move(p.connection)) {
       p.stream = 0;
+      p.active_since_ns = 0;
       old->close(grpc::Status(grpc::StatusCode::CANCELLED, "the peer's URL changed"));
     }
     p.url = url;
@@ -196,7 +200,9 @@ bool PeerTransport::Core::connect(Peer& p) {
   rpc::ClientOptions options;
   options.on_connected = [weak = weak_from_this(), &p] {
     auto core = weak.lock();
-    if (!core || core->stopped_ || !p.reported_down) return;
+    if (!core || core->stopped_) return;
+    p.active_since_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+    if (!p.reported_down) return;
     p.reported_down = false;
     log::get("raft")->info("peer {:x} reachable", p.id);
   };
@@ -313,6 +319,7 @@ void PeerTransport::Core::stream_ended(Peer& p, rpc::ClientConnection::CallId ca
                                        const grpc::Status& status) {
   if (call == 0 || p.stream != call) return;  // one we ended ourselves
   p.stream = 0;
+  p.active_since_ns = 0;
   p.queue.clear();
   p.retry_at = std::chrono::steady_clock::now() + kRetryAfter;
   if (is_removal(status) && hooks_.removed) hooks_.removed();
@@ -377,7 +384,21 @@ PeerTransport::PeerTransport(uint64_t cluster_id, Hooks hooks,
 
 PeerTransport::~PeerTransport() { stop(); }
 
+std::optional<std::chrono::steady_clock::time_point> PeerTransport::Core::active_since(
+    raft::NodeId id) {
+  std::lock_guard lock(mutex_);
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return std::nullopt;
+  const int64_t ns = it->second->active_since_ns.load();
+  if (ns == 0) return std::nullopt;
+  return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ns));
+}
+
 void PeerTransport::send(raft::Message m) { core_->send(std::move(m)); }
+std::optional<std::chrono::steady_clock::time_point> PeerTransport::active_since(
+    raft::NodeId id) const {
+  return core_->active_since(id);
+}
 void PeerTransport::dispatch() { core_->dispatch(); }
 
 void PeerTransport::stop() {

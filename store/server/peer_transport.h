@@ -28,6 +28,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace mgmt::store::server {
@@ -49,6 +50,9 @@ class PeerTransport : public raft::Transport {
 
   void send(raft::Message m) override;
   void dispatch() override;
+  // When the connection to a peer came up (nullopt: not connected now, or never dialled), as
+  // etcd's ActiveSince; from any thread.
+  std::optional<std::chrono::steady_clock::time_point> active_since(raft::NodeId id) const;
   // Ends every stream and call (no hook is called for them) and waits until the loop has;
   // send() drops messages after.
   void stop();

@@ -322,6 +322,11 @@ Result<void> RaftHost::propose_member_change(const raft::ConfChange& change) {
   return done.get();
 }
 
+std::optional<std::chrono::steady_clock::time_point> RaftHost::peer_active_since(
+    uint64_t member_id) const {
+  return transport_ ? transport_->active_since(member_id) : std::nullopt;
+}
+
 void RaftHost::read_index_async(std::chrono::milliseconds timeout,
                                 std::function<void(Result<uint64_t>)> done) {
   if (leader_.load() == 0) return done(fail(Code::unavailable, kErrNoLeader));

@@ -106,6 +106,8 @@ class RaftHost : public Replicator {
   // Replicator.
   void propose(std::string data, std::function<void(Error)> rejected) override;
   Result<void> propose_member_change(const raft::ConfChange& change) override;
+  std::optional<std::chrono::steady_clock::time_point> peer_active_since(
+      uint64_t member_id) const override;
   void read_index_async(std::chrono::milliseconds timeout,
                         std::function<void(Result<uint64_t>)> done) override;
   uint64_t leader_id() const override { return leader_.load(); }

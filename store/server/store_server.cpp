@@ -152,6 +152,7 @@ Result<std::unique_ptr<StoreServer>> StoreServer::open(const StoreConfig& config
   backend_config.seeds_cluster_id = config.seeds_cluster_id;
   backend_config.seeds = config.seeds;
   backend_config.quota_backend_bytes = config.quota_backend_bytes;
+  backend_config.health_interval = config.health_interval;
   auto backend = Backend::open(backend_config);
   if (!backend) return fail(backend.error());
   s->backend_ = std::move(*backend);

@@ -57,6 +57,9 @@ struct StoreConfig {
   std::string seeds;  // the --seeds as given, for that message
   // The leader promotes caught-up learners while fewer voters than this (--ideal-cluster-size).
   size_t ideal_voters = 5;
+  // How long a member must have been connected to every voter before it adds a member
+  // (etcd's HealthInterval, reconfig_checks.h).
+  std::chrono::milliseconds health_interval{5000};
   // The leader removes a member silent this long (0: never) (--member-timeout).
   std::chrono::milliseconds member_timeout{0};
   // Called once when a former peer says this member was removed from the cluster.

@@ -1,6 +1,7 @@
 // kv_random_compat_test.cpp: a differential test. The same seeded stream of random KV, Txn,
-// Compact and lease requests goes to Debian's etcd 3.4 and to our store, one request at a
-// time, while watchers of random ranges (some from past revisions) look on. Every answer must
+// Compact and lease requests (and HashKV with one member; leader moves with three) goes to
+// Debian's etcd 3.4 and to our store, one request at a time, while watchers of random ranges
+// (some from past revisions) look on. Every answer must
 // be the same: the response (headers' revision included; their member id, cluster id and raft
 // term left out, as they name the member) or the gRPC status code and message; and so must
 // every event each watcher is told. Requests mix what clients send with edge cases (empty
@@ -17,16 +18,14 @@
 // (spare_etcd).
 #include "test/support/process/real_etcd.h"
 #include "test/support/process/required_program.h"
-#include "test/support/store/our_cluster.h"
+#include "test/support/store/differential.h"
 #include "test/support/store/endpoint_channel.h"
+#include "test/support/store/our_cluster.h"
 #include "test/support/store/our_store.h"
 
 #include "etcd/rpc.grpc.pb.h"
 
 #include <catch2/catch.hpp>
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/message.h>
-#include <google/protobuf/text_format.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -50,37 +49,6 @@ using etcdserverpb::RequestOp;
 namespace {
 
 constexpr int kRequestsPerSeed = 1500;
-
-// Clears the fields that name the member answering (every header's, nested ones included).
-void clear_member_fields(google::protobuf::Message& m) {
-  const auto* descriptor = m.GetDescriptor();
-  const auto* reflection = m.GetReflection();
-  for (int i = 0; i < descriptor->field_count(); ++i) {
-    const auto* field = descriptor->field(i);
-    if (field->name() == "member_id" || field->name() == "cluster_id" ||
-        field->name() == "raft_term") {
-      reflection->ClearField(&m, field);
-      continue;
-    }
-    if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    if (field->is_repeated()) {
-      for (int j = 0; j < reflection->FieldSize(m, field); ++j) {
-        clear_member_fields(*reflection->MutableRepeatedMessage(&m, field, j));
-      }
-    } else if (reflection->HasField(m, field)) {
-      clear_member_fields(*reflection->MutableMessage(&m, field));
-    }
-  }
-}
-
-std::string text_of(google::protobuf::Message& m) {
-  clear_member_fields(m);
-  std::string out;
-  google::protobuf::TextFormat::Printer printer;
-  printer.SetSingleLineMode(true);
-  printer.PrintToString(m, &out);
-  return out;
-}
 
 // The random requests. Every choice comes from the seeded generator, so both stores get the
 // same stream.
@@ -303,41 +271,35 @@ void normalise(Response& response) {
   }
 }
 
-// One store, through its stubs: each call's answer as one line of text.
-class Store {
- public:
-  explicit Store(const std::string& endpoint) {
-    auto channel = mgmt::test::endpoint_channel(endpoint);
-    REQUIRE(channel->WaitForConnected(std::chrono::system_clock::now() + 10s));
-    kv_ = etcdserverpb::KV::NewStub(channel);
-    lease_ = etcdserverpb::Lease::NewStub(channel);
-  }
+using mgmt::test::text_of;
 
-  template <typename Stub, typename Request, typename Response>
-  std::string call(Stub& stub,
-                   grpc::Status (Stub::element_type::*method)(grpc::ClientContext*,
-                                                               const Request&, Response*),
-                   const Request& request) {
+// One member of a store: its stubs, and its id in its cluster.
+class Store : public mgmt::test::StoreStubs {
+ public:
+  explicit Store(const std::string& endpoint) : StoreStubs(endpoint) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + 10s);
-    Response response;
-    const grpc::Status status = ((*stub).*method)(&context, request, &response);
-    if (!status.ok()) {
-      return "error " + std::to_string(status.error_code()) + ": " + status.error_message();
-    }
-    normalise(response);
-    if constexpr (std::is_same_v<Response, etcdserverpb::RangeResponse> ||
-                  std::is_same_v<Response, etcdserverpb::PutResponse> ||
-                  std::is_same_v<Response, etcdserverpb::DeleteRangeResponse> ||
-                  std::is_same_v<Response, etcdserverpb::TxnResponse>) {
-      revision = response.header().revision();
-    }
-    return text_of(response);
+    etcdserverpb::StatusResponse status;
+    REQUIRE(maintenance_->Status(&context, etcdserverpb::StatusRequest(), &status).ok());
+    id = status.header().member_id();
+  }
+  // Who it thinks leads (0: nobody).
+  uint64_t leader() {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    etcdserverpb::StatusResponse status;
+    if (!maintenance_->Status(&context, etcdserverpb::StatusRequest(), &status).ok()) return 0;
+    return status.leader();
+  }
+  template <typename Stub, typename Method, typename Request>
+  std::string call(Stub& stub, Method method, const Request& request) {
+    return StoreStubs::call(stub, method, request, [](auto& r) {
+      normalise(r);
+      return text_of(r);
+    });
   }
 
-  std::unique_ptr<etcdserverpb::KV::Stub> kv_;
-  std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
-  int64_t revision = 1;
+  uint64_t id = 0;
 };
 
 constexpr auto kProgressInterval = 100ms;  // both stores' watch progress ticks
@@ -423,6 +385,33 @@ class WatchLog {
   std::thread reader_;  // last: it reads the members above
 };
 
+// A leader change in the middle of the stream, as an operator makes one: MoveLeader sent to
+// the member `via` places after the leader (0: the leader itself, else a follower, which etcd
+// refuses), naming member `target` (by its place in the cluster; -1 for an id no member has).
+// The places are the same in both clusters, whichever member leads in each. After a move, each
+// member must name the new leader within 10 s.
+std::string move_leader(std::vector<std::unique_ptr<Store>>& members, std::size_t via,
+                        int target) {
+  const uint64_t leader = members[0]->leader();
+  std::size_t at = 0;
+  while (at < members.size() && members[at]->id != leader) ++at;
+  REQUIRE(at < members.size());
+  Store& s = *members[(at + via) % members.size()];
+  etcdserverpb::MoveLeaderRequest r;
+  r.set_targetid(target < 0 ? 42 : members[static_cast<std::size_t>(target)]->id);
+  const std::string answer = s.call(s.maintenance_, &etcdserverpb::Maintenance::Stub::MoveLeader,
+                                    r);
+  if (answer.rfind("error", 0) == 0) return answer;
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  for (auto& m : members) {
+    while (m->leader() != r.targetid()) {
+      REQUIRE(std::chrono::steady_clock::now() < until);
+      std::this_thread::sleep_for(10ms);  // polls a condition: the member names the leader
+    }
+  }
+  return answer;
+}
+
 // The same stream to both; with several members, request i goes to member i % size of each
 // cluster (the watchers watch through the last one).
 void run_seed(uint64_t seed, const std::vector<std::string>& etcd_endpoints,
@@ -475,9 +464,14 @@ void run_seed(uint64_t seed, const std::vector<std::string>& etcd_endpoints,
     if (kind < 30) {
       auto r = gen.put();
       ask("Put", &Store::kv_, &etcdserverpb::KV::Stub::Put, r);
-    } else if (kind < 55) {
+    } else if (kind < 52 || (kind < 55 && etcd_members.size() > 1)) {
       auto r = gen.range(current);
       ask("Range", &Store::kv_, &etcdserverpb::KV::Stub::Range, r);
+    } else if (kind < 55) {
+      // (Not with several members: a member hashes what it applied so far.)
+      etcdserverpb::HashKVRequest r;
+      r.set_revision(gen.revision(current));
+      ask("HashKV", &Store::maintenance_, &etcdserverpb::Maintenance::Stub::HashKV, r);
     } else if (kind < 65) {
       auto r = gen.delete_range();
       ask("DeleteRange", &Store::kv_, &etcdserverpb::KV::Stub::DeleteRange, r);
@@ -505,7 +499,14 @@ void run_seed(uint64_t seed, const std::vector<std::string>& etcd_endpoints,
       r.set_id(gen.lease());
       r.set_keys(gen.one_in(2));
       ask("LeaseTimeToLive", &Store::lease_, &etcdserverpb::Lease::Stub::LeaseTimeToLive, r);
-    } else if (kind < 98 && etcd_members.size() == 1) {
+    } else if (kind < 98 && etcd_members.size() > 1) {
+      const std::size_t via = gen.one_in(4) ? 1 + gen.pick(2) : 0;
+      const int target = gen.one_in(5) ? -1 : gen.pick(static_cast<int>(etcd_members.size()));
+      request = "MoveLeader via the leader's +" + std::to_string(via) + " to member " +
+                std::to_string(target);
+      want = move_leader(etcd_members, via, target);
+      got = move_leader(our_members, via, target);
+    } else if (kind < 98) {
       // (Not with several members: a member lists the leases it applied so far, without
       // asking the leader, in etcd as in ours.)
       etcdserverpb::LeaseLeasesRequest r;

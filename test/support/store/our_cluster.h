@@ -2,7 +2,9 @@
 // loopback, formed as an operator forms an etcd cluster: the first member founds it, and each
 // next one is added as a voter (MemberAdd) and then started with the ids it was given. Unlike
 // agents (mgmt_cluster.h), the members write nothing of their own into the store, so tests
-// can compare its keys and revisions with etcd's. Header-only: link mgmt_store_server and
+// can compare its keys and revisions with etcd's. As etcd's, the cluster takes a member only
+// once its first member has been connected to every voter for 5 s, so three members take about
+// 5 s to form. Header-only: link mgmt_store_server and
 // mgmt_test_process.
 #pragma once
 
@@ -18,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace mgmt::test {
@@ -35,14 +38,22 @@ class OurCluster {
     for (int i = 1; i < size; ++i) {
       const std::string peer = "http://127.0.0.1:" + std::to_string(free_port());
       auto stub = etcdserverpb::Cluster::NewStub(members_[0]->channel());
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
       etcdserverpb::MemberAddRequest add;
       add.add_peerurls(peer);
       etcdserverpb::MemberAddResponse added;
-      const grpc::Status status = stub->MemberAdd(&context, add, &added);
-      INFO(status.error_message());
-      REQUIRE(status.ok());
+      // As with etcd, a member is added once the first has been connected to every voter for
+      // the health interval (reconfig_checks.h): until then it answers "unhealthy cluster".
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      for (;;) {
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        const grpc::Status status = stub->MemberAdd(&context, add, &added);
+        if (status.ok()) break;
+        INFO(status.error_message());
+        REQUIRE(status.error_message() == "etcdserver: unhealthy cluster");
+        REQUIRE(std::chrono::steady_clock::now() < until);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polls a condition
+      }
       std::map<uint64_t, std::string> peers;
       for (const auto& m : added.members()) {
         if (m.peerurls_size() > 0) peers[m.id()] = m.peerurls(0);
@@ -56,6 +67,7 @@ class OurCluster {
         if (adjust) adjust(c);
       }));
       REQUIRE(members_.back()->server().wait_for_leader(std::chrono::seconds(10)));
+      wait_started(added.member().id());
     }
   }
 
@@ -68,6 +80,25 @@ class OurCluster {
   OurStore& member(std::size_t i) { return *members_.at(i); }
 
  private:
+  // Waits until member `id` has published its name: etcd counts it as started from then on, and
+  // adds a voter only while a quorum of the grown cluster has started.
+  void wait_started(uint64_t id) {
+    auto stub = etcdserverpb::Cluster::NewStub(members_[0]->channel());
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      etcdserverpb::MemberListResponse list;
+      if (stub->MemberList(&context, {}, &list).ok()) {
+        for (const auto& m : list.members()) {
+          if (m.id() == id && !m.name().empty()) return;
+        }
+      }
+      REQUIRE(std::chrono::steady_clock::now() < until);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polls a condition
+    }
+  }
+
   std::vector<std::unique_ptr<OurStore>> members_;
 };
 
