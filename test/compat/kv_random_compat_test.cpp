@@ -1,7 +1,8 @@
 // kv_random_compat_test.cpp: a differential test. The same seeded stream of random KV, Txn,
-// Compact and lease requests (and HashKV with one member; leader moves with three) goes to
-// Debian's etcd 3.4 and to our store, one request at a time, while watchers of random ranges
-// (some from past revisions) look on. Every answer must
+// Compact and lease requests (keep-alives too; and HashKV with one member; leader moves with
+// three) goes to Debian's etcd 3.4 and to our store, one request at a time, while watchers of
+// random ranges (some from past revisions; now and then one is canceled) look on. Every
+// answer must
 // be the same: the response (headers' revision included; their member id, cluster id and raft
 // term left out, as they name the member) or the gRPC status code and message; and so must
 // every event each watcher is told. Requests mix what clients send with edge cases (empty
@@ -299,6 +300,27 @@ class Store : public mgmt::test::StoreStubs {
     });
   }
 
+  // One LeaseKeepAlive on a stream of its own: the answer to one request, as one line.
+  std::string keep_alive(int64_t lease) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    auto stream = lease_->LeaseKeepAlive(&context);
+    etcdserverpb::LeaseKeepAliveRequest request;
+    request.set_id(lease);
+    etcdserverpb::LeaseKeepAliveResponse response;
+    if (!stream->Write(request) || !stream->Read(&response)) {
+      context.TryCancel();
+      const grpc::Status status = stream->Finish();
+      return "error " + std::to_string(status.error_code()) + ": " + status.error_message();
+    }
+    stream->WritesDone();
+    context.TryCancel();
+    (void)stream->Finish();
+    if (response.ttl() > 0) response.set_ttl(1);  // a moment apart, either may round down
+    response.mutable_header()->clear_revision();  // the leader's, which renews it
+    return text_of(response);
+  }
+
   uint64_t id = 0;
 };
 
@@ -323,6 +345,13 @@ class WatchLog {
   ~WatchLog() {
     context_.TryCancel();
     reader_.join();
+  }
+
+  // Cancels watcher `id` (perhaps one the stream never had: etcd then answers nothing).
+  void cancel(int64_t id) {
+    etcdserverpb::WatchRequest request;
+    request.mutable_cancel_request()->set_watch_id(id);
+    REQUIRE(stream_->Write(request));
   }
 
   void create(const etcdserverpb::WatchCreateRequest& w) {
@@ -432,6 +461,12 @@ void run_seed(uint64_t seed, const std::vector<std::string>& etcd_endpoints,
   } etcd, ours;
   std::string previous;
   for (int i = 0; i < requests; ++i) {
+    if (i % 300 == 150) {
+      // A watcher leaves: one created so far, or an id no watcher has.
+      const int64_t id = gen.pick(2 * (i / 300 + 1) + 1);
+      etcd_watches.cancel(id);
+      our_watches.cancel(id);
+    }
     if (i % 300 == 0) {
       // Watchers join as the history grows: live ones, and ones replaying from the past.
       for (int w = 0; w < 2; ++w) {
@@ -487,6 +522,14 @@ void run_seed(uint64_t seed, const std::vector<std::string>& etcd_endpoints,
       r.set_revision(gen.revision(current));
       r.set_physical(gen.one_in(2));
       ask("Compact", &Store::kv_, &etcdserverpb::KV::Stub::Compact, r);
+    } else if (kind < 92) {
+      // (A lease of none, of an unknown id, or one granted: its TTL again.)
+      const int64_t lease = gen.lease();
+      request = "LeaseKeepAlive " + std::to_string(lease);
+      Store& e = *etcd_members[static_cast<std::size_t>(i) % etcd_members.size()];
+      Store& o = *our_members[static_cast<std::size_t>(i) % our_members.size()];
+      want = e.keep_alive(lease);
+      got = o.keep_alive(lease);
     } else if (kind < 95) {
       etcdserverpb::LeaseGrantRequest r;
       // Never a TTL that ends during the run (0 or less gets etcd's minimum, 2 s): an expiry
