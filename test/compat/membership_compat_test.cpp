@@ -10,7 +10,9 @@
 // stream added), lists whose order etcd does not fix are sorted, and what names a member's own
 // progress (versions, sizes, Raft indexes) is left out. The stream never starts a member it
 // adds, and never removes one that runs. MGMT_COMPAT_SEED=N runs that one seed;
-// MGMT_COMPAT_VERBOSE=1 prints each request and etcd's answer.
+// MGMT_COMPAT_VERBOSE=1 prints each request and etcd's answer. A second case starts a member
+// the cluster added as a learner, promotes it once it has caught up, and removes it while it
+// runs, comparing each answer.
 #include "test/support/process/real_etcd.h"
 #include "test/support/process/required_program.h"
 #include "test/support/store/differential.h"
@@ -27,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -61,6 +64,10 @@ struct Who {
 const char* const kPeerUrls[] = {"http://127.0.0.1:1", "http://127.0.0.1:2", "http://[::1]:3",
                                  "https://127.0.0.1:4", "127.0.0.1:5", "http://127.0.0.1",
                                  "http://127.0.0.1:6/path", "<peer 0>", "<peer 2>"};
+
+// The response type of a stub's method (for decltype only).
+template <typename Stub, typename Request, typename Response>
+Response* response_of(grpc::Status (Stub::*)(grpc::ClientContext*, const Request&, Response*));
 
 // One cluster as the test sees it: its members' stubs, and what makes its answers comparable
 // with the other cluster's.
@@ -191,6 +198,41 @@ class Side {
 
   StoreStubs& member(std::size_t i) { return *members_.at(i); }
   std::size_t size() const { return members_.size(); }
+
+  // Sends `request` through member `via` and answers in one line; after a membership change
+  // that took, waits until every member lists it (and names a member MemberAdd added).
+  template <typename Stub, typename Method, typename Request>
+  std::string ask(std::size_t via, Stub stub, Method method, const Request& request) {
+    StoreStubs& m = member(via);
+    using Response = std::remove_pointer_t<decltype(response_of(method))>;
+    Response kept;
+    std::string answer = m.call(m.*stub, method, request, [&](auto& response) {
+      kept = response;
+      return format(response);
+    });
+    if constexpr (requires { kept.members(); }) {
+      if (answer.rfind("error", 0) != 0) {
+        if constexpr (std::is_same_v<Response, etcdserverpb::MemberAddResponse>) {
+          record_added(kept.member().id());
+          last_added = kept;
+          Response named = kept;
+          answer = format(named);  // now that the new member has its name
+        }
+        note_members(kept.members());
+        wait_members(kept.members());
+      }
+    }
+    return answer;
+  }
+  // A URL, client URL or name of this cluster's, shown in answers as `shown`.
+  void show_as(const std::string& from, const std::string& shown) { strings_[from] = shown; }
+  // A peer URL this cluster's requests use for "<peer NAME>".
+  void name_peer_url(const std::string& name, const std::string& url) {
+    peer_urls_["<m" + name + ">"] = url;
+    strings_["\"" + url + "\""] = "\"<" + name + " peer>\"";
+  }
+
+  etcdserverpb::MemberAddResponse last_added;  // the last MemberAdd that took
 
   uint64_t id(const Who& who) const {
     if (who.kind == Who::running) return running_.at(who.index);
@@ -337,10 +379,6 @@ class Requests {
   std::mt19937_64 random_;
 };
 
-// The response type of a stub's method (for decltype only).
-template <typename Stub, typename Request, typename Response>
-Response* response_of(grpc::Status (Stub::*)(grpc::ClientContext*, const Request&, Response*));
-
 void run_seed(uint64_t seed, Side& etcd, Side& ours) {
   Requests gen(seed);
   std::string previous;
@@ -353,31 +391,10 @@ void run_seed(uint64_t seed, Side& etcd, Side& ours) {
     std::string request = "via <m" + std::to_string(via) + ">: ";
     std::string want;
     std::string got;
-    // Sends make(side) to both clusters' member `via`; after a membership change that took,
-    // waits until every member of each lists the change.
+    // Sends make(side) to both clusters' member `via`.
     auto ask = [&](auto stub, auto method, auto make) {
-      for (Side* side : {&etcd, &ours}) {
-        StoreStubs& m = side->member(via);
-        auto r = make(*side);
-        using Response = std::remove_pointer_t<decltype(response_of(method))>;
-        Response kept;
-        std::string answer = m.call(m.*stub, method, r, [&](auto& response) {
-          kept = response;
-          return side->format(response);
-        });
-        if constexpr (requires { kept.members(); }) {
-          if (answer.rfind("error", 0) != 0) {
-            if constexpr (std::is_same_v<Response, etcdserverpb::MemberAddResponse>) {
-              side->record_added(kept.member().id());
-              Response named = kept;
-              answer = side->format(named);  // now that the new member has its name
-            }
-            side->note_members(kept.members());
-            side->wait_members(kept.members());
-          }
-        }
-        (side == &etcd ? want : got) = answer;
-      }
+      want = etcd.ask(via, stub, method, make(etcd));
+      got = ours.ask(via, stub, method, make(ours));
     };
     const int kind = gen.pick(100);
     if (kind < 15) {
@@ -563,4 +580,131 @@ TEST_CASE("compat: random membership changes, alarms, status and defragmentation
     ours.lead_from_member0();
     run_seed(seed, etcd, ours);
   }
+}
+
+namespace {
+
+// Starts the member the last MemberAdd of `side` added, named "new" and listening on its
+// "<peer new>" URL: through `start` (etcd's or ours), which returns its client URL.
+void start_new_member(Side& side, const std::function<std::string(const std::string&)>& start) {
+  const std::string client = start(side.peer_url("<peer new>"));
+  REQUIRE(!client.empty());
+  side.show_as("\"" + client + "\"", "\"<new client>\"");
+}
+
+// Asks `ask` of both until neither answers `passing` (what a moment cures), then compares.
+void settle_and_compare(const std::string& request, const std::string& passing,
+                        const std::function<std::string(Side&)>& ask, Side& etcd, Side& ours) {
+  std::string answers[2];
+  Side* sides[2] = {&etcd, &ours};
+  for (int s = 0; s < 2; ++s) {
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    for (;;) {
+      answers[s] = ask(*sides[s]);
+      if (answers[s].find(passing) == std::string::npos) break;
+      REQUIRE(std::chrono::steady_clock::now() < until);
+      std::this_thread::sleep_for(100ms);  // polls a condition: the cluster gets there
+    }
+  }
+  if (std::getenv("MGMT_COMPAT_VERBOSE")) std::cerr << request << "\n  -> " << answers[0] << "\n";
+  INFO(request);
+  REQUIRE(answers[1] == answers[0]);
+}
+
+}  // namespace
+
+TEST_CASE("compat: a learner started, caught up and promoted, and a running member removed, "
+          "get etcd 3.4's answers from ours", "[compat][cluster]") {
+  mgmt::test::require_program("etcd", "etcd-server");
+  mgmt::test::RealEtcdCluster etcd_cluster(3);
+  REQUIRE(etcd_cluster.ready());
+  mgmt::test::OurCluster our_cluster(3);
+  Side etcd(etcd_cluster.endpoints());
+  Side ours(our_cluster.endpoints());
+  etcd.wait_ready_for_changes();
+  ours.wait_ready_for_changes();
+  etcd.lead_from_member0();
+  ours.lead_from_member0();
+  for (Side* side : {&etcd, &ours}) {
+    side->name_peer_url("new", "http://127.0.0.1:" + std::to_string(mgmt::test::free_port()));
+  }
+  auto both = [&](const std::string& request, std::size_t via, auto stub, auto method,
+                  auto make) {
+    const std::string want = etcd.ask(via, stub, method, make(etcd));
+    const std::string got = ours.ask(via, stub, method, make(ours));
+    if (std::getenv("MGMT_COMPAT_VERBOSE")) std::cerr << request << "\n  -> " << want << "\n";
+    INFO(request);
+    REQUIRE(got == want);
+  };
+  auto add = [](const std::string& url, bool learner) {
+    return [url, learner](Side& side) {
+      etcdserverpb::MemberAddRequest r;
+      r.add_peerurls(side.peer_url(url));
+      r.set_islearner(learner);
+      return r;
+    };
+  };
+  auto promote = [](Side& side) {
+    etcdserverpb::MemberPromoteRequest r;
+    r.set_id(side.id({Who::added, 0}));
+    return r;
+  };
+  auto list = [](Side&) { return etcdserverpb::MemberListRequest(); };
+  const auto cluster = &StoreStubs::cluster_;
+  using Stub = etcdserverpb::Cluster::Stub;
+
+  both("add the learner", 0, cluster, &Stub::MemberAdd, add("<peer new>", true));
+  both("promote it before it runs", 1, cluster, &Stub::MemberPromote, promote);
+
+  start_new_member(etcd, [&](const std::string& peer) {
+    std::string initial;
+    for (const auto& m : etcd.last_added.members()) {
+      initial += (initial.empty() ? "" : ",") + (m.name().empty() ? "new" : m.name()) + "=" +
+                 m.peerurls(0);
+    }
+    return etcd_cluster.join("new", peer, initial);
+  });
+  start_new_member(ours, [&](const std::string& peer) {
+    return our_cluster.join(ours.last_added, peer, "new");
+  });
+  ours.show_as("name: \"new\"", "name: \"<new>\"");
+  etcd.show_as("name: \"new\"", "name: \"<new>\"");
+
+  // Once it has caught up (and published its name), it is promoted through a follower.
+  settle_and_compare("promote it once it runs", "in sync with leader",
+                     [&](Side& side) {
+                       return side.ask(2, cluster, &Stub::MemberPromote, promote(side));
+                     },
+                     etcd, ours);
+  settle_and_compare("list the members", "members {ID: <a0> peerURLs",
+                     [&](Side& side) {
+                       return side.ask(1, cluster, &Stub::MemberList, list(side));
+                     },
+                     etcd, ours);
+  // Four voters, all started: a fifth that never runs is still a quorum's worth, once the
+  // leader has been connected to the new member for 5 s.
+  settle_and_compare("add a voter that never runs", "unhealthy cluster",
+                     [&](Side& side) {
+                       return side.ask(0, cluster, &Stub::MemberAdd,
+                                       add("http://127.0.0.1:1", false)(side));
+                     },
+                     etcd, ours);
+  // Now a voter is down for good: nothing more is added.
+  both("add a learner with a voter down", 2, cluster, &Stub::MemberAdd,
+       add("http://127.0.0.1:2", true));
+  both("promote a voter", 0, cluster, &Stub::MemberPromote, promote);
+  // The running new member goes, once the leader has been connected to it for 5 s.
+  settle_and_compare("remove the running new member", "unhealthy cluster",
+                     [&](Side& side) {
+                       etcdserverpb::MemberRemoveRequest r;
+                       r.set_id(side.id({Who::added, 0}));
+                       return side.ask(1, cluster, &Stub::MemberRemove, r);
+                     },
+                     etcd, ours);
+  both("remove the voter that never ran", 0, cluster, &Stub::MemberRemove, [](Side& side) {
+    etcdserverpb::MemberRemoveRequest r;
+    r.set_id(side.id({Who::added, 1}));
+    return r;
+  });
+  both("list the members", 2, cluster, &Stub::MemberList, list);
 }

@@ -64,6 +64,18 @@ RealEtcdCluster::RealEtcdCluster(int size, const std::vector<std::string>& extra
   }
 }
 
+std::string RealEtcdCluster::join(const std::string& name, const std::string& peer_url,
+                                  const std::string& initial) {
+  const std::string client = "http://127.0.0.1:" + std::to_string(free_port());
+  std::vector<std::string> argv = {
+      "/usr/bin/etcd", "--name", name, "--data-dir", dir_.path() + "/" + name,
+      "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
+      peer_url, "--initial-advertise-peer-urls", peer_url, "--initial-cluster", initial,
+      "--initial-cluster-state", "existing"};
+  processes_.push_back(std::make_unique<ChildProcess>(argv));
+  return processes_.back()->wait_for_output("ready to serve client requests") ? client : "";
+}
+
 std::vector<std::string> RealEtcdCluster::endpoints() const {
   std::vector<std::string> out;
   for (int port : client_ports_) out.push_back("http://127.0.0.1:" + std::to_string(port));

@@ -42,6 +42,11 @@ class RealEtcdCluster {
   explicit RealEtcdCluster(int size, const std::vector<std::string>& extra = {});
   // Each member's client URL, in member order.
   std::vector<std::string> endpoints() const;
+  // Starts a member the cluster was told of by MemberAdd (`initial`: etcd's --initial-cluster
+  // of every member, this one included, as NAME=PEER_URL,...), listening on `peer_url`;
+  // returns its client URL once it serves, "" if it does not within the wait.
+  std::string join(const std::string& name, const std::string& peer_url,
+                   const std::string& initial);
   bool ready() const { return ready_; }
 
  private:

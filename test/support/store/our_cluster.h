@@ -54,18 +54,7 @@ class OurCluster {
         REQUIRE(std::chrono::steady_clock::now() < until);
         std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polls a condition
       }
-      std::map<uint64_t, std::string> peers;
-      for (const auto& m : added.members()) {
-        if (m.peerurls_size() > 0) peers[m.id()] = m.peerurls(0);
-      }
-      members_.push_back(std::make_unique<OurStore>([&](mgmt::store::server::StoreConfig& c) {
-        c.member_name = "m" + std::to_string(i);
-        c.peer_urls = {peer};
-        c.join_cluster_id = added.header().cluster_id();
-        c.join_member_id = added.member().id();
-        c.join_peers = peers;
-        if (adjust) adjust(c);
-      }));
+      join(added, peer, "m" + std::to_string(i));
       REQUIRE(members_.back()->server().wait_for_leader(std::chrono::seconds(10)));
       wait_started(added.member().id());
     }
@@ -78,6 +67,25 @@ class OurCluster {
     return out;
   }
   OurStore& member(std::size_t i) { return *members_.at(i); }
+
+  // Starts the member that `added` (MemberAdd's answer) names, listening on `peer_url`;
+  // returns its client URL.
+  std::string join(const etcdserverpb::MemberAddResponse& added, const std::string& peer_url,
+                   const std::string& name) {
+    std::map<uint64_t, std::string> peers;
+    for (const auto& m : added.members()) {
+      if (m.peerurls_size() > 0) peers[m.id()] = m.peerurls(0);
+    }
+    members_.push_back(std::make_unique<OurStore>([&](mgmt::store::server::StoreConfig& c) {
+      c.member_name = name;
+      c.peer_urls = {peer_url};
+      c.join_cluster_id = added.header().cluster_id();
+      c.join_member_id = added.member().id();
+      c.join_peers = peers;
+      if (adjust_) adjust_(c);
+    }));
+    return members_.back()->endpoint();
+  }
 
  private:
   // Waits until member `id` has published its name: etcd counts it as started from then on, and
@@ -99,6 +107,7 @@ class OurCluster {
     }
   }
 
+  std::function<void(mgmt::store::server::StoreConfig&)> adjust_;
   std::vector<std::unique_ptr<OurStore>> members_;
 };
 
