@@ -379,6 +379,22 @@ class Requests {
   std::mt19937_64 random_;
 };
 
+// A three-member cluster of etcd's and one of ours, each ready for membership changes and led
+// by its member 0, so that answers naming the leader compare.
+struct TwoClusters {
+  TwoClusters() {
+    REQUIRE(etcd_cluster.ready());
+    etcd.wait_ready_for_changes();
+    ours.wait_ready_for_changes();
+    etcd.lead_from_member0();
+    ours.lead_from_member0();
+  }
+  mgmt::test::RealEtcdCluster etcd_cluster{3};
+  mgmt::test::OurCluster our_cluster{3};
+  Side etcd{etcd_cluster.endpoints()};
+  Side ours{our_cluster.endpoints()};
+};
+
 void run_seed(uint64_t seed, Side& etcd, Side& ours) {
   Requests gen(seed);
   std::string previous;
@@ -569,16 +585,8 @@ TEST_CASE("compat: random membership changes, alarms, status and defragmentation
   std::vector<uint64_t> seeds{1, 2};
   if (const char* one = std::getenv("MGMT_COMPAT_SEED")) seeds = {std::strtoull(one, nullptr, 10)};
   for (uint64_t seed : seeds) {
-    mgmt::test::RealEtcdCluster etcd_cluster(3);
-    REQUIRE(etcd_cluster.ready());
-    mgmt::test::OurCluster our_cluster(3);
-    Side etcd(etcd_cluster.endpoints());
-    Side ours(our_cluster.endpoints());
-    etcd.wait_ready_for_changes();
-    ours.wait_ready_for_changes();
-    etcd.lead_from_member0();
-    ours.lead_from_member0();
-    run_seed(seed, etcd, ours);
+    TwoClusters c;
+    run_seed(seed, c.etcd, c.ours);
   }
 }
 
@@ -616,15 +624,9 @@ void settle_and_compare(const std::string& request, const std::string& passing,
 TEST_CASE("compat: a learner started, caught up and promoted, and a running member removed, "
           "get etcd 3.4's answers from ours", "[compat][cluster]") {
   mgmt::test::require_program("etcd", "etcd-server");
-  mgmt::test::RealEtcdCluster etcd_cluster(3);
-  REQUIRE(etcd_cluster.ready());
-  mgmt::test::OurCluster our_cluster(3);
-  Side etcd(etcd_cluster.endpoints());
-  Side ours(our_cluster.endpoints());
-  etcd.wait_ready_for_changes();
-  ours.wait_ready_for_changes();
-  etcd.lead_from_member0();
-  ours.lead_from_member0();
+  TwoClusters c;
+  auto& etcd = c.etcd;
+  auto& ours = c.ours;
   for (Side* side : {&etcd, &ours}) {
     side->name_peer_url("new", "http://127.0.0.1:" + std::to_string(mgmt::test::free_port()));
   }
@@ -662,10 +664,10 @@ TEST_CASE("compat: a learner started, caught up and promoted, and a running memb
       initial += (initial.empty() ? "" : ",") + (m.name().empty() ? "new" : m.name()) + "=" +
                  m.peerurls(0);
     }
-    return etcd_cluster.join("new", peer, initial);
+    return c.etcd_cluster.join("new", peer, initial);
   });
   start_new_member(ours, [&](const std::string& peer) {
-    return our_cluster.join(ours.last_added, peer, "new");
+    return c.our_cluster.join(ours.last_added, peer, "new");
   });
   ours.show_as("name: \"new\"", "name: \"<new>\"");
   etcd.show_as("name: \"new\"", "name: \"<new>\"");
