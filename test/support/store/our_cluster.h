@@ -29,7 +29,8 @@ class OurCluster {
  public:
   // adjust: changes to every member's configuration before it opens.
   explicit OurCluster(
-      int size, const std::function<void(mgmt::store::server::StoreConfig&)>& adjust = nullptr) {
+      int size, const std::function<void(mgmt::store::server::StoreConfig&)>& adjust = nullptr)
+      : adjust_(adjust) {
     members_.push_back(std::make_unique<OurStore>([&](mgmt::store::server::StoreConfig& c) {
       c.member_name = "m0";
       if (adjust) adjust(c);
