@@ -284,14 +284,6 @@ class Store : public mgmt::test::StoreStubs {
     REQUIRE(maintenance_->Status(&context, etcdserverpb::StatusRequest(), &status).ok());
     id = status.header().member_id();
   }
-  // Who it thinks leads (0: nobody).
-  uint64_t leader() {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + 10s);
-    etcdserverpb::StatusResponse status;
-    if (!maintenance_->Status(&context, etcdserverpb::StatusRequest(), &status).ok()) return 0;
-    return status.leader();
-  }
   template <typename Stub, typename Method, typename Request>
   std::string call(Stub& stub, Method method, const Request& request) {
     return StoreStubs::call(stub, method, request, [](auto& r) {

@@ -145,13 +145,7 @@ class Side {
   // Makes member 0 the leader (each cluster elected its own), so that answers naming the
   // leader compare.
   void lead_from_member0() {
-    auto leader_of = [](StoreStubs& m) {
-      etcdserverpb::StatusResponse status;
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + 10s);
-      return m.maintenance_->Status(&context, {}, &status).ok() ? status.leader() : 0;
-    };
-    const uint64_t leader = leader_of(*members_[0]);
+    const uint64_t leader = members_[0]->leader();
     if (leader != running_[0]) {
       std::size_t at = 0;
       while (at < running_.size() && running_[at] != leader) ++at;
@@ -167,7 +161,7 @@ class Side {
     }
     const auto until = std::chrono::steady_clock::now() + 10s;
     for (auto& m : members_) {
-      while (leader_of(*m) != running_[0]) {
+      while (m->leader() != running_[0]) {
         REQUIRE(std::chrono::steady_clock::now() < until);
         std::this_thread::sleep_for(10ms);  // polls a condition: the member names the leader
       }

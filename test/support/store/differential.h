@@ -87,6 +87,15 @@ class StoreStubs {
     return format(response);
   }
 
+  // Who this member thinks leads (0: nobody, or no answer).
+  uint64_t leader() {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    etcdserverpb::StatusResponse status;
+    if (!maintenance_->Status(&context, etcdserverpb::StatusRequest(), &status).ok()) return 0;
+    return status.leader();
+  }
+
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
   std::unique_ptr<etcdserverpb::Maintenance::Stub> maintenance_;
