@@ -33,6 +33,7 @@ class OurCluster {
       : adjust_(adjust) {
     members_.push_back(std::make_unique<OurStore>([&](mgmt::store::server::StoreConfig& c) {
       c.member_name = "m0";
+      c.ideal_voters = 0;  // as etcd: a learner is promoted by MemberPromote only
       if (adjust) adjust(c);
     }));
     REQUIRE(members_[0]->server().wait_for_leader(std::chrono::seconds(10)));
@@ -83,6 +84,7 @@ class OurCluster {
       c.join_cluster_id = added.header().cluster_id();
       c.join_member_id = added.member().id();
       c.join_peers = peers;
+      c.ideal_voters = 0;
       if (adjust_) adjust_(c);
     }));
     return members_.back()->endpoint();
