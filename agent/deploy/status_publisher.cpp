@@ -26,7 +26,17 @@ StatusPublisher::~StatusPublisher() {
     stop_ = true;
   }
   wake_.notify_all();
+  // A call under way to a store that does not answer (no quorum, paused) is abandoned now
+  // rather than waited out; the client is this publisher's own.
+  client_.cancel_calls("this agent is stopping");
   thread_.join();
+  client_.resume_calls();
+  if (lease_ == 0) return;
+  if (auto revoked = client_.lease_revoke(lease_, kRevokeOnStop); !revoked) {
+    log::get("deploy")->info("this host's status was not withdrawn ({}); it vanishes from the "
+                             "store within {} s by itself",
+                             revoked.error().message(), kLeaseTtlSeconds);
+  }
 }
 
 void StatusPublisher::poke() {
@@ -38,33 +48,34 @@ void StatusPublisher::poke() {
 }
 
 void StatusPublisher::loop() {
-  int64_t lease = 0;
   std::string published;
   std::unique_lock lock(mutex_);
+  // A call that fails because the agent stops says nothing of the lease: it is kept, and the
+  // destructor revokes it.
   while (!stop_) {
     lock.unlock();
-    if (lease != 0 && !client_.lease_keep_alive_once(lease)) lease = 0;
-    if (lease == 0) {
+    if (lease_ != 0 && !client_.lease_keep_alive_once(lease_) && !stopping()) lease_ = 0;
+    if (lease_ == 0 && !stopping()) {
       auto granted = client_.lease_grant(kLeaseTtlSeconds);
-      if (granted) lease = *granted;
+      if (granted) lease_ = *granted;
       published.clear();
     }
-    HostStatus status = read_();
-    std::string text = encode_status(status);
-    if (lease != 0 && text != published) {
-      if (client_.put(kStatusPrefix + status.host, text, lease)) published = text;
+    if (!stopping()) {
+      HostStatus status = read_();
+      std::string text = encode_status(status);
+      if (lease_ != 0 && text != published) {
+        if (client_.put(kStatusPrefix + status.host, text, lease_)) published = text;
+      }
     }
     lock.lock();
     wake_.wait_for(lock, kBeat, [this] { return stop_ || poked_; });
     poked_ = false;
   }
-  lock.unlock();
-  if (lease == 0) return;
-  if (auto revoked = client_.lease_revoke(lease, kRevokeOnStop); !revoked) {
-    log::get("deploy")->info("this host's status was not withdrawn ({}); it vanishes from the "
-                             "store within {} s by itself",
-                             revoked.error().message(), kLeaseTtlSeconds);
-  }
+}
+
+bool StatusPublisher::stopping() {
+  std::lock_guard lock(mutex_);
+  return stop_;
 }
 
 }  // namespace mgmt::agent::deploy

@@ -21,6 +21,10 @@ class KeyWatch final : public resources::Watch {
 
 }  // namespace
 
+EtcdStoreAccess::EtcdStoreAccess(store::client::EtcdClient& client)
+    : client_(client),
+      lease_client_(std::move(*store::client::EtcdClient::open(client.endpoints()))) {}
+
 Result<std::optional<std::string>> EtcdStoreAccess::get(const std::string& key) {
   auto r = client_.get(key);
   if (!r) return fail(r.error());
@@ -82,7 +86,9 @@ void EtcdStoreAccess::keep_alive_loop() {
     lock.unlock();
     std::vector<std::pair<int64_t, bool>> lost;
     for (const auto& [key, lease] : leases) {
-      if (!client_.lease_keep_alive_once(lease.id)) lost.push_back(key);
+      if (lease_client_->lease_keep_alive_once(lease.id)) continue;
+      std::lock_guard closing(mutex_);
+      if (!closing_) lost.push_back(key);  // not abandoned by close(): the store lost it
     }
     lock.lock();
     for (const auto& key : lost) {
@@ -101,16 +107,25 @@ void EtcdStoreAccess::close() {
     leases.swap(leases_);
   }
   wake_.notify_all();
+  lease_client_->cancel_calls("this agent is stopping");
   if (keeper_.joinable()) keeper_.join();
-  // A courtesy (the keys expire within their TTL anyway): at most 1 s each, so that a store
+  lease_client_->resume_calls();
+  // A courtesy (the keys expire within their TTL anyway): at most 1 s in all, so that a store
   // without quorum, as when a whole cluster stops at once, does not hold the stop up.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   for (const auto& [key, lease] : leases) {
     if (lease.outlive_stop) continue;
-    if (auto revoked = client_.lease_revoke(lease.id, std::chrono::seconds(1)); !revoked) {
-      log::get("agent")->info("the keys of lease {:x} were not deleted ({}); they expire within "
-                              "{} s by themselves",
-                              lease.id, revoked.error().message(), key.first);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    std::string why = "the second given to revoking leases had passed";
+    if (left.count() > 0) {
+      auto revoked = lease_client_->lease_revoke(lease.id, left);
+      if (revoked) continue;
+      why = revoked.error().message();
     }
+    log::get("agent")->info("the keys of lease {:x} were not deleted ({}); they expire within {} "
+                            "s by themselves",
+                            lease.id, why, key.first);
   }
 }
 

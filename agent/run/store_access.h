@@ -1,6 +1,7 @@
 // store_access.h: the cluster store as resources see it (resources::StoreAccess), over the
 // agent's etcd client: plain get/put/delete of one key and a watch calling back on its changes;
-// keys under leases the agent keeps alive (one lease per TTL, renewed by one thread).
+// keys under leases the agent keeps alive (one lease per TTL, renewed by one thread, on a client
+// of its own to the same endpoints so that close() can abandon a renewal under way).
 // The client must outlive this object and every watch it made.
 #pragma once
 
@@ -9,6 +10,7 @@
 
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -18,7 +20,7 @@ namespace mgmt::agent::run {
 
 class EtcdStoreAccess final : public resources::StoreAccess {
  public:
-  explicit EtcdStoreAccess(store::client::EtcdClient& client) : client_(client) {}
+  explicit EtcdStoreAccess(store::client::EtcdClient& client);
   Result<std::optional<std::string>> get(const std::string& key) override;
   Result<void> put(const std::string& key, const std::string& value) override;
   Result<void> del(const std::string& key) override;
@@ -33,8 +35,9 @@ class EtcdStoreAccess final : public resources::StoreAccess {
   // Every key under `prefix` with its value and create revision (world.schedule).
   Result<std::map<std::string, std::pair<std::string, int64_t>>> list_prefix(
       const std::string& prefix);
-  // Stops keeping leases alive and revokes those not meant to outlive a stop (waiting at most
-  // 1 s for each). Before the store stops; the destructor does it too.
+  // Stops keeping leases alive (abandoning a renewal under way) and revokes those not meant to
+  // outlive a stop, waiting at most 1 s in all for that. Before the store stops; the destructor
+  // does it too.
   void close();
   ~EtcdStoreAccess() override;
 
@@ -46,6 +49,7 @@ class EtcdStoreAccess final : public resources::StoreAccess {
   void keep_alive_loop();
 
   store::client::EtcdClient& client_;
+  std::unique_ptr<store::client::EtcdClient> lease_client_;  // renewals and revokes
   std::mutex mutex_;
   std::condition_variable wake_;
   bool closing_ = false;

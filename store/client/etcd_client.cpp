@@ -203,6 +203,11 @@ void EtcdClient::cancel_calls(const std::string& why) {
   for (grpc::ClientContext* context : impl_->calls) context->TryCancel();
 }
 
+void EtcdClient::resume_calls() {
+  std::lock_guard lock(impl_->calls_mutex);
+  impl_->cancelled.reset();
+}
+
 Result<std::unique_ptr<EtcdClient>> EtcdClient::open(const std::vector<std::string>& endpoints,
                                                      std::chrono::milliseconds timeout) {
   if (endpoints.empty()) {

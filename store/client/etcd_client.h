@@ -153,6 +153,9 @@ class EtcdClient {
   // Code::cancelled and `why`: an agent that stops does not wait out the timeout of a call to a
   // store that lost its quorum (its resources' calls, say). Watches are not affected.
   void cancel_calls(const std::string& why);
+  // Lets calls through again after cancel_calls: a background thread's call is abandoned at
+  // once when its owner stops, and the owner's last courtesy calls (revokes) still go out.
+  void resume_calls();
 
   const std::vector<std::string>& endpoints() const { return endpoints_; }
 
