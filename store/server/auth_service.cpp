@@ -1,11 +1,21 @@
-// auth_service.cpp: etcd's Auth service as etcd answers it with auth disabled: AuthStatus says
-// so, Authenticate fails with etcd's "authentication is not enabled", AuthDisable is a no-op,
-// and AuthEnable is refused because mgmt's store does not implement users and roles.
+// auth_service.cpp: etcd's Auth service as etcd 3.4 answers it with auth disabled and no user
+// or role defined, which is what mgmt's store always is: AuthStatus says auth is off,
+// Authenticate fails with "authentication is not enabled", AuthDisable is a no-op, UserList and
+// RoleList are empty, and every request naming a user or a role gets etcd's "user name not
+// found" or "role name not found" (as etcd answers for one that was never added; a role "root"
+// is not built in before auth is enabled). What would create users or roles (UserAdd, RoleAdd)
+// and AuthEnable are refused, in one line naming why and what to do instead: mgmt's store does
+// not implement users and roles. Invariant: every method of etcdserverpb.Auth is answered; none
+// is "unknown method".
 #include "store/server/etcd_errors.h"
 #include "store/server/services.h"
 
 namespace mgmt::store::server {
 namespace {
+
+constexpr const char* kNoUsersAndRoles =
+    "mgmt: the store does not implement users and roles; keep auth off and protect the client "
+    "port with the network";
 
 class AuthService final {
  public:
@@ -28,9 +38,45 @@ class AuthService final {
   }
   grpc::Status AuthEnable(const etcdserverpb::AuthEnableRequest*,
                           etcdserverpb::AuthEnableResponse*) {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                        "mgmt: the store does not implement users and roles; keep auth off and "
-                        "protect the client port with the network");
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, kNoUsersAndRoles);
+  }
+
+  // What would add a user or a role: etcd's check of the name first, then the refusal.
+  grpc::Status UserAdd(const etcdserverpb::AuthUserAddRequest* request,
+                       etcdserverpb::AuthUserAddResponse*) {
+    if (request->name().empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kErrUserEmpty);
+    }
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, kNoUsersAndRoles);
+  }
+  grpc::Status RoleAdd(const etcdserverpb::AuthRoleAddRequest* request,
+                       etcdserverpb::AuthRoleAddResponse*) {
+    if (request->name().empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kErrRoleEmpty);
+    }
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, kNoUsersAndRoles);
+  }
+
+  // The lists: none defined.
+  grpc::Status UserList(const etcdserverpb::AuthUserListRequest*,
+                        etcdserverpb::AuthUserListResponse* response) {
+    context_.fill(response->mutable_header());
+    return grpc::Status::OK;
+  }
+  grpc::Status RoleList(const etcdserverpb::AuthRoleListRequest*,
+                        etcdserverpb::AuthRoleListResponse* response) {
+    context_.fill(response->mutable_header());
+    return grpc::Status::OK;
+  }
+
+  // Any request about one user or one role names one that does not exist.
+  template <typename Request, typename Response>
+  grpc::Status no_such_user(const Request*, Response*) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kErrUserNotFound);
+  }
+  template <typename Request, typename Response>
+  grpc::Status no_such_role(const Request*, Response*) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kErrRoleNotFound);
   }
 
  private:
@@ -40,12 +86,37 @@ class AuthService final {
 }  // namespace
 
 void add_auth_service(ServiceContext& context, rpc::RpcServer& server) {
+  using namespace etcdserverpb;
+  using S = AuthService;
   auto service = std::make_shared<AuthService>(context);
   const std::string at = "/etcdserverpb.Auth/";
-  add_blocking(server, at + "AuthStatus", service, &AuthService::AuthStatus);
-  add_blocking(server, at + "Authenticate", service, &AuthService::Authenticate);
-  add_blocking(server, at + "AuthDisable", service, &AuthService::AuthDisable);
-  add_blocking(server, at + "AuthEnable", service, &AuthService::AuthEnable);
+  add_blocking(server, at + "AuthStatus", service, &S::AuthStatus);
+  add_blocking(server, at + "Authenticate", service, &S::Authenticate);
+  add_blocking(server, at + "AuthDisable", service, &S::AuthDisable);
+  add_blocking(server, at + "AuthEnable", service, &S::AuthEnable);
+  add_blocking(server, at + "UserAdd", service, &S::UserAdd);
+  add_blocking(server, at + "RoleAdd", service, &S::RoleAdd);
+  add_blocking(server, at + "UserList", service, &S::UserList);
+  add_blocking(server, at + "RoleList", service, &S::RoleList);
+  add_blocking(server, at + "UserGet", service,
+               &S::no_such_user<AuthUserGetRequest, AuthUserGetResponse>);
+  add_blocking(server, at + "UserDelete", service,
+               &S::no_such_user<AuthUserDeleteRequest, AuthUserDeleteResponse>);
+  add_blocking(server, at + "UserChangePassword", service,
+               &S::no_such_user<AuthUserChangePasswordRequest, AuthUserChangePasswordResponse>);
+  add_blocking(server, at + "UserGrantRole", service,
+               &S::no_such_user<AuthUserGrantRoleRequest, AuthUserGrantRoleResponse>);
+  add_blocking(server, at + "UserRevokeRole", service,
+               &S::no_such_user<AuthUserRevokeRoleRequest, AuthUserRevokeRoleResponse>);
+  add_blocking(server, at + "RoleGet", service,
+               &S::no_such_role<AuthRoleGetRequest, AuthRoleGetResponse>);
+  add_blocking(server, at + "RoleDelete", service,
+               &S::no_such_role<AuthRoleDeleteRequest, AuthRoleDeleteResponse>);
+  add_blocking(server, at + "RoleGrantPermission", service,
+               &S::no_such_role<AuthRoleGrantPermissionRequest, AuthRoleGrantPermissionResponse>);
+  add_blocking(server, at + "RoleRevokePermission", service,
+               &S::no_such_role<AuthRoleRevokePermissionRequest,
+                                AuthRoleRevokePermissionResponse>);
 }
 
 }  // namespace mgmt::store::server

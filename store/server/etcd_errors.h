@@ -19,6 +19,12 @@ inline constexpr const char* kErrNoSpace = "etcdserver: mvcc: database space exc
 inline constexpr const char* kErrCorrupt = "etcdserver: corrupt cluster";
 inline constexpr const char* kErrRequestTooLarge = "etcdserver: request is too large";
 inline constexpr const char* kErrAuthNotEnabled = "etcdserver: authentication is not enabled";
+// auth.ErrUserNotFound / ErrRoleNotFound (gRPC FailedPrecondition), ErrUserEmpty / ErrRoleEmpty
+// (InvalidArgument).
+inline constexpr const char* kErrUserNotFound = "etcdserver: user name not found";
+inline constexpr const char* kErrRoleNotFound = "etcdserver: role name not found";
+inline constexpr const char* kErrUserEmpty = "etcdserver: user name is empty";
+inline constexpr const char* kErrRoleEmpty = "etcdserver: role name is empty";
 inline constexpr const char* kErrBadLeaderTransferee = "etcdserver: bad leader transferee";
 inline constexpr const char* kErrMemberNotFound = "etcdserver: member not found";
 inline constexpr const char* kErrMemberNotLearner = "etcdserver: can only promote a learner member";

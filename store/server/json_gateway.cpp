@@ -243,6 +243,19 @@ JsonGateway::JsonGateway(std::shared_ptr<grpc::Channel> channel)
       {"/auth/enable", unary(s.auth, &Auth::Stub::AuthEnable)},
       {"/auth/disable", unary(s.auth, &Auth::Stub::AuthDisable)},
       {"/auth/authenticate", unary(s.auth, &Auth::Stub::Authenticate)},
+      {"/auth/user/add", unary(s.auth, &Auth::Stub::UserAdd)},
+      {"/auth/user/get", unary(s.auth, &Auth::Stub::UserGet)},
+      {"/auth/user/list", unary(s.auth, &Auth::Stub::UserList)},
+      {"/auth/user/delete", unary(s.auth, &Auth::Stub::UserDelete)},
+      {"/auth/user/changepw", unary(s.auth, &Auth::Stub::UserChangePassword)},
+      {"/auth/user/grant", unary(s.auth, &Auth::Stub::UserGrantRole)},
+      {"/auth/user/revoke", unary(s.auth, &Auth::Stub::UserRevokeRole)},
+      {"/auth/role/add", unary(s.auth, &Auth::Stub::RoleAdd)},
+      {"/auth/role/get", unary(s.auth, &Auth::Stub::RoleGet)},
+      {"/auth/role/list", unary(s.auth, &Auth::Stub::RoleList)},
+      {"/auth/role/delete", unary(s.auth, &Auth::Stub::RoleDelete)},
+      {"/auth/role/grant", unary(s.auth, &Auth::Stub::RoleGrantPermission)},
+      {"/auth/role/revoke", unary(s.auth, &Auth::Stub::RoleRevokePermission)},
   };
 }
 

@@ -147,6 +147,18 @@ const std::vector<Step> kScript = {
     {"alarm list -w json", ""},
     {"member list -w json", ""},
     {"auth disable", ""},
+    // Users and roles as an etcd with none answers (ours cannot add any; tested apart).
+    {"user list", ""},
+    {"role list -w json", ""},
+    {"user get root", ""},
+    {"role get root", ""},
+    {"user delete nobody", ""},
+    {"role delete root", ""},
+    {"user grant-role nobody r", ""},
+    {"user revoke-role nobody r", ""},
+    {"user passwd nobody --interactive=false", "pw\n"},
+    {"role grant-permission nobody readwrite k", ""},
+    {"role revoke-permission nobody k", ""},
     {"put '' empty", ""},
 };
 
@@ -193,6 +205,24 @@ TEST_CASE("compat: etcdctl sees the same answers from our store as from etcd 3.4
     INFO("etcdctl " << kScript[i].args);
     CHECK(actual[i] == expected[i]);
   }
+}
+
+TEST_CASE("compat: adding a user or a role, or enabling auth, is refused in one line saying why",
+          "[compat][etcdctl]") {
+  OurStore ours;
+  const std::string why =
+      "mgmt: the store does not implement users and roles; keep auth off and protect the client "
+      "port with the network";
+  for (const std::string args : {"user add alice --interactive=false", "role add readers",
+                                 "auth enable"}) {
+    INFO("etcdctl " << args);
+    const std::string out = etcdctl(ours.endpoint(), args, "pw\n");
+    CHECK(out.rfind("exit 1\n", 0) == 0);
+    CHECK(out.find("Error: rpc error: code = Unimplemented desc = " + why) != std::string::npos);
+  }
+  // Nothing was added.
+  CHECK(etcdctl(ours.endpoint(), "user list") == "exit 0\n");
+  CHECK(etcdctl(ours.endpoint(), "role list") == "exit 0\n");
 }
 
 TEST_CASE("compat: etcdctl watch replays history and sees live events from our store",
@@ -502,6 +532,12 @@ const std::vector<GatewayStep> kGatewayScript = {
     {"POST", "/v3/maintenance/alarm", "{}"},
     {"POST", "/v3/maintenance/hash", "{}"},
     {"POST", "/v3/auth/authenticate", R"({"name":"a","password":"b"})"},
+    {"POST", "/v3/auth/user/list", "{}"},
+    {"POST", "/v3/auth/role/list", "{}"},
+    {"POST", "/v3/auth/user/get", R"({"name":"root"})"},
+    {"POST", "/v3/auth/role/revoke", R"({"role":"r","key":"aw=="})"},
+    {"POST", "/v3/auth/user/add", R"({"name":""})"},
+    {"POST", "/v3/auth/role/add", R"({})"},
     {"POST", "/v3beta/kv/range", R"({"key":"Zm9v"})"},
     {"GET", "/v3/kv/range", ""},
     {"POST", "/v3/no/such/call", "{}"},
