@@ -82,14 +82,18 @@ void EtcdStoreAccess::keep_alive_loop() {
     for (const auto& [key, lease] : leases_) shortest = std::min(shortest, key.first);
     const auto pause = std::chrono::milliseconds(std::max<int64_t>(1000, shortest * 1000 / 3));
     if (wake_.wait_for(lock, pause, [&] { return closing_; })) break;
+    if (leases_.empty()) continue;
     auto leases = leases_;
     lock.unlock();
+    log::get("agent")->debug("renewing {} lease(s) of this agent's expiring keys", leases.size());
     std::vector<std::pair<int64_t, bool>> lost;
     for (const auto& [key, lease] : leases) {
       if (lease_client_->lease_keep_alive_once(lease.id)) continue;
       std::lock_guard closing(mutex_);
       if (!closing_) lost.push_back(key);  // not abandoned by close(): the store lost it
     }
+    log::get("agent")->debug("renewed {} of {} lease(s)", leases.size() - lost.size(),
+                             leases.size());
     lock.lock();
     for (const auto& key : lost) {
       auto it = leases_.find(key);

@@ -1,6 +1,7 @@
 // kv_agent_test.cpp: a kv resource in a real agent writes to the agent's own store (what
 // etcdctl sees), and another writer's change is undone through the store's watch; an agent
-// whose kv resource waits on a store that does not answer still stops at once.
+// whose kv resource, or whose renewal of its expiring keys' lease, waits on a store that does
+// not answer still stops at once.
 #include "test/support/process/child_process.h"
 #include "test/support/process/free_port.h"
 #include "test/support/process/real_etcd.h"
@@ -90,4 +91,36 @@ TEST_CASE("kv: an agent stops at once while its kv resource waits on a store tha
   CHECK(took < std::chrono::seconds(3));
   CHECK(agent.output().find("kv[colour]: the call to the store at " + etcd.endpoint() +
                             " was abandoned: this agent is stopping") != std::string::npos);
+}
+
+TEST_CASE("kv: an agent stops at once while it renews its expiring keys' lease on a store that "
+          "answers nothing",
+          "[run][kv]") {
+  mgmt::test::require_program("etcd", "etcd-server");
+  const std::string binary = mgmt::test::mgmt_binary();
+  RealEtcd etcd;
+  REQUIRE(etcd.ready());
+  TempDir dir;
+  const std::string code = dir.path() + "/schedule.mcl";
+  std::ofstream(code) << "schedule \"web\" {\n\tmax => 2,\n}\n";
+  ChildProcess agent({binary, "-v", "run", "--no-server", "--seeds", etcd.endpoint(),
+                      "--tmp-prefix", "lang", code});
+  REQUIRE(agent.wait_for_output("schedule[web]: resource: scheduled in web"));
+  // Once the lease was renewed, the store stops answering; the next renewal waits on it, for
+  // the client's 5 s unless the stop abandons it.
+  REQUIRE(agent.wait_for_output("renewed 1 of 1 lease(s)"));
+  etcd.send_signal(SIGSTOP);
+  const bool renewal_started =
+      agent.wait_for_occurrences("renewing 1 lease(s) of this agent's expiring keys", 2);
+  INFO(agent.output());
+  REQUIRE(renewal_started);
+  const auto stopping = std::chrono::steady_clock::now();
+  agent.send_signal(SIGTERM);
+  const auto exit_code = agent.wait_exit(std::chrono::seconds(30));
+  const auto took = std::chrono::steady_clock::now() - stopping;
+  etcd.send_signal(SIGCONT);
+  CHECK(exit_code == 0);
+  // The courtesy revokes (the status's and the schedule's) share one second; the renewal under
+  // way, abandoned, costs nothing.
+  CHECK(took < std::chrono::seconds(3));
 }
