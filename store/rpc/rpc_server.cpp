@@ -107,6 +107,7 @@ struct RpcServer::Impl {
   bool owns_loop = false;  // the loop is this server's own (else it is shared and outlives it)
   std::unique_ptr<asio::thread_pool> workers;
   std::unordered_map<std::string, Method> methods;
+  std::unordered_map<std::string, std::string> declined;  // service -> why (decline_service)
   std::set<std::shared_ptr<Connection>> connections;  // I/O thread only
   std::atomic<std::size_t> connection_count{0};
   std::mutex mutex;  // guards started, stopped
@@ -404,6 +405,9 @@ void Connection::headers_done(const std::shared_ptr<CallState>& call) {
     const auto slash = call->path.rfind('/');
     const std::string service =
         slash == std::string::npos || slash == 0 ? call->path : call->path.substr(1, slash - 1);
+    if (auto declined = server_.declined.find(service); declined != server_.declined.end()) {
+      return refuse(call, Status(StatusCode::UNIMPLEMENTED, declined->second));
+    }
     const bool known_service =
         std::any_of(server_.methods.begin(), server_.methods.end(),
                     [&](const auto& m) { return m.first.rfind("/" + service + "/", 0) == 0; });
@@ -653,6 +657,10 @@ RpcServer::~RpcServer() { stop(); }
 
 void RpcServer::add(const std::string& path, Kind kind, Handler handler) {
   impl_->methods[path] = Impl::Method{kind, std::move(handler), nullptr};
+}
+
+void RpcServer::decline_service(const std::string& service, const std::string& why) {
+  impl_->declined[service] = why;
 }
 
 void RpcServer::add_stream(const std::string& path, MakeReactor make) {

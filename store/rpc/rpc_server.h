@@ -161,6 +161,10 @@ class RpcServer {
     add_stream(path, [make](const CallInfo& info) -> StreamReactor* { return make(info); });
   }
 
+  // Every call to `service` ("package.Service") is refused with UNIMPLEMENTED and `why` (one
+  // line naming what to do instead) rather than gRPC's bare "unknown service". Before start().
+  void decline_service(const std::string& service, const std::string& why);
+
   void start();
   // Serves one accepted connection (a TCP socket or one end of a socketpair); the server owns
   // the descriptor from then on. After stop(), it is closed at once.

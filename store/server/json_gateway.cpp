@@ -2,6 +2,7 @@
 #include "store/server/json_gateway.h"
 
 #include "common/json_text.h"
+#include "store/server/declined_services.h"
 #include "etcd/rpc.grpc.pb.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -265,7 +266,16 @@ bool JsonGateway::owns(const std::string& path) { return !route_of(path).empty()
 
 HttpReply JsonGateway::handle(const std::string& method, const std::string& path,
                               const std::string& body) const {
-  auto it = routes_.find(route_of(path));
+  const std::string route = route_of(path);
+  auto it = routes_.find(route);
+  for (const auto& declined : kDeclinedServices) {
+    if (it == routes_.end() && route.rfind(declined.gateway_prefix, 0) == 0) {
+      if (method != "POST") {
+        return HttpReply{405, "text/plain; charset=utf-8", "Method Not Allowed\n", {}, {}};
+      }
+      return error_reply(grpc::StatusCode::UNIMPLEMENTED, declined.why);
+    }
+  }
   if (it == routes_.end()) {
     return HttpReply{404, "text/plain; charset=utf-8", "Not Found\n",
                      {{"X-Content-Type-Options", "nosniff"}}, {}};

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "store/server/backend.h"
 #include "store/server/client_listener.h"
+#include "store/server/declined_services.h"
 #include "store/server/json_gateway.h"
 #include "store/server/progress_ticker.h"
 #include "store/server/etcd_errors.h"
@@ -239,6 +240,9 @@ Result<void> StoreServer::start() {
   add_cluster_service(*context_, *server_);
   add_maintenance_service(*context_, *server_);
   add_auth_service(*context_, *server_);
+  for (const auto& declined : kDeclinedServices) {
+    server_->decline_service(declined.service, declined.why);
+  }
   server_->start();
   context_->member.client_urls = client_endpoints();
   // The JSON gateway is a gRPC client of the same services, over a socket pair.

@@ -12,6 +12,8 @@
 #include "test/support/process/real_etcd.h"
 
 #include <catch2/catch.hpp>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 
 #include <signal.h>
 
@@ -19,6 +21,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
+#include <condition_variable>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -626,6 +630,50 @@ std::string snapshot_stream_shape(int port) {
 }
 
 }  // namespace
+
+TEST_CASE("compat: etcd's lock and election services are declined in one line saying what to "
+          "use instead, over gRPC and the JSON gateway",
+          "[compat][http]") {
+  OurStore ours;
+  const std::string lock_why =
+      "mgmt: the store does not serve etcd's lock service (v3lockpb.Lock); take the lock with a "
+      "client's concurrency package over KV, lease and watch, as etcdctl lock and Go's "
+      "clientv3/concurrency do";
+  {
+    auto channel = grpc::CreateChannel(ours.endpoint().substr(std::string("http://").size()),
+                                       grpc::InsecureChannelCredentials());
+    grpc::GenericStub stub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Slice no_bytes("");
+    const grpc::ByteBuffer request(&no_bytes, 1);  // an empty LockRequest
+    grpc::ByteBuffer reply;
+    grpc::Status status;
+    std::mutex mutex;
+    std::condition_variable done;
+    bool finished = false;
+    stub.UnaryCall(&context, "/v3lockpb.Lock/Lock", grpc::StubOptions(), &request, &reply, [&](grpc::Status s) {
+                     std::lock_guard lock(mutex);
+                     status = s;
+                     finished = true;
+                     done.notify_all();
+                   });
+    std::unique_lock lock(mutex);
+    done.wait(lock, [&] { return finished; });
+    CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    CHECK(status.error_message() == lock_why);
+  }
+  const int port = port_of(ours.endpoint());
+  const std::string lock = mgmt::test::http_request(port, "POST", "/v3/lock/lock", "{}");
+  CHECK(mgmt::test::http_status(lock) == 501);
+  CHECK(mgmt::test::http_body(lock) ==
+        "{\"error\":\"" + lock_why + "\",\"message\":\"" + lock_why + "\",\"code\":12}");
+  const std::string leader =
+      mgmt::test::http_request(port, "POST", "/v3beta/election/leader", "{}");
+  CHECK(mgmt::test::http_status(leader) == 501);
+  CHECK(mgmt::test::http_body(leader).find("(v3electionpb.Election); campaign with a client's "
+                                           "concurrency package") != std::string::npos);
+}
 
 TEST_CASE("compat: the JSON gateway streams watches, lease keep-alives and a snapshot as etcd "
           "3.4's",

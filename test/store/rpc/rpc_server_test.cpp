@@ -466,6 +466,37 @@ TEST_CASE("rpc: an unknown method or service gets UNIMPLEMENTED", "[rpc]") {
   CHECK(echo_works(*kv, "still served"));
 }
 
+TEST_CASE("rpc: a declined service's every method gets UNIMPLEMENTED with the reason given",
+          "[rpc]") {
+  Server s;
+  add_echo_put(s.server);
+  s.server.decline_service("etcdserverpb.Lease", "leases live elsewhere; ask the other server");
+  s.server.start();
+  auto channel = connect(s.server);
+  auto lease = Lease::NewStub(channel);
+  {
+    grpc::ClientContext context;
+    bound(context);
+    etcdserverpb::LeaseGrantResponse response;
+    const grpc::Status status =
+        lease->LeaseGrant(&context, etcdserverpb::LeaseGrantRequest(), &response);
+    CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    CHECK(status.error_message() == "leases live elsewhere; ask the other server");
+  }
+  {  // a stream of the same service, before any message
+    grpc::ClientContext context;
+    bound(context);
+    auto stream = lease->LeaseKeepAlive(&context);
+    etcdserverpb::LeaseKeepAliveResponse response;
+    CHECK_FALSE(stream->Read(&response));
+    const grpc::Status status = stream->Finish();
+    CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    CHECK(status.error_message() == "leases live elsewhere; ask the other server");
+  }
+  auto kv = KV::NewStub(channel);
+  CHECK(echo_works(*kv, "still served"));
+}
+
 TEST_CASE("rpc: an over-limit request gets RESOURCE_EXHAUSTED and the connection serves on",
           "[rpc]") {
   constexpr std::size_t kLimit = 64 << 10;
