@@ -652,7 +652,8 @@ TEST_CASE("compat: etcd's lock and election services are declined in one line sa
     std::mutex mutex;
     std::condition_variable done;
     bool finished = false;
-    stub.UnaryCall(&context, "/v3lockpb.Lock/Lock", grpc::StubOptions(), &request, &reply, [&](grpc::Status s) {
+    stub.UnaryCall(&context, "/v3lockpb.Lock/Lock", grpc::StubOptions(), &request, &reply,
+                   [&](grpc::Status s) {
                      std::lock_guard lock(mutex);
                      status = s;
                      finished = true;
