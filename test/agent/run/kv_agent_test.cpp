@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 
 using mgmt::test::ChildProcess;
 using mgmt::test::free_port;
@@ -29,6 +30,22 @@ std::string colour_graph(const TempDir& dir, const std::string& more = "") {
   std::ofstream(path) << "graph: kv\nresources:\n  kv:\n  - name: colour\n    value: blue\n"
                       << more;
   return path;
+}
+
+// Stops `agent` with SIGTERM while `etcd` is paused, then lets etcd go on: the agent's exit code
+// and how long the stop took.
+struct Stopped {
+  std::optional<int> exit_code;
+  std::chrono::steady_clock::duration took;
+};
+Stopped stop_while_paused(ChildProcess& agent, RealEtcd& etcd) {
+  const auto stopping = std::chrono::steady_clock::now();
+  agent.send_signal(SIGTERM);
+  Stopped stopped;
+  stopped.exit_code = agent.wait_exit(std::chrono::seconds(30));
+  stopped.took = std::chrono::steady_clock::now() - stopping;
+  etcd.send_signal(SIGCONT);
+  return stopped;
 }
 
 }  // namespace
@@ -81,14 +98,10 @@ TEST_CASE("kv: an agent stops at once while its kv resource waits on a store tha
     return n;
   }();
   REQUIRE(agent.wait_for_occurrences(polled, polls + 1));
-  const auto stopping = std::chrono::steady_clock::now();
-  agent.send_signal(SIGTERM);
-  const auto code = agent.wait_exit(std::chrono::seconds(30));
-  const auto took = std::chrono::steady_clock::now() - stopping;
-  etcd.send_signal(SIGCONT);
-  CHECK(code == 0);
+  const Stopped stopped = stop_while_paused(agent, etcd);
+  CHECK(stopped.exit_code == 0);
   // The status withdrawal waits at most 1 s; the kv read, abandoned, nothing.
-  CHECK(took < std::chrono::seconds(3));
+  CHECK(stopped.took < std::chrono::seconds(3));
   CHECK(agent.output().find("kv[colour]: the call to the store at " + etcd.endpoint() +
                             " was abandoned: this agent is stopping") != std::string::npos);
 }
@@ -114,13 +127,9 @@ TEST_CASE("kv: an agent stops at once while it renews its expiring keys' lease o
       agent.wait_for_occurrences("renewing 1 lease(s) of this agent's expiring keys", 2);
   INFO(agent.output());
   REQUIRE(renewal_started);
-  const auto stopping = std::chrono::steady_clock::now();
-  agent.send_signal(SIGTERM);
-  const auto exit_code = agent.wait_exit(std::chrono::seconds(30));
-  const auto took = std::chrono::steady_clock::now() - stopping;
-  etcd.send_signal(SIGCONT);
-  CHECK(exit_code == 0);
-  // The courtesy revokes (the status's and the schedule's) share one second; the renewal under
-  // way, abandoned, costs nothing.
-  CHECK(took < std::chrono::seconds(3));
+  const Stopped stopped = stop_while_paused(agent, etcd);
+  CHECK(stopped.exit_code == 0);
+  // The status's courtesy revoke waits at most 1 s, the schedule's lease's shares another; the
+  // renewal under way, abandoned, costs nothing.
+  CHECK(stopped.took < std::chrono::seconds(3));
 }
