@@ -268,21 +268,18 @@ HttpReply JsonGateway::handle(const std::string& method, const std::string& path
                               const std::string& body) const {
   const std::string route = route_of(path);
   auto it = routes_.find(route);
-  for (const auto& declined : kDeclinedServices) {
-    if (it == routes_.end() && route.rfind(declined.gateway_prefix, 0) == 0) {
-      if (method != "POST") {
-        return HttpReply{405, "text/plain; charset=utf-8", "Method Not Allowed\n", {}, {}};
-      }
-      return error_reply(grpc::StatusCode::UNIMPLEMENTED, declined.why);
-    }
+  const DeclinedService* declined = nullptr;
+  for (const auto& service : kDeclinedServices) {
+    if (route.rfind(service.gateway_prefix, 0) == 0) declined = &service;
   }
-  if (it == routes_.end()) {
+  if (it == routes_.end() && declined == nullptr) {
     return HttpReply{404, "text/plain; charset=utf-8", "Not Found\n",
                      {{"X-Content-Type-Options", "nosniff"}}, {}};
   }
   if (method != "POST") {
     return HttpReply{405, "text/plain; charset=utf-8", "Method Not Allowed\n", {}, {}};
   }
+  if (it == routes_.end()) return error_reply(grpc::StatusCode::UNIMPLEMENTED, declined->why);
   return it->second(body);
 }
 
