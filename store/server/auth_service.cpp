@@ -69,19 +69,19 @@ class AuthService final {
     return grpc::Status::OK;
   }
 
-  // Any request about one user or one role names one that does not exist.
-  template <typename Request, typename Response>
-  grpc::Status no_such_user(const Request*, Response*) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kErrUserNotFound);
-  }
-  template <typename Request, typename Response>
-  grpc::Status no_such_role(const Request*, Response*) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kErrRoleNotFound);
-  }
 
  private:
   ServiceContext& context_;
 };
+
+// A request about one user or one role names one that does not exist: refused from the I/O
+// thread, with etcd's "not found" (`message`), once the request has parsed.
+template <typename Request>
+void add_not_found(rpc::RpcServer& server, const std::string& path, const char* message) {
+  server.add_unary<Request>(path, [message](const Request&, rpc::Responder responder) {
+    responder.fail(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, message));
+  });
+}
 
 }  // namespace
 
@@ -98,25 +98,18 @@ void add_auth_service(ServiceContext& context, rpc::RpcServer& server) {
   add_blocking(server, at + "RoleAdd", service, &S::RoleAdd);
   add_blocking(server, at + "UserList", service, &S::UserList);
   add_blocking(server, at + "RoleList", service, &S::RoleList);
-  add_blocking(server, at + "UserGet", service,
-               &S::no_such_user<AuthUserGetRequest, AuthUserGetResponse>);
-  add_blocking(server, at + "UserDelete", service,
-               &S::no_such_user<AuthUserDeleteRequest, AuthUserDeleteResponse>);
-  add_blocking(server, at + "UserChangePassword", service,
-               &S::no_such_user<AuthUserChangePasswordRequest, AuthUserChangePasswordResponse>);
-  add_blocking(server, at + "UserGrantRole", service,
-               &S::no_such_user<AuthUserGrantRoleRequest, AuthUserGrantRoleResponse>);
-  add_blocking(server, at + "UserRevokeRole", service,
-               &S::no_such_user<AuthUserRevokeRoleRequest, AuthUserRevokeRoleResponse>);
-  add_blocking(server, at + "RoleGet", service,
-               &S::no_such_role<AuthRoleGetRequest, AuthRoleGetResponse>);
-  add_blocking(server, at + "RoleDelete", service,
-               &S::no_such_role<AuthRoleDeleteRequest, AuthRoleDeleteResponse>);
-  add_blocking(server, at + "RoleGrantPermission", service,
-               &S::no_such_role<AuthRoleGrantPermissionRequest, AuthRoleGrantPermissionResponse>);
-  add_blocking(server, at + "RoleRevokePermission", service,
-               &S::no_such_role<AuthRoleRevokePermissionRequest,
-                                AuthRoleRevokePermissionResponse>);
+  add_not_found<AuthUserGetRequest>(server, at + "UserGet", kErrUserNotFound);
+  add_not_found<AuthUserDeleteRequest>(server, at + "UserDelete", kErrUserNotFound);
+  add_not_found<AuthUserChangePasswordRequest>(server, at + "UserChangePassword",
+                                               kErrUserNotFound);
+  add_not_found<AuthUserGrantRoleRequest>(server, at + "UserGrantRole", kErrUserNotFound);
+  add_not_found<AuthUserRevokeRoleRequest>(server, at + "UserRevokeRole", kErrUserNotFound);
+  add_not_found<AuthRoleGetRequest>(server, at + "RoleGet", kErrRoleNotFound);
+  add_not_found<AuthRoleDeleteRequest>(server, at + "RoleDelete", kErrRoleNotFound);
+  add_not_found<AuthRoleGrantPermissionRequest>(server, at + "RoleGrantPermission",
+                                                kErrRoleNotFound);
+  add_not_found<AuthRoleRevokePermissionRequest>(server, at + "RoleRevokePermission",
+                                                 kErrRoleNotFound);
 }
 
 }  // namespace mgmt::store::server
