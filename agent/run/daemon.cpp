@@ -39,6 +39,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace mgmt::agent::run {
@@ -451,19 +452,24 @@ int run_daemon(const cli::RunOptions& options) {
     std::lock_guard lock(poke_mutex);
     poke_status = nullptr;
   }
-  // First nothing new comes in: no deploy is loaded, no program run, no code compiled once
-  // the agent says it stops (its store may go on for a while below, if its cluster is stopping
-  // too and the revokes wait for a quorum that is gone).
+  // What is still asked of the store on the agent's own client ends at once, and whatever asks
+  // again is answered at once: with the cluster stopping too, or paused, or without a quorum,
+  // each call would wait its full 5 s (a deploy's load, a program's read, the volunteer's two
+  // reads, the chooser's, a resource's: one after another, 10 s and more). The courtesy
+  // revokes below go out on clients of their own.
+  (*client)->cancel_calls("this agent is stopping");
+  // Then nothing new comes in: no deploy is loaded, no program run, no code compiled once the
+  // agent says it stops.
   (*watcher)->stop();  // the status still reads it
   stream.reset();
   puppet_deploy.reset();
   volunteering.reset();
   chooser.reset();
-  status.reset();  // revokes the status lease while the store still serves
-  store_access->close();  // and the leases of schedule requests
-  // What the resources still ask the store ends at once: with its cluster stopping too, a call
-  // would wait its full 5 s for a quorum that is gone.
-  (*client)->cancel_calls("this agent is stopping");
+  // The courtesy revokes, side by side, each on a client of its own and within 1 s: the
+  // status's lease, and the leases of the agent's expiring keys (kv, schedule, volunteering).
+  std::thread status_withdrawn([&status] { status.reset(); });
+  store_access->close();
+  status_withdrawn.join();
   watcher->reset();
   engine->stop();
   {

@@ -102,6 +102,7 @@ void Volunteer::loop() {
       if (stopping_) return;
       poked_ = false;
     }
+    log->debug("asking the cluster whether it nominated this agent to be a store member");
     auto nominated = store_.get(kNominated + hostname_);
     if (nominated && nominated->has_value()) {
       log->info("nominated to join the cluster's store: joining");

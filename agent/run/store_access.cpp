@@ -87,13 +87,18 @@ void EtcdStoreAccess::keep_alive_loop() {
     lock.unlock();
     log::get("agent")->debug("renewing {} lease(s) of this agent's expiring keys", leases.size());
     std::vector<std::pair<int64_t, bool>> lost;
+    std::size_t renewed = 0;
     for (const auto& [key, lease] : leases) {
-      if (lease_client_->lease_keep_alive_once(lease.id)) continue;
+      if (lease_client_->lease_keep_alive_once(lease.id)) {
+        ++renewed;
+        continue;
+      }
       std::lock_guard closing(mutex_);
       if (!closing_) lost.push_back(key);  // not abandoned by close(): the store lost it
     }
-    log::get("agent")->debug("renewed {} of {} lease(s)", leases.size() - lost.size(),
-                             leases.size());
+    const std::size_t abandoned = leases.size() - renewed - lost.size();
+    log::get("agent")->debug("renewed {} of {} lease(s){}", renewed, leases.size(),
+                             abandoned == 0 ? "" : ", the rest abandoned: this agent is stopping");
     lock.lock();
     for (const auto& key : lost) {
       auto it = leases_.find(key);
