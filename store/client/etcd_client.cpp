@@ -19,6 +19,9 @@
 namespace mgmt::store::client {
 namespace {
 
+// The error details with_failover puts on a deadline that passed on a connected channel.
+const char* const kConnectedNoAnswer = "mgmt: connected, no answer";
+
 std::string target_of(const std::string& url) {
   std::string rest = url;
   for (const char* scheme : {"http://", "https://"}) {
@@ -114,6 +117,12 @@ struct EtcdClient::Impl {
         if (answered_by) *answered_by = endpoints[at].url;
         return status;
       }
+      // Connected, yet no answer in time: the store runs but is paused, overloaded or without
+      // a quorum, which "is it running?" would misname (error_of reads the mark).
+      if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+          endpoints[at].channel->GetState(false) == GRPC_CHANNEL_READY) {
+        status = grpc::Status(status.error_code(), status.error_message(), kConnectedNoAnswer);
+      }
       // This endpoint did not answer: the next request starts with the one after it, so that a
       // member that stopped answering (paused, cut off) costs one timeout, not one per request.
       std::size_t expected = at;
@@ -151,6 +160,14 @@ struct EtcdClient::Impl {
                    "unhealthy cluster): its leader has not been connected to every voting member "
                    "for 5 s; wait for a member that just joined, or start or remove one that "
                    "is down");
+    }
+    if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+        status.error_details() == kConnectedNoAnswer) {
+      return Error(Code::unavailable,
+                   "the store at " + urls + " takes connections but did not answer in time (" +
+                       status.error_message() + "): it is paused or overloaded, or its cluster "
+                       "lost its quorum; check that most of its members run and answer "
+                       "(etcdctl endpoint status)");
     }
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {

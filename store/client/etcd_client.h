@@ -8,6 +8,10 @@
 // or, from a member whose cluster lost its quorum,
 //   the store at http://127.0.0.1:2379 answers but has no leader (etcdserver: no leader): its
 //   cluster lost its quorum; start its stopped members again, until most of them run
+// or, from a store that took the connection and then did not answer within the deadline,
+//   the store at http://127.0.0.1:2379 takes connections but did not answer in time (Deadline
+//   Exceeded): it is paused or overloaded, or its cluster lost its quorum; check that most of
+//   its members run and answer (etcdctl endpoint status)
 // Thread-safety: all methods are thread-safe (gRPC stubs are); a Watch delivers on its own
 // thread until it is destroyed.
 #pragma once
