@@ -1,7 +1,9 @@
 // driver.h: the Ready loop around the core, written against interfaces so that the same code
 // runs in production (RocksDB log, gRPC transport, Asio ticker) and in the deterministic
 // simulator (in-memory disk with faults, simulated network). Per Ready, in this order:
-//   1. persist snapshot, entries and hard state in ONE synced write (DurableLog::save);
+//   1. persist snapshot, entries and hard state in ONE synced write (DurableLog::save); the
+//      hard state only when its term or vote moved: the commit index is volatile, and a
+//      restart starts from the applied index at least (Config::applied);
 //   2. install the snapshot into the state machine;
 //   3. send the messages (only now: they may reveal a vote or an ack of what was just saved;
 //      a leader whose term and vote are already saved sends before step 1 instead, so that
@@ -114,7 +116,7 @@ class Driver {
   Transport& transport_;
   StateMachine& state_;
   DriverOptions options_;
-  HardState saved_;  // the hard state last persisted
+  HardState saved_;  // the hard state last persisted (its commit index may be older)
   // The highest conf change index among the entries committed so far (this run): the log is
   // never compacted below it with today's membership, which it changed.
   uint64_t last_conf_change_ = 0;

@@ -72,8 +72,9 @@ Result<std::unique_ptr<Node>> Node::create(const Config& config, const LogStore&
   }
   if (config.max_inflight == 0) return fail(Code::invalid_argument, "raft: max inflight is 0");
   const InitialState is = storage.initial_state();
-  if (is.hard_state.commit > storage.last_index() ||
-      is.hard_state.commit + 1 < storage.first_index()) {
+  // Below the log's first entry it is only old: what a snapshot holds is committed (a commit
+  // index that moved alone is not written, so a compaction may pass the stored one).
+  if (is.hard_state.commit > storage.last_index()) {
     return fail(Code::data_loss, "raft: stored commit index " +
                                      std::to_string(is.hard_state.commit) +
                                      " is outside the stored log [" +
@@ -90,7 +91,10 @@ Node::Node(const Config& config, const LogStore& storage)
   tracker_.set_conf(is.conf_state, log_.last_index() + 1, config_.max_inflight);
   term_ = is.hard_state.term;
   vote_ = is.hard_state.vote;
-  log_.commit_to(is.hard_state.commit);
+  // The state may be ahead of the log (a crash after a snapshot's state was installed and
+  // before the log recorded it): the leader sends that snapshot again.
+  log_.commit_to(std::max({is.hard_state.commit, std::min(config.applied, log_.last_index()),
+                           storage.first_index() - 1}));
   // Entries and hard state are saved in one atomic write, so the log never holds a term newer
   // than the stored term; guard anyway: such a term was learned from a leader, not voted in.
   if (log_.last_term() > term_) {

@@ -40,6 +40,12 @@ struct Config {
   ReadOnlyOption read_only = ReadOnlyOption::safe;
   // A snapshot send not acknowledged within this many heartbeats is considered lost.
   uint64_t snapshot_timeout_heartbeats = 30;
+  // The state machine's applied index at a restart (etcd's Config.Applied). Only committed
+  // entries are applied, so the commit index starts at least there (or at the log's last
+  // entry, if the state is ahead of the log): the stored one may be older, since a commit
+  // index that moved alone is not written (driver.h). The membership changes up to it are
+  // then taken up again before the node may campaign.
+  uint64_t applied = 0;
 };
 
 inline constexpr const char* kTransferContext = "transfer";

@@ -13,7 +13,9 @@
 //
 // Durability: save() writes entries and hard state in ONE batch, synced unless only the commit
 // index moved (a hint the leader repeats; RocksDB's log keeps writes in order, so a lost
-// commit-only batch loses nothing later either); the in-memory view
+// commit-only batch loses nothing later either; the driver passes a hard state only when its
+// term or vote moved, so the stored commit index may be older than the applied one); the
+// in-memory view
 // (first/last index, term cache) moves only after the write succeeded, so a failed write leaves
 // the log as it was and nothing is acknowledged. A crash during save() leaves either the whole
 // batch or none of it.

@@ -604,6 +604,30 @@ TEST_CASE("restart keeps term, vote and log", "[unit]") {
   require_clean(c);
 }
 
+TEST_CASE("restart starts from the applied index when the stored commit index is older",
+          "[unit]") {
+  // The commit index is volatile: the hard state is written only when its term or vote moves,
+  // so after the election the stored commit stays behind what every member applied.
+  SimCluster c(18, {1, 2, 3}, {});
+  REQUIRE(elect(c, 1));
+  for (int i = 0; i < 5; ++i) commit(c, 1, "v" + std::to_string(i));
+  std::map<NodeId, std::pair<uint64_t, uint64_t>> before;  // applied index, state hash
+  for (NodeId id : {1, 2, 3}) {
+    before[id] = {c.state(id).applied_index(), c.state(id).hash()};
+    CHECK(c.disk(id).hard_state().commit < c.state(id).applied_index());
+    c.crash(id);
+  }
+  for (NodeId id : {1, 2, 3}) {
+    c.restart(id);
+    CHECK(c.node(id).log().committed() >= before[id].first);
+    CHECK(c.state(id).hash() == before[id].second);  // nothing applied twice
+  }
+  REQUIRE(c.run_until([&] { return c.leader().has_value(); }, 400));
+  commit(c, *c.leader(), "after the restart");
+  for (NodeId id : {1, 2, 3}) CHECK(c.state(id).applied_index() > before[id].first);
+  require_clean(c);
+}
+
 TEST_CASE("a paused leader resumes with a stale view and steps down", "[unit]") {
   SimCluster c(16, {1, 2, 3}, {});
   REQUIRE(elect(c, 1));
