@@ -119,7 +119,16 @@ std::string ChildProcess::output() {
   return output_;
 }
 
-void ChildProcess::send_signal(int signal_number) { ::kill(pid_, signal_number); }
+void ChildProcess::send_signal(int signal_number) {
+  ::kill(pid_, signal_number);
+  if (signal_number == SIGSTOP) {
+    // A stop takes effect once every thread of the process has stopped; one still running may
+    // answer a request meanwhile. The kernel tells the parent when the stop is complete (or
+    // the process exited): wait for that, leaving the state for a later wait (WNOWAIT).
+    siginfo_t info{};
+    ::waitid(P_PID, static_cast<id_t>(pid_), &info, WSTOPPED | WEXITED | WNOWAIT);
+  }
+}
 
 std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
   if (exit_code_) return exit_code_;

@@ -41,6 +41,7 @@ class ChildProcess {
                             std::chrono::milliseconds timeout = std::chrono::seconds(30));
   std::string output();
 
+  // Sends a signal; SIGSTOP returns once the process has stopped (every thread), or exited.
   void send_signal(int signal_number);
   // Waits for the process to exit and returns its exit code (128+N when killed by signal N),
   // or nothing if `timeout` passes.
