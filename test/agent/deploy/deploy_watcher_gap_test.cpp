@@ -84,7 +84,8 @@ TEST_CASE("deploy watcher: a deploy made while the watch was away and its histor
   gate_cv.notify_all();
   REQUIRE(loaded_are({1, 2}));
   // Watched from after the first read; again from there (nothing was delivered); then, past
-  // the compaction, from after the store's revision.
+  // the compaction, from after the store's revision (that watch may start after the load).
+  REQUIRE(store.watch.wait_for_starts(3, 20s));
   CHECK(store.watch.starts() == std::vector<int64_t>{11, 11, 21});
   watcher->reset();
 }

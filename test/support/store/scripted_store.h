@@ -12,6 +12,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -69,6 +70,11 @@ class ScriptedWatch final : public etcdserverpb::Watch::Service {
     std::lock_guard lock(mutex_);
     return starts_;
   }
+  // Waits until `n` watch streams have started (at most `timeout`); whether they have.
+  bool wait_for_starts(std::size_t n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return started_.wait_for(lock, timeout, [&] { return starts_.size() >= n; });
+  }
 
  private:
   grpc::Status Watch(grpc::ServerContext* call, WatchStream* stream) override {
@@ -81,6 +87,7 @@ class ScriptedWatch final : public etcdserverpb::Watch::Service {
       starts_.push_back(start);
       n = starts_.size();
     }
+    started_.notify_all();
     etcdserverpb::WatchResponse created;
     created.set_created(true);
     stream->Write(created);
@@ -90,6 +97,7 @@ class ScriptedWatch final : public etcdserverpb::Watch::Service {
 
   WatchScript script_;
   std::mutex mutex_;
+  std::condition_variable started_;
   std::vector<int64_t> starts_;
 };
 
