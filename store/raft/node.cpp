@@ -91,10 +91,10 @@ Node::Node(const Config& config, const LogStore& storage)
   tracker_.set_conf(is.conf_state, log_.last_index() + 1, config_.max_inflight);
   term_ = is.hard_state.term;
   vote_ = is.hard_state.vote;
-  // The state may be ahead of the log (a crash after a snapshot's state was installed and
-  // before the log recorded it): the leader sends that snapshot again.
-  log_.commit_to(std::max({is.hard_state.commit, std::min(config.applied, log_.last_index()),
-                           storage.first_index() - 1}));
+  // The log starts committed at its snapshot. The state may be ahead of the log (a crash after
+  // a snapshot's state was installed and before the log recorded it): the leader sends that
+  // snapshot again.
+  log_.commit_to(std::max(is.hard_state.commit, std::min(config.applied, log_.last_index())));
   // Entries and hard state are saved in one atomic write, so the log never holds a term newer
   // than the stored term; guard anyway: such a term was learned from a leader, not voted in.
   if (log_.last_term() > term_) {
